@@ -1,0 +1,163 @@
+"""Service-time distributions: their schema, exact moments and sampling.
+
+All times are minutes; a field may be written with a unit ("45 s", "2 min").
+Each distribution draws from one ``numpy.random.Generator`` in a way that keeps
+common random numbers: a change of mean rescales the same draws.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+
+from .schema_base import Strict
+from .units import to_minutes
+
+
+def _positive(x: float) -> float:
+    if not x > 0 or not math.isfinite(x):
+        raise ValueError(f"must be a positive time, got {x}")
+    return x
+
+
+def _non_negative(x: float) -> float:
+    if not x >= 0 or not math.isfinite(x):
+        raise ValueError(f"must be a time of zero or more, got {x}")
+    return x
+
+
+Minutes = Annotated[float, BeforeValidator(to_minutes), AfterValidator(_positive)]
+"""A positive duration in minutes; accepts unit strings."""
+MinutesOrZero = Annotated[float, BeforeValidator(to_minutes), AfterValidator(_non_negative)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Exponential(Strict):
+    """Exponential service time with the given mean (minutes)."""
+
+    distribution: Literal["exponential"]
+    mean: Minutes
+
+    def moments(self) -> tuple[float, float]:
+        return self.mean, 2 * self.mean**2
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.standard_exponential(n) * self.mean
+
+
+class Deterministic(Strict):
+    """Every service takes exactly ``mean`` minutes."""
+
+    distribution: Literal["deterministic"]
+    mean: Minutes
+
+    def moments(self) -> tuple[float, float]:
+        return self.mean, self.mean**2
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.full(n, self.mean)
+
+
+class Lognormal(Strict):
+    """Lognormal service time given by its mean (minutes) and coefficient of variation."""
+
+    distribution: Literal["lognormal"]
+    mean: Minutes
+    cv: PositiveFloat
+
+    def moments(self) -> tuple[float, float]:
+        return self.mean, self.mean**2 * (1 + self.cv**2)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        sigma2 = math.log1p(self.cv**2)
+        mu = math.log(self.mean) - sigma2 / 2
+        return np.exp(mu + math.sqrt(sigma2) * rng.standard_normal(n))
+
+
+class Gamma(Strict):
+    """Gamma service time given by its mean (minutes) and coefficient of variation."""
+
+    distribution: Literal["gamma"]
+    mean: Minutes
+    cv: PositiveFloat
+
+    def moments(self) -> tuple[float, float]:
+        return self.mean, self.mean**2 * (1 + self.cv**2)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        shape = 1 / self.cv**2
+        return rng.standard_gamma(shape, n) * (self.mean / shape)
+
+
+class Uniform(Strict):
+    """Uniform service time between ``low`` and ``high`` minutes."""
+
+    distribution: Literal["uniform"]
+    low: MinutesOrZero
+    high: Minutes
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uniform:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low} min) must be below high ({self.high} min)")
+        return self
+
+    def moments(self) -> tuple[float, float]:
+        a, b = self.low, self.high
+        return (a + b) / 2, (a * a + a * b + b * b) / 3
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.low + (self.high - self.low) * rng.random(n)
+
+
+class Triangular(Strict):
+    """Triangular service time on [low, high] with the given mode (minutes)."""
+
+    distribution: Literal["triangular"]
+    low: MinutesOrZero
+    mode: MinutesOrZero
+    high: Minutes
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Triangular:
+        if not (self.low <= self.mode <= self.high and self.low < self.high):
+            raise ValueError("need low <= mode <= high with low < high")
+        return self
+
+    def moments(self) -> tuple[float, float]:
+        a, c, b = self.low, self.mode, self.high
+        mean = (a + b + c) / 3
+        var = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+        return mean, var + mean**2
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        a, c, b = self.low, self.mode, self.high
+        u = rng.random(n)
+        fc = (c - a) / (b - a)
+        left = a + np.sqrt(u * (b - a) * (c - a))
+        right = b - np.sqrt((1 - u) * (b - a) * (b - c))
+        return np.where(u < fc, left, right)
+
+
+class Empirical(Strict):
+    """Service times resampled with equal weight from observed ``values`` (minutes)."""
+
+    distribution: Literal["empirical"]
+    values: Annotated[list[Minutes], Field(min_length=1)]
+
+    def moments(self) -> tuple[float, float]:
+        v = np.asarray(self.values)
+        return float(v.mean()), float((v**2).mean())
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        v = np.asarray(self.values, dtype=np.float64)
+        return v[rng.integers(0, len(v), n)]
+
+
+Distribution = Annotated[
+    Exponential | Deterministic | Lognormal | Gamma | Uniform | Triangular | Empirical,
+    Field(discriminator="distribution"),
+]

@@ -1,0 +1,173 @@
+"""The reference engine: SimPy processes replaying sampled inputs through the crossing.
+
+Semantics (the fast engine implements exactly the same; see DEVELOPERS.md):
+
+* Each traveller visits the stages in order. A ``visits: referred`` stage is visited
+  only by referred travellers. The referral is settled when the traveller first
+  reaches such a stage: the strategy's static choice, OR (if the strategy has a
+  queue-aware rule) ``score >= threshold + per_waiting * waiting`` with ``waiting``
+  the number then waiting at that stage.
+* Flushing: on reaching a stage with ``flush_above = k >= 0``, if more than ``k``
+  travellers are waiting there (all lanes), the traveller is waved through: no wait,
+  no service, no detection.
+* Lane choice: among the lanes that admit the traveller's class, the one with the
+  lowest key ``(closed, waiting - idle servers, order listed)``; a lane is closed
+  when its roster has no server on duty.
+* Each lane is a FIFO queue in front of ``roster[hour]`` servers. At each hour
+  boundary the roster takes effect; a server that goes off duty while busy finishes
+  its traveller first (no pre-emption) and nobody new starts until the busy count is
+  below the new capacity.
+* Events at one instant are handled in a fixed order: roster changes, then service
+  completions by traveller index, then arrivals by traveller index. Everything an
+  event causes (starts in freed servers, the next stage's lane choice) happens at
+  once, before the next event.
+* The run stops at the horizon: events at or after it are not handled; travellers
+  still inside are "unfinished" (``exit`` is NaN).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import simpy
+from simpy.events import Event
+
+from ..plan import Plan
+from ..sampling import Inputs
+from ..trace import FLUSHED, Trace
+
+ROSTER_PRIORITY = 1
+"""Event priority of roster changes; completions use ``2 + i``, arrivals ``2 + n + i``."""
+
+
+def timed(env: simpy.Environment, delay: float, priority: int) -> Event:
+    """A timeout that fires after ``delay`` minutes with an explicit tie-break ``priority``."""
+    event = Event(env)
+    event._ok = True
+    event._value = None
+    env.schedule(event, priority, delay)
+    return event
+
+
+class Lane:
+    """A FIFO queue in front of a changeable number of servers.
+
+    State changes happen at once when called; the returned event only wakes the
+    traveller when service starts. A deque keeps thousands waiting cheap.
+    """
+
+    def __init__(self, env: simpy.Environment, capacity: int):
+        self.env = env
+        self.capacity = capacity
+        self.busy = 0
+        self.queue: deque[Event] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self.queue)
+
+    @property
+    def idle(self) -> int:
+        return max(0, self.capacity - self.busy)
+
+    def request(self) -> Event:
+        event = Event(self.env)
+        self.queue.append(event)
+        self._fill()
+        return event
+
+    def release(self) -> None:
+        self.busy -= 1
+        self._fill()
+
+    def set_capacity(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._fill()
+
+    def _fill(self) -> None:
+        while self.queue and self.busy < self.capacity:
+            self.busy += 1
+            self.queue.popleft().succeed()
+
+
+class CrossingModel:
+    """One replication of the crossing as SimPy processes."""
+
+    def __init__(self, plan: Plan, inputs: Inputs):
+        self.plan = plan
+        self.inputs = inputs
+        self.env = simpy.Environment()
+        self.lanes = [Lane(self.env, plan.capacity(lane, 0.0)) for lane in range(plan.n_lanes)]
+        self.trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
+        self.decided = np.zeros(inputs.n, dtype=bool)
+
+    def run(self) -> Trace:
+        self.env.process(self.arrivals())
+        self.env.process(self.roster())
+        self.env.run(until=self.plan.horizon)
+        return self.trace
+
+    def arrivals(self):
+        n = self.inputs.n
+        for i, t in enumerate(self.inputs.arrival):
+            yield timed(self.env, float(t) - self.env.now, 2 + n + i)
+            self.env.process(self.traveller(i))
+
+    def roster(self):
+        plan = self.plan
+        hour = 1
+        while hour * 60.0 < plan.horizon:
+            yield timed(self.env, hour * 60.0 - self.env.now, ROSTER_PRIORITY)
+            for lane_index, lane in enumerate(self.lanes):
+                lane.set_capacity(int(plan.roster[lane_index, hour % 24]))
+            hour += 1
+
+    def waiting_at(self, s: int) -> int:
+        return sum(self.lanes[lane].waiting for lane in self.plan.lanes_of(s))
+
+    def is_referred(self, i: int, s: int) -> bool:
+        """Settle traveller i's referral on first reaching referred stage s."""
+        trace, dyn = self.trace, self.inputs.dynamic
+        if not self.decided[i]:
+            self.decided[i] = True
+            if dyn is not None:
+                threshold = dyn.threshold + dyn.per_waiting * self.waiting_at(s)
+                trace.threshold[i] = threshold
+                trace.referred[i] = trace.referred[i] or dyn.score[i] >= threshold
+        return bool(trace.referred[i])
+
+    def choose_lane(self, i: int, s: int) -> int:
+        cls = self.inputs.cls[i]
+        best, best_key = -1, None
+        for lane in self.plan.lanes_of(s):
+            if not self.plan.eligible[lane, cls]:
+                continue
+            q = self.lanes[lane]
+            key = (q.capacity == 0, q.waiting - q.idle)
+            if best_key is None or key < best_key:
+                best, best_key = lane, key
+        return best
+
+    def traveller(self, i: int):
+        plan, trace, env = self.plan, self.trace, self.env
+        for s in range(plan.n_stages):
+            if plan.stage_referred[s] and not self.is_referred(i, s):
+                continue
+            trace.entry[s, i] = env.now
+            if plan.flush_above[s] >= 0 and self.waiting_at(s) > plan.flush_above[s]:
+                trace.lane[s, i] = FLUSHED
+                continue
+            lane = self.choose_lane(i, s)
+            trace.lane[s, i] = lane
+            yield self.lanes[lane].request()
+            trace.start[s, i] = env.now
+            yield timed(env, float(self.inputs.service[lane, i]), 2 + i)
+            self.lanes[lane].release()
+            trace.end[s, i] = env.now
+        trace.exit[i] = env.now
+
+
+def run(plan: Plan, inputs: Inputs) -> Trace:
+    """Replay ``inputs`` through the crossing described by ``plan`` with SimPy."""
+    return CrossingModel(plan, inputs).run()

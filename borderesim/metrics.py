@@ -1,0 +1,172 @@
+"""KPIs of one replication from its trace, and confidence intervals across replications.
+
+Times are minutes, rates are shares (0-1) unless the name says ``per_hour``.
+Only travellers who *arrive* after the warm-up are counted; queue lengths and
+utilisation are time averages over the counted window ``[warmup, horizon)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import stats
+
+from .plan import Plan
+from .sampling import Inputs
+from .scenario import Scenario
+from .trace import Trace
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else math.nan
+
+
+def _p95(x: np.ndarray) -> float:
+    return float(np.percentile(x, 95)) if x.size else math.nan
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> float:
+    """Total length of the intervals [a, b) that falls inside [t0, t1)."""
+    lo = np.maximum(a, t0)
+    hi = np.minimum(b, t1)
+    return float(np.clip(hi - lo, 0, None).sum())
+
+
+def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndarray) -> np.ndarray:
+    """P(a traveller would be detected were they a threat), per traveller.
+
+    Stages everybody visits count as the traveller was actually checked there;
+    stages for referred travellers count through the probability of being referred
+    as a threat and the share of referred travellers actually checked there. This
+    expectation is the low-variance detection estimator (threats are rare).
+    """
+    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
+    miss_all = np.ones(inputs.n)
+    miss_ref = 1.0
+    any_ref = False
+    for s in range(plan.n_stages):
+        p = plan.detect_p[s]
+        if plan.stage_referred[s]:
+            any_ref = True
+            entered = counted & ~np.isnan(trace.entry[s])
+            share = checked[s][entered].mean() if entered.any() else 1.0
+            miss_ref *= 1.0 - p * share
+        else:
+            miss_all *= 1.0 - p * checked[s]
+    if not any_ref:
+        return 1.0 - miss_all
+    p_ref = inputs.p_refer_if_threat
+    dyn = inputs.dynamic
+    if dyn is not None:
+        decided = ~np.isnan(trace.threshold)
+        p_dyn = np.zeros(inputs.n)
+        p_dyn[decided] = dyn.p_refer_if_threat(trace.threshold[decided])
+        p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
+    ref_stages = np.flatnonzero(plan.stage_referred)
+    reached = ~np.isnan(trace.exit) | (~np.isnan(trace.entry[ref_stages])).any(axis=0)
+    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref) * reached)
+
+
+def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
+    """All KPIs of one replication as ``{name: value}``."""
+    w0, w1 = plan.warmup, plan.horizon
+    hours = (w1 - w0) / 60.0
+    counted = inputs.arrival >= w0
+    finished = ~np.isnan(trace.exit)
+    done = counted & finished
+    started = ~np.isnan(trace.start)
+    waits = np.where(started, trace.start - trace.entry, 0.0)
+    wait_total = waits.sum(axis=0)
+    tis = trace.exit - inputs.arrival
+    innocent = counted & ~inputs.threat
+    referred = trace.referred
+    k: dict[str, float] = {}
+
+    leaving = finished & (trace.exit >= w0) & (trace.exit < w1)
+    k["throughput_per_hour"] = leaving.sum() / hours
+    k["arrivals_per_hour"] = counted.sum() / hours
+    k["wait_mean"] = _mean(wait_total[done])
+    k["wait_p95"] = _p95(wait_total[done])
+    k["time_in_system_mean"] = _mean(tis[done])
+    k["time_in_system_p95"] = _p95(tis[done])
+    k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
+    k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
+
+    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    weight = prevalence[inputs.cls] * counted
+    q = check_probability(plan, inputs, trace, counted)
+    k["detection_rate"] = _ratio(float((weight * q).sum()), float(weight.sum()))
+    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
+    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & counted
+    threats = inputs.threat & counted
+    k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
+    k["threats"] = float(threats.sum())
+    k["detected"] = float(detected.sum())
+    k["threats_per_day"] = float(weight.sum()) / hours * 24
+    k["threats_missed_per_day"] = k["threats_per_day"] * (1 - k["detection_rate"]) \
+        if not math.isnan(k["detection_rate"]) else 0.0
+    k["arrived"] = float(counted.sum())
+    k["finished"] = float(done.sum())
+    k["unfinished"] = float((counted & ~finished).sum())
+
+    for s, sname in enumerate(plan.stage_names):
+        here = counted & started[s]
+        k[f"{sname}.wait_mean"] = _mean(waits[s][here])
+        k[f"{sname}.wait_p95"] = _p95(waits[s][here])
+        k[f"{sname}.visit_rate"] = _ratio((counted & ~np.isnan(trace.entry[s])).sum(),
+                                          counted.sum())
+        k[f"{sname}.flushed"] = float((counted & (trace.lane[s] == -2)).sum())
+        busy = avail = queued = 0.0
+        for lane in plan.lanes_of(s):
+            in_lane = trace.lane[s] == lane
+            start = np.where(started[s], trace.start[s], w1)[in_lane]
+            end = np.where(np.isnan(trace.end[s]), w1, trace.end[s])[in_lane]
+            lane_busy = _overlap(start, end, w0, w1)
+            lane_avail = plan.server_minutes(lane, w0, w1)
+            busy, avail = busy + lane_busy, avail + lane_avail
+            queued += _overlap(trace.entry[s][in_lane], start, w0, w1)
+            if plan.lane_names[lane] != sname:
+                lname = plan.lane_names[lane]
+                k[f"{lname}.utilization"] = _ratio(lane_busy, lane_avail)
+                k[f"{lname}.wait_mean"] = _mean(waits[s][here & in_lane])
+                k[f"{lname}.share"] = _ratio((here & in_lane).sum(), here.sum())
+        k[f"{sname}.utilization"] = _ratio(busy, avail)
+        k[f"{sname}.queue_mean"] = queued / (w1 - w0)
+
+    for c, cname in enumerate(scenario.classes):
+        mine = counted & (inputs.cls == c)
+        k[f"class.{cname}.referral_rate"] = _ratio((referred & mine).sum(), mine.sum())
+        k[f"class.{cname}.false_referral_rate"] = _ratio(
+            (referred & mine & ~inputs.threat).sum(), (mine & ~inputs.threat).sum()
+        )
+        k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine & finished])
+    for name, value in inputs.extra.items():
+        k[name] = float(value)
+    return {name: float(v) for name, v in k.items()}
+
+
+def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
+    """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
+
+    With one value the interval is undefined and reported as NaN.
+    """
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
+    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def summarise(per_replication: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """KPI name → mean and 95 % confidence interval across replications."""
+    names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    return {n: confidence_interval(rep.get(n, math.nan) for rep in per_replication) for n in names}

@@ -1,0 +1,145 @@
+"""Run a scenario: sample, replay through an engine, and summarise KPIs across replications."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .engines import get_engine
+from .metrics import replication_kpis, summarise
+from .plan import Plan, make_plan
+from .sampling import Inputs, sample
+from .scenario import Scenario, load_scenario
+from .trace import Trace
+
+
+@dataclass
+class Result:
+    """Summary of a run; ``to_dict()`` is the JSON object ``borderesim run --json`` prints."""
+
+    scenario: Scenario
+    engine: str
+    seed: int
+    replications: int
+    kpis: dict[str, dict[str, float]]
+    per_replication: list[dict[str, float]]
+    warnings: list[str] = field(default_factory=list)
+    traces: list[tuple[Inputs, Trace]] = field(default_factory=list, repr=False)
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run's summary; NaN (undefined) values become ``None``."""
+        return {
+            "scenario": self.scenario.name,
+            "engine": self.engine,
+            "seed": self.seed,
+            "replications": self.replications,
+            "version": self.version,
+            "kpis": {
+                name: {k: (None if math.isnan(v) else v) for k, v in ci.items()}
+                for name, ci in self.kpis.items()
+            },
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def mean(self, kpi: str) -> float:
+        """Mean of ``kpi`` across replications."""
+        return self.kpis[kpi]["mean"]
+
+
+def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
+    """Resolve ``auto`` to an engine; returns (engine, reason for falling back or None)."""
+    if engine != "auto":
+        get_engine(engine)
+        return engine, None
+    try:
+        from .engines.fast import supports
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        return "simpy", f"fast engine unavailable ({exc}); using simpy"
+    reason = supports(scenario)
+    if reason:
+        return "simpy", f"fast engine cannot run this scenario ({reason}); using simpy"
+    return "fast", None
+
+
+def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
+    """Work arriving at each stage in the counted window over server time on duty (a share).
+
+    Each counted traveller who visits the stage (everyone, or the referred) brings
+    the service time of the lane they used, or of their first eligible lane.
+    """
+    counted = inputs.arrival >= plan.warmup
+    out = {}
+    for s, sname in enumerate(plan.stage_names):
+        visits = counted & (trace.referred if plan.stage_referred[s] else True)
+        lanes = list(plan.lanes_of(s))
+        first = np.full(inputs.n, lanes[0])
+        for lane in reversed(lanes):
+            first = np.where(plan.eligible[lane, inputs.cls], lane, first)
+        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)
+        work = inputs.service[used, np.arange(inputs.n)][visits].sum()
+        avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
+        out[f"{sname}.offered_load"] = float(work / avail) if avail > 0 else math.inf
+    return out
+
+
+def run_replication(
+    scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int
+) -> tuple[dict[str, float], Inputs, Trace]:
+    """Sample and simulate one replication; returns its KPIs, inputs and trace."""
+    inputs = sample(scenario, plan, seed, replication)
+    trace = get_engine(engine)(plan, inputs)
+    kpis = replication_kpis(scenario, plan, inputs, trace)
+    kpis.update(offered_load(plan, inputs, trace))
+    return kpis, inputs, trace
+
+
+def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:
+    """Plain-words warnings for stages whose load reaches their capacity."""
+    out = []
+    for sname in plan.stage_names:
+        load = kpis.get(f"{sname}.offered_load", {}).get("mean", math.nan)
+        if load >= 1.0:
+            out.append(
+                f"stage '{sname}': demand is {load:.0%} of its capacity over the run; the queue "
+                "grows without bound, so waits depend on how long the run lasts"
+            )
+    return out
+
+
+def simulate(
+    scenario: Scenario | dict | str,
+    engine: str = "auto",
+    replications: int | None = None,
+    seed: int | None = None,
+    keep_traces: bool = False,
+) -> Result:
+    """Simulate ``scenario`` and summarise KPIs with 95 % confidence intervals.
+
+    ``engine``: "simpy", "fast" or "auto" (fast when it can express the scenario).
+    ``replications`` and ``seed`` default to the scenario's own. Replication ``r``
+    of seed ``s`` always sees the same travellers, whatever the engine.
+    """
+    scenario = load_scenario(scenario)
+    reps = scenario.replications if replications is None else int(replications)
+    if reps < 1:
+        raise ValueError("replications must be at least 1")
+    seed = scenario.seed if seed is None else int(seed)
+    name, reason = choose_engine(scenario, engine)
+    plan = make_plan(scenario)
+    per_rep, traces = [], []
+    for r in range(reps):
+        kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
+        per_rep.append(kpis)
+        if keep_traces:
+            traces.append((inputs, trace))
+    summary = summarise(per_rep)
+    warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
+    return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)
