@@ -1,0 +1,58 @@
+"""The ``borderesim`` command. Each subcommand lives in its own module of this package.
+
+A subcommand module defines ``add_parser(subparsers)``, which registers the command
+and sets ``func`` (taking the parsed ``argparse.Namespace``, returning an exit status).
+Bad input raises ``ScenarioError`` and ends with one line on stderr and status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import ScenarioError
+
+COMMANDS = ("run", "validate", "schema", "compare", "gap", "sweep", "workshop", "animate",
+            "report")
+"""Subcommand modules, in the order ``--help`` lists them (missing ones are skipped)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="borderesim",
+        description="Simulate a border crossing point: queues, staffing, targeting, detection.",
+    )
+    parser.add_argument("--version", action="version", version=f"borderesim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}":
+                continue
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``borderesim`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as exc:
+        print(f"borderesim: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("borderesim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Options and helpers shared by subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ..errors import ScenarioError
+from ..scenario import Scenario, load_scenario
+
+
+def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
+    """SCENARIO and ``--set PATH=VALUE`` (repeatable)."""
+    if optional:
+        parser.add_argument("scenario", nargs="?", help="scenario YAML file")
+    else:
+        parser.add_argument("scenario", help="scenario YAML file")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+        help="override a field, e.g. --set stages.primary.servers=10 (repeatable)",
+    )
+
+
+def add_run_args(parser: argparse.ArgumentParser) -> None:
+    """``--engine``, ``--replications``, ``--seed``."""
+    parser.add_argument("--engine", choices=["auto", "simpy", "fast"], default="auto",
+                        help="simulation engine (default: auto = fast when possible)")
+    parser.add_argument("--replications", type=positive_int, default=None, metavar="N",
+                        help="replications (default: the scenario's)")
+    parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S",
+                        help="random seed (default: the scenario's)")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def load(args: argparse.Namespace) -> Scenario:
+    """The scenario named on the command line, with its ``--set`` overrides."""
+    return load_scenario(args.scenario, tuple(args.overrides))
+
+
+def warn(message: str) -> None:
+    print(f"borderesim: warning: {message}", file=sys.stderr)
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def require(condition: bool, problem: str, source: str | None = None,
+            path: str | None = None) -> None:
+    """Raise a ``ScenarioError`` unless ``condition``."""
+    if not condition:
+        raise ScenarioError(problem, source, path)
