@@ -1,0 +1,107 @@
+"""Sampling: exact hourly profiles, named streams and common random numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from borderesim import load_scenario
+from borderesim.plan import make_plan
+from borderesim.sampling import sample, sample_arrivals, stream
+
+PROFILE = [0, 0, 10, 50, 200, 600, 30, 5] * 3
+
+
+def test_hourly_counts_match_profile():
+    days = 400
+    t = sample_arrivals(PROFILE, days * 1440.0, stream(3, 0, "arrivals"))
+    counts = np.bincount((t // 60).astype(int) % 24, minlength=24)
+    for hour, rate in enumerate(PROFILE):
+        expected = rate * days
+        if rate == 0:
+            assert counts[hour] == 0
+        else:
+            z = (counts[hour] - expected) / np.sqrt(expected)
+            assert abs(z) < 4.5, (hour, counts[hour], expected)
+
+
+def test_short_peak_is_never_skipped():
+    profile = [0] * 24
+    profile[9] = 3000  # one busy hour
+    t = sample_arrivals(profile, 1440.0, stream(1, 0, "arrivals"))
+    assert t.size > 2700 and t.min() >= 540 and t.max() < 600
+
+
+def test_partial_last_hour():
+    t = sample_arrivals([600] * 24, 90.0, stream(2, 0, "arrivals"))
+    assert t.max() < 90
+    assert abs(t.size - 900) < 5 * np.sqrt(900)
+
+
+def test_arrivals_sorted_and_within_horizon(demo):
+    sc = load_scenario(demo)
+    inp = sample(sc, make_plan(sc), 1, 0)
+    assert np.all(np.diff(inp.arrival) >= 0)
+    assert inp.arrival.max() < sc.horizon
+
+
+def test_same_seed_same_inputs_different_replication_differs(demo):
+    sc = load_scenario(demo)
+    plan = make_plan(sc)
+    a, b, c = sample(sc, plan, 9, 0), sample(sc, plan, 9, 0), sample(sc, plan, 9, 1)
+    assert np.array_equal(a.arrival, b.arrival) and np.array_equal(a.service, b.service)
+    assert not np.array_equal(a.arrival[:100], c.arrival[:100])
+
+
+@pytest.mark.parametrize(
+    "override",
+    ["targeting.referral_rate=0.2", "stages.secondary.servers=5",
+     "stages.secondary.service.mean=20", "stages.primary.detection_probability=0.5"],
+)
+def test_one_knob_never_shifts_other_streams(demo, override):
+    base = load_scenario(demo)
+    other = load_scenario(demo, [override])
+    a = sample(base, make_plan(base), 4, 2)
+    b = sample(other, make_plan(other), 4, 2)
+    assert np.array_equal(a.arrival, b.arrival)
+    assert np.array_equal(a.cls, b.cls)
+    assert np.array_equal(a.threat, b.threat)
+    assert np.array_equal(a.service[0], b.service[0])  # primary service times
+
+
+def test_class_shares_and_prevalence(demo):
+    demo["classes"] = {"a": {"share": 0.25, "threat_prevalence": 0.1},
+                       "b": {"share": 0.75, "threat_prevalence": 0.01}}
+    demo["targeting"] = None
+    demo["duration"] = "240h"
+    sc = load_scenario(demo)
+    inp = sample(sc, make_plan(sc), 1, 0)
+    n = inp.n
+    share_a = (inp.cls == 0).mean()
+    assert abs(share_a - 0.25) < 4 * np.sqrt(0.25 * 0.75 / n)
+    prev_a = inp.threat[inp.cls == 0].mean()
+    assert abs(prev_a - 0.1) < 4 * np.sqrt(0.1 * 0.9 / (inp.cls == 0).sum())
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        {"distribution": "exponential", "mean": 2},
+        {"distribution": "lognormal", "mean": 2, "cv": 0.7},
+        {"distribution": "gamma", "mean": 2, "cv": 0.5},
+        {"distribution": "uniform", "low": 1, "high": 3},
+        {"distribution": "triangular", "low": 1, "mode": 1.5, "high": 3.5},
+        {"distribution": "empirical", "values": [1, 2, 3, 2]},
+        {"distribution": "deterministic", "mean": 2},
+    ],
+)
+def test_service_moments(demo, service):
+    demo["stages"]["primary"]["service"] = service
+    sc = load_scenario(demo)
+    dist = sc.stages["primary"].service
+    x = dist.draw(stream(1, 0, "test"), 200_000)
+    mean, second = dist.moments()
+    sd = np.sqrt(max(second - mean**2, 1e-12))
+    assert abs(x.mean() - mean) < 5 * sd / np.sqrt(x.size) + 1e-12
+    assert x.var() == pytest.approx(second - mean**2, rel=0.05, abs=1e-9)
+    assert x.min() >= 0
