@@ -1,0 +1,52 @@
+"""The fast engine: the SimPy engine's model compiled with Numba.
+
+``run(plan, inputs)`` gives the same ``Trace`` as ``engines.simpy_engine.run``,
+traveller by traveller (same lanes, same entry/start/end/exit times in minutes,
+same referrals and thresholds). ``supports(scenario)`` says whether the kernels can
+express a scenario (``None``) or why not (a reason string), so ``--engine auto``
+can fall back to SimPy and ``--engine fast`` can refuse clearly.
+
+Kernels are compiled once with ``cache=True``: a later process loads the machine
+code from the cache (``__pycache__`` beside this package, or ``NUMBA_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...plan import Plan
+from ...sampling import Inputs
+from ...trace import Trace
+from .kernel import replay
+from .support import supports
+
+__all__ = ["run", "supports", "replay"]
+
+_NO_SCORE = np.zeros(0, dtype=np.float64)
+
+
+def run(plan: Plan, inputs: Inputs) -> Trace:
+    """Replay ``inputs`` through the crossing described by ``plan`` (compiled)."""
+    dyn = inputs.dynamic
+    if dyn is not None and not hasattr(dyn, "per_waiting"):
+        raise TypeError(
+            f"the fast engine cannot run a queue-aware rule of type {type(dyn).__name__}; "
+            "use engine='simpy'"
+        )
+    trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
+    if dyn is None:
+        score, has_dyn, thr, per = _NO_SCORE, False, 0.0, 0.0
+    else:
+        score = np.ascontiguousarray(dyn.score, dtype=np.float64)
+        has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
+    replay(
+        np.ascontiguousarray(inputs.arrival, dtype=np.float64),
+        np.ascontiguousarray(inputs.cls, dtype=np.int64),
+        np.ascontiguousarray(inputs.service, dtype=np.float64),
+        score, has_dyn, thr, per,
+        plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
+        np.ascontiguousarray(plan.eligible), plan.roster, float(plan.horizon),
+        trace.lane, trace.entry, trace.start, trace.end, trace.exit,
+        trace.referred, trace.threshold,
+    )
+    return trace
