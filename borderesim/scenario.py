@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -237,14 +238,29 @@ _TAGS = {
 }
 
 
+_FIELD_PATH = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
+
+
+def _tag_name(error: Any) -> str:
+    """The discriminator's name in an error ("strategy" for a field or a ``strategy()`` tagger)."""
+    return error["ctx"]["discriminator"].strip("'").removesuffix("()")
+
+
 def _format_validation(exc: ValidationError, source: str | None) -> ScenarioError:
     from .targeting import Strategy
 
     tags = _TAGS | set(Strategy.registry)
     errors = exc.errors()
     first = errors[0]
-    loc = [str(p) for p in first["loc"] if str(p) not in tags and not str(p).startswith(
-        ("function-", "int", "float", "list[", "str", "dict["))]
+    loc, after_tag = [], False
+    for part in map(str, first["loc"]):
+        # a union tag is never followed by another: "layers" after the tag is the field
+        is_tag = part in tags and not after_tag
+        after_tag = is_tag
+        if not is_tag and not part.startswith(
+            ("function-", "int", "float", "list[", "str", "dict[", "tagged-union[", "literal[")
+        ):
+            loc.append(part)
     if first["type"] == "unknown_field":
         loc.append(first["ctx"]["key"])
     msg = first["msg"]
@@ -253,10 +269,15 @@ def _format_validation(exc: ValidationError, source: str | None) -> ScenarioErro
     if first["type"] == "missing":
         msg = "required field is missing"
     elif first["type"] == "union_tag_invalid":
-        msg = f"unknown {first['ctx']['discriminator'].strip(chr(39))} {first['ctx']['tag']!r}; " \
+        msg = f"unknown {_tag_name(first)} {first['ctx']['tag']!r}; " \
             f"choose one of {first['ctx']['expected_tags']}"
     elif first["type"] == "union_tag_not_found":
-        msg = f"needs a {first['ctx']['discriminator'].strip(chr(39))} field"
+        msg = f"needs a {_tag_name(first)} field"
+    if not loc and msg.startswith("targeting: "):
+        # strategy check() messages lead with the field path: "targeting: layers.0: shift: ..."
+        while (head := msg.partition(": ")[0]) and _FIELD_PATH.match(head) and ": " in msg:
+            loc.append(head)
+            msg = msg.partition(": ")[2]
     inp = first.get("input")
     shown = (repr(inp), str(inp))
     if (

@@ -57,7 +57,12 @@ class DynamicRule:
     threshold: float
     per_waiting: float
     p_refer_if_threat: Callable[[np.ndarray], np.ndarray]
-    """Maps the thresholds in force per traveller to P(referred | threat)."""
+    """Maps the thresholds in force per traveller to P(referred | threat).
+
+    Called with one threshold per traveller (float64[n], in traveller order; ``+inf``
+    where the rule was never applied), so the answer may depend on the traveller
+    (e.g. a per-class score shift); returns float64[n].
+    """
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ class Strategy(Strict):
 
     def check(self, scenario: Scenario) -> None:
         """Raise ``ValueError`` if the strategy does not fit the scenario."""
+
+    def queue_aware(self) -> bool:
+        """True if ``decide`` returns a queue-aware ``DynamicRule`` (at most one per scenario)."""
+        return False
 
     def decide(self, ctx: TargetingContext) -> Decision:  # pragma: no cover - abstract
         raise NotImplementedError
