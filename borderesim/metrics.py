@@ -65,12 +65,48 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndar
     dyn = inputs.dynamic
     if dyn is not None:
         decided = ~np.isnan(trace.threshold)
-        p_dyn = np.zeros(inputs.n)
-        p_dyn[decided] = dyn.p_refer_if_threat(trace.threshold[decided])
+        p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
+                                                                 np.inf)), 0.0)
         p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
     ref_stages = np.flatnonzero(plan.stage_referred)
     reached = ~np.isnan(trace.exit) | (~np.isnan(trace.entry[ref_stages])).any(axis=0)
     return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref) * reached)
+
+
+def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
+    """Disparity of innocent referral rates across classes (NaN rates left out).
+
+    ``fairness.disparity_ratio``: highest / lowest class rate; 1 when no innocent is
+    referred at all; NaN (undefined, dropped from the mean across replications) when
+    the lowest rate is 0 but another is not. ``fairness.undefined_share`` is 1 in
+    such a replication, 0 otherwise, so its mean says how often that happened.
+    ``fairness.referral_rate_gap``: highest minus lowest rate (a share, always defined).
+    """
+    rates = np.array([r for r in innocent_rates if not math.isnan(r)])
+    if rates.size == 0:
+        return {"fairness.disparity_ratio": math.nan, "fairness.undefined_share": 0.0,
+                "fairness.referral_rate_gap": math.nan}
+    hi, lo = float(rates.max()), float(rates.min())
+    if hi == 0:
+        ratio = 1.0
+    elif lo == 0:
+        ratio = math.nan
+    else:
+        ratio = hi / lo
+    return {"fairness.disparity_ratio": ratio,
+            "fairness.undefined_share": float(hi > 0 and lo == 0),
+            "fairness.referral_rate_gap": hi - lo}
+
+
+def referred_stage_time(plan: Plan, trace: Trace) -> np.ndarray:
+    """Minutes each traveller spent at ``visits: referred`` stages (waiting and served).
+
+    Flushed travellers spent 0 there; a traveller still inside such a stage gets NaN.
+    """
+    total = np.zeros(trace.exit.shape)
+    for s in np.flatnonzero(plan.stage_referred):
+        total += np.where(trace.lane[s] >= 0, trace.end[s] - trace.entry[s], 0.0)
+    return total
 
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
@@ -139,6 +175,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"{sname}.utilization"] = _ratio(busy, avail)
         k[f"{sname}.queue_mean"] = queued / (w1 - w0)
 
+    innocent_rates = []
     for c, cname in enumerate(scenario.classes):
         mine = counted & (inputs.cls == c)
         k[f"class.{cname}.referral_rate"] = _ratio((referred & mine).sum(), mine.sum())
@@ -146,6 +183,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
             (referred & mine & ~inputs.threat).sum(), (mine & ~inputs.threat).sum()
         )
         k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine & finished])
+        innocent_rates.append(k[f"class.{cname}.false_referral_rate"])
+    k.update(fairness_kpis(innocent_rates))
+    k["innocent_delay_mean"] = _mean(referred_stage_time(plan, trace)[innocent & referred
+                                                                       & finished])
+    k["watchlist.hits"] = 0.0
+    k["watchlist.false_hits"] = 0.0
     for name, value in inputs.extra.items():
         k[name] = float(value)
     return {name: float(v) for name, v in k.items()}
