@@ -128,7 +128,8 @@ class Scenario(Strict):
                         f"classes are {sorted(self.classes)}"
                     )
             for cname in self.classes:
-                if not any(lane.classes is None or cname in lane.classes for lane in lanes.values()):
+                admits = (lane.classes is None or cname in lane.classes for lane in lanes.values())
+                if not any(admits):
                     raise ValueError(f"stages.{sname}: no lane admits class '{cname}'")
         if self.targeting is not None:
             try:

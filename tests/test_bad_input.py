@@ -39,7 +39,8 @@ def edited(path, value):
 CASES = [
     # (content, expected field path or None, words in the message)
     ("name: x\nstages: [unclosed\n", None, "invalid YAML"),
-    (edited(["stages", "primary", "sevrers"], 3), "stages.primary.sevrers", "did you mean 'servers'"),
+    (edited(["stages", "primary", "sevrers"], 3), "stages.primary.sevrers",
+     "did you mean 'servers'"),
     (edited(["seed"], "seven"), "seed", "integer"),
     (edited(["stages", "primary", "service", "mean"], "0 s"), "stages.primary.service.mean",
      "positive"),
