@@ -39,14 +39,17 @@ def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> float:
 
 
 def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndarray) -> np.ndarray:
-    """P(a traveller would be detected were they a threat), per traveller.
+    """P(a traveller would have been detected were they a threat), per traveller.
 
-    Stages everybody visits count as the traveller was actually checked there;
-    stages for referred travellers count through the probability of being referred
-    as a threat and the share of referred travellers actually checked there. This
-    expectation is the low-variance detection estimator (threats are rare).
+    Meaningful for travellers who finished. Stages everybody visits count as the
+    traveller actually passed them (checked, or waved through); stages for referred
+    travellers count through the strategy's probability of referring the traveller
+    were they a threat, times the share of finished referred travellers actually
+    checked there. Averaged with prevalence weights this is the low-variance
+    detection estimator (threats are rare, so counting them is noisy).
     """
     checked = (trace.lane >= 0) & ~np.isnan(trace.end)
+    finished = counted & ~np.isnan(trace.exit)
     miss_all = np.ones(inputs.n)
     miss_ref = 1.0
     any_ref = False
@@ -54,7 +57,7 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndar
         p = plan.detect_p[s]
         if plan.stage_referred[s]:
             any_ref = True
-            entered = counted & ~np.isnan(trace.entry[s])
+            entered = finished & ~np.isnan(trace.entry[s])
             share = checked[s][entered].mean() if entered.any() else 1.0
             miss_ref *= 1.0 - p * share
         else:
@@ -68,9 +71,7 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndar
         p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
                                                                  np.inf)), 0.0)
         p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
-    ref_stages = np.flatnonzero(plan.stage_referred)
-    reached = ~np.isnan(trace.exit) | (~np.isnan(trace.entry[ref_stages])).any(axis=0)
-    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref) * reached)
+    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref))
 
 
 def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
@@ -135,16 +136,16 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
 
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    weight = prevalence[inputs.cls] * counted
+    weight = prevalence[inputs.cls] * done
     q = check_probability(plan, inputs, trace, counted)
     k["detection_rate"] = _ratio(float((weight * q).sum()), float(weight.sum()))
     checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & counted
-    threats = inputs.threat & counted
+    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & done
+    threats = inputs.threat & done
     k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
     k["threats"] = float(threats.sum())
     k["detected"] = float(detected.sum())
-    k["threats_per_day"] = float(weight.sum()) / hours * 24
+    k["threats_per_day"] = float((prevalence[inputs.cls] * counted).sum()) / hours * 24
     k["threats_missed_per_day"] = k["threats_per_day"] * (1 - k["detection_rate"]) \
         if not math.isnan(k["detection_rate"]) else 0.0
     k["arrived"] = float(counted.sum())
