@@ -14,10 +14,10 @@ def _hourly(kind: type, minimum: float, what: str):
         def one(v: object, where: str) -> float | int:
             if isinstance(v, bool) or not isinstance(v, int | float):
                 raise ValueError(f"{where}must be a number, got {v!r}")
-            if kind is int and float(v) != int(v):
-                raise ValueError(f"{where}must be a whole number, got {v!r}")
             if not v == v or v in (float("inf"), float("-inf")):
                 raise ValueError(f"{where}must be finite, got {v!r}")
+            if kind is int and float(v) != int(v):
+                raise ValueError(f"{where}must be a whole number, got {v!r}")
             return kind(v)
 
         if isinstance(value, list | tuple):

@@ -8,7 +8,10 @@ import sys
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from borderesim import ScenarioError, load_scenario
 from borderesim.cli import main
 from tests.conftest import DEMO
 
@@ -121,3 +124,30 @@ def test_subprocess_exit_status_and_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "did you mean 'servers'" in proc.stderr
+
+
+JUNK = st.one_of(
+    st.none(), st.booleans(), st.integers(-10, 10**6), st.floats(allow_nan=True),
+    st.text(max_size=12), st.lists(st.integers(-5, 50), max_size=30),
+    st.dictionaries(st.text(max_size=6), st.integers(), max_size=3),
+)
+PATHS = [
+    ["name"], ["duration"], ["warmup"], ["replications"], ["seed"], ["arrivals"],
+    ["arrivals", "per_hour"], ["classes"], ["classes", "resident"],
+    ["classes", "resident", "share"], ["stages"], ["stages", "primary"],
+    ["stages", "primary", "servers"], ["stages", "primary", "service"],
+    ["stages", "primary", "service", "mean"], ["stages", "primary", "service", "cv"],
+    ["stages", "secondary", "visits"], ["stages", "secondary", "detection_probability"],
+    ["targeting"], ["targeting", "referral_rate"], ["targeting", "strategy"],
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(PATHS), JUNK)
+def test_any_junk_gives_scenario_error_or_loads(path, value):
+    """Whatever a field holds, loading either succeeds or raises one ScenarioError."""
+    data = edited(path, value)
+    try:
+        load_scenario(data)
+    except ScenarioError as exc:
+        assert str(exc) and "\n" not in str(exc)
