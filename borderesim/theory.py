@@ -67,6 +67,18 @@ def min_servers_for_wait_quantile(
     raise ValueError("no server count up to max_servers meets the target")
 
 
+def min_servers_for_mean_wait(
+    arrival_rate: float, service_mean: float, t: float, max_servers: int = 10_000
+) -> int:
+    """Fewest servers with mean wait <= ``t`` minutes in M/M/c (rates per minute)."""
+    c = max(1, math.floor(arrival_rate * service_mean) + 1)
+    while c <= max_servers:
+        if mmc_mean_wait(arrival_rate, service_mean, c) <= t + 1e-12:
+            return c
+        c += 1
+    raise ValueError("no server count up to max_servers meets the target")
+
+
 def square_root_staffing(offered: float, beta: float = 1.0) -> int:
     """Square-root staffing c = ceil(a + beta sqrt(a)) for offered load a (Erlangs)."""
     return max(1, math.ceil(offered + beta * math.sqrt(max(offered, 0.0))))

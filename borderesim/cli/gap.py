@@ -1,0 +1,107 @@
+"""``borderesim gap``: the servers each stage needs by hour to meet service targets."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..capacity import GapResult, gap
+from .common import add_run_args, add_scenario_args, fmt, load, warn
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gap", help="capacity gap: servers needed by hour to meet targets",
+        description="Find the fewest servers per stage and hour of day that meet every "
+        "target (simulation with common random numbers, started from Erlang-C), and "
+        "compare them with the scenario's roster. Waits are minutes.",
+        epilog="examples: --target 'primary.wait_p95<=15min'  --target 'wait_mean<=5'  "
+        "--target 'passport.non_eu_desk.wait_p90<=30min'  --target 'detection_rate>=0.6'",
+    )
+    add_scenario_args(p)
+    add_run_args(p)
+    p.add_argument("--target", dest="targets", action="append", default=[], metavar="TARGET",
+                   help="[STAGE[.LANE].]KPI<=VALUE for wait_mean / wait_pNN (minutes or a "
+                   "unit), or detection_rate>=SHARE (repeatable; at least one)")
+    p.add_argument("--max-servers", dest="max_servers", action="append", default=[],
+                   metavar="STAGE=N", help="cap a stage's (or STAGE.LANE's) servers per hour; "
+                   "replaces the stage's booths (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--out", type=Path, metavar="DIR", help="write gap.json and gap.png")
+    p.set_defaults(func=command)
+
+
+def command(args: argparse.Namespace) -> int:
+    scenario = load(args)
+    result = gap(scenario, args.targets, args.max_servers, engine=args.engine,
+                 replications=args.replications, seed=args.seed)
+    for note in result.notes:
+        warn(note)
+    if args.json:
+        print(result.to_json())
+    else:
+        print(table(result))
+    if args.out is not None:
+        written = write_outputs(result, args.out)
+        if not args.json:
+            print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
+def write_outputs(result: GapResult, out: Path) -> list[Path]:
+    """Write ``gap.json`` and ``gap.png`` into ``out`` (created if missing)."""
+    from ..plots.gap import plot_gap
+
+    out.mkdir(parents=True, exist_ok=True)
+    data = result.to_dict()
+    data["scenario_resolved"] = result.scenario.model_dump(mode="json", exclude_none=True)
+    (out / "gap.json").write_text(json.dumps(data, indent=2))
+    plot_gap(result, out / "gap.png")
+    return [out / "gap.json", out / "gap.png"]
+
+
+def table(result: GapResult) -> str:
+    """The gap as plain-text tables, one per stage."""
+    d = result.to_dict()
+    lines = [
+        f"Capacity gap: {d['scenario']}",
+        f"engine {d['engine']}, {d['replications']} replications, seed {d['seed']}; "
+        f"solved in {d['solve_seconds']:.1f} s ({d['simulations']} simulations of the day)",
+        "targets: " + ", ".join(t["target"] for t in d["targets"]),
+    ]
+    for name, st in d["stages"].items():
+        cap = st["max_servers"]
+        lines += ["", f"{name}" + (f" (at most {cap} servers)" if cap else "")
+                  + ("" if st["targets"] else " — no wait target: today's roster kept")]
+        lines.append(f"{'hour':>4} {'today':>6} {'needed':>6} {'gap':>5}   "
+                     f"{'wait_p95 today':>14} {'wait_p95 needed':>15}  travellers")
+        for row in st["by_hour"]:
+            if row["travellers"] == 0 and row["scheduled"] == 0 and row["required"] == 0:
+                continue
+            mark_s = "" if row["met_scheduled"] else " ✗"
+            mark_r = "" if row["met_required"] else " ✗"
+            infra = "  infrastructure gap" if row["hour"] in st["infrastructure_gap_hours"] else ""
+            lines.append(
+                f"{row['hour']:>4} {row['scheduled']:>6} {row['required']:>6} "
+                f"{row['gap']:>+5}   {fmt(row['wait_p95_scheduled'], 1) + mark_s:>14} "
+                f"{fmt(row['wait_p95_required'], 1) + mark_r:>15}  {row['travellers']:>10}{infra}"
+            )
+        lines.append(
+            f"officer-hours/day: today {st['officer_hours_scheduled']:g}, needed "
+            f"{st['officer_hours_required']:g}, gap {st['officer_hours_gap']:+g}; "
+            "infrastructure gap hours: "
+            + (", ".join(str(h) for h in st["infrastructure_gap_hours"]) or "none")
+        )
+        for lane, rows in (st.get("lanes") or {}).items():
+            lines.append(f"  {lane:<14} today  {' '.join(f'{x:>2}' for x in rows['scheduled'])}")
+            lines.append(f"  {'':<14} needed {' '.join(f'{x:>2}' for x in rows['required'])}")
+    det = d["detection"]
+    if det is not None:
+        lines += ["", f"detection_rate: target {det['target']:g}; today {det['scheduled']:.3f}, "
+                  f"with the needed roster {det['required']:.3f}"
+                  + (f", ceiling {det['ceiling']:.3f}" if det.get("ceiling") is not None else "")
+                  + ("" if det["met"] else f" — not met ({det['limited_by']})")]
+    lines += ["", "wait_p95: minutes, travellers entering the stage in that hour, pooled over "
+              "replications; ✗ = a target missed"]
+    return "\n".join(lines)

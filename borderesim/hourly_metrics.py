@@ -1,0 +1,169 @@
+"""KPIs by hour of day: waits of the travellers *entering* a stage in each hour, and
+time-averaged queue length and utilisation in each hour.
+
+Times are minutes; hours are hours of day (0-23), so a run of several days pools
+the same clock hour of every counted day. Only travellers who arrive at or after
+the warm-up are counted for waits; queue length and utilisation are time averages
+over the window ``[warmup, horizon)``.
+
+Waits are pooled over replications (and days) before taking a percentile: with a
+hundred travellers in an hour, per-replication percentiles would be noisy and
+biased. Percentiles use the inverted-CDF definition (the smallest observed wait
+``w`` with at least ``q`` % of waits ``<= w``), so "the 95th percentile is at most
+``t``" is exactly "at most 5 % of travellers wait longer than ``t``".
+
+A traveller still waiting at the horizon has an unknown wait; it is counted as
+its lower bound ``horizon - entry`` (flagged ``censored``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .plan import Plan
+from .sampling import Inputs
+from .trace import Trace
+
+HOURS = 24
+
+
+def hour_of_day(t: np.ndarray) -> np.ndarray:
+    """Hour of day (0-23) of times ``t`` in minutes from 00:00 of day one."""
+    return (np.floor(np.asarray(t, dtype=float) / 60.0) % HOURS).astype(np.int64)
+
+
+def interval_minutes(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Total length (minutes) of intervals ``[a_i, b_i)`` inside each ``[edges[k], edges[k+1])``.
+
+    ``edges`` must be increasing. Runs in O((n + K) log n) with sorted cumulative sums.
+    """
+    a = np.asarray(a, dtype=float)
+    b = np.maximum(np.asarray(b, dtype=float), a)
+    edges = np.asarray(edges, dtype=float)
+
+    def covered_before(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        s = np.sort(starts)
+        csum = np.concatenate([[0.0], np.cumsum(s)])
+        k = np.searchsorted(s, x, side="left")
+        return k * x - csum[k]
+
+    # length of the intervals falling before x: sum (x - a)^+ - sum (x - b)^+
+    total = covered_before(edges, a) - covered_before(edges, b)
+    return np.diff(total)
+
+
+def window_segments(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges of the clock-hour pieces of ``[t0, t1)``, each piece's hour of day and length."""
+    inner = np.arange(math.floor(t0 / 60) + 1, math.ceil(t1 / 60)) * 60.0
+    edges = np.concatenate([[t0], inner[(inner > t0) & (inner < t1)], [t1]])
+    return edges, hour_of_day(edges[:-1]), np.diff(edges)
+
+
+def by_hour(hours: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` per hour of day (float[24])."""
+    return np.bincount(hours, weights=values, minlength=HOURS)[:HOURS]
+
+
+@dataclass(frozen=True)
+class StageWaits:
+    """Waits at one stage in one replication, one entry per counted traveller who
+    queued there (flushed travellers are left out): hour of day of entering the
+    stage, global lane, wait in minutes, and whether the wait is a lower bound."""
+
+    hour: np.ndarray  # int64[m]
+    lane: np.ndarray  # int64[m]
+    wait: np.ndarray  # float64[m]
+    censored: np.ndarray  # bool[m]
+
+
+def stage_waits(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> StageWaits:
+    """Waits at stage ``s`` of the counted travellers, by the hour they entered the stage."""
+    counted = inputs.arrival >= plan.warmup
+    here = counted & (trace.lane[s] >= 0)
+    entry = trace.entry[s][here]
+    start = trace.start[s][here]
+    censored = np.isnan(start)
+    wait = np.where(censored, plan.horizon - entry, start - entry)
+    return StageWaits(hour_of_day(entry), trace.lane[s][here], wait, censored)
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """The inverted-CDF ``q``-th percentile (q in 0-100); NaN for no values."""
+    if values.size == 0:
+        return math.nan
+    return float(np.percentile(values, q, method="inverted_cdf"))
+
+
+def hourly_quantile(hours: np.ndarray, values: np.ndarray, q: float) -> np.ndarray:
+    """The ``q``-th percentile of ``values`` per hour of day (NaN where none)."""
+    return np.array([quantile(values[hours == h], q) for h in range(HOURS)])
+
+
+def hourly_mean(hours: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` per hour of day (NaN where none)."""
+    n = np.bincount(hours, minlength=HOURS)[:HOURS]
+    total = by_hour(hours, values)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, total / np.maximum(n, 1), np.nan)
+
+
+def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
+    """Per hour of day over ``[warmup, horizon)`` for stage ``s`` (float[24] each):
+    ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving,
+    ``on_duty`` server-minutes rostered and ``minutes`` of window."""
+    edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
+    end = plan.horizon
+    waiting = np.zeros(len(lengths))
+    busy = np.zeros(len(lengths))
+    on_duty = np.zeros(len(lengths))
+    for lane in plan.lanes_of(s):
+        mine = trace.lane[s] == lane
+        start = np.where(np.isnan(trace.start[s][mine]), end, trace.start[s][mine])
+        stop = np.where(np.isnan(trace.end[s][mine]), end, trace.end[s][mine])
+        waiting += interval_minutes(trace.entry[s][mine], start, edges)
+        busy += interval_minutes(start, stop, edges)
+        on_duty += plan.roster[lane, hours] * lengths
+    return {
+        "waiting": by_hour(hours, waiting),
+        "busy": by_hour(hours, busy),
+        "on_duty": by_hour(hours, on_duty),
+        "minutes": by_hour(hours, lengths),
+    }
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def hourly_kpis(
+    plan: Plan, runs: Sequence[tuple[Inputs, Trace]], q: float = 95.0
+) -> dict[str, dict[str, np.ndarray]]:
+    """Stage KPIs by hour of day, pooled over the replications ``runs``.
+
+    For each stage name, float[24] arrays:
+    ``entering_per_hour`` (counted travellers queueing there per clock hour),
+    ``wait_mean`` and ``wait_pQ`` (minutes; travellers entering the stage in that hour),
+    ``queue_mean`` (time-average number waiting) and ``utilization`` (busy / on duty).
+    """
+    out: dict[str, dict[str, np.ndarray]] = {}
+    _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
+    exposure = by_hour(seg_hours, seg_len) / 60.0 * max(len(runs), 1)  # clock hours observed
+    for s, sname in enumerate(plan.stage_names):
+        waits = [stage_waits(plan, inputs, trace, s) for inputs, trace in runs]
+        hours = np.concatenate([w.hour for w in waits]) if waits else np.zeros(0, np.int64)
+        wait = np.concatenate([w.wait for w in waits]) if waits else np.zeros(0)
+        sums = [stage_time_sums(plan, trace, s) for _, trace in runs]
+        total = {k: sum(x[k] for x in sums) for k in ("waiting", "busy", "on_duty", "minutes")}
+        out[sname] = {
+            "entering_per_hour": _ratio(np.bincount(hours, minlength=HOURS)[:HOURS], exposure),
+            "wait_mean": hourly_mean(hours, wait),
+            f"wait_p{q:g}": hourly_quantile(hours, wait, q),
+            "queue_mean": _ratio(total["waiting"], total["minutes"]),
+            "utilization": _ratio(total["busy"], total["on_duty"]),
+        }
+    return out
