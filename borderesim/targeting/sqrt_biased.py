@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from scipy import optimize
 
 from .base import Decision, Strategy, TargetingContext
 from .basic import Rate
@@ -36,14 +35,22 @@ def class_rates(weights: np.ndarray, shares: np.ndarray, rate: float) -> np.ndar
         )
     if rate <= 0:
         return np.zeros_like(weights, dtype=float)
-    positive = weights[weights > 0]
-    k_max = 1.0 / float(positive.min())
-
-    def gap(k: float) -> float:
-        return float(np.sum(shares * np.minimum(1.0, k * weights))) - rate
-
-    k = k_max if gap(k_max) <= 0 else optimize.brentq(gap, 0.0, k_max, xtol=1e-14, rtol=1e-12)
-    return np.minimum(1.0, k * weights)
+    # cap the m heaviest classes at 1 and scale the rest: the first m that is consistent
+    order = np.argsort(-weights, kind="stable")
+    positive = [int(c) for c in order if weights[c] > 0]
+    for m in range(len(positive) + 1):
+        capped, free = positive[:m], positive[m:]
+        left = rate - float(np.sum(shares[capped]))
+        if not free:
+            break
+        k = left / float(np.sum(shares[free] * weights[free]))
+        if k * weights[free[0]] <= 1.0:
+            break
+    p = np.zeros_like(weights, dtype=float)
+    p[capped] = 1.0
+    if free:
+        p[free] = np.minimum(1.0, k * weights[free])
+    return p
 
 
 class SqrtBiasedStrategy(Strategy):
