@@ -17,7 +17,7 @@ import numpy as np
 from ...plan import Plan
 from ...sampling import Inputs
 from ...trace import Trace
-from .kernel import replay
+from .kernel import MAX_LANES, replay
 from .support import supports
 
 __all__ = ["run", "supports", "replay"]
@@ -33,6 +33,8 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
             f"the fast engine cannot run a queue-aware rule of type {type(dyn).__name__}; "
             "use engine='simpy'"
         )
+    if plan.n_lanes >= MAX_LANES:
+        raise ValueError(f"the fast engine handles at most {MAX_LANES - 1} lanes")
     trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
     if dyn is None:
         score, has_dyn, thr, per = _NO_SCORE, False, 0.0, 0.0
@@ -40,12 +42,9 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
     replay(
-        np.ascontiguousarray(inputs.arrival, dtype=np.float64),
-        np.ascontiguousarray(inputs.cls, dtype=np.int64),
-        np.ascontiguousarray(inputs.service, dtype=np.float64),
-        score, has_dyn, thr, per,
+        inputs.arrival, inputs.cls, inputs.service, score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        np.ascontiguousarray(plan.eligible), plan.roster, float(plan.horizon),
+        plan.eligible, plan.roster, plan.horizon,
         trace.lane, trace.entry, trace.start, trace.end, trace.exit,
         trace.referred, trace.threshold,
     )

@@ -1,19 +1,24 @@
 """Numba kernels: the crossing model as one compiled event loop.
 
-The loop merges three ordered event sources, exactly as the SimPy engine orders them
+The loop merges three ordered event sources exactly as the SimPy engine orders them
 (see ``engines/simpy_engine.py`` and DEVELOPERS.md):
 
-* roster changes at every hour boundary ``hour * 60`` minutes (priority 1);
-* service completions, kept in a small binary heap keyed ``(time, traveller)``
-  (priority ``2 + i``); at most one per busy server, so the heap stays small;
+* roster changes at every hour boundary ``hour * 60`` minutes (SimPy priority 1);
+* service completions, in a small binary heap keyed ``(time, traveller)`` (priority
+  ``2 + i``); at most one entry per busy server, so the heap stays small;
 * arrivals, already sorted, read in order (priority ``2 + n + i``).
 
 At equal times the roster comes first, then completions by traveller index, then
 arrivals by traveller index. Everything an event causes (starts in freed servers,
 the next stage's referral decision, flushing and lane choice) happens inside that
-event's handling. Each lane's FIFO queue is a linked list through one shared
-``next`` array (a traveller waits in at most one queue at a time), so memory is
-``O(n)`` whatever the queue lengths. Times are minutes (float64).
+event's handling, as it does in SimPy. Arrival ``i`` fires at ``a + (arrival[i] - a)``
+with ``a`` the previous arrival's time, the very float SimPy's clock computes.
+
+Each lane's FIFO queue is a linked list through one shared ``nxt`` array (a
+traveller waits in at most one queue at a time), so memory is ``O(n)`` whatever the
+queue lengths. All 2-D arrays are passed flattened (row-major), which keeps the
+compiled loop's register pressure low. Times are minutes (float64). No fastmath:
+every sum is rounded exactly as Python rounds it.
 """
 
 from __future__ import annotations
@@ -22,36 +27,36 @@ import numpy as np
 from numba import njit
 
 FLUSHED = -2
+"""Lane code of a traveller waved through a stage (as ``trace.FLUSHED``)."""
+LANE_BITS = 16
+"""Heap entries pack ``traveller << LANE_BITS | lane``: ordering by key orders by traveller."""
+MAX_LANES = 1 << LANE_BITS
+
+# lane state, five int64 per lane in one array: servers on duty, busy, queue head, tail, length
+_CAP, _BUSY, _HEAD, _TAIL, _QLEN = 0, 1, 2, 3, 4
+_W = 5
 
 
 @njit(cache=True, inline="always")
-def _heap_push(htime, hidx, hlane, size, t, i, lane):
-    """Push completion ``(t, i)`` in ``lane``; returns the new heap size."""
+def _sift_up(htime, hkey, size, t, key):
+    """Add ``(t, key)`` to the heap of ``size`` entries; returns the new size."""
     k = size
     while k > 0:
         parent = (k - 1) >> 1
         pt = htime[parent]
-        if pt < t or (pt == t and hidx[parent] < i):
+        if pt < t or (pt == t and hkey[parent] < key):
             break
         htime[k] = pt
-        hidx[k] = hidx[parent]
-        hlane[k] = hlane[parent]
+        hkey[k] = hkey[parent]
         k = parent
     htime[k] = t
-    hidx[k] = i
-    hlane[k] = lane
+    hkey[k] = key
     return size + 1
 
 
 @njit(cache=True, inline="always")
-def _heap_pop(htime, hidx, hlane, size):
-    """Remove the heap's top (the caller has read it); returns the new heap size."""
-    size -= 1
-    if size == 0:
-        return 0
-    t = htime[size]
-    i = hidx[size]
-    lane = hlane[size]
+def _sift_down(htime, hkey, size, t, key):
+    """Put ``(t, key)`` in place of the heap's top and restore the heap of ``size`` entries."""
     k = 0
     while True:
         child = 2 * k + 1
@@ -59,103 +64,106 @@ def _heap_pop(htime, hidx, hlane, size):
             break
         right = child + 1
         if right < size:
-            ct, rt = htime[child], htime[right]
-            if rt < ct or (rt == ct and hidx[right] < hidx[child]):
+            ct = htime[child]
+            rt = htime[right]
+            if rt < ct or (rt == ct and hkey[right] < hkey[child]):
                 child = right
         ct = htime[child]
-        if t < ct or (t == ct and i < hidx[child]):
+        if t < ct or (t == ct and key < hkey[child]):
             break
         htime[k] = ct
-        hidx[k] = hidx[child]
-        hlane[k] = hlane[child]
+        hkey[k] = hkey[child]
         k = child
     htime[k] = t
-    hidx[k] = i
-    hlane[k] = lane
-    return size
+    hkey[k] = key
+
+
+@njit(cache=True, inline="always")
+def _heap_add(htime, hkey, size, top_done, t, key):
+    """Add a completion; if the top is a completion already handled, replace it instead."""
+    if top_done:
+        _sift_down(htime, hkey, size, t, key)
+        return size
+    return _sift_up(htime, hkey, size, t, key)
 
 
 @njit(cache=True)
-def replay(
+def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
     lane_stage, lane_start, stage_referred, flush_above, eligible, roster, horizon,
     lane_out, entry, start, end, exit_, referred, threshold,
 ):
-    """Replay one replication; fills the trace arrays in place.
+    """Replay one replication; fills the (flattened) trace arrays in place.
 
-    Inputs: ``arrival`` float64[n] (minutes, sorted), ``cls`` int64[n],
-    ``service`` float64[L, n] (minutes), ``score`` float64[n] (dynamic rule; may be
-    empty when ``has_dynamic`` is False), plan arrays as in ``Plan``, ``horizon``
-    in minutes. Outputs (pre-filled with NOT_VISITED / NaN / the static referral):
-    ``lane_out`` int[S, n], ``entry``/``start``/``end`` float64[S, n],
-    ``exit_`` float64[n], ``referred`` bool[n], ``threshold`` float64[n].
-    Returns the number of events handled.
+    Inputs: ``arrival`` float64[n] (minutes, sorted), ``cls`` int64[n], ``service``
+    float64[L*n] (minutes, lane-major), ``score`` float64[n] (dynamic rule; unused
+    unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
+    ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
+    ``roster`` int64[L*24], ``horizon`` minutes. Outputs, pre-filled by the caller
+    with NOT_VISITED / NaN / the static referral: ``lane_out`` int64[S*n],
+    ``entry``/``start``/``end`` float64[S*n], ``exit_``, ``threshold`` float64[n],
+    ``referred`` bool[n]. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
     n_stages = lane_start.shape[0] - 1
+    n_cls = eligible.shape[0] // n_lanes
 
-    # the first referred stage is where every referral is settled (stages are in order)
+    # every referral is settled at the first referred stage (stages are visited in order)
     first_ref = -1
     for s in range(n_stages):
         if stage_referred[s]:
             first_ref = s
             break
 
-    cap = np.empty(n_lanes, np.int64)
-    busy = np.zeros(n_lanes, np.int64)
-    qhead = np.full(n_lanes, -1, np.int64)
-    qtail = np.full(n_lanes, -1, np.int64)
-    qlen = np.zeros(n_lanes, np.int64)
+    st = np.zeros(_W * n_lanes, np.int64)
     stage_wait = np.zeros(n_stages, np.int64)
     heap_cap = 1
     for lane in range(n_lanes):
-        cap[lane] = roster[lane, 0]
-        heap_cap += roster[lane].max()
+        st[_W * lane + _CAP] = roster[24 * lane]
+        heap_cap += roster[24 * lane:24 * lane + 24].max()  # busy never exceeds peak servers
     nxt = np.empty(n, np.int64)
     htime = np.empty(heap_cap, np.float64)
-    hidx = np.empty(heap_cap, np.int64)
-    hlane = np.empty(heap_cap, np.int64)
+    hkey = np.empty(heap_cap, np.int64)
     size = 0
 
     hour = 1
     t_roster = 60.0 if 60.0 < horizon else np.inf
-    a = 0.0  # SimPy's clock at the previous arrival: arrival i fires at a + (arrival[i] - a)
-    nxt_arr = 0
+    n_arr = 0
+    t_arr = arrival[0] if n > 0 else np.inf
     events = 0
 
     while True:
-        # the next event of each source; roster < completion < arrival at equal times
-        t_arr = np.inf
-        if nxt_arr < n:
-            t_arr = a + (arrival[nxt_arr] - a)
-        t_done = htime[0] if size > 0 else np.inf
+        # next event: roster < completion < arrival at equal times
         kind = 0
         t = t_roster
-        if t_done < t:
+        if size > 0 and htime[0] < t:
             kind = 1
-            t = t_done
+            t = htime[0]
         if t_arr < t:
             kind = 2
             t = t_arr
         if not t < horizon:
             break
         events += 1
+        top_done = False
 
         if kind == 0:
-            # roster change: new capacities, then fill lanes in order
+            # roster change: new capacities, then starts in lane order
             h = hour % 24
             for lane in range(n_lanes):
-                cap[lane] = roster[lane, h]
+                b = _W * lane
+                st[b + _CAP] = roster[24 * lane + h]
                 s = lane_stage[lane]
-                while qlen[lane] > 0 and busy[lane] < cap[lane]:
-                    j = qhead[lane]
-                    qhead[lane] = nxt[j]
-                    qlen[lane] -= 1
+                while st[b + _QLEN] > 0 and st[b + _BUSY] < st[b + _CAP]:
+                    j = st[b + _HEAD]
+                    st[b + _HEAD] = nxt[j]
+                    st[b + _QLEN] -= 1
                     stage_wait[s] -= 1
-                    busy[lane] += 1
-                    start[s, j] = t
-                    size = _heap_push(htime, hidx, hlane, size, t + service[lane, j], j, lane)
+                    st[b + _BUSY] += 1
+                    start[s * n + j] = t
+                    size = _sift_up(htime, hkey, size, t + service[lane * n + j],
+                                    (j << LANE_BITS) | lane)
             hour += 1
             t_roster = hour * 60.0
             if not t_roster < horizon:
@@ -163,29 +171,33 @@ def replay(
             continue
 
         if kind == 1:
-            # completion of traveller i in `lane`: free the server, fill, move on
-            i = hidx[0]
-            lane = hlane[0]
-            size = _heap_pop(htime, hidx, hlane, size)
+            # completion of traveller i: free the server, start the next in line, move on
+            key = hkey[0]
+            top_done = True
+            i = key >> LANE_BITS
+            lane = key & (MAX_LANES - 1)
             s = lane_stage[lane]
-            busy[lane] -= 1
-            while qlen[lane] > 0 and busy[lane] < cap[lane]:
-                j = qhead[lane]
-                qhead[lane] = nxt[j]
-                qlen[lane] -= 1
+            b = _W * lane
+            st[b + _BUSY] -= 1
+            while st[b + _QLEN] > 0 and st[b + _BUSY] < st[b + _CAP]:
+                j = st[b + _HEAD]
+                st[b + _HEAD] = nxt[j]
+                st[b + _QLEN] -= 1
                 stage_wait[s] -= 1
-                busy[lane] += 1
-                start[s, j] = t
-                size = _heap_push(htime, hidx, hlane, size, t + service[lane, j], j, lane)
-            end[s, i] = t
+                st[b + _BUSY] += 1
+                start[s * n + j] = t
+                size = _heap_add(htime, hkey, size, top_done, t + service[lane * n + j],
+                                 (j << LANE_BITS) | lane)
+                top_done = False
+            end[s * n + i] = t
             s0 = s + 1
         else:
-            i = nxt_arr
-            nxt_arr += 1
-            a = t
+            i = n_arr
+            n_arr += 1
+            t_arr = t + (arrival[n_arr] - t) if n_arr < n else np.inf
             s0 = 0
 
-        # traveller i reaches stage s0 (and any it passes straight through) at time t
+        # traveller i reaches stage s0 (and any stage it passes straight through) at t
         placed = False
         for s in range(s0, n_stages):
             if stage_referred[s]:
@@ -196,45 +208,83 @@ def replay(
                         referred[i] = True
                 if not referred[i]:
                     continue
-            entry[s, i] = t
+            entry[s * n + i] = t
             if flush_above[s] >= 0 and stage_wait[s] > flush_above[s]:
-                lane_out[s, i] = FLUSHED
+                lane_out[s * n + i] = FLUSHED
                 continue
+            # lane choice: lowest (closed, waiting - idle servers, order listed)
             c = cls[i]
             best = -1
             best_closed = True
             best_load = 0
             for lane in range(lane_start[s], lane_start[s + 1]):
-                if not eligible[lane, c]:
+                if not eligible[lane * n_cls + c]:
                     continue
-                closed = cap[lane] == 0
-                idle = cap[lane] - busy[lane]
+                b = _W * lane
+                cap = st[b + _CAP]
+                closed = cap == 0
+                idle = cap - st[b + _BUSY]
                 if idle < 0:
                     idle = 0
-                load = qlen[lane] - idle
+                load = st[b + _QLEN] - idle
                 if best < 0 or (best_closed and not closed) or (
                     closed == best_closed and load < best_load
                 ):
                     best = lane
                     best_closed = closed
                     best_load = load
-            lane_out[s, i] = best
-            if busy[best] < cap[best] and qlen[best] == 0:
-                busy[best] += 1
-                start[s, i] = t
-                size = _heap_push(htime, hidx, hlane, size, t + service[best, i], i, best)
+            lane_out[s * n + i] = best
+            b = _W * best
+            if st[b + _QLEN] == 0 and st[b + _BUSY] < st[b + _CAP]:
+                st[b + _BUSY] += 1
+                start[s * n + i] = t
+                size = _heap_add(htime, hkey, size, top_done, t + service[best * n + i],
+                                 (i << LANE_BITS) | best)
+                top_done = False
             else:
-                # join the queue (a full lane with waiting travellers cannot start anyone)
                 nxt[i] = -1
-                if qlen[best] == 0:
-                    qhead[best] = i
+                if st[b + _QLEN] == 0:
+                    st[b + _HEAD] = i
                 else:
-                    nxt[qtail[best]] = i
-                qtail[best] = i
-                qlen[best] += 1
+                    nxt[st[b + _TAIL]] = i
+                st[b + _TAIL] = i
+                st[b + _QLEN] += 1
                 stage_wait[s] += 1
             placed = True
             break
         if not placed:
             exit_[i] = t
+        if top_done:
+            # nothing replaced the handled completion: remove it
+            size -= 1
+            if size > 0:
+                _sift_down(htime, hkey, size, htime[size], hkey[size])
     return events
+
+
+def replay(
+    arrival: np.ndarray, cls: np.ndarray, service: np.ndarray, score: np.ndarray,
+    has_dynamic: bool, dyn_threshold: float, dyn_per_waiting: float,
+    lane_stage: np.ndarray, lane_start: np.ndarray, stage_referred: np.ndarray,
+    flush_above: np.ndarray, eligible: np.ndarray, roster: np.ndarray, horizon: float,
+    lane_out: np.ndarray, entry: np.ndarray, start: np.ndarray, end: np.ndarray,
+    exit_: np.ndarray, referred: np.ndarray, threshold: np.ndarray,
+) -> int:
+    """``replay_flat`` on 2-D arrays (``service`` [L, n], trace arrays [S, n], C-contiguous).
+
+    The trace arrays are filled in place (their flat views share memory).
+    """
+    def flat(x: np.ndarray, dtype: type) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
+
+    for out in (lane_out, entry, start, end):
+        if not out.flags.c_contiguous:
+            raise ValueError("trace arrays must be C-contiguous")
+    return replay_flat(
+        flat(arrival, np.float64), flat(cls, np.int64), flat(service, np.float64),
+        flat(score, np.float64), bool(has_dynamic), float(dyn_threshold),
+        float(dyn_per_waiting), flat(lane_stage, np.int64), flat(lane_start, np.int64),
+        flat(stage_referred, np.bool_), flat(flush_above, np.int64), flat(eligible, np.bool_),
+        flat(roster, np.int64), float(horizon), lane_out.reshape(-1), entry.reshape(-1),
+        start.reshape(-1), end.reshape(-1), exit_, referred, threshold,
+    )
