@@ -1,0 +1,458 @@
+"""Replay one replication's trace as an animation of the crossing.
+
+Frames are computed from the per-traveller event log (``Trace``): at each frame time a
+traveller is drawn queueing in front of their lane's booths, in a booth, or — once a
+threat has been detected — in the "held" box. Travellers at a stage only referred
+travellers visit are drawn in orange; detected threats are red stars. Nothing is
+sampled here: the picture is exactly what the simulation did.
+
+Times are minutes from 00:00 of day one, like everywhere else.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ScenarioError
+from .hourly import as_24
+from .plan import Plan
+from .sampling import Inputs
+from .scenario import Scenario
+from .trace import Trace
+
+WAITING, SERVING, REFERRED_WAITING, REFERRED_SERVING, DETECTED = range(5)
+"""Kinds of dot in a frame."""
+
+QUEUE_ROOM = 24
+"""Queue places drawn in front of a lane; longer queues show a "+N" label (dots)."""
+QUEUE_GAP = 0.5
+"""Horizontal spacing of queue places (drawing units)."""
+STAGE_WIDTH = QUEUE_ROOM * QUEUE_GAP + 3.0
+"""Horizontal room of one stage: its queue plus its booths (drawing units)."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each lane's booths stand (drawing units; one booth is one unit high)."""
+
+    stage_names: tuple[str, ...]
+    stage_referred: tuple[bool, ...]
+    lane_names: tuple[str, ...]
+    lane_stage: tuple[int, ...]
+    booth_x: tuple[float, ...]
+    lane_y0: tuple[float, ...]
+    """y of each lane's first booth; booth k of the lane stands at ``lane_y0 + k``."""
+    slots: tuple[int, ...]
+    """Booths drawn per lane (the most servers on duty at any hour)."""
+    held_x: float
+    height: float
+
+    def queue_y(self, lane: int) -> float:
+        """y of the lane's queue line: the middle of its booths."""
+        return self.lane_y0[lane] + (self.slots[lane] - 1) / 2
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The crossing at one instant ``t`` (minutes): dots and running counts.
+
+    ``x``, ``y``, ``kind`` describe one dot per traveller drawn (kinds: ``WAITING``,
+    ``SERVING``, ``REFERRED_WAITING``, ``REFERRED_SERVING``, ``DETECTED``).
+    ``waiting`` is the number queueing at each stage; ``overflow`` lanes with more
+    waiting than ``QUEUE_ROOM`` map lane index to the number not drawn.
+    Counts (``passed``, ``referred``, ``detected``, ``threats_missed``) run from the
+    animation's start: travellers who left the crossing, who entered a referred-only
+    stage, threats detected, and threats who left undetected.
+    """
+
+    t: float
+    x: np.ndarray
+    y: np.ndarray
+    kind: np.ndarray
+    waiting: tuple[int, ...]
+    overflow: dict[int, int]
+    passed: int
+    referred: int
+    detected: int
+    threats_missed: int
+
+
+def make_layout(plan: Plan) -> Layout:
+    """Stages left to right, each stage's lanes stacked with a gap between them."""
+    booth_x, lane_y0, slots = [], [], []
+    height = 0.0
+    for s in range(plan.n_stages):
+        y = 0.0
+        for lane in plan.lanes_of(s):
+            k = max(1, int(plan.roster[lane].max()))
+            booth_x.append((s + 1) * STAGE_WIDTH - 1.5)
+            lane_y0.append(y)
+            slots.append(k)
+            y += k + 1.0
+        height = max(height, y - 1.0)
+    return Layout(
+        stage_names=plan.stage_names,
+        stage_referred=tuple(bool(b) for b in plan.stage_referred),
+        lane_names=plan.lane_names,
+        lane_stage=tuple(int(s) for s in plan.lane_stage),
+        booth_x=tuple(booth_x),
+        lane_y0=tuple(lane_y0),
+        slots=tuple(slots),
+        held_x=plan.n_stages * STAGE_WIDTH + 1.5,
+        height=max(height, 1.0),
+    )
+
+
+def booth_slots(trace: Trace, plan: Plan) -> np.ndarray:
+    """Which booth of its lane served each traveller at each stage (``int[S, n]``, -1: none).
+
+    The trace says which lane served a traveller, not which officer; booths are given
+    out greedily in order of service start (the lowest free booth), so nobody's dot
+    jumps between booths while being served.
+    """
+    slot = np.full(trace.lane.shape, -1, dtype=np.int64)
+    for s in range(plan.n_stages):
+        for lane in plan.lanes_of(s):
+            who = np.flatnonzero((trace.lane[s] == lane) & ~np.isnan(trace.start[s]))
+            who = who[np.argsort(trace.start[s, who], kind="stable")]
+            busy: list[tuple[float, int]] = []
+            free: list[int] = []
+            used = 0
+            for i in who:
+                t = trace.start[s, i]
+                while busy and busy[0][0] <= t:
+                    heapq.heappush(free, heapq.heappop(busy)[1])
+                if free:
+                    k = heapq.heappop(free)
+                else:
+                    k, used = used, used + 1
+                slot[s, i] = k
+                end = trace.end[s, i]
+                heapq.heappush(busy, (math.inf if np.isnan(end) else float(end), k))
+    return slot
+
+
+def detection_times(inputs: Inputs, trace: Trace) -> np.ndarray:
+    """When each traveller was detected as a threat (minutes; NaN: never)."""
+    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
+    hit = inputs.caught & checked & inputs.threat
+    when = np.where(hit, trace.end, np.inf).min(axis=0)
+    return np.where(np.isfinite(when), when, np.nan)
+
+
+def frame_times(t0: float, t1: float, step: float) -> np.ndarray:
+    """Frame instants from ``t0`` up to (not including) ``t1``, every ``step`` minutes."""
+    if not t1 > t0:
+        raise ValueError("the animation window must end after it starts")
+    if not step > 0:
+        raise ValueError("the frame step must be positive")
+    return t0 + step * np.arange(int(math.ceil((t1 - t0) / step - 1e-9)))
+
+
+def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> list[Frame]:
+    """The crossing at each of ``times`` (minutes), replayed from ``trace``."""
+    layout = make_layout(plan)
+    slot = booth_slots(trace, plan)
+    detected_at = detection_times(inputs, trace)
+    inf = np.inf
+    start = np.where(np.isnan(trace.start), inf, trace.start)
+    end = np.where(np.isnan(trace.end), inf, trace.end)
+    entry = np.where(np.isnan(trace.entry), inf, trace.entry)
+    exit_ = np.where(np.isnan(trace.exit), inf, trace.exit)
+    det = np.where(np.isnan(detected_at), inf, detected_at)
+    ref_stages = np.flatnonzero(plan.stage_referred)
+    first_ref = entry[ref_stages].min(axis=0) if ref_stages.size else np.full(inputs.n, inf)
+    t_first = float(times[0]) if len(times) else 0.0
+    frames = []
+    for t in times:
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        kinds: list[np.ndarray] = []
+        waiting_per_stage = []
+        overflow: dict[int, int] = {}
+        shown_detected = (det <= t) & (det >= t_first)
+        for s in range(plan.n_stages):
+            referred_stage = bool(plan.stage_referred[s])
+            waiting = (entry[s] <= t) & (start[s] > t) & (trace.lane[s] >= 0)
+            serving = (start[s] <= t) & (end[s] > t) & ~shown_detected
+            waiting_per_stage.append(int(waiting.sum()))
+            for lane in plan.lanes_of(s):
+                idx = np.flatnonzero(waiting & (trace.lane[s] == lane))
+                idx = idx[np.argsort(entry[s, idx], kind="stable")]
+                if idx.size > QUEUE_ROOM:
+                    overflow[lane] = int(idx.size - QUEUE_ROOM)
+                    idx = idx[:QUEUE_ROOM]
+                rank = np.arange(idx.size)
+                xs.append(layout.booth_x[lane] - 1.2 - QUEUE_GAP * rank)
+                ys.append(np.full(idx.size, layout.queue_y(lane)))
+                kinds.append(np.full(idx.size, REFERRED_WAITING if referred_stage else WAITING))
+                srv = np.flatnonzero(serving & (trace.lane[s] == lane))
+                xs.append(np.full(srv.size, layout.booth_x[lane]))
+                ys.append(layout.lane_y0[lane] + slot[s, srv].astype(float))
+                kinds.append(np.full(srv.size, REFERRED_SERVING if referred_stage else SERVING))
+        held = np.flatnonzero(shown_detected)
+        xs.append(layout.held_x + 0.6 * (np.arange(held.size) % 4))
+        ys.append(0.8 * (np.arange(held.size) // 4))
+        kinds.append(np.full(held.size, DETECTED))
+        left = (exit_ <= t) & (exit_ >= t_first)
+        frames.append(Frame(
+            t=float(t),
+            x=np.concatenate(xs),
+            y=np.concatenate(ys),
+            kind=np.concatenate(kinds).astype(np.int64),
+            waiting=tuple(waiting_per_stage),
+            overflow=overflow,
+            passed=int((left & np.isinf(det)).sum()),
+            referred=int(((first_ref <= t) & (first_ref >= t_first) & trace.referred).sum()),
+            detected=int(shown_detected.sum()),
+            threats_missed=int((left & inputs.threat & np.isinf(det)).sum()),
+        ))
+    return frames
+
+
+# --------------------------------------------------------------------------- choosing a window
+
+
+def parse_hours(text: str, horizon: float) -> tuple[float, float]:
+    """``"7-9"`` (clock hours from 00:00 of day one) → (420.0, 540.0) minutes.
+
+    Raises ``ScenarioError`` for text that is not ``A-B`` with ``0 <= A < B`` inside
+    the run (``horizon`` minutes).
+    """
+    a, sep, b = text.partition("-")
+    try:
+        lo, hi = float(a), float(b)
+    except ValueError:
+        lo = hi = math.nan
+    if not sep or math.isnan(lo) or math.isnan(hi):
+        raise ScenarioError(f"--hours needs START-END in hours, e.g. 7-9; got {text!r}")
+    if not 0 <= lo < hi:
+        raise ScenarioError(f"--hours: the end must come after the start (got {text!r})")
+    if lo * 60 >= horizon:
+        raise ScenarioError(
+            f"--hours: the run ends at hour {horizon / 60:g}, so {text!r} shows nothing")
+    return lo * 60.0, min(hi * 60.0, horizon)
+
+
+def busiest_hour(scenario: Scenario) -> tuple[float, float]:
+    """The counted window's clock hour with the most arrivals expected, in minutes."""
+    rates = as_24(scenario.arrivals.per_hour)
+    first = int(scenario.warmup // 60)
+    last = max(first + 1, int(math.ceil(scenario.horizon / 60)))
+    hours = range(first, min(last, first + 24))
+    h = max(hours, key=lambda k: (rates[k % 24], -k))
+    return h * 60.0, min((h + 1) * 60.0, scenario.horizon)
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+COLOURS = {
+    WAITING: "#4c72b0",
+    SERVING: "#4c72b0",
+    REFERRED_WAITING: "#f28e2b",
+    REFERRED_SERVING: "#f28e2b",
+    DETECTED: "#d62728",
+}
+
+
+COUNTERS = (("passed", "#333333"), ("referred", COLOURS[REFERRED_WAITING]),
+            ("detected", COLOURS[DETECTED]), ("threats missed", "#7f7f7f"))
+"""Running counts shown above the crossing, with their colours."""
+
+
+def clock(t: float) -> str:
+    """``t`` minutes as a clock reading, e.g. ``day 1 08:05``."""
+    day, rest = divmod(int(round(t)), 1440)
+    return f"day {day + 1} {rest // 60:02d}:{rest % 60:02d}"
+
+
+class Painter:
+    """Draws frames on one matplotlib figure (no pyplot, so it is safe in servers).
+
+    The booths and labels are drawn once; each frame restores that background and
+    draws only the moving dots and the status line (blitting), which keeps a frame
+    to a few milliseconds.
+    """
+
+    def __init__(self, layout: Layout, title: str = "", dpi: int = 80):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.patches import Rectangle
+
+        self.layout = layout
+        width = 2.2 + 3.4 * len(layout.stage_names)
+        self.fig = Figure(figsize=(width, 3.6), dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.fig)
+        ax = self.ax = self.fig.add_axes((0.01, 0.02, 0.98, 0.68))
+        ax.set_xlim(0.5, layout.held_x + 5.5)
+        ax.set_ylim(-1.0, layout.height + 0.8)
+        ax.set_axis_off()
+        for lane, name in enumerate(layout.lane_names):
+            x, y0 = layout.booth_x[lane], layout.lane_y0[lane]
+            for k in range(layout.slots[lane]):
+                ax.add_patch(Rectangle((x - 0.45, y0 + k - 0.45), 0.9, 0.9, fill=False,
+                                       edgecolor="#999999", linewidth=0.8))
+            ax.text(x + 0.7, layout.queue_y(lane), name.split(".")[-1], fontsize=7,
+                    va="center", color="#555555")
+        for s, name in enumerate(layout.stage_names):
+            label = f"{name} (referred only)" if layout.stage_referred[s] else name
+            ax.text((s + 1) * STAGE_WIDTH - 1.5, 1.0, label, ha="right", va="bottom",
+                    fontsize=9, weight="bold", transform=ax.get_xaxis_transform())
+        ax.text(layout.held_x, 1.0, "held (detected)", ha="left", va="bottom", fontsize=9,
+                weight="bold", color=COLOURS[DETECTED], transform=ax.get_xaxis_transform())
+        self.fig.text(0.01, 0.97, title, fontsize=10, weight="bold", va="top")
+        self.dots = ax.scatter([], [], s=22, animated=True)
+        self.stars = ax.scatter([], [], s=70, marker="*", color=COLOURS[DETECTED],
+                                animated=True)
+        self.overflow = [
+            ax.text(layout.booth_x[lane] - 1.2 - QUEUE_GAP * QUEUE_ROOM,
+                    layout.queue_y(lane) + 0.45, "", fontsize=7, color=COLOURS[WAITING],
+                    animated=True)
+            for lane in range(len(layout.lane_names))
+        ]
+        self.waiting = [
+            ax.text(s * STAGE_WIDTH + 1.0, 1.0, "", ha="left", va="bottom", fontsize=8,
+                    color="#555555", animated=True, transform=ax.get_xaxis_transform())
+            for s in range(len(layout.stage_names))
+        ]
+        # Counters: static labels in the background, only the numbers change.
+        self.clock = self.fig.text(0.01, 0.86, "", fontsize=10, va="bottom", animated=True)
+        self.counts = []
+        for k, (label, colour) in enumerate(COUNTERS):
+            x = (1.9 + 1.1 * k) / width
+            self.fig.text(x, 0.84, label, fontsize=8, va="top", color=colour)
+            self.counts.append(self.fig.text(x, 0.86, "", fontsize=10, weight="bold",
+                                             va="bottom", color=colour, animated=True))
+        self._background = None
+        self._size: tuple[int, int] = (0, 0)
+
+    def draw(self, frame: Frame) -> None:
+        """Show ``frame`` on the figure's canvas."""
+        size = self.canvas.get_width_height()
+        if self._background is None or size != self._size:
+            self.canvas.draw()
+            self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+            self._size = size
+        self.canvas.restore_region(self._background)
+        star = frame.kind == DETECTED
+        pts = np.column_stack([frame.x, frame.y])
+        self.dots.set_offsets(pts[~star] if (~star).any() else np.empty((0, 2)))
+        self.dots.set_facecolors([COLOURS[int(k)] for k in frame.kind[~star]] or "none")
+        self.stars.set_offsets(pts[star] if star.any() else np.empty((0, 2)))
+        for lane, text in enumerate(self.overflow):
+            more = frame.overflow.get(lane, 0)
+            text.set_text(f"+{more} more waiting" if more else "")
+        for text, n in zip(self.waiting, frame.waiting, strict=True):
+            text.set_text(f"{n} waiting")
+        self.clock.set_text(clock(frame.t))
+        values = (frame.passed, frame.referred, frame.detected, frame.threats_missed)
+        for text, n in zip(self.counts, values, strict=True):
+            text.set_text(str(n))
+        for artist in (self.dots, self.stars, *self.overflow, *self.waiting):
+            self.ax.draw_artist(artist)
+        for artist in (self.clock, *self.counts):
+            self.fig.draw_artist(artist)
+
+    def rgba(self) -> memoryview:
+        """The canvas pixels (RGBA) as last drawn."""
+        return self.canvas.buffer_rgba()
+
+
+def _writers():
+    """matplotlib movie writers that take the blitted canvas instead of redrawing it."""
+    from matplotlib.animation import FFMpegWriter, PillowWriter
+    from PIL import Image
+
+    class CanvasGifWriter(PillowWriter):
+        """PillowWriter fed from the canvas; frames quantised to a small palette."""
+
+        def grab_frame(self, **savefig_kwargs):
+            w, h = self.fig.canvas.get_width_height()
+            im = Image.frombuffer("RGBA", (w, h), self.fig.canvas.buffer_rgba(), "raw",
+                                  "RGBA", 0, 1).convert("RGB")
+            self._frames.append(im.quantize(colors=64, method=Image.Quantize.FASTOCTREE,
+                                            dither=Image.Dither.NONE))
+
+    class CanvasFFMpegWriter(FFMpegWriter):
+        """FFMpegWriter fed from the canvas."""
+
+        def grab_frame(self, **savefig_kwargs):
+            self._proc.stdin.write(bytes(self.fig.canvas.buffer_rgba()))
+
+    return CanvasGifWriter, CanvasFFMpegWriter
+
+
+def check_output(output: Path) -> None:
+    """Raise ``ScenarioError`` unless ``output`` can be written: .gif, or .mp4 with ffmpeg."""
+    from matplotlib.animation import writers
+
+    output = Path(output)
+    suffix = output.suffix.lower()
+    if suffix not in (".gif", ".mp4"):
+        raise ScenarioError("the output must end in .gif or .mp4", str(output))
+    if suffix == ".mp4" and not writers.is_available("ffmpeg"):
+        raise ScenarioError("writing .mp4 needs ffmpeg, which is not installed; "
+                            "install it or write a .gif", str(output))
+    if not output.parent.exists():
+        raise ScenarioError("the output folder does not exist", str(output))
+
+
+def write_animation(frames: list[Frame], layout: Layout, output: Path, fps: int = 12,
+                    title: str = "", dpi: int = 80) -> Path:
+    """Write ``frames`` to ``output``: a GIF (Pillow) or, if ``ffmpeg`` exists, an MP4.
+
+    Raises ``ScenarioError`` for another extension or an MP4 without ffmpeg.
+    """
+    check_output(output)
+    if not frames:
+        raise ScenarioError("the animation window holds no frames", str(output))
+    gif_writer, mp4_writer = _writers()
+    output = Path(output)
+    if output.suffix.lower() == ".gif":
+        writer = gif_writer(fps=fps)
+    else:
+        writer = mp4_writer(fps=fps, codec="h264")
+    painter = Painter(layout, title, dpi)
+    with writer.saving(painter.fig, str(output), dpi):
+        for frame in frames:
+            painter.draw(frame)
+            writer.grab_frame()
+    return output
+
+
+def gif_bytes(frames: list[Frame], layout: Layout, fps: int = 12, title: str = "",
+              dpi: int = 70) -> bytes:
+    """The animation as GIF bytes (for showing in a web page)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_animation(frames, layout, Path(tmp) / "crossing.gif", fps, title, dpi)
+        return path.read_bytes()
+
+
+def animate_scenario(scenario: Scenario, output: Path, window: tuple[float, float] | None = None,
+                     fps: int = 12, step: float = 1 / 3, engine: str = "auto",
+                     replication: int = 0, seed: int | None = None) -> tuple[Path, int]:
+    """Simulate one replication of ``scenario`` and animate ``window`` (minutes).
+
+    ``step``: simulated minutes per frame (default 20 s). ``window`` defaults to the
+    busiest hour. Returns the file written and the number of frames.
+    """
+    from .engines import get_engine
+    from .plan import make_plan
+    from .sampling import sample
+    from .simulate import choose_engine
+
+    t0, t1 = window if window is not None else busiest_hour(scenario)
+    name, _ = choose_engine(scenario, engine)
+    plan = make_plan(scenario)
+    inputs = sample(scenario, plan, scenario.seed if seed is None else seed, replication)
+    trace = get_engine(name)(plan, inputs)
+    frames = make_frames(plan, inputs, trace, frame_times(t0, t1, step))
+    write_animation(frames, make_layout(plan), output, fps, scenario.name)
+    return Path(output), len(frames)
