@@ -11,6 +11,7 @@ import numpy as np
 
 from . import __version__
 from .engines import get_engine
+from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
 from .sampling import Inputs, sample
@@ -58,6 +59,13 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
     """Resolve ``auto`` to an engine; returns (engine, reason for falling back or None)."""
     if engine != "auto":
         get_engine(engine)
+        if engine == "fast":
+            from .engines.fast import supports
+
+            reason = supports(scenario)
+            if reason:
+                raise ScenarioError(f"the fast engine cannot run this scenario: {reason} "
+                                    "(use --engine simpy or auto)")
         return engine, None
     try:
         from .engines.fast import supports
@@ -120,12 +128,15 @@ def simulate(
     replications: int | None = None,
     seed: int | None = None,
     keep_traces: bool = False,
+    workers: int = 1,
 ) -> Result:
     """Simulate ``scenario`` and summarise KPIs with 95 % confidence intervals.
 
     ``engine``: "simpy", "fast" or "auto" (fast when it can express the scenario).
     ``replications`` and ``seed`` default to the scenario's own. Replication ``r``
     of seed ``s`` always sees the same travellers, whatever the engine.
+    ``workers``: processes running replications in parallel; the result is identical
+    to a serial run (``workers=1``).
     """
     scenario = load_scenario(scenario)
     reps = scenario.replications if replications is None else int(replications)
@@ -134,12 +145,23 @@ def simulate(
     seed = scenario.seed if seed is None else int(seed)
     name, reason = choose_engine(scenario, engine)
     plan = make_plan(scenario)
+    if int(workers) < 1:
+        raise ValueError("workers must be at least 1")
     per_rep, traces = [], []
-    for r in range(reps):
-        kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
-        per_rep.append(kpis)
-        if keep_traces:
-            traces.append((inputs, trace))
+    if int(workers) > 1 and reps > 1:
+        from .engines.fast.parallel import run_replications
+
+        done = run_replications(scenario, name, seed, reps, int(workers), keep_traces)
+        for r, (kpis, trace) in enumerate(done):
+            per_rep.append(kpis)
+            if keep_traces:
+                traces.append((sample(scenario, plan, seed, r), trace))
+    else:
+        for r in range(reps):
+            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
+            per_rep.append(kpis)
+            if keep_traces:
+                traces.append((inputs, trace))
     summary = summarise(per_rep)
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)

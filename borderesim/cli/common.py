@@ -23,13 +23,16 @@ def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -
 
 
 def add_run_args(parser: argparse.ArgumentParser) -> None:
-    """``--engine``, ``--replications``, ``--seed``."""
+    """``--engine``, ``--replications``, ``--seed``, ``--workers``."""
     parser.add_argument("--engine", choices=["auto", "simpy", "fast"], default="auto",
                         help="simulation engine (default: auto = fast when possible)")
     parser.add_argument("--replications", type=positive_int, default=None, metavar="N",
                         help="replications (default: the scenario's)")
     parser.add_argument("--seed", type=non_negative_int, default=None, metavar="S",
                         help="random seed (default: the scenario's)")
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                        help="processes running replications in parallel; results are "
+                             "identical to a serial run (default: 1)")
 
 
 def positive_int(text: str) -> int:

@@ -25,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def command(args: argparse.Namespace) -> int:
     scenario = load(args)
     result = simulate(scenario, engine=args.engine, replications=args.replications,
-                      seed=args.seed, keep_traces=args.out is not None)
+                      seed=args.seed, keep_traces=args.out is not None,
+                      workers=args.workers)
     for message in result.warnings:
         warn(message)
     if args.json:
