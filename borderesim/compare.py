@@ -145,7 +145,7 @@ def with_targeting(scenario: Scenario, variant: Variant, source: str | None = No
         else:
             path = where if not path else f"{where} (scenario {path})"
         problem = exc.problem
-        if variant.knob is not None:
+        if variant.knob is not None and not path.endswith(f".{variant.knob}"):
             problem += f" (with {variant.knob} = {variant.value:g})"
         raise ScenarioError(problem, source, path) from None
 
