@@ -65,7 +65,7 @@ def test_required_equals_erlang_c_for_a_mean_wait_target():
     assert result.required[0].tolist() == [c] * 24
 
 
-def test_same_seed_same_answer_and_seed_matters_only_through_travellers():
+def test_same_seed_same_answer():
     a = gap(mm_c(540, replications=8), ["wait_p95<=30s"]).to_dict()
     b = gap(mm_c(540, replications=8), ["wait_p95<=30s"]).to_dict()
     for d in (a, b):
