@@ -1,0 +1,71 @@
+"""``borderesim report``: a self-contained briefing report (HTML, or PDF) of a scenario."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import ScenarioError
+from ..report import FORMATS, KINDS, build, write_report
+from .common import add_run_args, add_scenario_args, load, warn
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report", help="write a briefing report: KPIs against standards, with figures",
+        description="Simulate a scenario and write one self-contained report (figures "
+                    "embedded, opens offline): the scenario in plain words, KPIs against "
+                    "ICAO Annex 9, a '95%% within X min' queue standard and WCO release time, "
+                    "waits by hour, utilisation, fairness by class, the detection-delay "
+                    "trade-off and the capacity gap. Its KPI numbers equal `borderesim run "
+                    "--json` with the same seed, replications and engine.")
+    add_scenario_args(p)
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
+                   help="report file (default: report.html, or report.pdf with --format pdf)")
+    p.add_argument("--targets", nargs="+", action="extend", default=[], metavar="TARGET",
+                   help="service targets replacing the default queue standard, in the gap "
+                        "grammar: [STAGE[.LANE].]wait_p95<=X, [STAGE.]wait_mean<=X or "
+                        "detection_rate>=X (e.g. 'passport.wait_p95<=25min'); also the "
+                        "capacity gap's targets")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="html (default) or pdf (default: from the file name's ending)")
+    p.add_argument("--kind", choices=KINDS, default=None,
+                   help="kind of crossing, which decides the standards that apply (default: "
+                        "guessed from the scenario's name and description)")
+    p.add_argument("--no-tradeoff", action="store_true",
+                   help="skip the trade-off curve (it runs 5 variants of the strategy)")
+    p.add_argument("--no-gap", action="store_true",
+                   help="skip the capacity gap (it searches rosters)")
+    add_run_args(p)
+    p.set_defaults(func=command)
+
+
+def output_format(output: Path | None, fmt: str | None) -> tuple[Path, str]:
+    """The file to write and its format, from ``-o`` and ``--format``."""
+    if fmt is None:
+        fmt = "pdf" if output is not None and output.suffix.lower() == ".pdf" else "html"
+    if output is None:
+        output = Path(f"report.{fmt}")
+    if output.exists() and output.is_dir():
+        raise ScenarioError("is a folder; give a file name", str(output), "-o")
+    if not output.parent.exists():
+        raise ScenarioError("folder does not exist", str(output.parent), "-o")
+    return output, fmt
+
+
+def command(args: argparse.Namespace) -> int:
+    output, fmt = output_format(args.output, args.format)
+    scenario = load(args)
+    data = build(scenario, targets=args.targets, kind=args.kind, engine=args.engine,
+                 replications=args.replications, seed=args.seed,
+                 tradeoff=not args.no_tradeoff, capacity_gap=not args.no_gap,
+                 workers=args.workers)
+    for message in data.notes:
+        warn(message)
+    path = write_report(data, output, fmt)
+    met = sum(v.status == "met" for v in data.standards)
+    judged = sum(v.status in ("met", "missed") for v in data.standards)
+    print(f"wrote {path} ({fmt}; {met} of {judged} standards met; "
+          f"{data.result.replications} replications, seed {data.result.seed}, "
+          f"engine {data.result.engine})")
+    return 0

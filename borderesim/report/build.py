@@ -1,0 +1,96 @@
+"""Run everything a report shows: the simulation, hourly KPIs, the trade-off and the gap.
+
+The KPI table comes from one ``simulate(scenario, engine, replications, seed,
+keep_traces=True)`` call, the same call ``borderesim run`` makes, so its numbers are
+those of ``run --json`` with the same options. The other parts reuse that call's
+seed and replications: the trade-off runs the strategy's variants through
+:func:`borderesim.compare.compare` (common random numbers) and the capacity gap
+runs :func:`borderesim.capacity.gap` on the report's wait targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..capacity import GapResult, gap
+from ..compare import Comparison, compare
+from ..hourly_metrics import hourly_kpis
+from ..plan import Plan, make_plan
+from ..scenario import Scenario, load_scenario
+from ..simulate import Result, simulate
+from . import indicators
+from .knobs import tradeoff_variants
+from .standards import Standard, Verdict, detect_kind, gap_targets, judge, standards_for
+
+
+@dataclass
+class ReportData:
+    """Everything a report shows, computed once; renderers only format it."""
+
+    scenario: Scenario
+    plan: Plan
+    kind: str
+    result: Result
+    standards: list[Verdict]
+    hourly: dict[str, dict[str, np.ndarray]]
+    release: dict[str, dict[str, float]]
+    class_detection: dict[str, dict[str, float]]
+    comparison: Comparison | None
+    own_variant: int
+    tradeoff_note: str
+    gap: GapResult | None
+    gap_targets: list[str]
+    gap_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def build(
+    scenario: Scenario | dict | str,
+    targets: list[str] | tuple[str, ...] = (),
+    kind: str | None = None,
+    engine: str = "auto",
+    replications: int | None = None,
+    seed: int | None = None,
+    tradeoff: bool = True,
+    capacity_gap: bool = True,
+    workers: int = 1,
+) -> ReportData:
+    """Simulate ``scenario`` and compute every part of its report.
+
+    ``targets``: capacity-gap grammar texts (see :mod:`borderesim.report.standards`);
+    ``kind``: ``airport``, ``land``, ``cargo`` or ``generic`` (default: guessed from the
+    name and description). ``tradeoff``/``capacity_gap`` False skip those parts.
+    ``workers``: processes for the main simulation (its numbers do not depend on it).
+    Raises ``ScenarioError`` for bad input before anything runs.
+    """
+    scenario = load_scenario(scenario)
+    plan = make_plan(scenario)
+    kind = kind or detect_kind(scenario)
+    standards: list[Standard] = standards_for(scenario, plan, kind, targets)
+    result = simulate(scenario, engine=engine, replications=replications, seed=seed,
+                      keep_traces=True, workers=workers)
+    verdicts = [judge(s, result.kpis.get(s.kpi)) for s in standards]
+    variants, own, note = tradeoff_variants(scenario)
+    comparison = None
+    if tradeoff and variants:
+        comparison = compare(scenario, variants, engine=engine,
+                             replications=result.replications, seed=result.seed)
+    elif not tradeoff:
+        note = "skipped (--no-tradeoff)"
+    texts = gap_targets(standards)
+    gap_result, gap_note = None, ""
+    if capacity_gap:
+        gap_result = gap(scenario, texts, engine=engine, replications=result.replications,
+                         seed=result.seed)
+    else:
+        gap_note = "skipped (--no-gap)"
+    return ReportData(
+        scenario=scenario, plan=plan, kind=kind, result=result, standards=verdicts,
+        hourly=hourly_kpis(plan, result.traces),
+        release=indicators.release_summary(plan, result.traces),
+        class_detection=indicators.detection_by_class(scenario, plan, result.traces),
+        comparison=comparison, own_variant=own, tradeoff_note=note,
+        gap=gap_result, gap_targets=texts, gap_note=gap_note, notes=list(result.warnings),
+    )

@@ -1,0 +1,369 @@
+"""The report's sections, each built from a :class:`~borderesim.report.build.ReportData`.
+
+A :class:`Section` holds plain-text paragraphs, optional HTML tables, an optional
+figure and its caption; :mod:`borderesim.report.render` lays them out as HTML and
+:mod:`borderesim.report.pdf` as PDF pages. Numbers that come from ``run --json``
+sit in table cells carrying ``data-kpi`` (the KPI name) and ``data-mean``,
+``data-ci-low``, ``data-ci-high`` (exact JSON numbers, ``null`` for undefined);
+numbers computed from traces carry ``data-derived`` instead.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass, field
+
+import yaml
+from matplotlib.figure import Figure
+
+from ..plots.tradeoff import PANELS
+from ..tables import unit_of
+from . import describe, figures
+from .build import ReportData
+from .standards import Verdict
+
+NAN = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+
+SECTION_IDS = ("summary", "standards", "kpis", "release-time", "hourly", "utilisation",
+               "fairness", "tradeoff", "capacity-gap", "scenario-yaml", "method")
+"""Every section a report holds, in order (the HTML ``id`` of each)."""
+
+
+@dataclass
+class Section:
+    """One section: ``paragraphs`` are plain text; ``tables`` are (plain rows, HTML) pairs."""
+
+    id: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[tuple[list[list[str]], str]] = field(default_factory=list)
+    figure: Figure | None = None
+    caption: str = ""
+    pre: str | None = None
+    subsections: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- cells
+
+
+def fmt(value: float, unit: str) -> str:
+    """A KPI value for display: shares as percent, others with 2 decimals; — when undefined."""
+    if value is None or math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        return "∞"
+    if unit == "%":
+        return f"{100 * value:.2f}"
+    return f"{value:,.2f}"
+
+
+def _json(value: float) -> str:
+    """The value as ``run --json`` prints it (NaN is ``null``)."""
+    return json.dumps(None if value is None or math.isnan(value) else float(value))
+
+
+def _interval(ci: dict[str, float], unit: str) -> str:
+    if math.isnan(ci["ci_low"]) or math.isnan(ci["ci_high"]):
+        return "—"
+    return f"{fmt(ci['ci_low'], unit)} – {fmt(ci['ci_high'], unit)}"
+
+
+def value_cells(ci: dict[str, float], unit: str, *, kpi: str | None = None,
+                derived: str | None = None) -> tuple[str, list[str]]:
+    """HTML for a mean cell and an interval cell, and their plain text.
+
+    ``kpi`` marks a ``run --json`` KPI (``data-kpi``); ``derived`` a trace indicator.
+    """
+    attrs = ""
+    if kpi is not None:
+        attrs = f' data-kpi="{html.escape(kpi)}"'
+    elif derived is not None:
+        attrs = f' data-derived="{html.escape(derived)}"'
+    attrs += "".join(f' data-{k.replace("_", "-")}="{_json(ci[k])}"'
+                     for k in ("mean", "ci_low", "ci_high"))
+    mean, interval = fmt(ci["mean"], unit), _interval(ci, unit)
+    return (f'<td class="num"{attrs}>{mean}</td><td class="ci">{interval}</td>',
+            [mean, interval])
+
+
+def _table(head: list[str], rows: list[tuple[list[str], list[str]]], cls: str = "") -> tuple[
+        list[list[str]], str]:
+    """``rows``: (HTML cells, plain cells) pairs. Returns (plain rows, HTML table)."""
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join(f"<tr>{''.join(cells)}</tr>" for cells, _ in rows)
+    plain = [head] + [p for _, p in rows]
+    return plain, f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _td(text: str, cls: str = "") -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f"<td{c}>{html.escape(text)}</td>"
+
+
+def _kpi_row(label: str, name: str, data: ReportData) -> tuple[list[str], list[str]]:
+    unit = unit_of(name)
+    ci = data.result.kpis.get(name, NAN)
+    cells, plain = value_cells(ci, unit, kpi=name)
+    shown = "%" if unit == "%" else unit
+    return ([_td(label), f"<td><code>{html.escape(name)}</code></td>", cells, _td(shown)],
+            [label, name, *plain, shown])
+
+
+def _backing(data: ReportData) -> str:
+    r = data.result
+    return (f"{r.replications} replication{'s' if r.replications != 1 else ''} "
+            f"(seed {r.seed}, engine {r.engine})")
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def summary(data: ReportData) -> Section:
+    s = data.scenario
+    r = data.result
+    run = [f"{r.replications} replications, seed {r.seed}, engine {r.engine}, "
+           f"borderesim {r.version}. Crossing kind: {data.kind} (it decides which standards "
+           "apply). Every interval is a 95 % Student-t interval across replications."]
+    run += [f"Warning: {w}" for w in data.notes]
+    return Section("summary", "The scenario in plain words", subsections=[
+        ("Crossing", describe.crossing(s)),
+        ("Demand", describe.demand(s)),
+        ("Staffing", describe.staffing(s)),
+        ("Strategy", describe.strategy(s)),
+        ("This run", run),
+    ])
+
+
+def _verdict_row(v: Verdict) -> tuple[list[str], list[str]]:
+    s = v.standard
+    ci = {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high}
+    cells, plain = value_cells(ci, s.unit, kpi=s.kpi)
+    op = {"<=": "≤", ">=": "≥"}[s.op]
+    limit = f"{op} {100 * s.limit:g} %" if s.unit == "%" else f"{op} {s.limit:g} {s.unit}"
+    status = {"met": "met", "missed": "missed"}.get(v.status, "na")
+    mark = (f'<td class="mark {status}" data-status="{html.escape(v.status)}">'
+            f"{html.escape(v.mark)}</td>")
+    what = f"<td><b>{html.escape(s.name)}</b><br><small>{html.escape(s.source)}</small></td>"
+    reading = (f"<td>{html.escape(s.wording)}<br><small><code>{html.escape(s.kpi)}</code>: "
+               f"{html.escape(s.reading)}</small></td>")
+    return ([what, reading, cells, _td(limit, "limit"), mark],
+            [s.name, f"{s.wording} [{s.kpi}]", *plain, limit, v.mark])
+
+
+def standards(data: ReportData) -> Section:
+    rows = [_verdict_row(v) for v in data.standards]
+    table = _table(["standard", "reading (KPI)", "mean", "95% CI", "limit", "verdict"], rows,
+                   "standards")
+    met = sum(v.status == "met" for v in data.standards)
+    judged = sum(v.status in ("met", "missed") for v in data.standards)
+    return Section("standards", "Service standards", paragraphs=[
+        f"{met} of {judged} applicable standards and benchmarks met, judged on the mean of "
+        f"{_backing(data)}. Rows marked n/a do not cover this kind of crossing ({data.kind}) "
+        "and are shown for reference. The numbers are those of `borderesim run --json` with "
+        "the same seed, replications and engine.",
+    ], tables=[table])
+
+
+def key_kpis(data: ReportData) -> list[tuple[str, str]]:
+    """(label, KPI name) rows of the key-indicator table."""
+    rows = [
+        ("Arrivals per hour", "arrivals_per_hour"),
+        ("Throughput per hour", "throughput_per_hour"),
+        ("Mean wait (all stages)", "wait_mean"),
+        ("95th percentile wait (all stages)", "wait_p95"),
+        ("Mean time in the crossing", "time_in_system_mean"),
+        ("95th percentile time in the crossing", "time_in_system_p95"),
+        ("Still inside at the end (unfinished)", "unfinished"),
+        ("Referred", "referral_rate"),
+        ("Innocent travellers referred", "false_referral_rate"),
+        ("Threats detected", "detection_rate"),
+        ("Threats missed per day", "threats_missed_per_day"),
+        ("Mean delay of referred innocents", "innocent_delay_mean"),
+        ("Fairness: highest / lowest innocent referral rate", "fairness.disparity_ratio"),
+    ]
+    for stage in data.plan.stage_names:
+        rows += [(f"{stage}: mean wait", f"{stage}.wait_mean"),
+                 (f"{stage}: 95th percentile wait", f"{stage}.wait_p95"),
+                 (f"{stage}: mean queue", f"{stage}.queue_mean"),
+                 (f"{stage}: utilisation", f"{stage}.utilization"),
+                 (f"{stage}: offered load", f"{stage}.offered_load")]
+    return [(label, name) for label, name in rows if name in data.result.kpis]
+
+
+def kpis(data: ReportData) -> Section:
+    head = ["indicator", "KPI", "mean", "95% CI", "unit"]
+    main = _table(head, [_kpi_row(label, name, data) for label, name in key_kpis(data)], "kpis")
+    every = _table(head, [_kpi_row("", name, data) for name in data.result.kpis], "kpis all")
+    details = (f"<details><summary>All {len(data.result.kpis)} KPIs of "
+               f"<code>borderesim run --json</code></summary>{every[1]}</details>")
+    return Section("kpis", "Key indicators", paragraphs=[
+        f"Means and 95 % intervals across {_backing(data)}. Percentiles are taken per "
+        "replication, then averaged. Shares are in %, times in minutes.",
+    ], tables=[main, ([], details)])
+
+
+def release(data: ReportData) -> Section:
+    kp = data.result.kpis
+    rel = data.release
+
+    def row(label: str, ci: dict[str, float], unit: str, *, kpi: str | None = None,
+            derived: str | None = None) -> tuple[list[str], list[str]]:
+        cells, plain = value_cells(ci, unit, kpi=kpi, derived=derived)
+        src = kpi or f"from traces ({derived})"
+        return ([_td(label), _td(src), cells, _td(unit)], [label, src, *plain, unit])
+
+    rows = [
+        row("All travellers: mean release time", kp.get("time_in_system_mean", NAN), "min",
+            kpi="time_in_system_mean"),
+        row("Green channel (not referred): mean release time", rel.get("green", NAN), "min",
+            derived="release.green"),
+        row("Red channel (referred): mean release time", rel.get("red", NAN), "min",
+            derived="release.red"),
+        row("Share in the red channel", kp.get("referral_rate", NAN), "%", kpi="referral_rate"),
+        row("Hit rate of red-channel examinations", rel.get("hit_rate", NAN), "%",
+            derived="release.hit_rate"),
+    ]
+    table = _table(["indicator", "source", "mean", "95% CI", "unit"], rows, "release")
+    return Section("release-time", "Release time by channel (WCO Time Release Study style)",
+                   paragraphs=[
+        "Release time is the time from arriving at the crossing to leaving it, for counted "
+        "travellers (or consignments) who finished. Green channel: not referred; red channel: "
+        "referred to a secondary stage. Hit rate: share of red-channel travellers found to be "
+        "threats at a secondary stage (seizures per examination) — rare events, so read its "
+        f"interval. Per replication, then averaged over {_backing(data)}.",
+    ], tables=[table])
+
+
+def hourly(data: ReportData) -> Section:
+    r = data.result
+    return Section("hourly", "Waits and queues by hour", figure=figures.fig_hourly(data),
+                   caption=(
+        "Top: 95th-percentile wait (minutes) at each stage by the hour of day travellers "
+        "enter it; bottom: time-averaged number waiting at each stage in that hour. Waits of "
+        f"all {r.replications} replications are pooled before the hourly percentile is taken, "
+        "so these differ from the per-replication whole-run percentiles in the KPI table. "
+        "Dashed: the queue standard. Empty hours: nobody counted entered the stage. "
+        f"Backed by {_backing(data)}."))
+
+
+def utilisation(data: ReportData) -> Section:
+    r = data.result
+    return Section("utilisation", "Utilisation by stage", figure=figures.fig_utilisation(data),
+                   caption=(
+        "Left: busy server-time over on-duty server-time across the counted run for each stage "
+        "(blue) and lane (grey): the KPI table's STAGE.utilization, mean of "
+        f"{r.replications} replications with 95 % intervals. Right: the same by hour of day, "
+        f"pooled over the replications. Backed by {_backing(data)}."))
+
+
+def fairness(data: ReportData) -> Section:
+    kp = data.result.kpis
+    rows = []
+    for c in data.scenario.classes:
+        ref_cells, ref_plain = value_cells(kp.get(f"class.{c}.false_referral_rate", NAN), "%",
+                                           kpi=f"class.{c}.false_referral_rate")
+        det_cells, det_plain = value_cells(data.class_detection.get(c, NAN), "%",
+                                           derived=f"detection.{c}")
+        wait_cells, wait_plain = value_cells(kp.get(f"class.{c}.wait_mean", NAN), "min",
+                                             kpi=f"class.{c}.wait_mean")
+        rows.append(([_td(c), ref_cells, det_cells, wait_cells],
+                     [c, *ref_plain, *det_plain, *wait_plain]))
+    head = ["class", "innocents referred (%)", "95% CI", "threats detected (%)", "95% CI",
+            "mean wait (min)", "95% CI"]
+    r = data.result
+    return Section("fairness", "Detection and innocent referrals by class",
+                   tables=[_table(head, rows, "fairness")],
+                   figure=figures.fig_fairness(data), caption=(
+        "Left: share of innocent travellers of each class referred to secondary inspection "
+        "(class.C.false_referral_rate); right: probability that a threat of each class is "
+        "detected (the low-variance detection estimator restricted to the class, from traces); "
+        "dashed: all classes (detection_rate). The burden of a strategy falls on the classes "
+        f"with tall orange bars. Mean of {r.replications} replications with 95 % intervals; "
+        f"backed by {_backing(data)}."))
+
+
+def tradeoff(data: ReportData) -> Section:
+    c = data.comparison
+    if c is None:
+        return Section("tradeoff", "Detection–delay trade-off", paragraphs=[
+            f"No trade-off curve: {data.tradeoff_note}."])
+    n = len(c.variants)
+    fig = figures.fig_tradeoff(c, data.own_variant)
+    against = "; ".join(label for _, label, _ in PANELS)
+    return Section("tradeoff", "Detection–delay trade-off", figure=fig, caption=(
+        f"Detection rate (%) against, panel by panel: {against}; for {n} settings of the "
+        "scenario's strategy "
+        f"({c.variants[0].group}): {data.tradeoff_note}. Each point runs {c.replications} "
+        f"replications on the same travellers (common random numbers, seed {c.seed}, engine "
+        f"{', '.join(c.engines)}); bars: 95 % intervals of detection. Star: the scenario's own "
+        "setting."))
+
+
+def capacity_gap(data: ReportData) -> Section:
+    g = data.gap
+    if g is None:
+        return Section("capacity-gap", "Capacity gap by hour", paragraphs=[
+            f"No capacity gap: {data.gap_note}."])
+    d = g.to_dict()
+    rows = []
+    for stage, sd in d["stages"].items():
+        sched, req = sd["officer_hours_scheduled"], sd["officer_hours_required"]
+        short = [r["hour"] for r in sd["by_hour"] if r["gap"] > 0]
+        hours = ", ".join(f"{h:02d}" for h in short) or "none"
+        rows.append(([_td(stage), _td(f"{sched:,.0f}", "num"), _td(f"{req:,.0f}", "num"),
+                      _td(f"{req - sched:+,.0f}", "num"), _td(hours)],
+                     [stage, f"{sched:,.0f}", f"{req:,.0f}", f"{req - sched:+,.0f}", hours]))
+    head = ["stage", "server-hours scheduled", "required", "gap", "hours short of staff"]
+    notes = [f"Note: {n}" for n in d["notes"]]
+    targets = ", ".join(data.gap_targets)
+    return Section("capacity-gap", "Capacity gap by hour", paragraphs=[
+        f"The fewest servers in each hour of day that meet {targets} (from the report's "
+        "standards); a target without a stage applies to every stage.", *notes],
+        tables=[_table(head, rows, "gap")], figure=figures.fig_gap(data), caption=(
+        f"Servers on duty by hour of day: scheduled (blue) and the fewest meeting {targets} in "
+        "every hour (required, red), found by borderesim.capacity.gap on the travellers of "
+        f"{g.replications} replications (seed {g.seed}, engine {g.engine}; {g.simulations} "
+        "rosters simulated). Red shading: hours short of staff; green: spare; grey bands: "
+        "hours the booths cannot cover; dotted: booth limit."))
+
+
+def resolved_yaml(data: ReportData) -> str:
+    """The resolved scenario as YAML (hourly lists on one line each)."""
+    return yaml.safe_dump(data.scenario.model_dump(mode="json", exclude_none=True),
+                          sort_keys=False, default_flow_style=None, width=96)
+
+
+def scenario_yaml(data: ReportData) -> Section:
+    return Section("scenario-yaml", "Resolved scenario (YAML)", paragraphs=[
+        "The fully resolved scenario this report ran (all times in minutes); "
+        "`borderesim run` on it reproduces the numbers above."], pre=resolved_yaml(data))
+
+
+def method(data: ReportData) -> Section:
+    return Section("method", "How to read this report", paragraphs=[
+        "Counted travellers are those arriving after the warm-up; travellers still inside at "
+        "the end are 'unfinished', never silently lost. Percentiles are taken per replication "
+        "and averaged; intervals are 95 % Student-t intervals across replications.",
+        "A standard is met when the mean across replications is on the right side of its "
+        "limit; '(interval crosses the limit)' warns that the run cannot tell met from missed "
+        "at that precision — add replications.",
+        "ICAO Annex 9 RP 3.39 is read as time_in_system_p95 <= 45 min: the clock starts at "
+        "the first stage (the walk from the aircraft is not modelled) and referred travellers "
+        "count too. The queue standard reads '95 % within X min' as the stage's wait_p95. The "
+        "WCO Time Release Study sets no limit; mean release time is compared with the FHWA "
+        "2001 survey average (26.8 min) as a benchmark for cargo.",
+        "Detection rates use the low-variance estimator: each finished traveller's probability "
+        "of detection were they a threat, weighted by prevalence; detection_rate_observed "
+        "counts the few threats actually caught.",
+    ])
+
+
+BUILDERS = (summary, standards, kpis, release, hourly, utilisation, fairness, tradeoff,
+            capacity_gap, scenario_yaml, method)
+
+
+def build_sections(data: ReportData) -> list[Section]:
+    """Every section of the report, in :data:`SECTION_IDS` order."""
+    return [b(data) for b in BUILDERS]
