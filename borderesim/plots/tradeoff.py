@@ -1,9 +1,11 @@
 """The detection–delay–burden trade-off of targeting strategies.
 
-Two panels share the vertical axis, detection rate (%, with its 95 % interval):
-against the 95th-percentile wait (minutes) and against the innocent (false)
-referral rate (%). Each named strategy is one curve through its sweep values, in
-the order swept; a strategy without a sweep is a single point. Drawn on a fresh
+Three panels share the vertical axis, detection rate (%, with its 95 % interval):
+against the 95th-percentile wait of all travellers (minutes), against the innocent
+(false) referral rate (%), and against the minutes an innocent referred traveller
+loses at the referred stages (``innocent_delay_mean``). Each named strategy is one
+curve through its sweep values, in the order swept; a strategy without a sweep is a
+single point. Drawn on a fresh
 ``matplotlib.figure.Figure`` (no pyplot state).
 """
 
@@ -17,8 +19,9 @@ from matplotlib.figure import Figure
 
 from ..compare import Comparison
 
-PANELS = (("wait_p95", "95th-percentile wait (min)", 1.0),
-          ("false_referral_rate", "innocent travellers referred (%)", 100.0))
+PANELS = (("wait_p95", "95th-percentile wait, all travellers (min)", 1.0),
+          ("false_referral_rate", "innocent travellers referred (%)", 100.0),
+          ("innocent_delay_mean", "time an innocent referral loses (min)", 1.0))
 """(KPI on the x axis, axis label, scale to the unit shown)."""
 
 
@@ -30,7 +33,7 @@ def _groups(comparison: Comparison) -> dict[str, list[int]]:
 
 
 def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = True) -> None:
-    """Draw the two trade-off panels of ``comparison`` on ``axes`` (two Axes)."""
+    """Draw the trade-off panels of ``comparison`` on ``axes`` (one Axes per ``PANELS``)."""
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         for group, idx in _groups(comparison).items():
             xs = [comparison.mean(i, kpi) * scale for i in idx]
@@ -41,9 +44,9 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
             hi = [max(0.0, c["ci_high"] * 100 - y) if not math.isnan(c["ci_high"]) else 0.0
                   for y, c in zip(ys, cis, strict=True)]
             knob = comparison.variants[idx[0]].knob
-            label = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group
+            name = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group
             line = ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=4, lw=1.4, capsize=2,
-                               label=label)
+                               label=name)
             if annotate and len(idx) > 1:
                 for i, x, y in zip(idx, xs, ys, strict=True):
                     ax.annotate(f"{comparison.variants[i].value:g}", (x, y),
@@ -58,10 +61,10 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
 def plot_tradeoff(comparison: Comparison, path: str | Path, title: str | None = None,
                   dpi: int = 110) -> Path:
     """Save the trade-off figure of ``comparison`` as a PNG at ``path``."""
-    fig = Figure(figsize=(9.0, 3.8))
-    axes = list(fig.subplots(1, 2, sharey=True))
+    fig = Figure(figsize=(12.0, 3.8))
+    axes = list(fig.subplots(1, len(PANELS), sharey=True))
     draw_tradeoff(axes, comparison)
-    axes[1].legend(fontsize=7, loc="lower right")
+    axes[-1].legend(fontsize=7, loc="lower right")
     fig.suptitle(title or f"{comparison.scenario.name}: detection against delay and burden "
                  f"({comparison.replications} replications, seed {comparison.seed})",
                  fontsize=9)
