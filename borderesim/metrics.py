@@ -146,8 +146,11 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["threats"] = float(threats.sum())
     k["detected"] = float(detected.sum())
     k["threats_per_day"] = float((prevalence[inputs.cls] * counted).sum()) / hours * 24
-    k["threats_missed_per_day"] = k["threats_per_day"] * (1 - k["detection_rate"]) \
-        if not math.isnan(k["detection_rate"]) else 0.0
+    # expected threats a day the crossing lets through; 0 when there are none, NaN when
+    # threats arrive but nobody counted finished (the detection rate is then unknown)
+    k["threats_missed_per_day"] = (
+        0.0 if k["threats_per_day"] == 0 else k["threats_per_day"] * (1 - k["detection_rate"])
+    )
     k["arrived"] = float(counted.sum())
     k["finished"] = float(done.sum())
     k["unfinished"] = float((counted & ~finished).sum())

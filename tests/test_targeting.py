@@ -450,3 +450,19 @@ def test_bad_strategy_subprocess(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "targeting.layers.1.auc" in proc.stderr
+
+
+def test_threats_missed_per_day():
+    block = {"strategy": "random", "referral_rate": 0.3}
+    r = simulate(crossing(block, reps=1, hours=1), engine="simpy")
+    rep = r.per_replication[0]
+    assert rep["threats_per_day"] == pytest.approx(600 * 24 * 0.3 * rep["arrived"] / 600)
+    assert rep["threats_missed_per_day"] == pytest.approx(
+        rep["threats_per_day"] * (1 - rep["detection_rate"]))
+    none = crossing(block, reps=1, hours=1, classes={"all": {"share": 1.0}})
+    assert simulate(none, engine="simpy").per_replication[0]["threats_missed_per_day"] == 0
+    stuck = crossing(block, reps=1, hours=1)
+    stuck["stages"]["primary"] = {"servers": 1, "service": {"distribution": "deterministic",
+                                                            "mean": "2h"}}
+    assert math.isnan(simulate(stuck, engine="simpy").per_replication[0]
+                      ["threats_missed_per_day"])
