@@ -165,6 +165,23 @@ def test_booth_cap_reports_an_infrastructure_gap():
     assert capped.required[0].max() == 9
 
 
+def test_lane_cap_marks_the_hours_it_blocks():
+    # non-EU desks at 07:00: 1800/h x 45 % x 58.3 s = 13.1 Erlangs of work; 9 desks cannot
+    # keep up, so the morning bank is an infrastructure gap at that lane's cap
+    capped = gap(AIRPORT, ["passport.wait_p95<=15min"], max_servers=["passport.non_eu_desk=9"],
+                 replications=4)
+    lane = capped.lanes_of("passport")[2]
+    assert capped.lane_names[lane] == "passport.non_eu_desk"
+    assert capped.required[lane].max() == 9
+    stage = capped.to_dict()["stages"]["passport"]
+    infra = stage["infrastructure_gap_hours"]
+    assert 7 in infra
+    for h in infra:
+        assert capped.required[lane, h] == 9
+        assert not stage["by_hour"][h]["met_required"]
+    assert all(row["met_required"] for row in stage["by_hour"] if row["hour"] not in infra)
+
+
 FLUSH = {
     "name": "flushing secondary", "duration": "12h", "warmup": "1h", "replications": 10,
     "seed": 3,
@@ -267,6 +284,8 @@ def test_cli_json_table_and_out(tmp_path, capsys):
     assert main(["gap", path, "--target", "desk.wait_p95<=30s", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["stages"]["desk"]["by_hour"][3]["required"] >= 1
+    # 02:00-06:00 is all the scenario covers; other hours keep today's roster
+    assert all(row["gap"] == 0 for row in d["stages"]["desk"]["by_hour"] if row["hour"] >= 7)
     assert main(["gap", path, "--target", "desk.wait_p95<=30s", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
     assert "officer-hours/day" in out and "wrote" in out

@@ -20,7 +20,14 @@ numbers), so the answer is a deterministic function of the seed.
 Lanes keep their role: a lane open in today's roster stays open (>= 1 server) in
 hours where its stage has travellers; a stage target applies to every lane of the
 stage (each lane's travellers must meet it, as service standards are usually
-published per lane type); lanes and stages without a target keep today's roster.
+published per lane type); lanes and stages without a target keep today's roster, and
+so do hours of day the scenario's counted window never covers (a 6-hour scenario
+says nothing about the other 18 hours).
+
+The result is a local minimum: each lane-hour was tried with one server fewer (except
+next to hours that fail even at their cap), and a removal is kept only if every
+lane-hour still meets its targets on the sampled travellers; it is not a proof that
+no cheaper roster exists.
 """
 
 from __future__ import annotations
@@ -120,6 +127,11 @@ class Search:
         self.lower = np.where(self.free[:, None], ((self.scheduled > 0) & demand).astype(np.int64),
                               self.scheduled)
         self.upper = np.where(self.free[:, None], lane_cap[:, None], self.scheduled)
+        # hours of day the scenario's window never covers keep today's roster
+        _, seg_hours, seg_len = window_segments(self.plan.warmup, self.plan.horizon)
+        outside = by_hour(seg_hours, seg_len) == 0
+        self.lower[:, outside] = self.scheduled[:, outside]
+        self.upper[:, outside] = self.scheduled[:, outside]
 
     # ------------------------------------------------------------------ raise
     def raise_until_met(self, roster: np.ndarray, free: np.ndarray | None = None
