@@ -1,0 +1,214 @@
+"""The workshop page (Streamlit). Started by ``borderesim workshop``; not imported elsewhere.
+
+Everything it computes comes from ``logic`` (numbers) and ``charts`` (figures);
+this file only lays out widgets and caches results so each change redraws in
+about a second. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import streamlit as st
+import yaml
+
+from borderesim.animate import busiest_hour, clock, frame_times, gif_bytes, make_frames, make_layout
+from borderesim.errors import ScenarioError
+from borderesim.scenario import Scenario, load_scenario
+from borderesim.workshop import charts, logic
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--scenario", default=None)
+    parser.add_argument("--engine", default="auto")
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return known
+
+
+def _scenario_from_text(text: str) -> Scenario:
+    return load_scenario(yaml.safe_load(text))
+
+
+@st.cache_data(max_entries=64, show_spinner="Simulating…")
+def cached_run(scenario_text: str, knobs: logic.Knobs, replications: int,
+               engine: str) -> logic.Outcome:
+    """``logic.run`` of the scenario with ``knobs`` applied (cached by setting)."""
+    scenario = logic.apply_knobs(_scenario_from_text(scenario_text), knobs)
+    return logic.run(scenario, replications, engine)
+
+
+@st.cache_data(max_entries=32, show_spinner="Drawing the trade-off curve…")
+def cached_curve(scenario_text: str, knobs: logic.Knobs, replications: int,
+                 engine: str) -> tuple[str | None, list[logic.CurvePoint]]:
+    """``logic.tradeoff_curve`` (cached; the swept knob's own value does not matter)."""
+    return logic.tradeoff_curve(_scenario_from_text(scenario_text), knobs, replications, engine)
+
+
+@st.cache_data(max_entries=8, show_spinner="Replaying the crossing…")
+def cached_gif(scenario_text: str, knobs: logic.Knobs, replications: int, engine: str,
+               window: tuple[float, float], step: float) -> bytes:
+    """The animation of replication 0 over ``window`` (minutes) as GIF bytes."""
+    outcome = cached_run(scenario_text, knobs, replications, engine)
+    frames = make_frames(outcome.plan, outcome.inputs, outcome.trace,
+                         frame_times(window[0], window[1], step))
+    return gif_bytes(frames, make_layout(outcome.plan), fps=12, title=outcome.scenario.name)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def cached_example(path: str) -> str:
+    return load_scenario(path).to_yaml()
+
+
+def pick_scenario(start: str | None) -> tuple[str, str] | None:
+    """Sidebar: an example, the file given on the command line, or an upload.
+
+    Returns (an id for widget keys, the scenario as YAML text), or None after showing
+    the error of a bad upload.
+    """
+    choices: dict[str, str] = {}
+    if start:
+        choices[f"{Path(start).name} (from the command line)"] = start
+    for title, path in logic.example_scenarios().items():
+        choices.setdefault(title, str(path))
+    title = st.sidebar.selectbox("Scenario", list(choices), key="scenario_choice")
+    upload = st.sidebar.file_uploader("…or upload a scenario YAML", type=["yaml", "yml"])
+    if upload is not None:
+        try:
+            scenario = logic.load_uploaded(upload.name, upload.getvalue())
+        except ScenarioError as exc:
+            st.error(str(exc))
+            return None
+        return f"upload:{upload.name}:{upload.file_id}", scenario.to_yaml()
+    return f"file:{choices[title]}", cached_example(choices[title])
+
+
+def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
+    """Sidebar sliders: demand, officers per stage, strategy and its parameters."""
+    sb = st.sidebar
+    sb.subheader("Demand and officers")
+    demand = sb.slider("Demand (% of the scenario's arrivals)", 25, 200, 100, 5,
+                       format="%d%%", key=f"demand|{sid}") / 100
+    officers = []
+    for stage, spec in scenario.stages.items():
+        peak = logic.peak_officers(scenario, stage)
+        who = "referred travellers" if spec.visits == "referred" else "everyone"
+        n = sb.slider(f"Officers at {stage} (busiest hour)", 1, max(2 * peak, peak + 6), peak,
+                      key=f"officers|{stage}|{sid}",
+                      help=f"Visited by {who}. Every hour's roster is scaled by the same factor.")
+        officers.append((stage, int(n)))
+    sb.subheader("Targeting: who goes to secondary")
+    forms = logic.strategy_forms(scenario)
+    default = logic.default_form(scenario)
+    form = sb.selectbox("Strategy", forms, index=forms.index(default), key=f"strategy|{sid}",
+                        format_func=lambda f: f.label)
+    start = logic.knob_values(form, scenario)
+    params = []
+    for knob in form.knobs:
+        key = f"knob|{form.key}|{knob.name}|{sid}"
+        if knob.percent:
+            value = sb.slider(f"{knob.label} (%)", knob.lo * 100, knob.hi * 100,
+                              round(start[knob.name] * 100, 3), knob.step * 100,
+                              format="%.1f%%" if knob.step * 100 < 1 else "%.0f%%",
+                              key=key, help=knob.help or None) / 100
+        else:
+            value = sb.slider(knob.label, knob.lo, knob.hi, start[knob.name], knob.step,
+                              key=key, help=knob.help or None)
+        params.append((knob.name, float(value)))
+    with sb.expander("Simulation"):
+        reps = st.slider("Replications (runs of the day)", 2, 20, 5, key="reps",
+                         help="More runs: narrower intervals, slower updates.")
+    knobs = logic.Knobs(demand=demand, officers=tuple(officers), strategy=form.key,
+                        params=tuple(sorted(params)))
+    return knobs, int(reps)
+
+
+def show_numbers(outcome: logic.Outcome, baseline: logic.Outcome) -> None:
+    """The four headline numbers with intervals and the change from the file's setting."""
+    cols = st.columns(4)
+    rows, base = logic.headline(outcome), {r["key"]: r for r in logic.headline(baseline)}
+    lower_is_better = {"wait_p95", "innocent_referred_per_day"}
+    for col, row in zip(cols, rows, strict=True):
+        was = base[row["key"]]["mean"]
+        delta = row["mean"] - was
+        shown = None
+        if not (math.isnan(delta) or abs(delta) < 1e-9):
+            shown = f"{delta:+,.1f} vs file" if row["unit"] in ("min", "%") else \
+                f"{delta:+,.0f} vs file"
+        col.metric(row["label"], logic.fmt_number(row["mean"], row["unit"]), shown,
+                   delta_color="inverse" if row["key"] in lower_is_better else "normal")
+        col.caption(logic.fmt_interval(row, outcome.replications))
+    st.caption(logic.stage_waits(outcome))
+
+
+def show_animation(text: str, knobs: logic.Knobs, reps: int, engine: str,
+                   scenario: Scenario) -> None:
+    """The crossing replayed from replication 0's trace, for a window the trainer picks."""
+    st.subheader("The crossing, replayed")
+    st.caption("Blue: travellers queueing and at booths. Orange: referred to secondary. "
+               "Red star: a threat detected. Replayed from the simulation's event log "
+               "(run 1 of the current setting).")
+    last = int(math.ceil(scenario.horizon / 60))
+    lo, hi = busiest_hour(scenario)
+    c1, c2, c3 = st.columns([3, 1, 1])
+    hours = c1.slider("Hours to replay", 0, last, (int(lo // 60), int(math.ceil(hi / 60))),
+                      key="anim_hours")
+    step = c2.selectbox("Simulated seconds per frame", [10, 20, 30, 60], index=2,
+                        key="anim_step")
+    setting = (text, knobs, reps, hours, step)
+    if c3.button("Play the crossing", type="primary"):
+        st.session_state["animated"] = setting
+    if hours[1] <= hours[0]:
+        st.info("Pick a window of at least one hour.")
+    elif st.session_state.get("animated") == setting:
+        window = (hours[0] * 60.0, min(hours[1] * 60.0, scenario.horizon))
+        gif = cached_gif(text, knobs, reps, engine, window, step / 60.0)
+        st.image(gif, caption=f"{clock(window[0])} to {clock(window[1])}")
+    elif st.session_state.get("animated"):
+        st.info("The setting changed: press “Play the crossing” to replay it.")
+
+
+def main() -> None:
+    args = _args()
+    st.set_page_config(page_title="borderesim workshop", layout="wide")
+    st.sidebar.title("borderesim workshop")
+    picked = pick_scenario(args.scenario)
+    if picked is None:
+        st.stop()
+    sid, text = picked
+    scenario = _scenario_from_text(text)
+    knobs, reps = pick_knobs(scenario, sid)
+    st.title(scenario.name)
+    if scenario.description:
+        st.caption(scenario.description)
+    try:
+        outcome = cached_run(text, knobs, reps, args.engine)
+    except ScenarioError as exc:
+        st.error(str(exc))
+        st.stop()
+    baseline = cached_run(text, logic.Knobs(), reps, args.engine)
+    show_numbers(outcome, baseline)
+    for message in outcome.warnings:
+        st.warning(message)
+    left, right = st.columns(2)
+    with right:
+        st.pyplot(charts.queue_figure(outcome))
+    with left:
+        knob, points = cached_curve(text, logic.curve_knobs(knobs), reps, args.engine)
+        st.pyplot(charts.tradeoff_figure(knob, points, outcome))
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.download_button("Save setting as scenario YAML",
+                       logic.scenario_yaml(outcome.scenario, knobs),
+                       file_name="workshop_setting.yaml", mime="application/x-yaml")
+    c2.download_button("PNG snapshot", lambda: charts.snapshot_png(outcome, knobs, knob, points),
+                       file_name="workshop_snapshot.png", mime="image/png")
+    show_animation(text, knobs, reps, args.engine, scenario)
+    st.caption(f"{reps} runs of the day on seed {outcome.scenario.seed}, engine "
+               f"{outcome.engine}; intervals are 95% t-intervals across runs. Every setting "
+               "sees the same travellers (common random numbers).")
+
+
+main()

@@ -1,0 +1,517 @@
+"""What the workshop page computes, as plain functions (tested without a server).
+
+The page holds a scenario and a handful of knobs (``Knobs``): demand, officers on
+duty at each stage, and a targeting strategy with its parameters. ``apply_knobs``
+turns them into a validated ``Scenario``; ``run`` simulates it and keeps what the
+page shows: the headline numbers with 95 % intervals, the queue length over the day
+and one replication's trace for the animation. ``tradeoff_curve`` sweeps the
+strategy's main knob on the same travellers (common random numbers).
+
+Units: times in minutes, rates per hour, shares 0-1 (the page shows percentages).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ScenarioError
+from ..hourly import as_24
+from ..metrics import confidence_interval
+from ..plan import Plan, make_plan
+from ..sampling import Inputs
+from ..scenario import Scenario, load_scenario
+from ..simulate import simulate
+from ..targeting import Strategy
+from ..trace import Trace
+
+# --------------------------------------------------------------------------- scenarios
+
+
+def example_scenarios() -> dict[str, Path]:
+    """Example scenario files shipped with borderesim: title → path."""
+    here = Path(__file__).resolve().parent.parent
+    folders = [here / "data", here.parent / "scenarios"]
+    out: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+            try:
+                title = load_scenario(path).name
+            except ScenarioError:
+                continue
+            out.setdefault(title, path)
+    return out
+
+
+def load_uploaded(filename: str, data: bytes) -> Scenario:
+    """Validate an uploaded scenario file; errors name the uploaded file, not a temp path."""
+    name = Path(filename).name or "uploaded.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return load_scenario(path)
+        except ScenarioError as exc:
+            source = name if exc.source and Path(exc.source).name == name else exc.source
+            raise ScenarioError(exc.problem, source, exc.path) from None
+
+
+# --------------------------------------------------------------------------- knobs
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One slider of a strategy: parameter ``name`` between ``lo`` and ``hi``.
+
+    ``percent``: the value is a share (0-1) shown as a percentage.
+    """
+
+    name: str
+    label: str
+    lo: float
+    hi: float
+    step: float
+    default: float
+    percent: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class StrategyForm:
+    """How the page offers one targeting strategy: its sliders and how to build it.
+
+    ``sweep``: the knob the trade-off curve varies (None: no curve) over ``grid``.
+    ``build(params, scenario)``: the ``targeting:`` block (None: nobody referred).
+    ``read(scenario)``: the knob values the scenario itself sets, if it uses this form.
+    """
+
+    key: str
+    label: str
+    knobs: tuple[Knob, ...]
+    sweep: str | None
+    grid: tuple[float, ...]
+    build: Callable[[dict[str, float], Scenario], dict[str, Any] | None]
+    read: Callable[[Scenario], dict[str, float] | None]
+    needs: tuple[str, ...] = ()
+    """Strategies that must be registered for this form to be offered."""
+
+
+RATE_GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.2, 0.3)
+COVERAGE_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
+
+
+def _rate_knob(default: float = 0.05) -> Knob:
+    return Knob("referral_rate", "Referral rate (share of travellers sent to secondary)",
+                0.0, 0.3, 0.005, default)
+
+
+def _targeting(scenario: Scenario) -> dict[str, Any] | None:
+    if scenario.targeting is None:
+        return None
+    return scenario.targeting.model_dump(mode="json", exclude_none=True)
+
+
+def _average_rate(block: dict[str, Any], scenario: Scenario) -> float:
+    rates = block.get("referral_rate", {})
+    return float(sum(c.share * rates.get(name, 0.0) for name, c in scenario.classes.items()))
+
+
+def profile_rates(rate: float, scenario: Scenario) -> dict[str, float]:
+    """Per-class referral rates averaging ``rate`` over arrivals.
+
+    Keeps the proportions of the scenario's own ``by_class`` profile, or, without one,
+    makes rates proportional to each class's threat prevalence (equal if none).
+    Rates are capped at 1, so a very high ``rate`` may average a little less.
+    """
+    block = _targeting(scenario)
+    if block and block.get("strategy") == "by_class" and _average_rate(block, scenario) > 0:
+        weight = {c: block["referral_rate"].get(c, 0.0) for c in scenario.classes}
+    else:
+        weight = {c: cls.threat_prevalence for c, cls in scenario.classes.items()}
+        if sum(weight.values()) <= 0:
+            weight = dict.fromkeys(scenario.classes, 1.0)
+    mean = sum(scenario.classes[c].share * w for c, w in weight.items())
+    scale = rate / mean if mean > 0 else 0.0
+    return {c: round(min(1.0, w * scale), 6) for c, w in weight.items()}
+
+
+def _read_simple(key: str, *fields: str) -> Callable[[Scenario], dict[str, float] | None]:
+    def read(scenario: Scenario) -> dict[str, float] | None:
+        block = _targeting(scenario)
+        if not block or block.get("strategy") != key:
+            return None
+        return {f: float(block[f]) for f in fields if isinstance(block.get(f), int | float)}
+    return read
+
+
+def _read_by_class(scenario: Scenario) -> dict[str, float] | None:
+    block = _targeting(scenario)
+    if not block or block.get("strategy") != "by_class":
+        return None
+    return {"referral_rate": _average_rate(block, scenario)}
+
+
+def _build_risk(params: dict[str, float], scenario: Scenario) -> dict[str, Any]:
+    block = _targeting(scenario) or {}
+    out: dict[str, Any] = {"strategy": "risk_score", "auc": params["auc"],
+                           "referral_rate": params["referral_rate"]}
+    if block.get("strategy") == "risk_score":  # keep a biased model / queue-aware rule
+        for extra in ("shift", "per_waiting"):
+            if extra in block:
+                out[extra] = block[extra]
+    return out
+
+
+def _read_layers(scenario: Scenario) -> dict[str, float] | None:
+    block = _targeting(scenario)
+    if not block or block.get("strategy") != "layers":
+        return None
+    out: dict[str, float] = {}
+    for layer in block.get("layers", []):
+        if layer.get("strategy") == "watchlist":
+            out.update({k: float(layer[k]) for k in ("coverage", "false_hit_rate") if k in layer})
+        if layer.get("strategy") == "risk_score":
+            out.update({k: float(layer[k]) for k in ("auc", "referral_rate") if k in layer})
+    return out or None
+
+
+AUC = Knob("auc", "Risk model quality (AUC: 0.5 = chance, 1 = perfect)", 0.5, 0.99, 0.01, 0.8,
+           percent=False)
+COVERAGE = Knob("coverage", "Watchlist coverage (share of threats listed)", 0.0, 1.0, 0.05, 0.5)
+FALSE_HITS = Knob("false_hit_rate", "Watchlist false hits (share of innocent travellers matched)",
+                  0.0, 0.02, 0.0005, 0.001)
+
+FORMS: tuple[StrategyForm, ...] = (
+    StrategyForm("none", "Nobody referred", (), None, (),
+                 lambda p, s: None, lambda s: {} if s.targeting is None else None),
+    StrategyForm("random", "Random selection", (_rate_knob(),), "referral_rate", RATE_GRID,
+                 lambda p, s: {"strategy": "random", "referral_rate": p["referral_rate"]},
+                 _read_simple("random", "referral_rate"), ("random",)),
+    StrategyForm("by_class", "Profile by traveller class", (_rate_knob(),), "referral_rate",
+                 RATE_GRID,
+                 lambda p, s: {"strategy": "by_class",
+                               "referral_rate": profile_rates(p["referral_rate"], s)},
+                 _read_by_class, ("by_class",)),
+    StrategyForm("risk_score", "Risk model (analytics / AI score)", (AUC, _rate_knob()),
+                 "referral_rate", RATE_GRID, _build_risk,
+                 _read_simple("risk_score", "auc", "referral_rate"), ("risk_score",)),
+    StrategyForm("watchlist", "Watchlist (API/PNR, database checks)", (COVERAGE, FALSE_HITS),
+                 "coverage", COVERAGE_GRID,
+                 lambda p, s: {"strategy": "watchlist", "coverage": p["coverage"],
+                               "false_hit_rate": p["false_hit_rate"]},
+                 _read_simple("watchlist", "coverage", "false_hit_rate"), ("watchlist",)),
+    StrategyForm("watchlist+risk", "Watchlist and risk model (layers)",
+                 (COVERAGE, FALSE_HITS, AUC, _rate_knob(0.03)), "referral_rate", RATE_GRID,
+                 lambda p, s: {"layers": [
+                     {"strategy": "watchlist", "coverage": p["coverage"],
+                      "false_hit_rate": p["false_hit_rate"]},
+                     {"strategy": "risk_score", "auc": p["auc"],
+                      "referral_rate": p["referral_rate"]}]},
+                 _read_layers, ("layers", "watchlist", "risk_score")),
+)
+SCENARIO_FORM = StrategyForm("scenario", "As in the scenario file", (), None, (),
+                             lambda p, s: _targeting(s), lambda s: {})
+"""Keeps the scenario's own targeting block (for strategies the page has no sliders for)."""
+
+
+def strategy_forms(scenario: Scenario) -> list[StrategyForm]:
+    """The strategies offered for ``scenario``: those whose strategies are registered.
+
+    The scenario's own block comes first when no form with sliders reproduces it.
+    """
+    forms = [f for f in FORMS if all(n in Strategy.registry for n in f.needs)]
+    if scenario.targeting is not None and not any(f.read(scenario) is not None for f in forms):
+        forms.insert(0, SCENARIO_FORM)
+    return forms
+
+
+def default_form(scenario: Scenario) -> StrategyForm:
+    """The form matching the scenario's own targeting (or the first offered)."""
+    forms = strategy_forms(scenario)
+    return next((f for f in forms if f.read(scenario) is not None), forms[0])
+
+
+def knob_values(form: StrategyForm, scenario: Scenario) -> dict[str, float]:
+    """Starting slider values: the scenario's own where it uses ``form``, else defaults."""
+    own = form.read(scenario) or {}
+    out = {}
+    for k in form.knobs:
+        v = own.get(k.name, k.default)
+        out[k.name] = float(min(k.hi, max(k.lo, v)))
+    return out
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The page's settings.
+
+    ``demand``: multiplier of the scenario's arrival rates (1 = as written).
+    ``officers``: stage → officers on duty at that stage's busiest hour; every lane's
+    roster is scaled by the same factor (stages not listed keep their roster).
+    ``strategy``: a ``StrategyForm`` key; ``params``: its knob values.
+    """
+
+    demand: float = 1.0
+    officers: tuple[tuple[str, int], ...] = ()
+    strategy: str = "scenario"
+    params: tuple[tuple[str, float], ...] = ()
+
+    def with_param(self, name: str, value: float) -> Knobs:
+        """These knobs with strategy parameter ``name`` set to ``value``."""
+        params = dict(self.params)
+        params[name] = float(value)
+        return replace(self, params=tuple(sorted(params.items())))
+
+
+def peak_officers(scenario: Scenario, stage: str) -> int:
+    """Officers on duty at ``stage`` in its busiest hour (all lanes together)."""
+    lanes = scenario.stages[stage].lane_specs(stage).values()
+    by_hour = np.sum([as_24(lane.servers) for lane in lanes], axis=0)
+    return int(by_hour.max())
+
+
+def scale_roster(servers: int | list[int], factor: float) -> int | list[int]:
+    """A roster (a count, or 24 hourly counts) times ``factor``, rounded.
+
+    Hours with officers keep at least one, so lanes do not close; hours without stay closed.
+    """
+    def one(n: int) -> int:
+        return 0 if n <= 0 else max(1, int(round(n * factor)))
+    if isinstance(servers, list):
+        return [one(int(n)) for n in servers]
+    return one(int(servers))
+
+
+def _scale_rate(value: float | list[float], factor: float) -> float | list[float]:
+    if isinstance(value, list):
+        return [float(v) * factor for v in value]
+    return float(value) * factor
+
+
+def find_form(key: str) -> StrategyForm:
+    """The form called ``key``."""
+    for form in (*FORMS, SCENARIO_FORM):
+        if form.key == key:
+            return form
+    raise ScenarioError(f"unknown strategy {key!r}; choose one of "
+                        f"{[f.key for f in (SCENARIO_FORM, *FORMS)]}", None, "targeting")
+
+
+def apply_knobs(scenario: Scenario, knobs: Knobs) -> Scenario:
+    """``scenario`` with the page's settings applied, validated (raises ``ScenarioError``)."""
+    if not knobs.demand >= 0 or math.isinf(knobs.demand):
+        raise ScenarioError(f"demand must be 0 or more, got {knobs.demand}", None, "arrivals")
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["arrivals"]["per_hour"] = _scale_rate(data["arrivals"]["per_hour"], knobs.demand)
+    for stage, wanted in knobs.officers:
+        if stage not in data["stages"]:
+            raise ScenarioError(f"no stage called {stage!r}", None, "stages")
+        peak = peak_officers(scenario, stage)
+        factor = int(wanted) / peak if peak > 0 else 0.0
+        sdata = data["stages"][stage]
+        if int(wanted) < 1:
+            raise ScenarioError("needs at least 1 officer", None, f"stages.{stage}.servers")
+        if "lanes" in sdata:
+            for lane in sdata["lanes"].values():
+                lane["servers"] = scale_roster(lane["servers"], factor)
+        else:
+            sdata["servers"] = scale_roster(sdata["servers"], factor)
+    form = find_form(knobs.strategy)
+    params = {**knob_values(form, scenario), **dict(knobs.params)}
+    block = form.build(params, scenario)
+    if block is None:
+        data.pop("targeting", None)
+    else:
+        data["targeting"] = block
+    return load_scenario(data)
+
+
+# --------------------------------------------------------------------------- running
+
+
+HEADLINE = (
+    ("wait_p95", "Wait (95th percentile)", "min"),
+    ("throughput_per_hour", "Throughput (travellers per hour)", "/h"),
+    ("detection_rate", "Detection rate (threats caught)", "%"),
+    ("innocent_referred_per_day", "Innocent travellers referred", "per day"),
+)
+"""KPIs the page leads with: key, words shown, unit."""
+
+
+@dataclass
+class Outcome:
+    """What one setting produced (picklable, so the page can cache it).
+
+    ``kpis``: name → {"mean", "ci_low", "ci_high"} over ``replications``.
+    ``queue_hours``/``queue``: mean number waiting at each stage in time bins over the
+    day, averaged over replications (bin middles in hours from 00:00; stage → travellers).
+    ``plan``, ``inputs``, ``trace``: replication 0, replayed by the animation.
+    """
+
+    scenario: Scenario
+    engine: str
+    replications: int
+    kpis: dict[str, dict[str, float]]
+    per_replication: list[dict[str, float]]
+    queue_hours: np.ndarray
+    queue: dict[str, np.ndarray]
+    plan: Plan
+    inputs: Inputs | None
+    trace: Trace | None
+    warnings: list[str] = field(default_factory=list)
+
+    def mean(self, kpi: str) -> float:
+        return self.kpis.get(kpi, {}).get("mean", math.nan)
+
+
+def waiting_over_time(plan: Plan, trace: Trace, edges: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean number waiting (queued, not in service) at each stage in each time bin.
+
+    ``edges``: bin edges in minutes; returns one value per bin (``len(edges) - 1``),
+    the time average of the queue length over the bin.
+    """
+    out = {}
+    width = np.diff(edges)
+    for s, name in enumerate(plan.stage_names):
+        inside = trace.lane[s] >= 0
+        entry = np.sort(trace.entry[s][inside])
+        start = trace.start[s][inside]
+        start = np.sort(start[~np.isnan(start)])
+        # Waiting time accrued before T: sum over those who joined before T of
+        # min(start, T) - entry = sum(start < T) + T * (#joined - #started) - sum(entry < T).
+        joined = np.searchsorted(entry, edges, side="left")
+        began = np.searchsorted(start, edges, side="left")
+        sum_entry = np.concatenate([[0.0], np.cumsum(entry)])[joined]
+        sum_start = np.concatenate([[0.0], np.cumsum(start)])[began]
+        area = sum_start + edges * (joined - began) - sum_entry
+        out[name] = np.diff(area) / width
+    return out
+
+
+def innocent_referred_per_day(kpis: dict[str, float], scenario: Scenario) -> float:
+    """Innocent travellers referred per day in one replication (from its KPIs)."""
+    innocent = kpis.get("arrived", 0.0) - kpis.get("threats", 0.0)
+    rate = kpis.get("false_referral_rate", math.nan)
+    if math.isnan(rate):
+        return 0.0
+    return rate * innocent / (scenario.duration / 1440.0)
+
+
+def run(scenario: Scenario, replications: int = 5, engine: str = "auto",
+        seed: int | None = None, step: float = 10.0, keep_trace: bool = True) -> Outcome:
+    """Simulate ``scenario`` (``replications`` on ``seed``, default the scenario's).
+
+    ``step``: width of the queue-over-the-day bins (minutes). ``keep_trace``: keep the
+    traces (for the queue curve and the animation); off for trade-off curve points.
+    """
+    result = simulate(scenario, engine=engine, replications=replications, seed=seed,
+                      keep_traces=keep_trace)
+    per_rep = [dict(k, innocent_referred_per_day=innocent_referred_per_day(k, scenario))
+               for k in result.per_replication]
+    kpis = dict(result.kpis)
+    kpis["innocent_referred_per_day"] = confidence_interval(
+        k["innocent_referred_per_day"] for k in per_rep)
+    plan = make_plan(scenario)
+    edges = np.append(np.arange(0.0, plan.horizon, step), plan.horizon)
+    queue = {s: np.zeros(edges.size - 1) for s in plan.stage_names}
+    for _, trace in result.traces:
+        for s, q in waiting_over_time(plan, trace, edges).items():
+            queue[s] += q / len(result.traces)
+    inputs, trace = result.traces[0] if result.traces else (None, None)
+    if inputs is not None:
+        inputs = replace(inputs, dynamic=None)  # a closure: cannot be pickled, not needed
+    mids = (edges[:-1] + edges[1:]) / 2
+    return Outcome(scenario, result.engine, result.replications, kpis, per_rep, mids / 60.0,
+                   queue, plan, inputs, trace, list(result.warnings))
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """One setting on the trade-off curve (means over the replications)."""
+
+    value: float
+    wait_p95: float
+    detection_rate: float
+    false_referral_rate: float
+
+
+def tradeoff_curve(scenario: Scenario, knobs: Knobs, replications: int = 3,
+                   engine: str = "auto", grid: tuple[float, ...] | None = None
+                   ) -> tuple[str | None, list[CurvePoint]]:
+    """Detection against wait as the strategy's main knob varies (others as set).
+
+    Every point sees the same travellers (same seed). Returns the knob's name and the
+    points (empty when the strategy has no knob to sweep).
+    """
+    form = find_form(knobs.strategy)
+    if form.sweep is None:
+        return None, []
+    points = []
+    for value in grid if grid is not None else form.grid:
+        s = apply_knobs(scenario, knobs.with_param(form.sweep, value))
+        o = run(s, replications, engine, step=60.0, keep_trace=False)
+        points.append(CurvePoint(float(value), o.mean("wait_p95"), o.mean("detection_rate"),
+                                 o.mean("false_referral_rate")))
+    return form.sweep, points
+
+
+def curve_knobs(knobs: Knobs) -> Knobs:
+    """``knobs`` without the value of the knob the curve sweeps (a cache key for the curve)."""
+    form = find_form(knobs.strategy)
+    return replace(knobs, params=tuple((k, v) for k, v in knobs.params if k != form.sweep))
+
+
+def headline(outcome: Outcome) -> list[dict[str, Any]]:
+    """The page's four numbers: label, unit, mean and 95 % interval (shown units)."""
+    rows = []
+    for key, label, unit in HEADLINE:
+        ci = outcome.kpis.get(key, {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan})
+        k = 100.0 if unit == "%" else 1.0
+        rows.append({"key": key, "label": label, "unit": unit, "mean": ci["mean"] * k,
+                     "low": ci["ci_low"] * k, "high": ci["ci_high"] * k})
+    return rows
+
+
+def fmt_number(value: float, unit: str) -> str:
+    """A headline value in words: ``"4.2 min"``, ``"183/h"``, ``"8.0%"``, ``"131 per day"``."""
+    if value is None or math.isnan(value):
+        return "—"
+    digits = 1 if unit in ("min", "%") else 0
+    space = "" if unit in ("%", "/h") else " "
+    return f"{value:,.{digits}f}{space}{unit}"
+
+
+def fmt_interval(row: dict[str, Any], replications: int) -> str:
+    """``"95% interval 3.9–4.6 (5 runs)"`` for a headline row."""
+    if math.isnan(row["low"]):
+        return f"interval needs 2+ runs ({replications} run)"
+    digits = 1 if row["unit"] in ("min", "%") else 0
+    return (f"95% interval {row['low']:,.{digits}f}–{row['high']:,.{digits}f} "
+            f"({replications} runs)")
+
+
+def stage_waits(outcome: Outcome) -> str:
+    """One line on each stage's wait: ``"primary: 0.3 min on average, 1.5 min for 95 %"``."""
+    parts = []
+    for stage, spec in outcome.scenario.stages.items():
+        mean, p95 = outcome.mean(f"{stage}.wait_mean"), outcome.mean(f"{stage}.wait_p95")
+        who = " (referred travellers)" if spec.visits == "referred" else ""
+        parts.append(f"{stage}{who}: wait {fmt_number(mean, 'min')} on average, "
+                     f"{fmt_number(p95, 'min')} at the 95th percentile")
+    return "; ".join(parts)
+
+
+def scenario_yaml(scenario: Scenario, knobs: Knobs) -> str:
+    """The current setting as a scenario file (all times in minutes), with a note on top."""
+    lines = [
+        f"# Saved from the borderesim workshop: demand x{knobs.demand:g}",
+        *(f"#   officers at {stage} (peak hour): {n}" for stage, n in knobs.officers),
+        f"#   targeting: {find_form(knobs.strategy).label}",
+    ]
+    return "\n".join(lines) + "\n" + scenario.to_yaml()
