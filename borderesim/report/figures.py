@@ -60,6 +60,8 @@ def fig_hourly(data: ReportData) -> Figure:
             top.axhline(limits[stage], color=line.get_color(), ls="--", lw=1)
             top.annotate(f"{stage} standard {limits[stage]:g} min", (23.4, limits[stage]),
                          ha="right", va="bottom", fontsize=7, color=line.get_color())
+    waits = [v for k in data.hourly.values() for v in k["wait_p95"] if not math.isnan(v)]
+    top.set_ylim(0, 1.18 * max([*waits, *limits.values(), 1.0]))
     top.set_ylabel("95th pct wait (min)", fontsize=8)
     bottom.set_ylabel("travellers waiting", fontsize=8)
     bottom.set_xlabel("hour of day (travellers entering the stage)", fontsize=8)

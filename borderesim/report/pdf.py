@@ -20,7 +20,7 @@ from .sections import Section
 A4 = (8.27, 11.69)
 WIDTH = 100
 """Characters per line of monospace text."""
-LINES = 66
+LINES = 80
 """Lines of text per page."""
 
 

@@ -88,12 +88,13 @@ def value_cells(ci: dict[str, float], unit: str, *, kpi: str | None = None,
             [mean, interval])
 
 
-def _table(head: list[str], rows: list[tuple[list[str], list[str]]], cls: str = "") -> tuple[
-        list[list[str]], str]:
-    """``rows``: (HTML cells, plain cells) pairs. Returns (plain rows, HTML table)."""
+def _table(head: list[str], rows: list[tuple[list[str], list[str]]], cls: str = "",
+           plain_head: list[str] | None = None) -> tuple[list[list[str]], str]:
+    """``rows``: (HTML cells, plain cells) pairs; ``plain_head`` heads the plain cells when
+    they differ from the HTML columns. Returns (plain rows, HTML table)."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join(f"<tr>{''.join(cells)}</tr>" for cells, _ in rows)
-    plain = [head] + [p for _, p in rows]
+    plain = [plain_head or head] + [p for _, p in rows]
     return plain, f'<table class="{cls}"><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -108,7 +109,7 @@ def _kpi_row(label: str, name: str, data: ReportData) -> tuple[list[str], list[s
     cells, plain = value_cells(ci, unit, kpi=name)
     shown = "%" if unit == "%" else unit
     return ([_td(label), f"<td><code>{html.escape(name)}</code></td>", cells, _td(shown)],
-            [label, name, *plain, shown])
+            [name, *plain, shown])
 
 
 def _backing(data: ReportData) -> str:
@@ -143,19 +144,21 @@ def _verdict_row(v: Verdict) -> tuple[list[str], list[str]]:
     op = {"<=": "≤", ">=": "≥"}[s.op]
     limit = f"{op} {100 * s.limit:g} %" if s.unit == "%" else f"{op} {s.limit:g} {s.unit}"
     status = {"met": "met", "missed": "missed"}.get(v.status, "na")
-    mark = (f'<td class="mark {status}" data-status="{html.escape(v.status)}">'
+    mark = (f'<td class="mark {status}" data-status="{html.escape(v.status)}" '
+            f'data-op="{html.escape(s.op)}" data-limit="{_json(s.limit)}">'
             f"{html.escape(v.mark)}</td>")
     what = f"<td><b>{html.escape(s.name)}</b><br><small>{html.escape(s.source)}</small></td>"
     reading = (f"<td>{html.escape(s.wording)}<br><small><code>{html.escape(s.kpi)}</code>: "
                f"{html.escape(s.reading)}</small></td>")
     return ([what, reading, cells, _td(limit, "limit"), mark],
-            [s.name, f"{s.wording} [{s.kpi}]", *plain, limit, v.mark])
+            [s.name.split(" (")[0], s.kpi, *plain, limit, v.mark])
 
 
 def standards(data: ReportData) -> Section:
     rows = [_verdict_row(v) for v in data.standards]
     table = _table(["standard", "reading (KPI)", "mean", "95% CI", "limit", "verdict"], rows,
-                   "standards")
+                   "standards", plain_head=["standard", "KPI", "mean", "95% CI", "limit",
+                                            "verdict"])
     met = sum(v.status == "met" for v in data.standards)
     judged = sum(v.status in ("met", "missed") for v in data.standards)
     return Section("standards", "Service standards", paragraphs=[
@@ -194,7 +197,8 @@ def key_kpis(data: ReportData) -> list[tuple[str, str]]:
 
 def kpis(data: ReportData) -> Section:
     head = ["indicator", "KPI", "mean", "95% CI", "unit"]
-    main = _table(head, [_kpi_row(label, name, data) for label, name in key_kpis(data)], "kpis")
+    main = _table(head, [_kpi_row(label, name, data) for label, name in key_kpis(data)], "kpis",
+                  plain_head=["KPI", "mean", "95% CI", "unit"])
     every = _table(head, [_kpi_row("", name, data) for name in data.result.kpis], "kpis all")
     details = (f"<details><summary>All {len(data.result.kpis)} KPIs of "
                f"<code>borderesim run --json</code></summary>{every[1]}</details>")
