@@ -14,12 +14,12 @@ import pytest
 
 from borderesim import simulate
 from borderesim.cli import main
+from borderesim.errors import ScenarioError
+from borderesim.plan import make_plan
 from borderesim.report import SECTION_IDS, detect_kind
 from borderesim.report.knobs import SCALES, SHIFTS, tradeoff_variants
 from borderesim.report.standards import Standard, judge, standards_for, target_standards
-from borderesim.plan import make_plan
 from borderesim.scenario import load_scenario
-from borderesim.errors import ScenarioError
 
 from .conftest import SCENARIOS
 
