@@ -138,7 +138,7 @@ def profile_rates(rate: float, scenario: Scenario) -> dict[str, float]:
             weight = dict.fromkeys(scenario.classes, 1.0)
     mean = sum(scenario.classes[c].share * w for c, w in weight.items())
     scale = rate / mean if mean > 0 else 0.0
-    return {c: round(min(1.0, w * scale), 6) for c, w in weight.items()}
+    return {c: min(1.0, w * scale) for c, w in weight.items()}
 
 
 def _read_simple(key: str, *fields: str) -> Callable[[Scenario], dict[str, float] | None]:
@@ -163,6 +163,16 @@ def _build_risk(params: dict[str, float], scenario: Scenario) -> dict[str, Any]:
                            "referral_rate": params["referral_rate"]}
     if block.get("strategy") == "risk_score":  # keep a biased model / queue-aware rule
         for extra in ("shift", "per_waiting"):
+            if extra in block:
+                out[extra] = block[extra]
+    return out
+
+
+def _build_sqrt(params: dict[str, float], scenario: Scenario) -> dict[str, Any]:
+    block = _targeting(scenario) or {}
+    out: dict[str, Any] = {"strategy": "sqrt_biased", "referral_rate": params["referral_rate"]}
+    if block.get("strategy") == "sqrt_biased":  # keep the scenario's exponent and priors
+        for extra in ("exponent", "prior_risk"):
             if extra in block:
                 out[extra] = block[extra]
     return out
@@ -201,6 +211,9 @@ FORMS: tuple[StrategyForm, ...] = (
     StrategyForm("risk_score", "Risk model (analytics / AI score)", (AUC, _rate_knob()),
                  "referral_rate", RATE_GRID, _build_risk,
                  _read_simple("risk_score", "auc", "referral_rate"), ("risk_score",)),
+    StrategyForm("sqrt_biased", "Square-root biased profile (Press 2009)", (_rate_knob(),),
+                 "referral_rate", RATE_GRID, _build_sqrt,
+                 _read_simple("sqrt_biased", "referral_rate"), ("sqrt_biased",)),
     StrategyForm("watchlist", "Watchlist (API/PNR, database checks)", (COVERAGE, FALSE_HITS),
                  "coverage", COVERAGE_GRID,
                  lambda p, s: {"strategy": "watchlist", "coverage": p["coverage"],
