@@ -73,6 +73,17 @@ def test_same_seed_same_answer():
     assert a == b
 
 
+def test_simpy_and_fast_engines_give_the_same_answer(demo):
+    pytest.importorskip("borderesim.engines.fast")
+    demo["duration"] = "3h"
+    demo["warmup"] = "30min"
+    targets = ["primary.wait_p95<=2min", "secondary.wait_mean<=15min"]
+    fast = gap(demo, targets, engine="fast", replications=2)
+    ref = gap(demo, targets, engine="simpy", replications=2)
+    assert np.array_equal(fast.required, ref.required)
+    assert fast.required[1].max() > 2  # the 2 secondary officers were far too few
+
+
 @pytest.fixture(scope="module")
 def airport():
     return gap(AIRPORT, ["passport.wait_p95<=15min"])

@@ -56,6 +56,8 @@ class GapResult:
     detection: dict[str, Any] | None
     seconds: float
     simulations: int
+    clock_hours: np.ndarray = field(default_factory=lambda: np.ones(HOURS))
+    """How many clock hours each hour of day was observed (replications x days)."""
     notes: list[str] = field(default_factory=list)
 
     def lanes_of(self, stage: str) -> list[int]:
@@ -76,7 +78,8 @@ class GapResult:
             "wait_p95_required": nan_to_none(self.required_eval.stage_wait_p95[s, h]),
             "met_scheduled": bool(self.scheduled_eval.stage_met[s, h]),
             "met_required": bool(self.required_eval.stage_met[s, h]),
-            "travellers": int(self.required_eval.stage_count[s, h]),
+            "entering_per_hour": round(float(self.required_eval.stage_count[s, h]
+                                             / self.clock_hours[h]), 2),
         } for h in range(HOURS)]
         out = {
             "by_hour": rows,
@@ -170,7 +173,7 @@ def gap(
         scheduled=np.array(plan.roster), required=required,
         scheduled_eval=search.sched_eval, required_eval=req_eval, infrastructure=infra,
         stage_caps=stage_caps, detection=detection, seconds=time.perf_counter() - t0,
-        simulations=ev.evaluations, notes=notes,
+        simulations=ev.evaluations, clock_hours=ev.clock_hours, notes=notes,
     )
 
 

@@ -21,7 +21,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..engines import get_engine
-from ..hourly_metrics import HOURS, hour_of_day, interval_minutes, quantile, stage_waits
+from ..hourly_metrics import (
+    HOURS,
+    by_hour,
+    hour_of_day,
+    interval_minutes,
+    quantile,
+    stage_waits,
+    window_segments,
+)
 from ..metrics import replication_kpis
 from ..plan import Plan
 from ..sampling import Inputs, sample
@@ -72,6 +80,9 @@ class Evaluator:
             self.rules.append([(t.percentile, t.value) for t in self.targets
                                if t.applies_to(sname, plan.lane_names[lane])])
         self.evaluations = 0
+        _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
+        # clock hours observed per hour of day (at least one run's worth, for the drain)
+        self.clock_hours = np.maximum(by_hour(seg_hours, seg_len) / 60.0, 1.0) * replications
 
     def simulate(self, roster: np.ndarray) -> list[Trace]:
         """Replay every replication under ``roster`` (int[L, 24])."""

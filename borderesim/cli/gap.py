@@ -75,9 +75,9 @@ def table(result: GapResult) -> str:
         lines += ["", f"{name}" + (f" (at most {cap} servers)" if cap else "")
                   + ("" if st["targets"] else " — no wait target: today's roster kept")]
         lines.append(f"{'hour':>4} {'today':>6} {'needed':>6} {'gap':>5}   "
-                     f"{'wait_p95 today':>14} {'wait_p95 needed':>15}  travellers")
+                     f"{'wait_p95 today':>14} {'wait_p95 needed':>15}  entering/h")
         for row in st["by_hour"]:
-            if row["travellers"] == 0 and row["scheduled"] == 0 and row["required"] == 0:
+            if row["entering_per_hour"] == 0 and row["scheduled"] == 0 and row["required"] == 0:
                 continue
             mark_s = "" if row["met_scheduled"] else " ✗"
             mark_r = "" if row["met_required"] else " ✗"
@@ -85,7 +85,8 @@ def table(result: GapResult) -> str:
             lines.append(
                 f"{row['hour']:>4} {row['scheduled']:>6} {row['required']:>6} "
                 f"{row['gap']:>+5}   {fmt(row['wait_p95_scheduled'], 1) + mark_s:>14} "
-                f"{fmt(row['wait_p95_required'], 1) + mark_r:>15}  {row['travellers']:>10}{infra}"
+                f"{fmt(row['wait_p95_required'], 1) + mark_r:>15}  "
+                f"{row['entering_per_hour']:>10,.0f}{infra}"
             )
         lines.append(
             f"officer-hours/day: today {st['officer_hours_scheduled']:g}, needed "
@@ -103,5 +104,6 @@ def table(result: GapResult) -> str:
                   + (f", ceiling {det['ceiling']:.3f}" if det.get("ceiling") is not None else "")
                   + ("" if det["met"] else f" — not met ({det['limited_by']})")]
     lines += ["", "wait_p95: minutes, travellers entering the stage in that hour, pooled over "
-              "replications; ✗ = a target missed"]
+              "replications; ✗ = a target missed (in some lane); entering/h: travellers "
+              "queueing at the stage per clock hour (needed roster)"]
     return "\n".join(lines)

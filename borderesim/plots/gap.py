@@ -39,7 +39,7 @@ def plot_gap(result: GapResult, path: str | Path, dpi: int = 110) -> Path:
         ax, bx = axes[0, col], axes[1, col]
         for row in rows:
             h = row["hour"]
-            if row["travellers"] == 0 and row["met_scheduled"]:
+            if row["entering_per_hour"] == 0 and row["met_scheduled"]:
                 continue
             infra = h in st["infrastructure_gap_hours"]
             ax.axvspan(h, h + 1, color="#2e7d32" if row["met_scheduled"] else "#c62828",
