@@ -1,10 +1,10 @@
 """Replay one replication's trace as an animation of the crossing.
 
 Frames are computed from the per-traveller event log (``Trace``): at each frame time a
-traveller is drawn queueing in front of their lane's booths, in a booth, or — once a
-threat has been detected — in the "held" box. Travellers at a stage only referred
-travellers visit are drawn in orange; detected threats are red stars. Nothing is
-sampled here: the picture is exactly what the simulation did.
+traveller is drawn queueing in front of their lane's booths or in a booth. Travellers
+at a stage only referred travellers visit are orange; a threat, once detected, is a
+red star wherever it is, and joins the "held" box when it leaves the crossing.
+Nothing is sampled here: the picture is exactly what the simulation did.
 
 Times are minutes from 00:00 of day one, like everywhere else.
 """
@@ -63,7 +63,8 @@ class Frame:
     """The crossing at one instant ``t`` (minutes): dots and running counts.
 
     ``x``, ``y``, ``kind`` describe one dot per traveller drawn (kinds: ``WAITING``,
-    ``SERVING``, ``REFERRED_WAITING``, ``REFERRED_SERVING``, ``DETECTED``).
+    ``SERVING``, ``REFERRED_WAITING``, ``REFERRED_SERVING``, ``DETECTED``: a detected
+    threat, in place while inside, then in the held box).
     ``waiting`` is the number queueing at each stage; ``overflow`` lanes with more
     waiting than ``QUEUE_ROOM`` map lane index to the number not drawn.
     Counts (``passed``, ``referred``, ``detected``, ``threats_missed``) run from the
@@ -176,11 +177,11 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
         kinds: list[np.ndarray] = []
         waiting_per_stage = []
         overflow: dict[int, int] = {}
-        shown_detected = (det <= t) & (det >= t_first)
+        flagged = det <= t
         for s in range(plan.n_stages):
             referred_stage = bool(plan.stage_referred[s])
             waiting = (entry[s] <= t) & (start[s] > t) & (trace.lane[s] >= 0)
-            serving = (start[s] <= t) & (end[s] > t) & ~shown_detected
+            serving = (start[s] <= t) & (end[s] > t)
             waiting_per_stage.append(int(waiting.sum()))
             for lane in plan.lanes_of(s):
                 idx = np.flatnonzero(waiting & (trace.lane[s] == lane))
@@ -191,12 +192,14 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
                 rank = np.arange(idx.size)
                 xs.append(layout.booth_x[lane] - 1.2 - QUEUE_GAP * rank)
                 ys.append(np.full(idx.size, layout.queue_y(lane)))
-                kinds.append(np.full(idx.size, REFERRED_WAITING if referred_stage else WAITING))
+                kinds.append(np.where(flagged[idx], DETECTED,
+                                      REFERRED_WAITING if referred_stage else WAITING))
                 srv = np.flatnonzero(serving & (trace.lane[s] == lane))
                 xs.append(np.full(srv.size, layout.booth_x[lane]))
                 ys.append(layout.lane_y0[lane] + slot[s, srv].astype(float))
-                kinds.append(np.full(srv.size, REFERRED_SERVING if referred_stage else SERVING))
-        held = np.flatnonzero(shown_detected)
+                kinds.append(np.where(flagged[srv], DETECTED,
+                                      REFERRED_SERVING if referred_stage else SERVING))
+        held = np.flatnonzero(flagged & (det >= t_first) & (exit_ <= t))
         xs.append(layout.held_x + 0.6 * (np.arange(held.size) % 4))
         ys.append(0.8 * (np.arange(held.size) // 4))
         kinds.append(np.full(held.size, DETECTED))
@@ -210,7 +213,7 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
             overflow=overflow,
             passed=int((left & np.isinf(det)).sum()),
             referred=int(((first_ref <= t) & (first_ref >= t_first) & trace.referred).sum()),
-            detected=int(shown_detected.sum()),
+            detected=int((flagged & (det >= t_first)).sum()),
             threats_missed=int((left & inputs.threat & np.isinf(det)).sum()),
         ))
     return frames
