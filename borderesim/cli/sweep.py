@@ -70,7 +70,6 @@ def command(args: argparse.Namespace) -> int:
             print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.plot:
         from ..plots.sweep import plot_main_effects, plot_sensitivity
-
         from ..sweep.spec import META_COLUMNS
 
         names = [c for c in df.columns if c not in META_COLUMNS and c not in spec.paths]

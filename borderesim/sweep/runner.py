@@ -123,8 +123,8 @@ def dask_cluster(address: str) -> Backend:
         need("distributed")
         from distributed import Client, as_completed
 
-        try:
-            client = Client(address, timeout="10s")
+        try:  # connect timeout: dask config distributed.comm.timeouts.connect (30 s)
+            client = Client(address)
         except (OSError, TimeoutError) as exc:
             raise ScenarioError(f"cannot reach the Dask scheduler: {exc}", None,
                                 "--scheduler") from None

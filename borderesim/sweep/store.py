@@ -188,37 +188,39 @@ class ResultStore:
                 self._rewrite(f)
 
     def _rewrite(self, f: Path) -> None:
-        import pandas as pd
+        import pyarrow.parquet as pq
 
-        df = pd.read_parquet(f)
-        self._write(self._frame(df.to_dict("records")), f)
+        self._write(self._table(pq.read_table(f).to_pylist()), f)
 
     # ----------------------------------------------------------------- writing
 
-    def _frame(self, rows: list[dict[str, Any]]):
-        import numpy as np
-        import pandas as pd
+    def _table(self, rows: list[dict[str, Any]]):
+        """Rows as an Arrow table with this folder's columns and types, sorted by key."""
+        import pyarrow as pa
 
-        df = pd.DataFrame.from_records(rows)
+        rows = sorted(rows, key=lambda r: (r["point"], r["replication"]))
+        types = {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+        cols = {}
         for c in self.columns:
-            if c not in df.columns:
-                df[c] = np.nan
-        df = df[self.columns]
-        for c in META_COLUMNS:
-            df[c] = df[c].astype("int64" if c != "engine" else "str")
-        for p, kind in self.kinds.items():
-            df[p] = df[p].astype({"int": "int64", "float": "float64", "bool": "bool"}
-                                 .get(kind, "str"))
-        kpis = [c for c in self.columns if c not in META_COLUMNS and c not in self.kinds]
-        df[kpis] = df[kpis].astype("float64")
-        return df.sort_values(["point", "replication"], kind="stable")
+            if c in self.kinds:
+                typ = types.get(self.kinds[c], pa.string())
+            elif c in META_COLUMNS:
+                typ = pa.string() if c == "engine" else pa.int64()
+            else:
+                typ = pa.float64()
+            values = [r.get(c) for r in rows]
+            if typ == pa.float64():
+                values = [float("nan") if v is None else float(v) for v in values]
+            cols[c] = pa.array(values, type=typ)
+        return pa.table(cols)
 
-    def _write(self, df, path: Path) -> None:
-        import io
+    def _write(self, table, path: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        atomic_write_bytes(path, buf.getvalue(), self.tmp)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        atomic_write_bytes(path, sink.getvalue().to_pybytes(), self.tmp)
 
     def append(self, rows: list[dict[str, Any]]) -> Path | None:
         """Store ``rows`` (each a finished (point, replication)) as one new part, atomically."""
@@ -234,7 +236,7 @@ class ResultStore:
         self._seq += 1
         name = f"part-{time.time_ns():020d}-{os.getpid()}-{self._seq:06d}.parquet"
         path = self.parts / name
-        self._write(self._frame(rows), path)
+        self._write(self._table(rows), path)
         return path
 
 
