@@ -222,11 +222,13 @@ def compare(
     replications: int | None = None,
     seed: int | None = None,
     source: str | None = None,
+    workers: int = 1,
 ) -> Comparison:
     """Run every variant on the same seed and replications and pair them up.
 
     ``source`` names the strategies file in error messages. Every variant is
-    validated before any runs, so a bad block fails fast.
+    validated before any runs, so a bad block fails fast. ``workers`` > 1 runs each
+    variant's replications in parallel processes (same results).
     """
     scenario = load_scenario(scenario)
     if not variants:
@@ -234,7 +236,8 @@ def compare(
     seed = scenario.seed if seed is None else int(seed)
     reps = scenario.replications if replications is None else int(replications)
     scenarios = [with_targeting(scenario, v, source) for v in variants]
-    results = [simulate(s, engine=engine, replications=reps, seed=seed) for s in scenarios]
+    results = [simulate(s, engine=engine, replications=reps, seed=seed, workers=workers)
+               for s in scenarios]
     arrived = {tuple(rep["arrived"] for rep in r.per_replication) for r in results}
     if len(arrived) != 1:  # pragma: no cover - would be a sampling bug
         raise RuntimeError("variants saw different travellers: common random numbers broken")

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "compare", help="compare targeting strategies on the same travellers",
         description="Run each strategy of a strategies file (and each value of a swept knob) "
                     "on the same seed and travellers; print KPIs and paired differences from "
-                    "the first strategy with 95%% t-intervals; draw tradeoff.png.")
+                    "the first strategy with 95% t-intervals; draw tradeoff.png.")
     add_scenario_args(p)
     p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
@@ -103,7 +103,8 @@ def command(args: argparse.Namespace) -> int:
     scenario = load(args)
     variants = load_strategies(args.strategies)
     comparison = compare(scenario, variants, engine=args.engine, replications=args.replications,
-                         seed=args.seed, source=str(args.strategies))
+                         seed=args.seed, source=str(args.strategies),
+                         workers=getattr(args, "workers", 1))
     for message in comparison.warnings:
         warn(message)
     written: list[Path] = []
