@@ -209,7 +209,12 @@ def test_judge():
 def test_kinds_of_the_example_scenarios():
     assert detect_kind(load_scenario(AIRPORT)) == "airport"
     assert detect_kind(load_scenario(LAND)) == "land"
-    assert detect_kind(load_scenario(SCENARIOS / "cargo_terminal.yaml")) == "cargo"
+    cargo = load_scenario(SCENARIOS / "cargo_terminal.yaml")
+    assert detect_kind(cargo) == "cargo"
+    rows = standards_for(cargo, make_plan(cargo), "cargo")
+    assert [(s.kpi, s.limit, s.applies) for s in rows] == [
+        ("time_in_system_p95", 45, False), ("gate.wait_p95", 30, True),
+        ("xray.wait_p95", 30, True), ("time_in_system_mean", 26.8, True)]
 
 
 def test_tradeoff_variants_vary_the_main_knob():

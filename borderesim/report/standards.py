@@ -11,9 +11,9 @@ so the KPI table of a report shows exactly the numbers ``run --json`` prints:
   travellers (more lenient). Applies to airports.
 * **"95 % within X min" queue standard** (UK Border Force at Heathrow: 95 % of queue
   measures under 25 min for EEA passengers, 45 min for others): ``STAGE.wait_p95 <= X``
-  at the crossing's first stage, the queue everyone joins. X defaults to 25 min at
-  airports and 30 min elsewhere (TSA's standard-lane limit; the reference lists no
-  published land or cargo queue standard). ``--targets`` replaces it.
+  at every stage all travellers queue at (``visits: all``), one row per stage. X
+  defaults to 25 min at airports and 30 min elsewhere (TSA's standard-lane limit; the
+  reference lists no published land or cargo queue standard). ``--targets`` replaces it.
 * **WCO Time Release Study** style release time: ``time_in_system_mean`` (mean minutes
   from arrival to release) against the FHWA 2001 survey's mean inbound truck crossing of
   26.8 min — a *benchmark*, not a standard (the TRS measures, it sets no limit). Applies
@@ -133,12 +133,11 @@ def judge(standard: Standard, ci: dict[str, float] | None) -> Verdict:
     return Verdict(standard, mean, lo, hi, status, uncertain)
 
 
-def first_stage(scenario: Scenario) -> str:
-    """The first stage every traveller visits (the queue the queue standard watches)."""
-    for name, stage in scenario.stages.items():
-        if stage.visits == "all":
-            return name
-    return next(iter(scenario.stages))
+def common_stages(scenario: Scenario) -> list[str]:
+    """The stages every traveller visits (``visits: all``): the queues the default queue
+    standard watches (all stages if none is)."""
+    names = [name for name, stage in scenario.stages.items() if stage.visits == "all"]
+    return names or list(scenario.stages)
 
 
 def queue_standard(stage: str, limit: float, kind: str) -> Standard:
@@ -232,14 +231,16 @@ def standards_for(scenario: Scenario, plan: Plan, kind: str,
                   targets: list[str] | tuple[str, ...] = ()) -> list[Standard]:
     """The report's standards: ICAO, the queue standard (or ``targets``), WCO release time.
 
-    Without wait targets the default queue standard watches :func:`first_stage`.
+    Without wait targets the default queue standard watches each of
+    :func:`common_stages` (one row each).
     """
     if kind not in KINDS:
         raise ScenarioError(f"unknown kind {kind!r}; choose one of {list(KINDS)}", "--kind")
     given = target_standards(targets, plan)
     rows = [icao_standard(kind)]
     if not any(s.unit == "min" for s in given):
-        rows.append(queue_standard(first_stage(scenario), QUEUE_LIMIT[kind], kind))
+        rows += [queue_standard(stage, QUEUE_LIMIT[kind], kind) for stage in
+                 common_stages(scenario)]
     rows += given
     rows.append(release_benchmark(kind))
     return rows
