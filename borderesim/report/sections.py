@@ -297,8 +297,8 @@ def tradeoff(data: ReportData) -> Section:
     fig = figures.fig_tradeoff(c, data.own_variant)
     against = "; ".join(label for _, label, _ in PANELS)
     return Section("tradeoff", "Detection–delay trade-off", figure=fig, caption=(
-        f"Detection rate (%) against, panel by panel: {against}; for {n} settings of the "
-        "scenario's strategy "
+        f"Threats detected (%, vertical) against what detection costs: {against}. {n} "
+        "settings of the scenario's strategy "
         f"({c.variants[0].group}): {data.tradeoff_note}. Each point runs {c.replications} "
         f"replications on the same travellers (common random numbers, seed {c.seed}, engine "
         f"{', '.join(c.engines)}); bars: 95 % intervals of detection. Star: the scenario's own "
