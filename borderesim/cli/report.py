@@ -15,7 +15,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "report", help="write a briefing report: KPIs against standards, with figures",
         description="Simulate a scenario and write one self-contained report (figures "
                     "embedded, opens offline): the scenario in plain words, KPIs against "
-                    "ICAO Annex 9, a '95%% within X min' queue standard and WCO release time, "
+                    "ICAO Annex 9, a '95% within X min' queue standard and WCO release time, "
                     "waits by hour, utilisation, fairness by class, the detection-delay "
                     "trade-off and the capacity gap. Its KPI numbers equal `borderesim run "
                     "--json` with the same seed, replications and engine.")
@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="report file (default: report.html, or report.pdf with --format pdf)")
     p.add_argument("--targets", nargs="+", action="extend", default=[], metavar="TARGET",
                    help="service targets replacing the default queue standard, in the gap "
-                        "grammar: [STAGE[.LANE].]wait_p95<=X, [STAGE.]wait_mean<=X or "
+                        "grammar: [STAGE.]wait_p95<=X, [STAGE[.LANE].]wait_mean<=X or "
                         "detection_rate>=X (e.g. 'passport.wait_p95<=25min'); also the "
                         "capacity gap's targets")
     p.add_argument("--format", choices=FORMATS, default=None,
