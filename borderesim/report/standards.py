@@ -183,8 +183,8 @@ def release_benchmark(kind: str) -> Standard:
 
 def target_standards(texts: list[str] | tuple[str, ...], plan: Plan) -> list[Standard]:
     """Standards from ``--targets`` texts (the capacity-gap grammar, see
-    :mod:`borderesim.capacity.targets`): ``[STAGE[.LANE].]wait_p95<=X``,
-    ``[STAGE.]wait_mean<=X``, ``STAGE.LANE.wait_mean<=X`` or ``detection_rate>=X``.
+    :mod:`borderesim.capacity.targets`): ``[STAGE.]wait_p95<=X``,
+    ``[STAGE[.LANE].]wait_mean<=X`` or ``detection_rate>=X``.
 
     A target without a stage gives one row per stage (as the capacity gap reads it).
     Raises ``ScenarioError`` (source ``--targets``) for text the KPI table cannot show.
