@@ -114,6 +114,20 @@ def wait_healthy(url: str, timeout: float = 60.0, proc: subprocess.Popen | None 
     raise RuntimeError(f"the workshop server at {url} did not answer within {timeout:g} s")
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+"""Debian's chromium: the browser the end-to-end test and screenshot script drive."""
+
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run")
+"""Flags for a quiet headless chromium that never reaches the network by itself."""
+
+
+def launch_chromium(playwright):
+    """Launch Debian's chromium through Playwright (which downloads no browser of its own)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                      args=list(CHROMIUM_ARGS))
+
+
 def stop(proc: subprocess.Popen, timeout: float = 10.0) -> None:
     """Stop a server started by ``start``."""
     if proc.poll() is None:
