@@ -38,31 +38,65 @@ def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> float:
     return float(np.clip(hi - lo, 0, None).sum())
 
 
-def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndarray) -> np.ndarray:
+def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
+    """Work arriving at each stage in the counted window over server time on duty (a share).
+
+    Each counted traveller who visits the stage (everyone, or the referred) brings
+    the service time of the lane they used, or of their first eligible lane.
+    """
+    counted = inputs.arrival >= plan.warmup
+    out = {}
+    for s, sname in enumerate(plan.stage_names):
+        visits = counted & (trace.referred if plan.stage_referred[s] else True)
+        lanes = list(plan.lanes_of(s))
+        first = np.full(inputs.n, lanes[0])
+        for lane in reversed(lanes):
+            first = np.where(plan.eligible[lane, inputs.cls], lane, first)
+        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)
+        work = inputs.service[used, np.arange(inputs.n)][visits].sum()
+        avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
+        out[f"{sname}.offered_load"] = float(work / avail) if avail > 0 else math.inf
+    return out
+
+
+def detection_population(plan: Plan, inputs: Inputs, trace: Trace, overloaded: bool
+                         ) -> np.ndarray:
+    """Travellers whose detection is scored.
+
+    Normally the counted travellers who finished: their outcome is known, and the
+    few still inside at the horizon would only add an end-of-run bias. When a stage
+    is overloaded, finishing depends on the path (referred travellers pile up at
+    secondary), so every counted traveller is scored by what happened by the horizon.
+    """
+    counted = inputs.arrival >= plan.warmup
+    return counted if overloaded else counted & ~np.isnan(trace.exit)
+
+
+def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarray
+                      ) -> np.ndarray:
     """P(a traveller would have been detected were they a threat), per traveller.
 
-    Meaningful for travellers who finished. Stages everybody visits count as the
-    traveller actually passed them (checked, or waved through); stages for referred
-    travellers count through the strategy's probability of referring the traveller
-    were they a threat, times the share of finished referred travellers actually
-    checked there. Averaged with prevalence weights this is the low-variance
-    detection estimator (threats are rare, so counting them is noisy).
+    Stages everybody visits count as the traveller actually passed them (checked,
+    waved through, or not reached by the horizon); stages for referred travellers
+    count through the strategy's probability of referring the traveller were they a
+    threat, times the share of the scored travellers entering that stage who were
+    checked there, for travellers who reached the referral decision. Averaged with
+    prevalence weights over ``scored`` this is the low-variance detection estimator
+    (threats are rare, so counting them is noisy).
     """
     checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-    finished = counted & ~np.isnan(trace.exit)
     miss_all = np.ones(inputs.n)
     miss_ref = 1.0
-    any_ref = False
+    ref_stages = np.flatnonzero(plan.stage_referred)
     for s in range(plan.n_stages):
         p = plan.detect_p[s]
         if plan.stage_referred[s]:
-            any_ref = True
-            entered = finished & ~np.isnan(trace.entry[s])
+            entered = scored & ~np.isnan(trace.entry[s])
             share = checked[s][entered].mean() if entered.any() else 1.0
             miss_ref *= 1.0 - p * share
         else:
             miss_all *= 1.0 - p * checked[s]
-    if not any_ref:
+    if ref_stages.size == 0:
         return 1.0 - miss_all
     p_ref = inputs.p_refer_if_threat
     dyn = inputs.dynamic
@@ -71,7 +105,9 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, counted: np.ndar
         p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
                                                                  np.inf)), 0.0)
         p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
-    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref))
+    later = np.arange(plan.n_stages) >= ref_stages[0]
+    reached = ~np.isnan(trace.exit) | (~np.isnan(trace.entry[later])).any(axis=0)
+    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref) * reached)
 
 
 def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
@@ -136,12 +172,15 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
 
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    weight = prevalence[inputs.cls] * done
-    q = check_probability(plan, inputs, trace, counted)
+    loads = offered_load(plan, inputs, trace)
+    overloaded = any(v >= 1.0 for v in loads.values())
+    scored = detection_population(plan, inputs, trace, overloaded)
+    weight = prevalence[inputs.cls] * scored
+    q = check_probability(plan, inputs, trace, scored)
     k["detection_rate"] = _ratio(float((weight * q).sum()), float(weight.sum()))
     checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & done
-    threats = inputs.threat & done
+    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & scored
+    threats = inputs.threat & scored
     k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
     k["threats"] = float(threats.sum())
     k["detected"] = float(detected.sum())
@@ -195,6 +234,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["watchlist.false_hits"] = 0.0
     for name, value in inputs.extra.items():
         k[name] = float(value)
+    k.update(loads)
     return {name: float(v) for name, v in k.items()}
 
 

@@ -7,8 +7,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from . import __version__
 from .engines import get_engine
 from .errors import ScenarioError
@@ -77,36 +75,13 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
     return "fast", None
 
 
-def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
-    """Work arriving at each stage in the counted window over server time on duty (a share).
-
-    Each counted traveller who visits the stage (everyone, or the referred) brings
-    the service time of the lane they used, or of their first eligible lane.
-    """
-    counted = inputs.arrival >= plan.warmup
-    out = {}
-    for s, sname in enumerate(plan.stage_names):
-        visits = counted & (trace.referred if plan.stage_referred[s] else True)
-        lanes = list(plan.lanes_of(s))
-        first = np.full(inputs.n, lanes[0])
-        for lane in reversed(lanes):
-            first = np.where(plan.eligible[lane, inputs.cls], lane, first)
-        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)
-        work = inputs.service[used, np.arange(inputs.n)][visits].sum()
-        avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
-        out[f"{sname}.offered_load"] = float(work / avail) if avail > 0 else math.inf
-    return out
-
-
 def run_replication(
     scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int
 ) -> tuple[dict[str, float], Inputs, Trace]:
     """Sample and simulate one replication; returns its KPIs, inputs and trace."""
     inputs = sample(scenario, plan, seed, replication)
     trace = get_engine(engine)(plan, inputs)
-    kpis = replication_kpis(scenario, plan, inputs, trace)
-    kpis.update(offered_load(plan, inputs, trace))
-    return kpis, inputs, trace
+    return replication_kpis(scenario, plan, inputs, trace), inputs, trace
 
 
 def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:

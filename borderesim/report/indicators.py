@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..metrics import check_probability, confidence_interval
+from ..metrics import (
+    check_probability,
+    confidence_interval,
+    detection_population,
+    offered_load,
+)
 from ..plan import Plan
 from ..sampling import Inputs
 from ..scenario import Scenario
@@ -52,10 +57,10 @@ def class_detection(scenario: Scenario, plan: Plan, inputs: Inputs,
     """Detection rate by class of one replication: the probability a threat of that class
     would be detected, averaged over the class's finished counted travellers (the
     low-variance estimator of ``detection_rate`` restricted to one class)."""
-    counted = inputs.arrival >= plan.warmup
-    done = counted & ~np.isnan(trace.exit)
-    q = check_probability(plan, inputs, trace, counted)
-    return {cname: _mean(q[done & (inputs.cls == c)]) for c, cname in
+    overloaded = any(v >= 1.0 for v in offered_load(plan, inputs, trace).values())
+    scored = detection_population(plan, inputs, trace, overloaded)
+    q = check_probability(plan, inputs, trace, scored)
+    return {cname: _mean(q[scored & (inputs.cls == c)]) for c, cname in
             enumerate(scenario.classes)}
 
 
