@@ -13,7 +13,7 @@ from .common import add_run_args, add_scenario_args, load, warn
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario and print its KPIs",
-                       description="Simulate a scenario; print KPIs with 95%% intervals.")
+                       description="Simulate a scenario; print KPIs with 95 % intervals.")
     add_scenario_args(p)
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
