@@ -4,7 +4,8 @@ The kernels implement every field the scenario schema had when they were written
 A field added later (a new queue discipline, say) is reported here by name as soon
 as a scenario sets it to something other than its default, so ``--engine auto``
 falls back to SimPy instead of silently ignoring it. A strategy class may declare
-``simpy_only = "reason"`` when its decisions need Python while the queues run.
+``simpy_only: ClassVar[str] = "reason"`` when its decisions need Python while
+the queues run.
 """
 
 from __future__ import annotations
