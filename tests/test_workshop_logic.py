@@ -271,3 +271,28 @@ def test_the_land_crossing_runs_with_the_default_engine():
     outcome = logic.run(logic.apply_knobs(scenario, logic.Knobs(strategy="by_class")), 2)
     assert outcome.engine in ("fast", "simpy")
     assert 150 < outcome.mean("throughput_per_hour") < 220
+
+
+def test_workshop_command_rejects_bad_input_before_serving(tmp_path, capsys):
+    from borderesim.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\narrivals: {per_hour: 10}\nstages: {}\n")
+    assert main(["workshop", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"borderesim: error: {bad}: ") and err.count("\n") == 1
+    assert main(["workshop", "--port", "70000"]) == 2
+    assert "--port" in capsys.readouterr().err
+
+
+def test_server_starts_quietly_and_locally():
+    from borderesim.workshop import server
+
+    cmd = server.command(SCENARIOS / "land_crossing.yaml", port=8600)
+    flags = dict(zip(cmd[5::2], cmd[6::2], strict=False))
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(server.APP)
+    assert flags["--server.headless"] == "true"
+    assert flags["--browser.gatherUsageStats"] == "false"
+    assert flags["--server.address"] == "127.0.0.1" and flags["--server.port"] == "8600"
+    assert cmd[-2:] == ["--scenario", str((SCENARIOS / "land_crossing.yaml").resolve())]
+    assert server.environment()["STREAMLIT_BROWSER_GATHER_USAGE_STATS"] == "false"

@@ -134,10 +134,10 @@ def show_numbers(outcome: logic.Outcome, baseline: logic.Outcome) -> None:
     for col, row in zip(cols, rows, strict=True):
         was = base[row["key"]]["mean"]
         delta = row["mean"] - was
+        digits = 1 if row["unit"] in ("min", "%") else 0
         shown = None
-        if not (math.isnan(delta) or abs(delta) < 1e-9):
-            shown = f"{delta:+,.1f} vs file" if row["unit"] in ("min", "%") else \
-                f"{delta:+,.0f} vs file"
+        if not math.isnan(delta) and round(abs(delta), digits) > 0:
+            shown = f"{delta:+,.{digits}f} vs file"
         col.metric(row["label"], logic.fmt_number(row["mean"], row["unit"]), shown,
                    delta_color="inverse" if row["key"] in lower_is_better else "normal")
         col.caption(logic.fmt_interval(row, outcome.replications))
