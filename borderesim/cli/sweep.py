@@ -80,6 +80,7 @@ def command(args: argparse.Namespace) -> int:
         kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
         made = [plot_main_effects(spec, df, kpis, args.out / "main_effects.png")]
         if table is not None and len(table):
-            made.append(plot_sensitivity(table, kpis, args.out / "sensitivity.png"))
+            made.append(plot_sensitivity(table, kpis, args.out / "sensitivity.png",
+                                         title=f"Sobol' indices, {len(spec.points)} points"))
         print(f"wrote {', '.join(str(m) for m in made)}")
     return 0

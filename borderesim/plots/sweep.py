@@ -49,7 +49,8 @@ def plot_main_effects(spec: SweepSpec, df, kpis: list[str], path: str | Path,
     return Path(path)
 
 
-def plot_sensitivity(table, kpis: list[str], path: str | Path, dpi: int = 110) -> Path:
+def plot_sensitivity(table, kpis: list[str], path: str | Path, dpi: int = 110,
+                     title: str | None = None) -> Path:
     """Bars of first-order (S1) and total-order (ST) Sobol' indices per KPI, 95 % bars."""
     import numpy as np
 
@@ -72,31 +73,42 @@ def plot_sensitivity(table, kpis: list[str], path: str | Path, dpi: int = 110) -
         ax.tick_params(labelsize=7)
     axes[0].set_ylabel("Sobol' index (share of variance)", fontsize=8)
     axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     return Path(path)
 
 
 def plot_heatmap(spec: SweepSpec, df, x: str, y: str, kpi: str, path: str | Path,
-                 dpi: int = 110, label: str | None = None) -> Path:
-    """Heatmap of a KPI's mean over replications across two swept grid parameters."""
+                 dpi: int = 110, label: str | None = None, log: bool = False) -> Path:
+    """Heatmap of a KPI's mean over replications across two swept grid parameters.
+
+    ``log``: a logarithmic colour scale (for waits spanning seconds to hours).
+    """
     import numpy as np
+    from matplotlib.colors import LogNorm
 
     means = point_means(df, spec.paths)
     table = means.pivot_table(index=y, columns=x, values=kpi, aggfunc="mean")
     z = table.to_numpy(dtype=float)
     fig = Figure(figsize=(6.4, 4.6))
     ax = fig.subplots()
-    im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis")
+    pos = z[np.isfinite(z) & (z > 0)]
+    shown, norm = z, None
+    if log and pos.size:  # zeros take the lowest colour
+        norm = LogNorm(vmin=pos.min(), vmax=pos.max())
+        shown = np.where(np.isfinite(z) & (z <= 0), pos.min(), z)
+    im = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis", norm=norm)
     ax.set_xticks(range(len(table.columns)), [str(v) for v in table.columns])
     ax.set_yticks(range(len(table.index)), [str(v) for v in table.index])
     ax.set_xlabel(x, fontsize=8)
     ax.set_ylabel(y, fontsize=8)
-    top = np.nanmax(z) if np.isfinite(z).any() else 0.0
     for (i, j), v in np.ndenumerate(z):
         if np.isfinite(v):
+            dark = im.norm(shown[i, j]) < 0.6
             ax.text(j, i, f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}", ha="center",
-                    va="center", fontsize=7, color="w" if v < 0.6 * top else "k")
+                    va="center", fontsize=7, color="w" if dark else "k")
     fig.colorbar(im, ax=ax, label=label or kpi)
     ax.set_title(f"{label or kpi}: mean of {spec.replications} replications", fontsize=10)
     fig.tight_layout()
