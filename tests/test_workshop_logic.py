@@ -254,6 +254,8 @@ def test_uploaded_file_errors_name_the_file(tmp_path):
     with pytest.raises(ScenarioError, match=r"^notes\.yaml: invalid YAML"):
         logic.load_uploaded("notes.yaml", b"a: [1, 2\n")
     assert logic.load_uploaded("ok.yaml", yaml.safe_dump(SMALL).encode()).name == SMALL["name"]
+    with pytest.raises(ScenarioError, match=r"^child\.yaml: extends: an uploaded file cannot"):
+        logic.load_uploaded("child.yaml", b"extends: base.yaml\nname: child\n")
 
 
 def test_figures_and_snapshot(small):

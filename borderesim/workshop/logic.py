@@ -58,8 +58,11 @@ def load_uploaded(filename: str, data: bytes) -> Scenario:
         try:
             return load_scenario(path)
         except ScenarioError as exc:
-            source = name if exc.source and Path(exc.source).name == name else exc.source
-            raise ScenarioError(exc.problem, source, exc.path) from None
+            if exc.source and Path(exc.source).resolve() != path.resolve():
+                raise ScenarioError("an uploaded file cannot use 'extends' (the file it names "
+                                    "is not uploaded); upload the combined scenario instead",
+                                    name, "extends") from None
+            raise ScenarioError(exc.problem, name if exc.source else None, exc.path) from None
 
 
 # --------------------------------------------------------------------------- knobs

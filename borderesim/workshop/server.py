@@ -79,8 +79,10 @@ def start(scenario: str | None = None, port: int | None = None, host: str = "127
     Used by the end-to-end test and the screenshot script. ``port`` defaults to a free one.
     """
     port = port or free_port(host)
-    cmd = [sys.executable, "-c", "import sys; from borderesim.cli import main; sys.exit(main())",
-           "workshop", "--port", str(port), "--host", host, "--engine", engine]
+    script = Path(sys.executable).with_name("borderesim")  # the installed console script
+    launcher = [str(script)] if script.exists() else [
+        sys.executable, "-c", "import sys; from borderesim.cli import main; sys.exit(main())"]
+    cmd = [*launcher, "workshop", "--port", str(port), "--host", host, "--engine", engine]
     if scenario is not None:
         cmd.append(str(scenario))
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
