@@ -294,7 +294,7 @@ class Painter:
         self.fig = Figure(figsize=(width, 3.6), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
         ax = self.ax = self.fig.add_axes((0.01, 0.02, 0.98, 0.68))
-        ax.set_xlim(0.5, layout.held_x + 5.5)
+        ax.set_xlim(-0.5, layout.held_x + 5.5)
         ax.set_ylim(-1.0, layout.height + 0.8)
         ax.set_axis_off()
         for lane, name in enumerate(layout.lane_names):
