@@ -31,13 +31,30 @@ class Progress:
         self.t0 = self._last = time.monotonic()
         self._next_pct = 10 * (int(100 * done / total) // 10 + 1) if total else 100
         self.lines = 0
+        self._first: tuple[float, int] | None = None
+
+    def start(self) -> None:
+        """Say what is to do before the first task finishes (workers may take a while)."""
+        if self.tty:
+            self._draw()
+        else:
+            self._line(f"{self.label}: {self.total - self.done} of {self.total} tasks to run"
+                       f" ({self.done} done before)")
 
     def eta(self) -> float | None:
-        """Seconds left at this run's rate, or None before the first task finishes."""
+        """Seconds left at this run's rate, or None before the first task finishes.
+
+        Once a second batch has finished, the rate is measured from the first one, so
+        the time workers take to start does not inflate the estimate.
+        """
         ran = self.done - self.start_done
         if ran <= 0:
             return None
-        return (time.monotonic() - self.t0) / ran * (self.total - self.done)
+        now = time.monotonic()
+        if self._first is not None and self.done > self._first[1]:
+            t1, d1 = self._first
+            return (now - t1) / (self.done - d1) * (self.total - self.done)
+        return (now - self.t0) / ran * (self.total - self.done)
 
     def text(self) -> str:
         pct = 100.0 * self.done / self.total if self.total else 100.0
@@ -49,6 +66,8 @@ class Progress:
     def advance(self, n: int = 1) -> None:
         self.done += n
         now = time.monotonic()
+        if self._first is None:
+            self._first = (now, self.done)
         if self.tty:
             if now - self._last >= 0.1 or self.done >= self.total:
                 self._draw()

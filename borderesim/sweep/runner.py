@@ -199,6 +199,7 @@ def run_sweep(
                             {p: engines[p] for p in pts}, kinds, spec.seed, tasks))
         bar = Progress(spec.n_tasks, len(done), stream, tty) if progress and todo else None
         if bar is not None:
+            bar.start()
             for note in notes:
                 bar.message(f"note: {note}")
         buffer: list[dict[str, Any]] = []
