@@ -52,8 +52,13 @@ def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
         first = np.full(inputs.n, lanes[0])
         for lane in reversed(lanes):
             first = np.where(plan.eligible[lane, inputs.cls], lane, first)
-        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)
-        work = inputs.service[used, np.arange(inputs.n)][visits].sum()
+        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)[visits]
+        # each visitor's service time in the lane used, lane by lane (no n-sized fancy index)
+        service = np.empty(used.size)
+        for lane in lanes:
+            mine = used == lane
+            service[mine] = inputs.service[lane][visits][mine]
+        work = service.sum()
         avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
         out[f"{sname}.offered_load"] = float(work / avail) if avail > 0 else math.inf
     return out
