@@ -72,6 +72,14 @@ def resolve_engines(spec: SweepSpec, points: set[int]) -> tuple[dict[int, str], 
     return engines, notes
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity where the platform reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 # --------------------------------------------------------------------------- backends
 
 Backend = Callable[[list[Job]], Iterator[list[dict[str, Any]]]]
@@ -180,7 +188,7 @@ def run_sweep(
         backend, name = dask_cluster(scheduler), f"dask {scheduler}"
         width = 8
     else:
-        workers = workers or os.cpu_count() or 1
+        workers = workers or usable_cores()
         width = workers
         backend, name = (serial, "serial") if workers == 1 else (
             process_pool(workers), f"{workers} processes")
