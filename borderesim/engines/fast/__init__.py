@@ -17,7 +17,7 @@ import numpy as np
 from ...plan import Plan
 from ...sampling import Inputs
 from ...trace import Trace
-from .kernel import MAX_LANES, replay
+from .kernel import MAX_LANES, replay, replay_flat
 from .support import supports
 
 __all__ = ["run", "supports", "replay"]
@@ -41,11 +41,12 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
     else:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
-    replay(
-        inputs.arrival, inputs.cls, inputs.service, score, has_dyn, thr, per,
+    # C-contiguous arrays flatten to views, so the kernel fills the trace in place
+    replay_flat(
+        inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        plan.eligible, plan.roster, plan.horizon,
-        trace.lane, trace.entry, trace.start, trace.end, trace.exit,
-        trace.referred, trace.threshold,
+        plan.eligible.reshape(-1), plan.roster.reshape(-1), float(plan.horizon),
+        trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
+        trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
     )
     return trace
