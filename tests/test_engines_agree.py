@@ -140,17 +140,16 @@ def test_engines_agree_on_generated_scenarios(data, quantise):
     scenario = load_scenario(data)
     plan, inputs, ref, got = both_engines(scenario, quantise=quantise)
     assert_same_trace(ref, got)
-    if not has_ties(got):  # the shared invariants read "waiting" with strict inequalities
+    if not quantise and not has_discrete_service(data):
+        # the shared invariants read "waiting" with strict inequalities, so they only
+        # hold when no two events share an instant (continuous times)
         check_trace(plan, inputs, got)
 
 
-def has_ties(trace: Trace) -> bool:
-    """True if two travellers reach one stage at the same instant."""
-    for entry in trace.entry:
-        t = entry[~np.isnan(entry)]
-        if np.unique(t).size < t.size:
-            return True
-    return False
+def has_discrete_service(data: dict) -> bool:
+    """True if some lane's service times repeat exactly (events can then tie)."""
+    return any(lane["service"]["distribution"] in ("deterministic", "empirical")
+               for stage in data["stages"].values() for lane in stage["lanes"].values())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
