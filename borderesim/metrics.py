@@ -11,11 +11,11 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
-from scipy import stats
 
 from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
+from .student_t import t_quantile
 from .trace import Trace
 
 
@@ -254,7 +254,7 @@ def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[st
     mean = float(x.mean())
     if x.size < 2:
         return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
-    half = float(stats.t.ppf(0.5 + level / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
     return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 

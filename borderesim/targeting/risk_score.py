@@ -18,7 +18,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
-from scipy import optimize, special
 
 from .base import Decision, DynamicRule, Strategy, TargetingContext
 from .basic import Rate
@@ -29,11 +28,15 @@ STREAM = "targeting.risk_score"
 
 def d_prime(auc: float) -> float:
     """Separation of the binormal model with area under the ROC curve ``auc``."""
+    from scipy import special  # imported on use: SciPy is slow to import
+
     return math.sqrt(2.0) * float(special.ndtri(auc))
 
 
 def refer_probability(threshold: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
     """P(score >= threshold) for a N(mean, 1) score (vectorised, inf-safe)."""
+    from scipy import special
+
     return special.ndtr(np.asarray(mean, dtype=float) - np.asarray(threshold, dtype=float))
 
 
@@ -67,6 +70,8 @@ def threshold_for_rate(
 
     def gap(t: float) -> float:
         return expected_referral_share(t, dprime, shares, prevalence, shift) - rate
+
+    from scipy import optimize
 
     return float(optimize.brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12))
 
