@@ -27,7 +27,7 @@ from typing import Any
 from . import __version__
 from .errors import ScenarioError
 from .metrics import confidence_interval
-from .scenario import Scenario, _read_yaml, load_scenario, validate
+from .scenario import Scenario, load_scenario, read_yaml_mapping, validate
 from .simulate import Result, simulate
 
 KEY_KPIS = (
@@ -113,7 +113,7 @@ def expand(group: str, block: Any, source: str | None = None) -> list[Variant]:
 def load_strategies(path: str | Path) -> list[Variant]:
     """Read a strategies file into the variants to run, in the order listed."""
     source = str(path)
-    data = _read_yaml(Path(path))
+    data = read_yaml_mapping(Path(path), "strategies file")
     unknown = [k for k in data if k not in FILE_FIELDS]
     if unknown:
         raise ScenarioError(f"unknown field; allowed: {', '.join(FILE_FIELDS)}", source,

@@ -151,12 +151,17 @@ class Scenario(Strict):
 # --------------------------------------------------------------------------- loading
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, kind: str = "scenario file") -> dict[str, Any]:
+    """Read a YAML file that must hold a mapping (``yaml.safe_load``: tags never build objects).
+
+    Any problem — missing, a folder, not text, bad YAML, empty, not a mapping — raises
+    one ``ScenarioError`` naming the file; ``kind`` words the message ("sweep file").
+    """
     src = str(path)
     if not path.exists():
         raise ScenarioError("file not found", src)
     if path.is_dir():
-        raise ScenarioError("is a folder, not a scenario file", src)
+        raise ScenarioError(f"is a folder, not a {kind}", src)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -193,7 +198,7 @@ def _resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     path = path.resolve() if path.exists() else path
     if path in seen:
         raise ScenarioError("'extends' loops back to this file", str(path), "extends")
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data

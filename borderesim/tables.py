@@ -23,7 +23,8 @@ def unit_of(name: str) -> str:
     return ""
 
 
-def _num(value: float | None, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
+    """A KPI value for display: shares as percent, others with 2 decimals; — when undefined."""
     if value is None or math.isnan(value):
         return "—"
     if math.isinf(value):
@@ -38,8 +39,8 @@ def kpi_table(result: Result) -> str:
     rows = [("KPI", "mean", "95% CI", "unit")]
     for name, ci in result.kpis.items():
         unit = unit_of(name)
-        interval = f"{_num(ci['ci_low'], unit)} – {_num(ci['ci_high'], unit)}"
-        rows.append((name, _num(ci["mean"], unit), interval, unit))
+        interval = f"{format_value(ci['ci_low'], unit)} – {format_value(ci['ci_high'], unit)}"
+        rows.append((name, format_value(ci["mean"], unit), interval, unit))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for j, row in enumerate(rows):

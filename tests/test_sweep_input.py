@@ -86,7 +86,7 @@ def test_bad_sweep_file_exits_2_naming_the_field(tmp_path, capsys, content, fiel
 
 def test_missing_sweep_file(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")]) == 2
-    assert "sweep file not found" in capsys.readouterr().err
+    assert "file not found" in capsys.readouterr().err
 
 
 def test_workers_and_scheduler_exclude_each_other(tmp_path, capsys):

@@ -19,7 +19,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from ..plots.tradeoff import PANELS
-from ..tables import unit_of
+from ..tables import format_value, unit_of
 from . import describe, figures
 from .build import ReportData
 from .standards import Verdict
@@ -48,15 +48,7 @@ class Section:
 # --------------------------------------------------------------------------- cells
 
 
-def fmt(value: float, unit: str) -> str:
-    """A KPI value for display: shares as percent, others with 2 decimals; — when undefined."""
-    if value is None or math.isnan(value):
-        return "—"
-    if math.isinf(value):
-        return "∞"
-    if unit == "%":
-        return f"{100 * value:.2f}"
-    return f"{value:,.2f}"
+fmt = format_value
 
 
 def _json(value: float) -> str:

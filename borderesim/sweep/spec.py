@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import ScenarioError
-from ..scenario import Scenario, load_scenario, set_path, validate
+from ..scenario import Scenario, load_scenario, read_yaml_mapping, set_path, validate
 
 SPEC_KEYS = ("scenario", "replications", "seed", "engine", "set", "grid", "sample")
 SAMPLE_KEYS = ("method", "n", "ranges", "seed")
@@ -120,25 +118,7 @@ def column_value(value: Any, kind: str) -> Any:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    src = str(path)
-    if not path.exists():
-        raise ScenarioError("sweep file not found", src)
-    if path.is_dir():
-        raise ScenarioError("is a folder, not a sweep file", src)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError("not a text file (cannot read it as UTF-8)", src) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"invalid YAML: {where}{problem}", src) from None
-    if data is None:
-        raise ScenarioError("file is empty", src)
-    if not isinstance(data, dict):
-        raise ScenarioError(f"expected a mapping of fields, got {type(data).__name__}", src)
-    return data
+    return read_yaml_mapping(path, "sweep file")
 
 
 def _unknown(keys: Any, allowed: tuple[str, ...], src: str, prefix: str = "") -> None:
