@@ -31,13 +31,6 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def _overlap(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> float:
-    """Total length of the intervals [a, b) that falls inside [t0, t1)."""
-    lo = np.maximum(a, t0)
-    hi = np.minimum(b, t1)
-    return float(np.clip(hi - lo, 0, None).sum())
-
-
 def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
     """Work arriving at each stage in the counted window over server time on duty (a share).
 
@@ -47,20 +40,21 @@ def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
     counted = inputs.arrival >= plan.warmup
     out = {}
     for s, sname in enumerate(plan.stage_names):
-        visits = counted & (trace.referred if plan.stage_referred[s] else True)
+        visits = counted & trace.referred if plan.stage_referred[s] else counted
         lanes = list(plan.lanes_of(s))
-        first = np.full(inputs.n, lanes[0])
-        for lane in reversed(lanes):
-            first = np.where(plan.eligible[lane, inputs.cls], lane, first)
-        used = np.where(trace.lane[s] >= 0, trace.lane[s], first)[visits]
-        # each visitor's service time in the lane used, lane by lane (no n-sized fancy index)
-        service = np.empty(used.size)
-        for lane in lanes:
-            mine = used == lane
-            service[mine] = inputs.service[lane][visits][mine]
-        work = service.sum()
+        first_by_class = np.array([next(ln for ln in lanes if plan.eligible[ln, c])
+                                   for c in range(plan.eligible.shape[1])])
+        work = 0.0
+        for lo in range(0, inputs.n, CHUNK):  # in chunks: bounded temporaries
+            part = slice(lo, lo + CHUNK)
+            mine = visits[part]
+            used = trace.lane[s][part][mine]
+            unused = used < 0
+            used[unused] = first_by_class[inputs.cls[part][mine][unused]]
+            for lane in lanes:  # lane by lane: no 2-D fancy index
+                work += float(inputs.service[lane][part][mine][used == lane].sum())
         avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
-        out[f"{sname}.offered_load"] = float(work / avail) if avail > 0 else math.inf
+        out[f"{sname}.offered_load"] = work / avail if avail > 0 else math.inf
     return out
 
 
@@ -89,18 +83,18 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarr
     prevalence weights over ``scored`` this is the low-variance detection estimator
     (threats are rare, so counting them is noisy).
     """
-    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
     miss_all = np.ones(inputs.n)
     miss_ref = 1.0
     ref_stages = np.flatnonzero(plan.stage_referred)
     for s in range(plan.n_stages):
         p = plan.detect_p[s]
+        checked = (trace.lane[s] >= 0) & ~np.isnan(trace.end[s])
         if plan.stage_referred[s]:
             entered = scored & ~np.isnan(trace.entry[s])
-            share = checked[s][entered].mean() if entered.any() else 1.0
+            share = checked[entered].mean() if entered.any() else 1.0
             miss_ref *= 1.0 - p * share
         else:
-            miss_all *= 1.0 - p * checked[s]
+            miss_all[checked] *= 1.0 - p
     if ref_stages.size == 0:
         return 1.0 - miss_all
     p_ref = inputs.p_refer_if_threat
@@ -110,9 +104,15 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarr
         p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
                                                                  np.inf)), 0.0)
         p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
-    later = np.arange(plan.n_stages) >= ref_stages[0]
-    reached = ~np.isnan(trace.exit) | (~np.isnan(trace.entry[later])).any(axis=0)
-    return 1.0 - miss_all * (1.0 - p_ref * (1.0 - miss_ref) * reached)
+    reached = ~np.isnan(trace.exit)
+    for s in range(int(ref_stages[0]), plan.n_stages):
+        reached |= ~np.isnan(trace.entry[s])
+    # 1 - miss_all * (1 - p_ref * (1 - miss_ref) * reached), in place (n can be ~10^7)
+    q = p_ref * (1.0 - miss_ref)
+    q *= reached
+    np.subtract(1.0, q, out=q)
+    q *= miss_all
+    return np.subtract(1.0, q, out=q)
 
 
 def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
@@ -151,6 +151,68 @@ def referred_stage_time(plan: Plan, trace: Trace) -> np.ndarray:
     return total
 
 
+CHUNK = 1 << 20
+"""Travellers handled at once where a KPI only needs sums (bounds temporary memory)."""
+
+
+def _clipped(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
+    """Length of each interval [a, b) inside [t0, t1) (a new array; a and b untouched)."""
+    out = np.minimum(b, t1)
+    out -= np.maximum(a, t0)
+    return np.clip(out, 0, None, out=out)
+
+
+def stage_kpis(plan: Plan, s: int, counted: np.ndarray, trace: Trace,
+               k: dict[str, float]) -> np.ndarray:
+    """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
+
+    Waits (minutes) count from reaching the stage to starting service, for counted
+    travellers who started; utilisation and queue length are time averages over the
+    counted window, including travellers who arrived in the warm-up. Written to keep
+    few traveller-sized temporaries alive (a year of a busy crossing is ~10^7 rows).
+    """
+    w0, w1 = plan.warmup, plan.horizon
+    sname = plan.stage_names[s]
+    lane, entry, start, end = trace.lane[s], trace.entry[s], trace.start[s], trace.end[s]
+    started = ~np.isnan(start)
+    wait = np.subtract(start, entry)
+    wait[~started] = 0.0
+    here = counted & started
+    del started
+    k[f"{sname}.wait_mean"] = _mean(wait[here])
+    k[f"{sname}.wait_p95"] = _p95(wait[here])
+    k[f"{sname}.visit_rate"] = _ratio((counted & ~np.isnan(entry)).sum(), counted.sum())
+    k[f"{sname}.flushed"] = float((counted & (lane == -2)).sum())
+    lanes = list(plan.lanes_of(s))
+    offset = lanes[0]
+    queued = np.zeros(len(lanes))
+    busy = np.zeros(len(lanes))
+    for lo in range(0, lane.size, CHUNK):  # in chunks: bounded temporaries
+        part = slice(lo, lo + CHUNK)
+        served = lane[part] >= 0
+        by_lane = lane[part][served] - offset
+        begin = start[part][served]
+        begin[np.isnan(begin)] = w1
+        queued += np.bincount(by_lane, _clipped(entry[part][served], begin, w0, w1),
+                              len(lanes))
+        finish = end[part][served]
+        finish[np.isnan(finish)] = w1
+        busy += np.bincount(by_lane, _clipped(begin, finish, w0, w1), len(lanes))
+    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
+    if plan.lane_names[offset] != sname:  # a stage with named lanes
+        here_lane = lane[here] - offset
+        counts = np.bincount(here_lane, minlength=len(lanes))
+        wait_sums = np.bincount(here_lane, wait[here], len(lanes))
+        for j, ln in enumerate(lanes):
+            lname = plan.lane_names[ln]
+            k[f"{lname}.utilization"] = _ratio(busy[j], avail[j])
+            k[f"{lname}.wait_mean"] = _ratio(wait_sums[j], counts[j])
+            k[f"{lname}.share"] = _ratio(counts[j], counts.sum())
+    k[f"{sname}.utilization"] = _ratio(busy.sum(), avail.sum())
+    k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
+    return wait
+
+
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
     """All KPIs of one replication as ``{name: value}``."""
     w0, w1 = plan.warmup, plan.horizon
@@ -158,10 +220,6 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     counted = inputs.arrival >= w0
     finished = ~np.isnan(trace.exit)
     done = counted & finished
-    started = ~np.isnan(trace.start)
-    waits = np.where(started, trace.start - trace.entry, 0.0)
-    wait_total = waits.sum(axis=0)
-    tis = trace.exit - inputs.arrival
     innocent = counted & ~inputs.threat
     referred = trace.referred
     k: dict[str, float] = {}
@@ -169,10 +227,16 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     leaving = finished & (trace.exit >= w0) & (trace.exit < w1)
     k["throughput_per_hour"] = leaving.sum() / hours
     k["arrivals_per_hour"] = counted.sum() / hours
+    wait_total = np.zeros(inputs.n)
+    stage_k: dict[str, float] = {}
+    for s in range(plan.n_stages):
+        wait_total += stage_kpis(plan, s, counted, trace, stage_k)  # minutes queueing
     k["wait_mean"] = _mean(wait_total[done])
     k["wait_p95"] = _p95(wait_total[done])
-    k["time_in_system_mean"] = _mean(tis[done])
-    k["time_in_system_p95"] = _p95(tis[done])
+    tis = (trace.exit - inputs.arrival)[done]
+    k["time_in_system_mean"] = _mean(tis)
+    k["time_in_system_p95"] = _p95(tis)
+    del tis
     k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
 
@@ -180,48 +244,31 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     loads = offered_load(plan, inputs, trace)
     overloaded = any(v >= 1.0 for v in loads.values())
     scored = detection_population(plan, inputs, trace, overloaded)
-    weight = prevalence[inputs.cls] * scored
     q = check_probability(plan, inputs, trace, scored)
-    k["detection_rate"] = _ratio(float((weight * q).sum()), float(weight.sum()))
-    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-    detected = (inputs.caught & checked).any(axis=0) & inputs.threat & scored
+    q[~scored] = 0.0
+    n_classes = len(prevalence)
+    q_by_class = np.bincount(inputs.cls, q, n_classes)
+    del q
+    scored_by_class = np.bincount(inputs.cls[scored], minlength=n_classes)
+    k["detection_rate"] = _ratio(float(prevalence @ q_by_class),
+                                 float(prevalence @ scored_by_class))
     threats = inputs.threat & scored
+    detected = np.zeros(inputs.n, dtype=bool)
+    for s in range(plan.n_stages):
+        detected |= inputs.caught[s] & (trace.lane[s] >= 0) & ~np.isnan(trace.end[s])
+    detected &= threats
     k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
     k["threats"] = float(threats.sum())
     k["detected"] = float(detected.sum())
-    k["threats_per_day"] = float((prevalence[inputs.cls] * counted).sum()) / hours * 24
-    # expected threats a day the crossing lets through; 0 when there are none, NaN when
-    # threats arrive but nobody counted finished (the detection rate is then unknown)
+    k["threats_per_day"] = float(prevalence[inputs.cls[counted]].sum()) / hours * 24
+    # expected threats a day the crossing lets through (0 when none arrive)
     k["threats_missed_per_day"] = (
         0.0 if k["threats_per_day"] == 0 else k["threats_per_day"] * (1 - k["detection_rate"])
     )
     k["arrived"] = float(counted.sum())
     k["finished"] = float(done.sum())
     k["unfinished"] = float((counted & ~finished).sum())
-
-    for s, sname in enumerate(plan.stage_names):
-        here = counted & started[s]
-        k[f"{sname}.wait_mean"] = _mean(waits[s][here])
-        k[f"{sname}.wait_p95"] = _p95(waits[s][here])
-        k[f"{sname}.visit_rate"] = _ratio((counted & ~np.isnan(trace.entry[s])).sum(),
-                                          counted.sum())
-        k[f"{sname}.flushed"] = float((counted & (trace.lane[s] == -2)).sum())
-        busy = avail = queued = 0.0
-        for lane in plan.lanes_of(s):
-            in_lane = trace.lane[s] == lane
-            start = np.where(started[s], trace.start[s], w1)[in_lane]
-            end = np.where(np.isnan(trace.end[s]), w1, trace.end[s])[in_lane]
-            lane_busy = _overlap(start, end, w0, w1)
-            lane_avail = plan.server_minutes(lane, w0, w1)
-            busy, avail = busy + lane_busy, avail + lane_avail
-            queued += _overlap(trace.entry[s][in_lane], start, w0, w1)
-            if plan.lane_names[lane] != sname:
-                lname = plan.lane_names[lane]
-                k[f"{lname}.utilization"] = _ratio(lane_busy, lane_avail)
-                k[f"{lname}.wait_mean"] = _mean(waits[s][here & in_lane])
-                k[f"{lname}.share"] = _ratio((here & in_lane).sum(), here.sum())
-        k[f"{sname}.utilization"] = _ratio(busy, avail)
-        k[f"{sname}.queue_mean"] = queued / (w1 - w0)
+    k.update(stage_k)
 
     innocent_rates = []
     for c, cname in enumerate(scenario.classes):
