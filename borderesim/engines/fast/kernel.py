@@ -38,6 +38,10 @@ MAX_LANES = 1 << LANE_BITS
 # lane state, five int64 per lane in one array: servers on duty, busy, queue head, tail, length
 _CAP, _BUSY, _HEAD, _TAIL, _QLEN = 0, 1, 2, 3, 4
 _W = 5
+_CLOSED = 1 << 40
+"""Lane-choice rank added for a closed lane (queues are far shorter than 2**39)."""
+_NEVER = 1 << 62
+"""Lane-choice rank of a lane the class may not use."""
 
 
 @njit(cache=True, inline="always")
@@ -111,6 +115,27 @@ def _heap_add(htime, hkey, size, top_done, t, key):
     return _sift_up(htime, hkey, size, t, key)
 
 
+@njit(cache=True, inline="always")
+def _choose_lane(st, eligible, n_cls, c, lo, hi):
+    """Lane for class ``c`` among ``lo:hi``: lowest ``(closed, waiting - idle, order)``.
+
+    The tuple is ranked as one integer (a lane the class may not use ranks last; the
+    schema guarantees one it may use), so the scan has no data-dependent branches.
+    """
+    best = lo
+    best_rank = _NEVER
+    for lane in range(lo, hi):
+        b = _W * lane
+        cap = st[_u(b + _CAP)]
+        idle = max(cap - st[_u(b + _BUSY)], 0)
+        rank = st[_u(b + _QLEN)] - idle + (cap == 0) * _CLOSED
+        rank = rank if eligible[_u(lane * n_cls + c)] else _NEVER
+        better = rank < best_rank
+        best = lane if better else best
+        best_rank = rank if better else best_rank
+    return best
+
+
 @njit(cache=True)
 def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
@@ -159,12 +184,12 @@ def replay_flat(
     events = 0
 
     while True:
-        # next event: roster < completion < arrival at equal times
+        # next event: roster < completion < arrival at equal times (an empty heap tops +inf)
         kind = 0
         t = t_roster
-        if size > 0 and htime[_u(0)] < t:
+        if htime[0] < t:
             kind = 1
-            t = htime[_u(0)]
+            t = htime[0]
         if t_arr < t:
             kind = 2
             t = t_arr
@@ -237,27 +262,8 @@ def replay_flat(
             if flush_above[_u(s)] >= 0 and stage_wait[_u(s)] > flush_above[_u(s)]:
                 lane_out[_u(s * n + i)] = FLUSHED
                 continue
-            # lane choice: lowest (closed, waiting - idle servers, order listed)
-            c = cls[_u(i)]
-            best = -1
-            best_closed = True
-            best_load = 0
-            for lane in range(lane_start[_u(s)], lane_start[_u(s + 1)]):
-                if not eligible[_u(lane * n_cls + c)]:
-                    continue
-                b = _W * lane
-                cap = st[_u(b + _CAP)]
-                closed = cap == 0
-                idle = cap - st[_u(b + _BUSY)]
-                if idle < 0:
-                    idle = 0
-                load = st[_u(b + _QLEN)] - idle
-                if best < 0 or (best_closed and not closed) or (
-                    closed == best_closed and load < best_load
-                ):
-                    best = lane
-                    best_closed = closed
-                    best_load = load
+            best = _choose_lane(st, eligible, n_cls, cls[_u(i)], lane_start[_u(s)],
+                                lane_start[_u(s + 1)])
             lane_out[_u(s * n + i)] = best
             b = _W * best
             if st[_u(b + _QLEN)] == 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
