@@ -21,7 +21,9 @@ compiled loop's register pressure low. Indices are cast to unsigned (``_u``) in 
 loop: numba then skips the negative-index wraparound it adds to every signed index,
 which saved about a sixth of the loop's time (all indices here are >= 0; the scenario
 schema guarantees every class a lane at every stage). Times are minutes (float64).
-No fastmath: every sum is rounded exactly as Python rounds it.
+No fastmath: every sum is rounded exactly as Python rounds it. The small helpers are
+plain ``njit`` functions that LLVM inlines into the loop (``inline="always"`` would
+inline them in numba's IR instead: same machine code, slower cold compile).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ _NEVER = 1 << 62
 """Lane-choice rank of a lane the class may not use."""
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _u(i):
     """``i`` (>= 0) as an index numba need not check for being negative.
 
@@ -54,13 +56,13 @@ def _u(i):
     return np.uint64(i)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _before(t1, k1, t2, k2):
     """``(t1, k1) < (t2, k2)``, evaluated without branches."""
     return (t1 < t2) | ((t1 == t2) & (k1 < k2))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sift_up(htime, hkey, size, t, key):
     """Add ``(t, key)`` to the heap of ``size`` entries; returns the new size."""
     k = size
@@ -77,13 +79,13 @@ def _sift_up(htime, hkey, size, t, key):
     return size + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _earlier(htime, hkey, a, b):
     """The slot, ``a`` or ``b``, of the earlier entry (no branches)."""
     return b if _before(htime[_u(b)], hkey[_u(b)], htime[_u(a)], hkey[_u(a)]) else a
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _sift_down(htime, hkey, size, t, key):
     """Put ``(t, key)`` in place of the heap's top and restore the heap of ``size`` entries."""
     k = 0
@@ -106,7 +108,7 @@ def _sift_down(htime, hkey, size, t, key):
     hkey[_u(k)] = key
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _heap_add(htime, hkey, size, top_done, t, key):
     """Add a completion; if the top is a completion already handled, replace it instead."""
     if top_done:
@@ -115,7 +117,7 @@ def _heap_add(htime, hkey, size, top_done, t, key):
     return _sift_up(htime, hkey, size, t, key)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _choose_lane(st, eligible, n_cls, c, lo, hi):
     """Lane for class ``c`` among ``lo:hi``: lowest ``(closed, waiting - idle, order)``.
 
