@@ -25,6 +25,19 @@ __all__ = ["run", "supports", "replay"]
 _NO_SCORE = np.zeros(0, dtype=np.float64)
 
 
+def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
+    """A ``Trace`` of uninitialised arrays (the kernel writes every slot) but ``referred``."""
+    return Trace(
+        lane=np.empty((n_stages, n), dtype=np.int64),
+        entry=np.empty((n_stages, n)),
+        start=np.empty((n_stages, n)),
+        end=np.empty((n_stages, n)),
+        exit=np.empty(n),
+        referred=np.array(refer, dtype=bool),
+        threshold=np.empty(n),
+    )
+
+
 def run(plan: Plan, inputs: Inputs) -> Trace:
     """Replay ``inputs`` through the crossing described by ``plan`` (compiled)."""
     dyn = inputs.dynamic
@@ -35,7 +48,7 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         )
     if plan.n_lanes >= MAX_LANES:
         raise ValueError(f"the fast engine handles at most {MAX_LANES - 1} lanes")
-    trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
+    trace = _unfilled_trace(plan.n_stages, inputs.n, inputs.refer)
     if dyn is None:
         score, has_dyn, thr, per = _NO_SCORE, False, 0.0, 0.0
     else:

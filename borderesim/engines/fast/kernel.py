@@ -33,6 +33,8 @@ from numba import njit
 
 FLUSHED = -2
 """Lane code of a traveller waved through a stage (as ``trace.FLUSHED``)."""
+NOT_VISITED = -1
+"""Lane code of a stage the traveller has not reached (as ``trace.NOT_VISITED``)."""
 LANE_BITS = 16
 """Heap entries pack ``traveller << LANE_BITS | lane``: ordering by key orders by traveller."""
 MAX_LANES = 1 << LANE_BITS
@@ -139,6 +141,23 @@ def _choose_lane(st, eligible, n_cls, c, lo, hi):
 
 
 @njit(cache=True)
+def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
+    """Traveller ``i``'s trace slots as before anything happens: NOT_VISITED and NaN.
+
+    Done as the traveller arrives, so the caller need not fill the trace beforehand
+    (a separate pass over all of it) and the lines are in cache for what follows.
+    """
+    for s in range(n_stages):
+        k = _u(s * n + i)
+        lane_out[k] = NOT_VISITED
+        entry[k] = np.nan
+        start[k] = np.nan
+        end[k] = np.nan
+    exit_[_u(i)] = np.nan
+    threshold[_u(i)] = np.nan
+
+
+@njit(cache=True)
 def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
     lane_stage, lane_start, stage_referred, flush_above, eligible, roster, horizon,
@@ -150,10 +169,10 @@ def replay_flat(
     float64[L*n] (minutes, lane-major), ``score`` float64[n] (dynamic rule; unused
     unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
     ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
-    ``roster`` int64[L*24], ``horizon`` minutes. Outputs, pre-filled by the caller
-    with NOT_VISITED / NaN / the static referral: ``lane_out`` int64[S*n],
-    ``entry``/``start``/``end`` float64[S*n], ``exit_``, ``threshold`` float64[n],
-    ``referred`` bool[n]. Returns the number of events handled.
+    ``roster`` int64[L*24], ``horizon`` minutes. Outputs, every slot written here (their
+    contents on entry do not matter): ``lane_out`` int64[S*n], ``entry``/``start``/``end``
+    float64[S*n], ``exit_``, ``threshold`` float64[n]; and ``referred`` bool[n], which
+    the caller fills with the static referral. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
@@ -246,6 +265,7 @@ def replay_flat(
         else:
             i = n_arr
             n_arr += 1
+            _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
             t_arr = t + (arrival[_u(n_arr)] - t) if n_arr < n else np.inf
             s0 = 0
 
@@ -294,6 +314,8 @@ def replay_flat(
             htime[_u(size)] = np.inf
             if size > 0:
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
+    for i in range(n_arr, n):  # travellers arriving at or after the horizon
+        _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
     return events
 
 
