@@ -7,7 +7,9 @@ machine may be shared (CPU time is what the work itself cost).
 
 1. Travellers per second of each engine on ``scenarios/land_crossing.yaml``: the same
    sampled inputs (same seed, replications 0..R-1) replayed by both engines, and
-   their ratio. Also traveller-stage visits per second.
+   their ratio. Each engine's time is the best of several repeats of the whole set
+   (``--simpy-repeats`` for SimPy, 20 for the short fast replay), so a busy moment on
+   a shared machine penalises neither side. Also traveller-stage visits per second.
 2. Cold compile time: a fresh process with an empty ``NUMBA_CACHE_DIR`` runs the
    kernel once; cache-load time: a second fresh process, same cache dir.
 3. A year of a 30 000-travellers-a-day crossing (land crossing with
@@ -60,8 +62,8 @@ def visits(trace) -> int:
     return int((~np.isnan(trace.entry)).sum())
 
 
-def engines_on_land(replications: int) -> dict:
-    """Both engines on the same sampled inputs of the land crossing."""
+def engines_on_land(replications: int, simpy_repeats: int) -> dict:
+    """Both engines on the same sampled inputs of the land crossing (best of repeats)."""
     from borderesim.engines import fast, simpy_engine
     from borderesim.plan import make_plan
     from borderesim.sampling import sample
@@ -72,9 +74,12 @@ def engines_on_land(replications: int) -> dict:
     inputs = [sample(scenario, plan, scenario.seed, r) for r in range(replications)]
     n = sum(i.n for i in inputs)
     fast.run(plan, inputs[0])  # load the kernel before timing
-    t = clock()
-    ref = [simpy_engine.run(plan, i) for i in inputs]
-    simpy_wall, simpy_cpu = since(t)
+    simpy_wall = simpy_cpu = np.inf
+    for _ in range(simpy_repeats):
+        t = clock()
+        ref = [simpy_engine.run(plan, i) for i in inputs]
+        wall, cpu = since(t)
+        simpy_wall, simpy_cpu = min(simpy_wall, wall), min(simpy_cpu, cpu)
     best_wall = best_cpu = np.inf
     for _ in range(20):  # repeat the (short) fast replay; keep the best
         t = clock()
@@ -208,14 +213,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=5,
                     help="land-crossing replications each engine replays (default 5)")
+    ap.add_argument("--simpy-repeats", type=int, default=3,
+                    help="repeats of the SimPy replay; the best is kept (default 3)")
     ap.add_argument("--days", type=int, default=365, help="days of the big run (default 365)")
     ap.add_argument("--no-figure", action="store_true")
     args = ap.parse_args()
 
-    land = engines_on_land(args.replications)
+    land = engines_on_land(args.replications, args.simpy_repeats)
     print(f"land crossing, {args.replications} replications, {land['travellers']:,} travellers, "
           f"same inputs; traces identical: {land['identical']}")
-    print(f"  simpy  {land['simpy_s']:8.3f} s  {land['simpy_per_s']:>14,.0f} travellers/s")
+    print(f"  simpy  {land['simpy_s']:8.3f} s  {land['simpy_per_s']:>14,.0f} travellers/s "
+          f"(best of {args.simpy_repeats})")
     print(f"  fast   {land['fast_s']:8.4f} s  {land['fast_per_s']:>14,.0f} travellers/s "
           f"(best of 20)")
     print(f"  ratio  {land['ratio']:.0f}x wall, {land['ratio_cpu']:.0f}x CPU "
