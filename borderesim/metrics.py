@@ -16,6 +16,7 @@ from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
+from .targeting import DynamicRule
 from .trace import Trace
 
 
@@ -99,7 +100,7 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarr
         return 1.0 - miss_all
     p_ref = inputs.p_refer_if_threat
     dyn = inputs.dynamic
-    if dyn is not None:
+    if isinstance(dyn, DynamicRule):
         decided = ~np.isnan(trace.threshold)
         p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
                                                                  np.inf)), 0.0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .plan import Plan
 from .scenario import Scenario
-from .targeting import DynamicRule, TargetingContext, no_referrals
+from .targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
 
 
 def stream(seed: int, replication: int, name: str) -> np.random.Generator:
@@ -41,7 +41,7 @@ class Inputs:
     caught: np.ndarray  # bool[S, n]: threat caught if checked at stage s
     refer: np.ndarray  # bool[n]: referred by the strategy whatever the queues
     p_refer_if_threat: np.ndarray  # float64[n]
-    dynamic: DynamicRule | None = None
+    dynamic: DynamicRule | PythonRule | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
     @property

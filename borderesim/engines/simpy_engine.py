@@ -6,7 +6,8 @@ Semantics (the fast engine implements exactly the same; see DEVELOPERS.md):
   only by referred travellers. The referral is settled when the traveller first
   reaches such a stage: the strategy's static choice, OR (if the strategy has a
   queue-aware rule) ``score >= threshold + per_waiting * waiting`` with ``waiting``
-  the number then waiting at that stage.
+  the number then waiting at that stage — or, for a user's ``PythonRule`` (this
+  engine only), ``decide(traveller, waiting)``.
 * Flushing: on reaching a stage with ``flush_above = k >= 0``, if more than ``k``
   travellers are waiting there (all lanes), the traveller is waved through: no wait,
   no service, no detection.
@@ -35,6 +36,7 @@ from simpy.events import Event
 
 from ..plan import Plan
 from ..sampling import Inputs
+from ..targeting import PythonRule
 from ..trace import FLUSHED, Trace
 
 ROSTER_PRIORITY = 1
@@ -131,7 +133,10 @@ class CrossingModel:
         trace, dyn = self.trace, self.inputs.dynamic
         if not self.decided[i]:
             self.decided[i] = True
-            if dyn is not None:
+            if isinstance(dyn, PythonRule):
+                referred = bool(dyn.decide(i, self.waiting_at(s)))
+                trace.referred[i] = trace.referred[i] or referred
+            elif dyn is not None:
                 threshold = dyn.threshold + dyn.per_waiting * self.waiting_at(s)
                 trace.threshold[i] = threshold
                 trace.referred[i] = trace.referred[i] or dyn.score[i] >= threshold

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Discriminator, Tag
 
-from .base import Decision, DynamicRule, Strategy, TargetingContext, no_referrals
+from .base import Decision, DynamicRule, PythonRule, Strategy, TargetingContext, no_referrals
 from .basic import ByClassStrategy, RandomStrategy
 from .explore import ExploreStrategy
 from .layers import LayersStrategy
@@ -20,8 +20,10 @@ from .risk_score import RiskScoreStrategy
 from .sqrt_biased import SqrtBiasedStrategy
 from .watchlist import WatchlistStrategy
 
-_BUILTIN = (RandomStrategy, ByClassStrategy, RiskScoreStrategy, WatchlistStrategy,
-            SqrtBiasedStrategy, ExploreStrategy, LayersStrategy)
+_BUILTIN: tuple[type[Strategy], ...] = (
+    RandomStrategy, ByClassStrategy, RiskScoreStrategy, WatchlistStrategy,
+    SqrtBiasedStrategy, ExploreStrategy, LayersStrategy,
+)
 
 
 def strategy(value: Any) -> str | None:
@@ -40,20 +42,49 @@ def _tagged(cls: type[Strategy]) -> Any:
     return Annotated[cls, Tag(cls.model_fields["strategy"].annotation.__args__[0])]
 
 
-StrategySpec = Annotated[
-    Union[tuple(_tagged(cls) for cls in _BUILTIN)],  # noqa: UP007
-    Discriminator(strategy),
-]
-FallbackSpec = Annotated[
-    Union[(Annotated[Literal["none"], Tag("none")], Annotated[Literal["all"], Tag("all")],  # noqa: UP007
-           *(_tagged(cls) for cls in _BUILTIN))],
-    Discriminator(strategy),
-]
-"""What a watchlist does during outages: ``none``, ``all`` or any strategy block."""
+def _specs(classes: tuple[type[Strategy], ...]) -> tuple[Any, Any]:
+    spec = Annotated[
+        Union[tuple(_tagged(cls) for cls in classes)],  # noqa: UP007
+        Discriminator(strategy),
+    ]
+    fallback = Annotated[
+        Union[(Annotated[Literal["none"], Tag("none")], Annotated[Literal["all"], Tag("all")],  # noqa: UP007
+               *(_tagged(cls) for cls in classes))],
+        Discriminator(strategy),
+    ]
+    for cls in (LayersStrategy, WatchlistStrategy):
+        cls.model_rebuild(force=True, _types_namespace={"StrategySpec": spec,
+                                                        "FallbackSpec": fallback})
+    return spec, fallback
 
-for _cls in (LayersStrategy, WatchlistStrategy):
-    _cls.model_rebuild(_types_namespace={"StrategySpec": StrategySpec,
-                                         "FallbackSpec": FallbackSpec})
+
+StrategySpec, FallbackSpec = _specs(_BUILTIN)
+"""``StrategySpec``: any strategy block. ``FallbackSpec``: what a watchlist does during
+outages: ``none``, ``all`` or any strategy block."""
+
+
+def register_strategy(cls: type[Strategy]) -> type[Strategy]:
+    """Make a user's ``Strategy`` subclass usable in scenario files (``strategy: its_name``).
+
+    Rebuilds the scenario schema so validation, layers and fallbacks accept it. Usable
+    as a class decorator. A strategy whose ``decide`` returns a ``PythonRule`` must set
+    ``simpy_only`` (a reason), so ``--engine auto`` runs it with SimPy.
+    """
+    global _BUILTIN, StrategySpec, FallbackSpec
+    from ..scenario import Scenario
+
+    if cls not in _BUILTIN:
+        _BUILTIN = (*_BUILTIN, cls)
+    StrategySpec, FallbackSpec = _specs(_BUILTIN)
+    # fields already typed with the old unions get the new ones, then schemas are rebuilt
+    for model, name, annotation in (
+        (LayersStrategy, "layers", list[StrategySpec]),
+        (WatchlistStrategy, "fallback", FallbackSpec | None),
+        (Scenario, "targeting", StrategySpec | None),
+    ):
+        model.model_fields[name].annotation = annotation
+        model.model_rebuild(force=True)
+    return cls
 
 __all__ = [
     "ByClassStrategy",
@@ -62,6 +93,7 @@ __all__ = [
     "ExploreStrategy",
     "FallbackSpec",
     "LayersStrategy",
+    "PythonRule",
     "RandomStrategy",
     "RiskScoreStrategy",
     "SqrtBiasedStrategy",
@@ -70,4 +102,5 @@ __all__ = [
     "TargetingContext",
     "WatchlistStrategy",
     "no_referrals",
+    "register_strategy",
 ]

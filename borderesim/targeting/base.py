@@ -66,19 +66,34 @@ class DynamicRule:
 
 
 @dataclass(frozen=True)
+class PythonRule:
+    """A referral rule written in Python, decided while the queues run (SimPy engine only).
+
+    When a traveller first reaches a stage that only referred travellers visit, they
+    are referred if ``decide(traveller_index, waiting)`` is true (OR-ed with the static
+    choice), ``waiting`` being the number then waiting at that stage. A strategy
+    returning one sets ``simpy_only`` so ``--engine auto`` uses SimPy and says why.
+    The estimator of detection uses the strategy's ``p_refer_if_threat`` as given.
+    """
+
+    decide: Callable[[int, int], bool]
+
+
+@dataclass(frozen=True)
 class Decision:
     """A strategy's answer for one replication.
 
     ``refer``: referred whatever the queues (bool per traveller).
     ``p_refer_if_threat``: probability each traveller would be referred were they a
     threat; used by the low-variance detection estimator.
-    ``dynamic``: an optional queue-aware rule, OR-ed with ``refer`` by the engines.
+    ``dynamic``: an optional queue-aware rule, OR-ed with ``refer`` by the engines
+    (a ``PythonRule`` only by the SimPy engine).
     ``extra``: per-replication counts a strategy reports (e.g. watchlist hits).
     """
 
     refer: np.ndarray
     p_refer_if_threat: np.ndarray
-    dynamic: DynamicRule | None = None
+    dynamic: DynamicRule | PythonRule | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
 

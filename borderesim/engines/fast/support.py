@@ -51,10 +51,21 @@ def supports(scenario: Scenario) -> str | None:
             reason = _unknown_fields(lane, LANE_FIELDS, f"stages.{sname}.lanes.{lname}.")
             if reason:
                 return reason
-    strategy = scenario.targeting
-    if strategy is not None:
+    for strategy in _strategies(scenario.targeting):
         why = getattr(strategy, "simpy_only", None)
         if why:
             name = getattr(strategy, "strategy", type(strategy).__name__)
             return f"targeting strategy '{name}' runs only in Python: {why}"
     return None
+
+
+def _strategies(strategy: Any) -> list[BaseModel]:
+    """A strategy and every strategy nested in it (layers, fallbacks), depth first."""
+    if not isinstance(strategy, BaseModel):
+        return []
+    found = [strategy]
+    for name in type(strategy).model_fields:
+        value = getattr(strategy, name)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            found += _strategies(item)
+    return found
