@@ -19,6 +19,9 @@ from .student_t import t_quantile
 from .targeting import DynamicRule
 from .trace import Trace
 
+CHUNK = 1 << 20
+"""Travellers handled at once where a KPI only needs sums (bounds temporary memory)."""
+
 
 def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
@@ -150,10 +153,6 @@ def referred_stage_time(plan: Plan, trace: Trace) -> np.ndarray:
     for s in np.flatnonzero(plan.stage_referred):
         total += np.where(trace.lane[s] >= 0, trace.end[s] - trace.entry[s], 0.0)
     return total
-
-
-CHUNK = 1 << 20
-"""Travellers handled at once where a KPI only needs sums (bounds temporary memory)."""
 
 
 def _clipped(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
