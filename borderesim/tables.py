@@ -34,6 +34,28 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{value:,.2f}"
 
 
+def grid(rows: list[list[str]] | list[tuple[str, ...]], left: tuple[int, ...] = (0,)
+         ) -> list[str]:
+    """Rows of cells as aligned text lines, a rule under the first (header) row.
+
+    Columns listed in ``left`` are left-aligned, the others right-aligned; short rows
+    are padded with empty cells.
+    """
+    if not rows:
+        return []
+    n = max(len(r) for r in rows)
+    rows = [list(r) + [""] * (n - len(r)) for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(n)]
+    lines = []
+    for j, row in enumerate(rows):
+        cells = [c.ljust(w) if i in left else c.rjust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
 def kpi_table(result: Result) -> str:
     """The run's KPIs as an aligned text table with 95 % intervals."""
     rows = [("KPI", "mean", "95% CI", "unit")]
@@ -41,14 +63,7 @@ def kpi_table(result: Result) -> str:
         unit = unit_of(name)
         interval = f"{format_value(ci['ci_low'], unit)} – {format_value(ci['ci_high'], unit)}"
         rows.append((name, format_value(ci["mean"], unit), interval, unit))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = []
-    for j, row in enumerate(rows):
-        lines.append("  ".join([row[0].ljust(widths[0]), row[1].rjust(widths[1]),
-                                row[2].rjust(widths[2]), row[3]]).rstrip())
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(grid(rows, left=(0, 3)))
 
 
 def header(result: Result) -> str:

@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from ..compare import KEY_KPIS, Comparison, compare, load_strategies
-from ..tables import unit_of
+from ..tables import grid, unit_of
 from .common import add_run_args, add_scenario_args, load, warn
 
 SHORT = {
@@ -65,18 +65,6 @@ def _diff_cell(ci: dict[str, float], unit: str) -> str:
     return f"{_cell(ci['mean'], unit, sign=True)} ±{half:.2f}"
 
 
-def _grid(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for j, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
-                                                                         strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if j == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 def tables(comparison: Comparison) -> str:
     """KPI means per strategy, then paired differences from the baseline (95 % CI)."""
     heads = [f"{SHORT.get(k, k)} {unit_of(k)}".strip() for k in KEY_KPIS]
@@ -92,10 +80,11 @@ def tables(comparison: Comparison) -> str:
     engines = ", ".join(comparison.engines)
     out = [f"{comparison.scenario.name} — engine {engines}, seed {comparison.seed}, "
            f"{comparison.replications} replications, same travellers for every strategy",
-           "", "Means (% for rates, min for times, per day for missed threats)", _grid(means)]
+           "", "Means (% for rates, min for times, per day for missed threats)",
+           "\n".join(grid(means))]
     if len(diffs) > 1:
         out += ["", f"Paired differences from '{base}' (mean ± 95% t-interval half-width)",
-                _grid(diffs)]
+                "\n".join(grid(diffs))]
     return "\n".join(out)
 
 

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from ..tables import grid
 from .build import ReportData
 from .sections import Section
 
@@ -22,23 +23,6 @@ WIDTH = 100
 """Characters per line of monospace text."""
 LINES = 80
 """Lines of text per page."""
-
-
-def _grid(rows: list[list[str]]) -> list[str]:
-    """Rows of cells as aligned text lines (first column left, others right)."""
-    if not rows:
-        return []
-    n = max(len(r) for r in rows)
-    rows = [r + [""] * (n - len(r)) for r in rows]
-    widths = [max(len(r[i]) for r in rows) for i in range(n)]
-    out = []
-    for j, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:],
-                                                                         strict=True)]
-        out.append("  ".join(cells).rstrip())
-        if j == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
 
 
 def section_lines(section: Section) -> list[str]:
@@ -53,7 +37,7 @@ def section_lines(section: Section) -> list[str]:
     for p in section.paragraphs:
         lines += textwrap.wrap(p.replace("`", ""), WIDTH) + [""]
     for plain, _ in section.tables:
-        lines += [row if len(row) <= WIDTH else row[:WIDTH - 1] + "…" for row in _grid(plain)]
+        lines += [row if len(row) <= WIDTH else row[:WIDTH - 1] + "…" for row in grid(plain)]
         lines.append("")
     if section.pre is not None:
         lines += [f"  {line}"[:WIDTH] for line in section.pre.splitlines()] + [""]
