@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 from ..errors import ScenarioError
 from ..scenario import Scenario, load_scenario
@@ -52,6 +54,17 @@ def non_negative_int(text: str) -> int:
 def load(args: argparse.Namespace) -> Scenario:
     """The scenario named on the command line, with its ``--set`` overrides."""
     return load_scenario(args.scenario, tuple(args.overrides))
+
+
+def show(args: argparse.Namespace, as_json: str, as_table: str,
+         write: Callable[[Path], list[Path]]) -> int:
+    """Print ``as_json`` (``--json``) or ``as_table``; with ``--out DIR`` write files there."""
+    print(as_json if args.json else as_table)
+    if args.out is not None:
+        written = write(args.out)
+        if not args.json:
+            print(f"\nwrote {', '.join(str(p) for p in written)}")
+    return 0
 
 
 def warn(message: str) -> None:

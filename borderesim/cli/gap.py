@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..capacity import GapResult, gap
-from .common import add_run_args, add_scenario_args, fmt, load, warn
+from .common import add_run_args, add_scenario_args, fmt, load, show, warn
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,15 +38,7 @@ def command(args: argparse.Namespace) -> int:
                  replications=args.replications, seed=args.seed)
     for note in result.notes:
         warn(note)
-    if args.json:
-        print(result.to_json())
-    else:
-        print(table(result))
-    if args.out is not None:
-        written = write_outputs(result, args.out)
-        if not args.json:
-            print(f"\nwrote {', '.join(str(p) for p in written)}")
-    return 0
+    return show(args, result.to_json(), table(result), lambda out: write_outputs(result, out))
 
 
 def write_outputs(result: GapResult, out: Path) -> list[Path]:

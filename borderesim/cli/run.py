@@ -8,7 +8,7 @@ from pathlib import Path
 from ..records import write_outputs
 from ..simulate import simulate
 from ..tables import header, kpi_table
-from .common import add_run_args, add_scenario_args, load, warn
+from .common import add_run_args, add_scenario_args, load, show, warn
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -29,13 +29,5 @@ def command(args: argparse.Namespace) -> int:
                       workers=args.workers)
     for message in result.warnings:
         warn(message)
-    if args.json:
-        print(result.to_json())
-    else:
-        print(header(result))
-        print(kpi_table(result))
-    if args.out is not None:
-        written = write_outputs(result, args.out)
-        if not args.json:
-            print(f"\nwrote {', '.join(str(p) for p in written)}")
-    return 0
+    return show(args, result.to_json(), f"{header(result)}\n{kpi_table(result)}",
+                lambda out: write_outputs(result, out))
