@@ -21,7 +21,7 @@ from ..errors import ScenarioError
 from ..plan import Plan
 from ..units import to_minutes
 
-WAIT_KPIS = "wait_mean, wait_pNN (e.g. wait_p95)"
+WAIT_KPIS = "wait_mean, wait_pNN (e.g. wait_p95 or wait_p99.5)"
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(<=|>=|=<|=>|<|>|==|=)\s*(.*?)\s*$")
 _PCT = re.compile(r"^wait_p(\d+(?:\.\d+)?)$")
 _DECIMAL_PCT = re.compile(r"(?:^|\.)(wait_p\d+\.\d+)$")
