@@ -21,9 +21,18 @@ from ..errors import ScenarioError
 from ..plan import Plan
 from ..units import to_minutes
 
-WAIT_KPIS = "wait_mean, wait_pNN (e.g. wait_p95)"
+WAIT_KPIS = "wait_mean, wait_pNN (e.g. wait_p95 or wait_p99.5)"
 _TARGET = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(<=|>=|=<|=>|<|>|==|=)\s*(.*?)\s*$")
 _PCT = re.compile(r"^wait_p(\d+(?:\.\d+)?)$")
+_DECIMAL_PCT = re.compile(r"(?:^|\.)(wait_p\d+\.\d+)$")
+"""A decimal percentile KPI (``wait_p99.5``) at the end of ``[STAGE[.LANE].]KPI``."""
+
+
+def _split_path(path: str) -> tuple[list[str], str]:
+    """``[STAGE[.LANE].]KPI`` -> (the stage and lane words, the KPI); ``wait_p99.5`` is one KPI."""
+    m = _DECIMAL_PCT.search(path)
+    front, kpi = (path[:m.start()], m.group(1)) if m else (path.rpartition(".")[::2])
+    return (front.split(".") if front else []), kpi
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,9 @@ def _lanes_of_stage(plan: Plan, stage: str) -> list[str]:
             if "." in plan.lane_names[lane]]
 
 
-def _where(plan: Plan, parts: list[str], text: str) -> tuple[str | None, str | None]:
-    """Resolve the stage and lane words in front of the KPI."""
-    src = "--target"
+def _where(plan: Plan, parts: list[str], text: str,
+           src: str = "--target") -> tuple[str | None, str | None]:
+    """Resolve the stage and lane words in front of the KPI (``src``: the option, for errors)."""
     if not parts:
         return None, None
     stage = parts[0]
@@ -111,10 +120,9 @@ def parse_target(text: str, plan: Plan) -> Target:
         raise ScenarioError(f"{text!r}: use <= or >= (got {op!r})", src)
     if not raw:
         raise ScenarioError(f"{text!r}: missing the value after {op}", src)
-    parts = path.split(".")
-    kpi = parts[-1]
+    parts, kpi = _split_path(path)
     if kpi == "detection_rate":
-        if len(parts) > 1:
+        if parts:
             raise ScenarioError(
                 f"{text!r}: detection_rate is a crossing-wide KPI; write detection_rate>=X", src)
         if op != ">=":
@@ -136,7 +144,7 @@ def parse_target(text: str, plan: Plan) -> Target:
         pct = float(mp.group(1))
         if not 0 < pct < 100:
             raise ScenarioError(f"{text!r}: the percentile must be between 0 and 100", src)
-    stage, lane = _where(plan, parts[:-1], text)
+    stage, lane = _where(plan, parts, text)
     if op != "<=":
         raise ScenarioError(f"{text!r}: a wait target is an upper limit; use <=", src)
     try:
@@ -167,7 +175,7 @@ def parse_max_servers(texts: list[str] | tuple[str, ...], plan: Plan) -> dict[st
         key = key.strip()
         if not eq or not key:
             raise ScenarioError(f"{text!r}: write STAGE=N or STAGE.LANE=N", src)
-        stage, lane = _where(plan, key.split("."), text)
+        stage, lane = _where(plan, key.split("."), text, src)
         try:
             n = int(raw)
         except ValueError:

@@ -20,7 +20,7 @@ def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -
         parser.add_argument("scenario", help="scenario YAML file")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-        help="override a field, e.g. --set stages.primary.servers=10 (repeatable)",
+        help="override a field, e.g. --set stages.secondary.servers=6 (repeatable)",
     )
 
 
@@ -34,7 +34,7 @@ def add_run_args(parser: argparse.ArgumentParser) -> None:
                         help="random seed (default: the scenario's)")
     parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
                         help="processes running replications in parallel; results are "
-                             "identical to a serial run (default: 1)")
+                             "identical to a serial run (default: 1, as for every command)")
 
 
 def positive_int(text: str) -> int:

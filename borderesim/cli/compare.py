@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..compare import KEY_KPIS, Comparison, compare, load_strategies
 from ..tables import grid, unit_of
-from .common import add_run_args, add_scenario_args, load, warn
+from .common import add_run_args, add_scenario_args, load, require, warn
 
 SHORT = {
     "detection_rate": "detect",
@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "compare", help="compare targeting strategies on the same travellers",
         description="Run each strategy of a strategies file (and each value of a swept knob) "
                     "on the same seed and travellers; print KPIs and paired differences from "
-                    "the first strategy with 95% t-intervals; draw tradeoff.png.")
+                    "the first strategy with 95% t-intervals. Files are written only when "
+                    "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH.")
     add_scenario_args(p)
     p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
@@ -37,9 +38,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
-                   help="folder for tradeoff.png and comparison.json (default: tradeoff.png "
-                        "in the current folder)")
-    p.add_argument("--no-plot", action="store_true", help="do not draw tradeoff.png")
+                   help="write comparison.json and tradeoff.png into DIR (created if missing); "
+                        "without --out or --plot nothing is written")
+    figure = p.add_mutually_exclusive_group()
+    figure.add_argument("--plot", type=Path, metavar="PATH",
+                        help="write the trade-off figure to PATH (.png, .svg or .pdf) instead "
+                             "of DIR/tradeoff.png")
+    figure.add_argument("--no-plot", action="store_true",
+                        help="with --out, do not draw tradeoff.png")
     p.set_defaults(func=command)
 
 
@@ -88,7 +94,26 @@ def tables(comparison: Comparison) -> str:
     return "\n".join(out)
 
 
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+"""Figure formats ``--plot`` writes (from the file name's ending)."""
+
+
+def figure_path(args: argparse.Namespace) -> Path | None:
+    """Where the trade-off figure goes: ``--plot PATH``, else ``DIR/tradeoff.png`` with
+    ``--out DIR`` (unless ``--no-plot``), else nowhere. Checked before anything runs."""
+    if args.plot is None:
+        return None if args.out is None or args.no_plot else args.out / "tradeoff.png"
+    path: Path = args.plot
+    require(path.suffix.lower() in FIGURE_SUFFIXES,
+            f"the figure's file name must end in {', '.join(FIGURE_SUFFIXES)}", str(path),
+            "--plot")
+    require(not path.is_dir(), "is a folder; give a file name", str(path), "--plot")
+    require(path.parent.is_dir(), "folder does not exist", str(path.parent), "--plot")
+    return path
+
+
 def command(args: argparse.Namespace) -> int:
+    figure = figure_path(args)
     scenario = load(args)
     variants = load_strategies(args.strategies)
     comparison = compare(scenario, variants, engine=args.engine, replications=args.replications,
@@ -102,11 +127,10 @@ def command(args: argparse.Namespace) -> int:
         path = args.out / "comparison.json"
         path.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
         written.append(path)
-    if not args.no_plot:
+    if figure is not None:
         from ..plots.tradeoff import plot_tradeoff
 
-        folder = args.out if args.out is not None else Path.cwd()
-        written.append(plot_tradeoff(comparison, folder / "tradeoff.png"))
+        written.append(plot_tradeoff(comparison, figure))
     if args.json:
         data = comparison.to_dict()
         data["written"] = [str(p) for p in written]

@@ -9,27 +9,47 @@ from pathlib import Path
 from ..capacity import GapResult, gap
 from .common import add_run_args, add_scenario_args, fmt, load, show, warn
 
+EXAMPLES = """\
+examples (each runs on the demo scenario):
+  borderesim gap scenarios/land_crossing.yaml --target 'primary.wait_p95<=15min'
+  borderesim gap scenarios/land_crossing.yaml --target 'wait_mean<=5' \\
+      --target 'detection_rate>=0.075'
+  borderesim gap scenarios/land_crossing.yaml --target 'primary.general.wait_p99.5<=30min' \\
+      --max-servers primary.general=9
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "gap", help="capacity gap: servers needed by hour to meet targets",
-        description="Find the fewest servers per stage and hour of day that meet every "
-        "target (simulation with common random numbers, started from Erlang-C), and "
+        description="Find the fewest servers per stage and hour of day that meet every\n"
+        "target (simulation with common random numbers, started from Erlang-C), and\n"
         "compare them with the scenario's roster. Waits are minutes.",
-        epilog="examples: --target 'primary.wait_p95<=15min'  --target 'wait_mean<=5'  "
-        "--target 'passport.non_eu_desk.wait_p90<=30min'  --target 'detection_rate>=0.6'",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_scenario_args(p)
     add_run_args(p)
-    p.add_argument("--target", dest="targets", action="append", default=[], metavar="TARGET",
-                   help="[STAGE[.LANE].]KPI<=VALUE for wait_mean / wait_pNN (minutes or a "
-                   "unit), or detection_rate>=SHARE (repeatable; at least one)")
+    add_target_args(p, "[STAGE[.LANE].]KPI<=VALUE for wait_mean / wait_pNN (minutes or a "
+                    "unit; NN may be decimal, e.g. wait_p99.5), or detection_rate>=SHARE "
+                    "(repeatable; at least one)")
     p.add_argument("--max-servers", dest="max_servers", action="append", default=[],
                    metavar="STAGE=N", help="cap a stage's (or STAGE.LANE's) servers per hour; "
                    "replaces the stage's booths (repeatable)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--out", type=Path, metavar="DIR", help="write gap.json and gap.png")
     p.set_defaults(func=command)
+
+
+def add_target_args(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--target TARGET`` (repeatable, documented) and its alias ``--targets T [T ...]``.
+
+    Both spellings add to ``args.targets``, in the order given, so ``gap`` and ``report``
+    read targets the same way.
+    """
+    parser.add_argument("--target", dest="targets", action="append", default=[],
+                        metavar="TARGET", help=help)
+    parser.add_argument("--targets", dest="targets", nargs="+", action="extend",
+                        help=argparse.SUPPRESS)
 
 
 def command(args: argparse.Namespace) -> int:

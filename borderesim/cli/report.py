@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import ScenarioError
 from ..report import FORMATS, KINDS, build, write_report
 from .common import add_run_args, add_scenario_args, load, warn
+from .gap import add_target_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -22,11 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_scenario_args(p)
     p.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
                    help="report file (default: report.html, or report.pdf with --format pdf)")
-    p.add_argument("--targets", nargs="+", action="extend", default=[], metavar="TARGET",
-                   help="service targets replacing the default queue standard, in the gap "
-                        "grammar: [STAGE.]wait_p95<=X, [STAGE[.LANE].]wait_mean<=X or "
-                        "detection_rate>=X (e.g. 'passport.wait_p95<=25min'); also the "
-                        "capacity gap's targets")
+    add_target_args(p, "a service target replacing the default queue standard, in the gap "
+                       "grammar: [STAGE.]wait_p95<=X, [STAGE[.LANE].]wait_mean<=X or "
+                       "detection_rate>=X (e.g. --target 'primary.wait_p95<=25min'; "
+                       "repeatable); the targets are also the capacity gap's")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="html (default) or pdf (default: from the file name's ending)")
     p.add_argument("--kind", choices=KINDS, default=None,

@@ -10,10 +10,27 @@ from ..simulate import simulate
 from ..tables import header, kpi_table
 from .common import add_run_args, add_scenario_args, load, show, warn
 
+EXAMPLES = """\
+examples (each runs on the demo scenario):
+  borderesim run scenarios/land_crossing.yaml --set stages.secondary.servers=6
+  borderesim run scenarios/land_crossing.yaml --set stages.primary.lanes.general.servers=8
+  borderesim run scenarios/land_crossing.yaml --set targeting.referral_rate.general=0.08
+  borderesim run scenarios/land_crossing.yaml --replications 20 --workers 2 --json
+
+switching strategy: set it and each of its fields (a field of the old strategy that the
+new one lacks is refused as unknown; then replace the whole block):
+  borderesim run scenarios/land_crossing.yaml --set targeting.strategy=random \\
+      --set targeting.referral_rate=0.05
+or replace the whole block:
+  borderesim run scenarios/land_crossing.yaml \\
+      --set 'targeting={strategy: risk_score, auc: 0.8, referral_rate: 0.05}'
+"""
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="simulate a scenario and print its KPIs",
-                       description="Simulate a scenario; print KPIs with 95 % intervals.")
+                       description="Simulate a scenario; print KPIs with 95 % intervals.",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_scenario_args(p)
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")

@@ -22,8 +22,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="results folder (manifest.json, results.parquet/, figures)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=positive_int, default=None, metavar="N",
-                       help="local worker processes (default: all cores; 1 = this process)")
+    where.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                       help="local worker processes; rows are identical for any N (default: "
+                            "1 = this process, as for every command; give the cores to use)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
     p.add_argument("--plot", action="store_true",
