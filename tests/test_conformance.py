@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import replace
+from typing import ClassVar
 
 import numpy as np
 import pytest
 
 from borderesim.engines import get_engine
 from borderesim.scenario import load_scenario
-from borderesim.targeting import Decision, Strategy, TargetingContext
+from borderesim.targeting import Decision, PythonRule, Strategy, TargetingContext
 from borderesim.testing import semantics
 from borderesim.testing.cases import CASES, Visit
 from borderesim.testing.engine_kit import differences, engine_failures, run_case
@@ -155,7 +156,14 @@ class _Rate(Strategy):
             refer = refer[:-1]
         if self.fault == "mutates":
             ctx.cls[:] = 0
-        return Decision(refer=refer, p_refer_if_threat=p)
+        rule = PythonRule(lambda i, waiting: waiting < 3) if self.fault == "python" else None
+        return Decision(refer=refer, p_refer_if_threat=p, dynamic=rule)
+
+
+class _DeclaredPython(_Rate):
+    """A strategy with a Python rule that says so, as ``--engine auto`` needs."""
+
+    simpy_only: ClassVar[str] = "its rule is Python code"
 
 
 def test_a_sound_strategy_passes_with_explicit_knob_settings():
@@ -173,6 +181,7 @@ def test_a_sound_strategy_passes_with_explicit_knob_settings():
     ("reversed", "draws are not paired"),
     ("foreign", "draws from stream(s) ['arrivals']"),
     ("mutates", "changed the travellers"),
+    ("python", "no strategy sets simpy_only"),
 ])
 def test_strategy_kit_catches_faults(fault, expected):
     settings = [_Rate(rate=r, fault=fault) for r in (0.05, 0.1, 0.2)]
@@ -180,3 +189,8 @@ def test_strategy_kit_catches_faults(fault, expected):
     assert any(expected in line for line in problems), problems
     with pytest.raises(AssertionError, match=re.escape(expected)):
         check_strategy(_Rate(fault=fault), _scenario(), variants=settings)
+
+
+def test_a_python_rule_is_fine_when_declared():
+    settings = [_DeclaredPython(rate=r, fault="python") for r in (0.05, 0.2)]
+    check_strategy(_DeclaredPython(fault="python"), _scenario(), variants=settings)

@@ -91,7 +91,8 @@ def _array_problems(name: str, x: object, n: int, kind: str) -> list[str]:
 
 
 def _probability_problems(name: str, p: object, n: int) -> list[str]:
-    out = _array_problems(name, p, n, "f")
+    """Problems with ``p`` as ``n`` probabilities (numbers in [0, 1], NaN not allowed)."""
+    out = _array_problems(name, p, n, "fiub")
     if not out:
         bad = ~((p >= 0) & (p <= 1))
         if bad.any():
@@ -229,8 +230,9 @@ def strategy_problems(
         problems += [f"replication {rep}: {line}" for line in found]
     foreign = sorted(name for name in used if not name.startswith(STREAM_PREFIX))
     if foreign:
-        problems.append(f"draws from stream(s) {foreign}: a strategy's streams are named "
-                        f"'{STREAM_PREFIX}<name>' so they never shift the travellers' own")
+        problems.append(f"draws from stream(s) {foreign}: a strategy's own streams are named "
+                        f"'{STREAM_PREFIX}<name>' so its draws are independent of the "
+                        "travellers' (arrivals, classes, threats, service times)")
     return problems, StrategyCheck(tuple(sizes), tuple(sorted(used)), tuple(labels))
 
 
