@@ -11,7 +11,7 @@ order), as ``Inputs.service`` holds them for every lane whether visited or not.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class Case:
     n_classes: int = 1
     refer: Sequence[bool] | None = None
     queue_rule: QueueRule | None = None
-    stage_names: Sequence[str] = field(default=())
+    stage_names: Sequence[str] = ()
 
     def plan(self) -> Plan:
         """The crossing as engines read it."""
