@@ -1,29 +1,10 @@
 """The reference engine: SimPy processes replaying sampled inputs through the crossing.
 
-Semantics (the fast engine implements exactly the same; see DEVELOPERS.md):
-
-* Each traveller visits the stages in order. A ``visits: referred`` stage is visited
-  only by referred travellers. The referral is settled when the traveller first
-  reaches such a stage: the strategy's static choice, OR (if the strategy has a
-  queue-aware rule) ``score >= threshold + per_waiting * waiting`` with ``waiting``
-  the number then waiting at that stage — or, for a user's ``PythonRule`` (this
-  engine only), ``decide(traveller, waiting)``.
-* Flushing: on reaching a stage with ``flush_above = k >= 0``, if more than ``k``
-  travellers are waiting there (all lanes), the traveller is waved through: no wait,
-  no service, no detection.
-* Lane choice: among the lanes that admit the traveller's class, the one with the
-  lowest key ``(closed, waiting - idle servers, order listed)``; a lane is closed
-  when its roster has no server on duty.
-* Each lane is a FIFO queue in front of ``roster[hour]`` servers. At each hour
-  boundary the roster takes effect; a server that goes off duty while busy finishes
-  its traveller first (no pre-emption) and nobody new starts until the busy count is
-  below the new capacity.
-* Events at one instant are handled in a fixed order: roster changes, then service
-  completions by traveller index, then arrivals by traveller index. Everything an
-  event causes (starts in freed servers, the next stage's lane choice) happens at
-  once, before the next event.
-* The run stops at the horizon: events at or after it are not handled; travellers
-  still inside are "unfinished" (``exit`` is NaN).
+The semantics it implements (as does the fast engine, traveller by traveller) are
+stated once, in the docstring of ``borderesim/testing/semantics.py``; the hand-computed
+cases in ``borderesim/testing/cases.py`` pin each rule on every engine. In this engine
+the tie order is the events' SimPy priority: roster changes ``ROSTER_PRIORITY``,
+completions ``2 + i``, arrivals ``2 + n + i``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Numba kernels: the crossing model as one compiled event loop.
 
-The loop merges three ordered event sources exactly as the SimPy engine orders them
-(see ``engines/simpy_engine.py`` and DEVELOPERS.md):
+The semantics are stated once, in the docstring of ``borderesim/testing/semantics.py``
+(pinned by the cases in ``borderesim/testing/cases.py``). The loop merges three ordered
+event sources exactly as the SimPy engine orders them:
 
 * roster changes at every hour boundary ``hour * 60`` minutes (SimPy priority 1);
 * service completions, in a small 4-ary heap keyed ``(time, traveller)`` (priority
