@@ -24,6 +24,7 @@ from borderesim.plan import make_plan
 from borderesim.plots.text import plain
 from borderesim.report import NO_KIND_NOTE, build, write_report
 from borderesim.report.figures import fig_fairness
+from borderesim.report.sections import kind_words
 from borderesim.report.standards import standards_for
 from borderesim.scenario import load_scenario
 
@@ -137,17 +138,21 @@ def test_report_without_kind_never_applies_the_cargo_benchmark(tmp_path):
     assert err.count("\n") == 1 and "add `kind: airport`" in err and NO_KIND_NOTE in err
     assert "Crossing kind: not given" in html and "<code>kind: cargo</code>" in html
 
-    html, err = _report(tmp_path, scenario, "--set", "kind=land")
-    assert _verdicts(html)["time_in_system_mean"] == "n/a" and err == ""
-    assert "Crossing kind: land (the scenario" in html
-
     html, _ = _report(tmp_path, scenario, "--set", "kind=cargo")
     assert _verdicts(html)["time_in_system_mean"] in ("met", "missed")
     assert "✔ better" in html or "✘ worse" in html
 
-    html, _ = _report(tmp_path, scenario, "--set", "kind=cargo", "--kind", "land")
-    assert _verdicts(html)["time_in_system_mean"] == "n/a"  # --kind overrides
-    assert "land (--kind; the scenario says cargo)" in html
+
+def test_land_kind_gets_land_standards_and_report_kind_overrides():
+    land = build(copy.deepcopy(EASTGATE) | {"kind": "land"}, tradeoff=False,
+                 capacity_gap=False)
+    assert {v.standard.kpi: v.status for v in land.standards} == {
+        "time_in_system_p95": "n/a", "primary.wait_p95": "met", "time_in_system_mean": "n/a"}
+    assert land.notes == [] and kind_words(land) == "land (the scenario's kind:)"
+    cargo = copy.deepcopy(EASTGATE) | {"kind": "cargo"}
+    data = build(cargo, kind="land", tradeoff=False, capacity_gap=False)
+    assert [v.status for v in data.standards if v.standard.kind == "benchmark"] == ["n/a"]
+    assert kind_words(data) == "land (--kind; the scenario says cargo)"
 
 
 # --------------------------------------------------------------------------- names
