@@ -148,11 +148,11 @@ def test_land_kind_gets_land_standards_and_report_kind_overrides():
                  capacity_gap=False)
     assert {v.standard.kpi: v.status for v in land.standards} == {
         "time_in_system_p95": "n/a", "primary.wait_p95": "met", "time_in_system_mean": "n/a"}
-    assert land.notes == [] and kind_words(land) == "land (the scenario's kind:)"
+    assert land.notes == [] and kind_words(land) == "land (the scenario's `kind:`)"
     cargo = copy.deepcopy(EASTGATE) | {"kind": "cargo"}
     data = build(cargo, kind="land", tradeoff=False, capacity_gap=False)
     assert [v.status for v in data.standards if v.standard.kind == "benchmark"] == ["n/a"]
-    assert kind_words(data) == "land (--kind; the scenario says cargo)"
+    assert kind_words(data) == "land (`--kind`; the scenario says cargo)"
 
 
 # --------------------------------------------------------------------------- names

@@ -33,7 +33,8 @@ def section_lines(section: Section) -> list[str]:
     for title, paras in section.subsections:
         lines.append(title)
         for p in paras:
-            lines += textwrap.wrap(p, WIDTH, initial_indent="  ", subsequent_indent="  ")
+            lines += textwrap.wrap(p.replace("`", ""), WIDTH, initial_indent="  ",
+                                   subsequent_indent="  ")
         lines.append("")
     for p in section.paragraphs:
         lines += textwrap.wrap(p.replace("`", ""), WIDTH) + [""]

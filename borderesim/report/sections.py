@@ -114,13 +114,13 @@ def _backing(data: ReportData) -> str:
 
 
 def kind_words(data: ReportData) -> str:
-    """The crossing kind and where it came from, e.g. ``land (the scenario's kind:)``."""
+    """The crossing kind and where it came from, e.g. ``land (the scenario's `kind:`)``."""
     if data.kind is None:
         return "not given (see the warning below)"
     if data.kind == data.scenario.kind:
-        return f"{data.kind} (the scenario's kind:)"
+        return f"{data.kind} (the scenario's `kind:`)"
     given = data.scenario.kind
-    return f"{data.kind} (--kind{f'; the scenario says {given}' if given else ''})"
+    return f"{data.kind} (`--kind`{f'; the scenario says {given}' if given else ''})"
 
 
 def summary(data: ReportData) -> Section:
@@ -163,12 +163,12 @@ def standards(data: ReportData) -> Section:
                                             "verdict"])
     met = sum(v.status == "met" for v in data.standards)
     judged = sum(v.status in ("met", "missed") for v in data.standards)
-    kind = data.kind or "not given"
+    na = (f"do not cover this kind of crossing ({data.kind})" if data.kind else
+          "cover only a kind of crossing the scenario does not state")
     paragraphs = [
         f"{met} of {judged} applicable standards and benchmarks met, judged on the mean of "
-        f"{_backing(data)}. Rows marked n/a do not cover this kind of crossing ({kind}) "
-        "and are shown for reference. The numbers are those of `borderesim run --json` with "
-        "the same seed, replications and engine."]
+        f"{_backing(data)}. Rows marked n/a {na} and are shown for reference. The numbers "
+        "are those of `borderesim run --json` with the same seed, replications and engine."]
     if data.kind is None:
         paragraphs.append(NO_KIND_NOTE[0].upper() + NO_KIND_NOTE[1:] + ".")
     return Section("standards", "Service standards", paragraphs=paragraphs, tables=[table])
