@@ -19,6 +19,7 @@ from matplotlib.text import Text
 
 from borderesim import animate
 from borderesim.cli import main
+from borderesim.engines.fast.support import supports
 from borderesim.errors import ScenarioError
 from borderesim.plan import make_plan
 from borderesim.plots.text import plain
@@ -88,7 +89,9 @@ def shown(text: Text) -> str:
 
 def test_kind_is_an_optional_scenario_field():
     assert load_scenario(copy.deepcopy(EASTGATE)).kind is None
-    assert load_scenario(copy.deepcopy(EASTGATE), ["kind=land"]).kind == "land"
+    land = load_scenario(copy.deepcopy(EASTGATE), ["kind=land"])
+    assert land.kind == "land"
+    assert supports(land) is None  # the kind is no reason to leave the fast engine
     with pytest.raises(ScenarioError, match="kind"):
         load_scenario(copy.deepcopy(EASTGATE), ["kind=harbour"])
 
