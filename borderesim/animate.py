@@ -22,6 +22,7 @@ import numpy as np
 from .errors import ScenarioError
 from .hourly import as_24
 from .plan import Plan
+from .plots.text import plain
 from .sampling import Inputs
 from .scenario import Scenario
 from .trace import Trace
@@ -302,15 +303,15 @@ class Painter:
             for k in range(layout.slots[lane]):
                 ax.add_patch(Rectangle((x - 0.45, y0 + k - 0.45), 0.9, 0.9, fill=False,
                                        edgecolor="#999999", linewidth=0.8))
-            ax.text(x + 0.7, layout.queue_y(lane), name.split(".")[-1], fontsize=7,
+            ax.text(x + 0.7, layout.queue_y(lane), plain(name.split(".")[-1]), fontsize=7,
                     va="center", color="#555555")
         for s, name in enumerate(layout.stage_names):
             label = f"{name} (referred only)" if layout.stage_referred[s] else name
-            ax.text((s + 1) * STAGE_WIDTH - 1.5, 1.0, label, ha="right", va="bottom",
+            ax.text((s + 1) * STAGE_WIDTH - 1.5, 1.0, plain(label), ha="right", va="bottom",
                     fontsize=9, weight="bold", transform=ax.get_xaxis_transform())
         ax.text(layout.held_x, 1.0, "held (detected)", ha="left", va="bottom", fontsize=9,
                 weight="bold", color=COLOURS[DETECTED], transform=ax.get_xaxis_transform())
-        self.fig.text(0.01, 0.97, title, fontsize=10, weight="bold", va="top")
+        self.fig.text(0.01, 0.97, plain(title), fontsize=10, weight="bold", va="top")
         self.dots = ax.scatter([], [], s=22, animated=True)
         self.stars = ax.scatter([], [], s=70, marker="*", color=COLOURS[DETECTED],
                                 animated=True)

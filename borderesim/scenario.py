@@ -100,6 +100,9 @@ class Scenario(Strict):
 
     name: str
     description: str = ""
+    kind: Literal["land", "airport", "cargo", "generic"] | None = None
+    """What sort of crossing this is; it decides which service standards a report applies
+    (``None``: unspecified, only the standards that fit any crossing)."""
     duration: Minutes = 1440.0
     warmup: MinutesOrZero = 0.0
     replications: Annotated[int, Field(gt=0)] = 10

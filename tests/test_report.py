@@ -16,7 +16,7 @@ from borderesim import simulate
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
 from borderesim.plan import make_plan
-from borderesim.report import SECTION_IDS, detect_kind
+from borderesim.report import SECTION_IDS
 from borderesim.report.knobs import SCALES, SHIFTS, tradeoff_variants
 from borderesim.report.standards import Standard, judge, standards_for, target_standards
 from borderesim.scenario import load_scenario
@@ -207,11 +207,11 @@ def test_judge():
 
 
 def test_kinds_of_the_example_scenarios():
-    assert detect_kind(load_scenario(AIRPORT)) == "airport"
-    assert detect_kind(load_scenario(LAND)) == "land"
+    assert load_scenario(AIRPORT).kind == "airport"
+    assert load_scenario(LAND).kind == "land"
     cargo = load_scenario(SCENARIOS / "cargo_terminal.yaml")
-    assert detect_kind(cargo) == "cargo"
-    rows = standards_for(cargo, make_plan(cargo), "cargo")
+    assert cargo.kind == "cargo"
+    rows = standards_for(cargo, make_plan(cargo), cargo.kind)
     assert [(s.kpi, s.limit, s.applies) for s in rows] == [
         ("time_in_system_p95", 45, False), ("gate.wait_p95", 30, True),
         ("xray.wait_p95", 30, True), ("time_in_system_mean", 26.8, True)]

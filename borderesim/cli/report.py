@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="html (default) or pdf (default: from the file name's ending)")
     p.add_argument("--kind", choices=KINDS, default=None,
                    help="kind of crossing, which decides the standards that apply (default: "
-                        "guessed from the scenario's name and description)")
+                        "the scenario's kind:; neither: only standards fitting any crossing)")
     p.add_argument("--no-tradeoff", action="store_true",
                    help="skip the trade-off curve (it runs 5 variants of the strategy)")
     p.add_argument("--no-gap", action="store_true",

@@ -16,6 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .text import plain
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..capacity import GapResult
 
@@ -50,8 +52,8 @@ def plot_gap(result: GapResult, path: str | Path, dpi: int = 110) -> Path:
         ax.step(x, y, where="post", color="#1565c0", lw=2.0, label="needed")
         if st["max_servers"]:
             ax.axhline(st["max_servers"], color="k", ls=":", lw=1, label="cap (booths)")
-        ax.set_title(f"{name}: {st['officer_hours_scheduled']:g} → "
-                     f"{st['officer_hours_required']:g} server-hours/day", fontsize=10)
+        ax.set_title(plain(f"{name}: {st['officer_hours_scheduled']:g} → "
+                           f"{st['officer_hours_required']:g} server-hours/day"), fontsize=10)
         ax.set_ylabel("servers on duty")
         top = max(max(r["scheduled"] for r in rows), max(r["required"] for r in rows),
                   st["max_servers"] or 0)
@@ -78,7 +80,7 @@ def plot_gap(result: GapResult, path: str | Path, dpi: int = 110) -> Path:
         bx.set_xlim(0, 24)
         bx.set_xticks(range(0, 25, 3))
         bx.legend(fontsize=7, loc="upper left")
-    fig.suptitle(f"Capacity gap — {data['scenario']}", fontsize=11)
+    fig.suptitle(plain(f"Capacity gap — {data['scenario']}"), fontsize=11)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=dpi)

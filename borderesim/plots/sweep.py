@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from ..sweep.sensitivity import main_effects, point_means
 from ..sweep.spec import SweepSpec
+from .text import plain
 
 
 def _short(path: str) -> str:
@@ -35,12 +36,12 @@ def plot_main_effects(spec: SweepSpec, df, kpis: list[str], path: str | Path,
             pos = xs if numeric else list(range(len(xs)))
             ax.plot(pos, ys, marker="o", lw=1.5, ms=4)
             if not numeric:
-                ax.set_xticks(pos, [str(x) for x in xs], rotation=30, fontsize=7)
+                ax.set_xticks(pos, [plain(x) for x in xs], rotation=30, fontsize=7)
             ax.grid(alpha=0.3)
             if i == len(kpis) - 1:
-                ax.set_xlabel(_short(p), fontsize=8)
+                ax.set_xlabel(plain(_short(p)), fontsize=8)
             if j == 0:
-                ax.set_ylabel(kpi, fontsize=8)
+                ax.set_ylabel(plain(kpi), fontsize=8)
             ax.tick_params(labelsize=7)
     fig.suptitle(f"Main effects ({len(spec.points)} points × {spec.replications} "
                  f"replications, seed {spec.seed})", fontsize=10)
@@ -64,17 +65,17 @@ def plot_sensitivity(table, kpis: list[str], path: str | Path, dpi: int = 110,
         x = np.arange(len(t))
         ax.bar(x - 0.2, t["S1"], 0.4, yerr=t["S1_conf"], capsize=2, label="first order S1")
         ax.bar(x + 0.2, t["ST"], 0.4, yerr=t["ST_conf"], capsize=2, label="total order ST")
-        ax.set_xticks(x, [_short(p) for p in t["parameter"]], rotation=25, ha="right",
+        ax.set_xticks(x, [plain(_short(p)) for p in t["parameter"]], rotation=25, ha="right",
                       fontsize=7)
         ax.set_ylim(bottom=min(0.0, float(t["S1"].min()) - 0.05))
         ax.axhline(0, color="k", lw=0.6)
-        ax.set_title(kpi, fontsize=9)
+        ax.set_title(plain(kpi), fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         ax.tick_params(labelsize=7)
     axes[0].set_ylabel("Sobol' index (share of variance)", fontsize=8)
     axes[0].legend(fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(plain(title), fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     return Path(path)
@@ -100,17 +101,18 @@ def plot_heatmap(spec: SweepSpec, df, x: str, y: str, kpi: str, path: str | Path
         norm = LogNorm(vmin=pos.min(), vmax=pos.max())
         shown = np.where(np.isfinite(z) & (z <= 0), pos.min(), z)
     im = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis", norm=norm)
-    ax.set_xticks(range(len(table.columns)), [str(v) for v in table.columns])
-    ax.set_yticks(range(len(table.index)), [str(v) for v in table.index])
-    ax.set_xlabel(x, fontsize=8)
-    ax.set_ylabel(y, fontsize=8)
+    ax.set_xticks(range(len(table.columns)), [plain(v) for v in table.columns])
+    ax.set_yticks(range(len(table.index)), [plain(v) for v in table.index])
+    ax.set_xlabel(plain(x), fontsize=8)
+    ax.set_ylabel(plain(y), fontsize=8)
     for (i, j), v in np.ndenumerate(z):
         if np.isfinite(v):
             dark = im.norm(shown[i, j]) < 0.6
             ax.text(j, i, f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}", ha="center",
                     va="center", fontsize=7, color="w" if dark else "k")
-    fig.colorbar(im, ax=ax, label=label or kpi)
-    ax.set_title(f"{label or kpi}: mean of {spec.replications} replications", fontsize=10)
+    fig.colorbar(im, ax=ax, label=plain(label or kpi))
+    ax.set_title(plain(f"{label or kpi}: mean of {spec.replications} replications"),
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     return Path(path)

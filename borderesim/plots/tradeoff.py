@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from .text import plain
 
 PANELS = (("wait_p95", "95th-percentile wait, all travellers (min)", 1.0),
           ("false_referral_rate", "innocent travellers referred (%)", 100.0),
@@ -46,7 +47,7 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
             knob = comparison.variants[idx[0]].knob
             name = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group
             line = ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=4, lw=1.4, capsize=2,
-                               label=name)
+                               label=plain(name))
             if annotate and len(idx) > 1:
                 for i, x, y in zip(idx, xs, ys, strict=True):
                     ax.annotate(f"{comparison.variants[i].value:g}", (x, y),
@@ -65,9 +66,9 @@ def plot_tradeoff(comparison: Comparison, path: str | Path, title: str | None = 
     axes = list(fig.subplots(1, len(PANELS), sharey=True))
     draw_tradeoff(axes, comparison)
     axes[-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(title or f"{comparison.scenario.name}: detection against delay and burden "
-                 f"({comparison.replications} replications, seed {comparison.seed})",
-                 fontsize=9)
+    fig.suptitle(plain(title or f"{comparison.scenario.name}: detection against delay and "
+                       f"burden ({comparison.replications} replications, seed "
+                       f"{comparison.seed})"), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=dpi)
     return Path(path)

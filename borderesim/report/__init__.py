@@ -15,12 +15,12 @@ from .build import ReportData, build
 from .pdf import write_pdf
 from .render import render_html
 from .sections import SECTION_IDS, build_sections
-from .standards import KINDS, Standard, Verdict, detect_kind, standards_for
+from .standards import KINDS, NO_KIND_NOTE, Standard, Verdict, standards_for
 
 FORMATS = ("html", "pdf")
 
-__all__ = ["FORMATS", "KINDS", "SECTION_IDS", "ReportData", "Standard", "Verdict", "build",
-           "detect_kind", "standards_for", "write_report"]
+__all__ = ["FORMATS", "KINDS", "NO_KIND_NOTE", "SECTION_IDS", "ReportData", "Standard",
+           "Verdict", "build", "standards_for", "write_report"]
 
 
 def write_report(data: ReportData, path: str | Path, fmt: str = "html") -> Path:

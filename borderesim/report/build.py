@@ -22,7 +22,7 @@ from ..scenario import Scenario, load_scenario
 from ..simulate import Result, simulate
 from . import indicators
 from .knobs import tradeoff_variants
-from .standards import Standard, Verdict, detect_kind, gap_targets, judge, standards_for
+from .standards import NO_KIND_NOTE, Standard, Verdict, gap_targets, judge, standards_for
 
 
 @dataclass
@@ -31,7 +31,8 @@ class ReportData:
 
     scenario: Scenario
     plan: Plan
-    kind: str
+    kind: str | None
+    """The crossing kind the standards were chosen by (``None``: not given)."""
     result: Result
     standards: list[Verdict]
     hourly: dict[str, dict[str, np.ndarray]]
@@ -60,14 +61,15 @@ def build(
     """Simulate ``scenario`` and compute every part of its report.
 
     ``targets``: capacity-gap grammar texts (see :mod:`borderesim.report.standards`);
-    ``kind``: ``airport``, ``land``, ``cargo`` or ``generic`` (default: guessed from the
-    name and description). ``tradeoff``/``capacity_gap`` False skip those parts.
+    ``kind``: ``airport``, ``land``, ``cargo`` or ``generic``, overriding the scenario's
+    ``kind:`` (neither given: only the standards that fit any crossing, with a note saying
+    how to get the others). ``tradeoff``/``capacity_gap`` False skip those parts.
     ``workers``: processes for the main simulation (its numbers do not depend on it).
     Raises ``ScenarioError`` for bad input before anything runs.
     """
     scenario = load_scenario(scenario)
     plan = make_plan(scenario)
-    kind = kind or detect_kind(scenario)
+    kind = kind or scenario.kind
     standards: list[Standard] = standards_for(scenario, plan, kind, targets)
     result = simulate(scenario, engine=engine, replications=replications, seed=seed,
                       keep_traces=True, workers=workers)
@@ -86,11 +88,14 @@ def build(
                          seed=result.seed)
     else:
         gap_note = "skipped (--no-gap)"
+    notes = list(result.warnings)
+    if kind is None:
+        notes.append(NO_KIND_NOTE)
     return ReportData(
         scenario=scenario, plan=plan, kind=kind, result=result, standards=verdicts,
         hourly=hourly_kpis(plan, result.traces),
         release=indicators.release_summary(plan, result.traces),
         class_detection=indicators.detection_by_class(scenario, plan, result.traces),
         comparison=comparison, own_variant=own, tradeoff_note=note,
-        gap=gap_result, gap_targets=texts, gap_note=gap_note, notes=list(result.warnings),
+        gap=gap_result, gap_targets=texts, gap_note=gap_note, notes=notes,
     )

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from ..plots.text import plain
 from ..plots.tradeoff import PANELS, draw_tradeoff
 from .build import ReportData
 from .standards import Verdict
@@ -53,12 +54,12 @@ def fig_hourly(data: ReportData) -> Figure:
     top, bottom = fig.subplots(2, 1, sharex=True)
     limits = _queue_limits(data.standards)
     for stage, kpis in data.hourly.items():
-        line, = top.plot(HOURS, kpis["wait_p95"], marker="o", ms=3, lw=1.4, label=stage)
+        line, = top.plot(HOURS, kpis["wait_p95"], marker="o", ms=3, lw=1.4, label=plain(stage))
         bottom.plot(HOURS, kpis["queue_mean"], marker="o", ms=3, lw=1.4,
-                    color=line.get_color(), label=stage)
+                    color=line.get_color(), label=plain(stage))
         if stage in limits:
             top.axhline(limits[stage], color=line.get_color(), ls="--", lw=1)
-            top.annotate(f"{stage} standard {limits[stage]:g} min", (23.4, limits[stage]),
+            top.annotate(plain(f"{stage} standard {limits[stage]:g} min"), (23.4, limits[stage]),
                          ha="right", va="bottom", fontsize=7, color=line.get_color())
     waits = [v for k in data.hourly.values() for v in k["wait_p95"] if not math.isnan(v)]
     top.set_ylim(0, 1.18 * max([*waits, *limits.values(), 1.0]))
@@ -105,13 +106,14 @@ def fig_utilisation(data: ReportData) -> Figure:
     colors = ["tab:blue" if not label.startswith(" ") else "tab:gray" for label, _ in rows]
     left.barh(y, [v[0] for v in vals], xerr=[[v[1] for v in vals], [v[2] for v in vals]],
               color=colors, capsize=2)
-    left.set_yticks(y, [label.strip() for label, _ in rows], fontsize=7)
+    left.set_yticks(y, [plain(label.strip()) for label, _ in rows], fontsize=7)
     left.set_xlabel("busy / on duty, whole run (%)", fontsize=8)
     left.axvline(100, color="k", lw=0.8)
     left.grid(alpha=0.3, axis="x")
     left.tick_params(labelsize=7)
     for stage, hk in data.hourly.items():
-        right.plot(HOURS, 100 * hk["utilization"], marker="o", ms=3, lw=1.4, label=stage)
+        right.plot(HOURS, 100 * hk["utilization"], marker="o", ms=3, lw=1.4,
+                   label=plain(stage))
     right.axhline(100, color="k", lw=0.8)
     right.set_ylabel("utilisation (%)", fontsize=8)
     right.set_xlabel("hour of day", fontsize=8)
@@ -137,7 +139,7 @@ def fig_fairness(data: ReportData) -> Figure:
     ):
         ax.bar(x, [v[0] for v in vals], yerr=[[v[1] for v in vals], [v[2] for v in vals]],
                color=color, capsize=3)
-        ax.set_xticks(x, classes, fontsize=8)
+        ax.set_xticks(x, [plain(c) for c in classes], fontsize=8)
         ax.set_ylabel(label, fontsize=8)
         ax.grid(alpha=0.3, axis="y")
         ax.tick_params(labelsize=7)
@@ -191,7 +193,7 @@ def fig_gap(data: ReportData) -> Figure | None:
         cap = d[stage]["max_servers"]
         if cap is not None:
             ax.axhline(cap, color="k", ls=":", lw=1)
-        ax.set_ylabel(f"{stage}\nservers", fontsize=8)
+        ax.set_ylabel(plain(f"{stage}\nservers"), fontsize=8)
         _hour_axis(ax)
     axes[0].legend(fontsize=7, ncol=4, loc="upper left")
     axes[-1].set_xlabel("hour of day", fontsize=8)

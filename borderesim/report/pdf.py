@@ -14,6 +14,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
+from ..plots.text import plain
 from ..tables import grid
 from .build import ReportData
 from .sections import Section
@@ -32,12 +33,13 @@ def section_lines(section: Section) -> list[str]:
     for title, paras in section.subsections:
         lines.append(title)
         for p in paras:
-            lines += textwrap.wrap(p, WIDTH, initial_indent="  ", subsequent_indent="  ")
+            lines += textwrap.wrap(p.replace("`", ""), WIDTH, initial_indent="  ",
+                                   subsequent_indent="  ")
         lines.append("")
     for p in section.paragraphs:
         lines += textwrap.wrap(p.replace("`", ""), WIDTH) + [""]
-    for plain, _ in section.tables:
-        lines += [row if len(row) <= WIDTH else row[:WIDTH - 1] + "…" for row in grid(plain)]
+    for rows, _ in section.tables:
+        lines += [row if len(row) <= WIDTH else row[:WIDTH - 1] + "…" for row in grid(rows)]
         lines.append("")
     if section.pre is not None:
         lines += [f"  {line}"[:WIDTH] for line in section.pre.splitlines()] + [""]
@@ -46,8 +48,8 @@ def section_lines(section: Section) -> list[str]:
 
 def _text_page(pdf: PdfPages, lines: list[str], header: str) -> None:
     fig = Figure(figsize=A4)
-    fig.text(0.06, 0.97, header, fontsize=7, color="0.4", va="top")
-    fig.text(0.06, 0.95, "\n".join(lines), family="monospace", fontsize=7.2, va="top",
+    fig.text(0.06, 0.97, plain(header), fontsize=7, color="0.4", va="top")
+    fig.text(0.06, 0.95, plain("\n".join(lines)), family="monospace", fontsize=7.2, va="top",
              linespacing=1.25)
     pdf.savefig(fig)
 
@@ -59,8 +61,8 @@ def _figure_page(pdf: PdfPages, section: Section, header: str) -> None:
     img = imread(buf)
     h, w = img.shape[:2]
     page = Figure(figsize=A4)
-    page.text(0.06, 0.97, header, fontsize=7, color="0.4", va="top")
-    page.text(0.06, 0.945, section.title, fontsize=12, weight="bold", va="top")
+    page.text(0.06, 0.97, plain(header), fontsize=7, color="0.4", va="top")
+    page.text(0.06, 0.945, plain(section.title), fontsize=12, weight="bold", va="top")
     width = 0.88
     height = width * (h / w) * A4[0] / A4[1]
     top = 0.92
@@ -68,7 +70,7 @@ def _figure_page(pdf: PdfPages, section: Section, header: str) -> None:
     ax.imshow(img)
     ax.axis("off")
     caption = "\n".join(textwrap.wrap(section.caption.replace("`", ""), 110))
-    page.text(0.06, top - height - 0.015, caption, fontsize=8, va="top")
+    page.text(0.06, top - height - 0.015, plain(caption), fontsize=8, va="top")
     pdf.savefig(page)
 
 

@@ -22,7 +22,7 @@ from ..plots.tradeoff import PANELS
 from ..tables import format_value, unit_of
 from . import describe, figures
 from .build import ReportData
-from .standards import Verdict
+from .standards import NO_KIND_NOTE, Verdict
 
 NAN = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
 
@@ -113,12 +113,22 @@ def _backing(data: ReportData) -> str:
 # --------------------------------------------------------------------------- sections
 
 
+def kind_words(data: ReportData) -> str:
+    """The crossing kind and where it came from, e.g. ``land (the scenario's `kind:`)``."""
+    if data.kind is None:
+        return "not given (see the warning below)"
+    if data.kind == data.scenario.kind:
+        return f"{data.kind} (the scenario's `kind:`)"
+    given = data.scenario.kind
+    return f"{data.kind} (`--kind`{f'; the scenario says {given}' if given else ''})"
+
+
 def summary(data: ReportData) -> Section:
     s = data.scenario
     r = data.result
     run = [f"{r.replications} replications, seed {r.seed}, engine {r.engine}, "
-           f"borderesim {r.version}. Crossing kind: {data.kind} (it decides which standards "
-           "apply). Every interval is a 95 % Student-t interval across replications."]
+           f"borderesim {r.version}. Crossing kind: {kind_words(data)}; it decides which "
+           "standards apply. Every interval is a 95 % Student-t interval across replications."]
     run += [f"Warning: {w}" for w in data.notes]
     return Section("summary", "The scenario in plain words", subsections=[
         ("Crossing", describe.crossing(s)),
@@ -153,12 +163,15 @@ def standards(data: ReportData) -> Section:
                                             "verdict"])
     met = sum(v.status == "met" for v in data.standards)
     judged = sum(v.status in ("met", "missed") for v in data.standards)
-    return Section("standards", "Service standards", paragraphs=[
+    na = (f"do not cover this kind of crossing ({data.kind})" if data.kind else
+          "cover only a kind of crossing the scenario does not state")
+    paragraphs = [
         f"{met} of {judged} applicable standards and benchmarks met, judged on the mean of "
-        f"{_backing(data)}. Rows marked n/a do not cover this kind of crossing ({data.kind}) "
-        "and are shown for reference. The numbers are those of `borderesim run --json` with "
-        "the same seed, replications and engine.",
-    ], tables=[table])
+        f"{_backing(data)}. Rows marked n/a {na} and are shown for reference. The numbers "
+        "are those of `borderesim run --json` with the same seed, replications and engine."]
+    if data.kind is None:
+        paragraphs.append(NO_KIND_NOTE[0].upper() + NO_KIND_NOTE[1:] + ".")
+    return Section("standards", "Service standards", paragraphs=paragraphs, tables=[table])
 
 
 def key_kpis(data: ReportData) -> list[tuple[str, str]]:

@@ -17,10 +17,11 @@ from pydantic import BaseModel
 from ...scenario import Scenario
 
 SCENARIO_FIELDS = frozenset({
-    "name", "description", "duration", "warmup", "replications", "seed", "arrivals",
+    "name", "description", "kind", "duration", "warmup", "replications", "seed", "arrivals",
     "classes", "stages", "targeting",
 })
-"""Scenario fields the kernels (or sampling, before them) account for."""
+"""Scenario fields the kernels (or sampling, before them) account for (``kind`` only picks
+a report's standards; the model does not read it)."""
 STAGE_FIELDS = frozenset({
     "visits", "servers", "service", "lanes", "detection_probability", "booths", "flush_above",
 })
