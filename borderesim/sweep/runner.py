@@ -92,16 +92,19 @@ def serial(jobs: list[Job]) -> Iterator[list[dict[str, Any]]]:
 
 
 def process_pool(workers: int) -> Backend:
-    """Run the jobs on ``workers`` local processes (spawned, so nothing is inherited)."""
+    """Run the jobs on ``workers`` local processes (spawned, so nothing is inherited).
+
+    The workers end with this process, whatever kills it (``parallel.worker_pool``).
+    """
 
     def run(jobs: list[Job]) -> Iterator[list[dict[str, Any]]]:
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        pending: set = set()
-        queue = iter(jobs)
-        try:
+        from ..engines.fast.parallel import worker_pool
+
+        with worker_pool(workers, multiprocessing.get_context("spawn")) as pool:
+            pending: set = set()
+            queue = iter(jobs)
             for job in queue:
                 pending.add(pool.submit(run_job, job))
                 if len(pending) >= 2 * workers:
@@ -113,8 +116,6 @@ def process_pool(workers: int) -> Backend:
                         pending.add(pool.submit(run_job, job))
                         break
                     yield fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     return run
 
