@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -193,7 +194,11 @@ def run_sweep(
         width = workers
         backend, name = (serial, "serial") if workers == 1 else (
             process_pool(workers), f"{workers} processes")
-    with ResultStore(out, spec) as store:
+    def warn(message: str) -> None:
+        print(f"borderesim: warning: {message}", file=stream if stream is not None
+              else sys.stderr, flush=True)
+
+    with ResultStore(out, spec, warn=warn) as store:
         done = store.done()
         todo = [(p, r) for p in range(len(spec.points)) for r in range(spec.replications)
                 if (p, r) not in done]
