@@ -250,3 +250,13 @@ def test_run_table_shows_escape_sequences_as_text(tmp_path, capsys, demo):
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out
     assert "Evil \\x1b]0;pwned\\x07 crossing \\x1b[2J" in out
+
+
+def test_sweep_progress_messages_show_escapes():
+    import io
+
+    from borderesim.sweep.progress import Progress
+
+    stream = io.StringIO()
+    Progress(10, stream=stream, tty=False).message("note: lane \x1b[2J\u202eX")
+    assert stream.getvalue() == "note: lane \\x1b[2J\\u202eX\n"

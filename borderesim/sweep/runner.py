@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from ..errors import ScenarioError
 from ..plan import make_plan
 from ..simulate import choose_engine, run_replication
+from ..tables import printable
 from .progress import Progress
 from .spec import SweepSpec, column_value, point_scenario
 from .store import ResultStore
@@ -182,7 +183,8 @@ def run_sweep(
     ``workers``: local processes (default: all cores; 1 runs in this process).
     ``scheduler``: a Dask scheduler address; the sweep then runs on that cluster.
     Finished rows are written at least every ``flush_seconds`` (wall seconds), so a
-    crash loses at most that much work and never a written row.
+    crash loses at most that much work and never a written row; on SIGTERM (or Ctrl-C)
+    the rows finished so far are written before the process exits.
     """
     t0 = time.monotonic()
     out = Path(out)
@@ -194,11 +196,13 @@ def run_sweep(
         width = workers
         backend, name = (serial, "serial") if workers == 1 else (
             process_pool(workers), f"{workers} processes")
+    from ..engines.fast.parallel import sigterm_exits
+
     def warn(message: str) -> None:
-        print(f"borderesim: warning: {message}", file=stream if stream is not None
+        print(f"borderesim: warning: {printable(message)}", file=stream if stream is not None
               else sys.stderr, flush=True)
 
-    with ResultStore(out, spec, warn=warn) as store:
+    with sigterm_exits(), ResultStore(out, spec, warn=warn) as store:
         done = store.done()
         todo = [(p, r) for p in range(len(spec.points)) for r in range(spec.replications)
                 if (p, r) not in done]

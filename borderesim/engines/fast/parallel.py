@@ -90,6 +90,21 @@ def _terminated(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+@contextlib.contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """While open, SIGTERM raises ``SystemExit(143)`` in the main thread, so ``finally``
+    blocks and context managers run (pools are torn down, finished rows stored) instead
+    of the process vanishing. Elsewhere than the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def kill_workers(pool: ProcessPoolExecutor) -> None:
     """Stop every worker of ``pool`` now (SIGKILL) and release the pool without waiting."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
@@ -107,27 +122,22 @@ def worker_pool(workers: int, context: BaseContext | None = None
                 ) -> Iterator[ProcessPoolExecutor]:
     """A ``ProcessPoolExecutor`` whose workers cannot outlive this process.
 
-    Each worker runs :func:`worker_init`. While the pool is open, SIGTERM in the main
-    thread raises ``SystemExit(143)`` so ``finally`` blocks run (a sweep stores what
-    finished). On a normal exit the pool is shut down and waited for; on an exception
-    (SIGTERM, Ctrl-C, a failing task) its workers are killed at once.
+    Each worker runs :func:`worker_init`. While the pool is open, SIGTERM exits this
+    process cleanly (:func:`sigterm_exits`). On a normal exit the pool is shut down and
+    waited for; on an exception (SIGTERM, Ctrl-C, a failing task) its workers are
+    killed at once. Submit from the thread that opened the pool: with ``spawn``, Linux
+    signals a worker when the *thread* that started it ends.
     """
     context = context or multiprocessing.get_context(start_method())
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                               initializer=worker_init, initargs=(os.getpid(),))
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        yield pool
-    except BaseException:
-        kill_workers(pool)
-        raise
-    else:
+    with sigterm_exits():
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=worker_init, initargs=(os.getpid(),))
+        try:
+            yield pool
+        except BaseException:
+            kill_workers(pool)
+            raise
         pool.shutdown(wait=True)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _run_one(job: Job) -> tuple[dict[str, float], Trace | None]:
