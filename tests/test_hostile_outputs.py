@@ -260,3 +260,21 @@ def test_sweep_progress_messages_show_escapes():
     stream = io.StringIO()
     Progress(10, stream=stream, tty=False).message("note: lane \x1b[2J\u202eX")
     assert stream.getvalue() == "note: lane \\x1b[2J\\u202eX\n"
+
+
+def test_sweep_disk_full_is_one_line(finished, tmp_path, capsys, monkeypatch):
+    import borderesim.sweep.store as store
+
+    real = store.atomic_write_bytes
+
+    def full(path: Path, data: bytes, tmp_dir: Path) -> None:
+        if path.name.startswith("part-"):
+            raise OSError(28, "No space left on device", str(path))
+        real(path, data, tmp_dir)
+
+    monkeypatch.setattr(store, "atomic_write_bytes", full)
+    path, _, _ = finished
+    status = main(["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "1",
+                   "--no-progress"])
+    line = one_line_exit_2(status, capsys.readouterr().err)
+    assert "No space left on device" in line and "--out" in line

@@ -306,7 +306,11 @@ class ResultStore:
 
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
-        atomic_write_bytes(path, sink.getvalue().to_pybytes(), self.tmp)
+        try:
+            atomic_write_bytes(path, sink.getvalue().to_pybytes(), self.tmp)
+        except OSError as exc:  # disk full, folder removed or made read-only meanwhile
+            raise ScenarioError(f"cannot write: {exc.strerror or exc}",
+                                str(exc.filename or path), "--out") from None
 
     def append(self, rows: list[dict[str, Any]]) -> Path | None:
         """Store ``rows`` (each a finished (point, replication)) as one new part, atomically."""
