@@ -5,11 +5,37 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .plan import make_plan
 from .simulate import Result
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (or strip them)."""
+
+
+def csv_cell(text: str) -> str:
+    """A text cell that a spreadsheet shows as text and never runs.
+
+    A cell starting with ``= + - @``, a tab or a carriage return gets a leading single
+    quote (the OWASP rule against CSV formula injection); other text is unchanged.
+    Apply it to text only: numbers written by the package stay numbers.
+    """
+    return f"'{text}" if text.startswith(FORMULA_START) else text
+
+
+def csv_safe_frame(df: Any) -> Any:
+    """A copy of the pandas DataFrame ``df`` with ``csv_cell`` applied to its column
+    names and to every text cell (numeric columns untouched), ready for ``to_csv``."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    out = df.rename(columns=lambda c: csv_cell(c) if isinstance(c, str) else c)
+    for name in out.columns:
+        if is_object_dtype(out[name].dtype) or is_string_dtype(out[name].dtype):
+            out[name] = out[name].map(lambda v: csv_cell(v) if isinstance(v, str) else v)
+    return out
 
 
 def traveller_columns(result: Result) -> dict[str, np.ndarray]:
@@ -46,12 +72,12 @@ def traveller_columns(result: Result) -> dict[str, np.ndarray]:
 
 
 def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
-    """Write columns to a CSV file (empty cells for NaN)."""
+    """Write columns to a CSV file (empty cells for NaN; text through ``csv_cell``)."""
     names = list(columns)
     n = len(next(iter(columns.values()))) if columns else 0
     with open(path, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(names)
+        writer.writerow([csv_cell(name) for name in names])
         formatted = []
         for name in names:
             col = columns[name]
@@ -59,8 +85,10 @@ def write_csv(columns: dict[str, np.ndarray], path: Path) -> None:
                 formatted.append(["" if np.isnan(v) else repr(float(v)) for v in col])
             elif col.dtype.kind == "b":
                 formatted.append(np.where(col, "1", "0").tolist())
-            else:
+            elif col.dtype.kind in "iu":
                 formatted.append(col.astype(str).tolist())
+            else:
+                formatted.append([csv_cell(v) for v in col.astype(str).tolist()])
         for i in range(n):
             writer.writerow([f[i] for f in formatted])
 

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import math
+import unicodedata
+from typing import TYPE_CHECKING
 
-from .simulate import Result
+if TYPE_CHECKING:
+    from .simulate import Result
+
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                          "\u2066\u2067\u2068\u2069")
+"""Invisible characters that reorder the text around them on a terminal."""
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (ESC and the rest of C0 and
+    C1, DEL, newlines, bidirectional overrides) become visible escapes such as ``\\x1b``."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" or ch in BIDI_CONTROLS:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
 
 UNITS = [
     ("per_hour", "/h"), ("offered_load", "%"), ("utilization", "%"), ("_rate", "%"),
@@ -39,12 +62,12 @@ def grid(rows: list[list[str]] | list[tuple[str, ...]], left: tuple[int, ...] = 
     """Rows of cells as aligned text lines, a rule under the first (header) row.
 
     Columns listed in ``left`` are left-aligned, the others right-aligned; short rows
-    are padded with empty cells.
+    are padded with empty cells. Control characters in cells are shown as escapes.
     """
     if not rows:
         return []
     n = max(len(r) for r in rows)
-    rows = [list(r) + [""] * (n - len(r)) for r in rows]
+    rows = [[printable(c) for c in r] + [""] * (n - len(r)) for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(n)]
     lines = []
     for j, row in enumerate(rows):
@@ -68,5 +91,5 @@ def kpi_table(result: Result) -> str:
 
 def header(result: Result) -> str:
     """One line naming the scenario, engine, seed and replications."""
-    return (f"{result.scenario.name} — engine {result.engine}, seed {result.seed}, "
+    return printable(f"{result.scenario.name} — engine {result.engine}, seed {result.seed}, "
             f"{result.replications} replications (95% t-intervals)")

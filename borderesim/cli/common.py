@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import ScenarioError
 from ..scenario import Scenario, load_scenario
+from ..tables import printable
 
 
 def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -52,23 +55,102 @@ def non_negative_int(text: str) -> int:
 
 
 def load(args: argparse.Namespace) -> Scenario:
-    """The scenario named on the command line, with its ``--set`` overrides."""
-    return load_scenario(args.scenario, tuple(args.overrides))
+    """The scenario named on the command line, with its ``--set`` overrides.
+
+    A command's ``--out DIR`` (when it has one) is checked here too, before any
+    simulation, so a long run never fails at its end for want of a writable folder.
+    """
+    scenario = load_scenario(args.scenario, tuple(args.overrides))
+    out = getattr(args, "out", None)
+    if isinstance(out, Path):
+        check_output_dir(out)
+    return scenario
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """``path`` or its nearest ancestor that exists."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_output_dir(path: Path, option: str = "--out") -> None:
+    """Refuse, without creating anything, a folder that cannot be made or written into.
+
+    Raises ``ScenarioError`` (``PATH: OPTION: PROBLEM``) when ``path`` is an existing
+    file, lies under a file, or its nearest existing folder is not writable.
+    """
+    if path.exists() and not path.is_dir():
+        raise ScenarioError("is a file, not a folder; give a folder name", str(path), option)
+    base = _existing_ancestor(path)
+    if not base.is_dir():
+        raise ScenarioError("is a file, so no folder can be made under it", str(base), option)
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise ScenarioError("cannot write into this folder (permission denied)", str(base),
+                            option)
+
+
+def check_output_file(path: Path, option: str = "-o") -> None:
+    """Refuse, without creating anything, a file that cannot be written.
+
+    Raises ``ScenarioError`` when ``path`` is a folder, its folder does not exist or is a
+    file, or the file (or its folder, for a new file) is not writable.
+    """
+    if path.is_dir():
+        raise ScenarioError("is a folder; give a file name", str(path), option)
+    parent = path.parent
+    if not parent.exists():
+        raise ScenarioError("folder does not exist", str(parent), option)
+    if not parent.is_dir():
+        raise ScenarioError("is a file, not a folder", str(parent), option)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ScenarioError("cannot write this file (permission denied)", str(path), option)
+    if not path.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise ScenarioError("cannot write into this folder (permission denied)",
+                            str(parent), option)
+
+
+@contextlib.contextmanager
+def writing(path: Path, option: str = "--out") -> Iterator[None]:
+    """Turn an ``OSError`` raised while writing ``path`` into one ``ScenarioError`` line
+    naming the file (disk full, permission denied, a file where a folder should be)."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename if exc.filename is not None else path
+        problem = exc.strerror or str(exc) or type(exc).__name__
+        raise ScenarioError(f"cannot write: {problem}", str(where), option) from None
+
+
+def output_dir(path: Path, option: str = "--out") -> Path:
+    """Check ``path`` (``check_output_dir``) and create it with its parents; return it."""
+    check_output_dir(path, option)
+    with writing(path, option):
+        path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def show(args: argparse.Namespace, as_json: str, as_table: str,
          write: Callable[[Path], list[Path]]) -> int:
-    """Print ``as_json`` (``--json``) or ``as_table``; with ``--out DIR`` write files there."""
+    """Print ``as_json`` (``--json``) or ``as_table``; with ``--out DIR`` write files there.
+
+    The folder is prepared by ``output_dir``; a failing write ends in one line (exit 2).
+    """
     print(as_json if args.json else as_table)
     if args.out is not None:
-        written = write(args.out)
+        with writing(args.out):
+            written = write(output_dir(args.out))
         if not args.json:
             print(f"\nwrote {', '.join(str(p) for p in written)}")
     return 0
 
 
 def warn(message: str) -> None:
-    print(f"borderesim: warning: {message}", file=sys.stderr)
+    """One warning line on stderr (control characters shown as escapes)."""
+    print(f"borderesim: warning: {printable(message)}", file=sys.stderr)
 
 
 def fmt(value: float | None, digits: int = 2) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ScenarioError
 from ..report import FORMATS, KINDS, build, write_report
-from .common import add_run_args, add_scenario_args, load, warn
+from .common import add_run_args, add_scenario_args, check_output_file, load, warn, writing
 from .gap import add_target_args
 
 
@@ -46,10 +45,7 @@ def output_format(output: Path | None, fmt: str | None) -> tuple[Path, str]:
         fmt = "pdf" if output is not None and output.suffix.lower() == ".pdf" else "html"
     if output is None:
         output = Path(f"report.{fmt}")
-    if output.exists() and output.is_dir():
-        raise ScenarioError("is a folder; give a file name", str(output), "-o")
-    if not output.parent.exists():
-        raise ScenarioError("folder does not exist", str(output.parent), "-o")
+    check_output_file(output, "-o")
     return output, fmt
 
 
@@ -62,7 +58,8 @@ def command(args: argparse.Namespace) -> int:
                  workers=args.workers)
     for message in data.notes:
         warn(message)
-    path = write_report(data, output, fmt)
+    with writing(output, "-o"):
+        path = write_report(data, output, fmt)
     met = sum(v.status == "met" for v in data.standards)
     judged = sum(v.status in ("met", "missed") for v in data.standards)
     print(f"wrote {path} ({fmt}; {met} of {judged} standards met; "

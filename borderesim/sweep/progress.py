@@ -6,6 +6,8 @@ import sys
 import time
 from typing import TextIO
 
+from ..tables import printable
+
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -93,10 +95,11 @@ class Progress:
         self.lines += 1
 
     def message(self, text: str) -> None:
-        """A line of its own (kept apart from the redrawn bar)."""
+        """A line of its own (kept apart from the redrawn bar); control characters in
+        ``text`` are shown as escapes."""
         if self.tty:
             self.stream.write("\r\x1b[K")
-        self._line(text)
+        self._line(printable(text))
         if self.tty and self.done < self.total:
             self._draw()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any, TextIO
 from ..errors import ScenarioError
 from ..plan import make_plan
 from ..simulate import choose_engine, run_replication
+from ..tables import printable
 from .progress import Progress
 from .spec import SweepSpec, column_value, point_scenario
 from .store import ResultStore
@@ -92,16 +94,19 @@ def serial(jobs: list[Job]) -> Iterator[list[dict[str, Any]]]:
 
 
 def process_pool(workers: int) -> Backend:
-    """Run the jobs on ``workers`` local processes (spawned, so nothing is inherited)."""
+    """Run the jobs on ``workers`` local processes (spawned, so nothing is inherited).
+
+    The workers end with this process, whatever kills it (``parallel.worker_pool``).
+    """
 
     def run(jobs: list[Job]) -> Iterator[list[dict[str, Any]]]:
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures import FIRST_COMPLETED, wait
 
-        ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        pending: set = set()
-        queue = iter(jobs)
-        try:
+        from ..engines.fast.parallel import worker_pool
+
+        with worker_pool(workers, multiprocessing.get_context("spawn")) as pool:
+            pending: set = set()
+            queue = iter(jobs)
             for job in queue:
                 pending.add(pool.submit(run_job, job))
                 if len(pending) >= 2 * workers:
@@ -113,8 +118,6 @@ def process_pool(workers: int) -> Backend:
                         pending.add(pool.submit(run_job, job))
                         break
                     yield fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
 
     return run
 
@@ -180,7 +183,8 @@ def run_sweep(
     ``workers``: local processes (default: all cores; 1 runs in this process).
     ``scheduler``: a Dask scheduler address; the sweep then runs on that cluster.
     Finished rows are written at least every ``flush_seconds`` (wall seconds), so a
-    crash loses at most that much work and never a written row.
+    crash loses at most that much work and never a written row; on SIGTERM (or Ctrl-C)
+    the rows finished so far are written before the process exits.
     """
     t0 = time.monotonic()
     out = Path(out)
@@ -192,7 +196,13 @@ def run_sweep(
         width = workers
         backend, name = (serial, "serial") if workers == 1 else (
             process_pool(workers), f"{workers} processes")
-    with ResultStore(out, spec) as store:
+    from ..engines.fast.parallel import sigterm_exits
+
+    def warn(message: str) -> None:
+        print(f"borderesim: warning: {printable(message)}", file=stream if stream is not None
+              else sys.stderr, flush=True)
+
+    with sigterm_exits(), ResultStore(out, spec, warn=warn) as store:
         done = store.done()
         todo = [(p, r) for p in range(len(spec.points)) for r in range(spec.replications)
                 if (p, r) not in done]

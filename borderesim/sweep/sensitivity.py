@@ -95,6 +95,8 @@ def write_sensitivity(spec: SweepSpec, df, out: Path) -> Path | None:
         return None
     table = sobol_indices(spec, df)
     path = Path(out) / SENSITIVITY
-    table.to_csv(path, index=False, float_format="%.6g")
+    from ..records import csv_safe_frame
+
+    csv_safe_frame(table).to_csv(path, index=False, float_format="%.6g")
     return path
 

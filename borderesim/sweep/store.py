@@ -8,14 +8,25 @@ reads which pairs exist and computes only the rest. ``DIR/manifest.json`` record
 sweep file, the resolved base scenario, the points and the package version; a rerun of
 a different sweep into the same folder is refused. ``DIR/.lock`` (``flock``) keeps two
 runs from writing the same folder at once.
+
+Only files named exactly as this store names its parts (``PART_NAME``) are read. When a
+run opens the folder, anything else in ``results.parquet/`` (a sync tool's
+``part-X (1).parquet``, a stray file), a part that cannot be read (truncated, empty,
+random bytes), and a part whose rows are not this sweep's or repeat a (point,
+replication) already held by another part are moved to ``DIR/quarantine/`` (never
+deleted), named in one warning line each, and their rows are computed again. So every
+(point, replication) is stored exactly once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +37,18 @@ from .spec import META_COLUMNS, SweepSpec
 
 RESULTS = "results.parquet"
 MANIFEST = "manifest.json"
+QUARANTINE = "quarantine"
+PART_NAME = re.compile(r"part-\d{20}-\d+-\d{6}\.parquet")
+"""The exact name of a part this store writes: ``part-<time ns>-<pid>-<sequence>.parquet``."""
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"borderesim: warning: {message}", file=sys.stderr)
+
+
+def is_part(path: Path) -> bool:
+    """True when ``path`` is named as this store names its part files."""
+    return PART_NAME.fullmatch(path.name) is not None
 
 
 def _fsync_dir(path: Path) -> None:
@@ -76,8 +99,10 @@ def manifest_for(spec: SweepSpec) -> dict[str, Any]:
 class ResultStore:
     """The results folder of one sweep; use as a context manager (holds the lock)."""
 
-    def __init__(self, out: Path, spec: SweepSpec):
+    def __init__(self, out: Path, spec: SweepSpec,
+                 warn: Callable[[str], None] = _stderr_warning):
         self.out = Path(out)
+        self.warn = warn
         self.spec = spec
         self.parts = self.out / RESULTS
         self.tmp = self.out / ".tmp"
@@ -102,13 +127,21 @@ class ResultStore:
         need("pandas", "pyarrow")
         if self.out.exists() and not self.out.is_dir():
             raise ScenarioError("--out must be a folder, this is a file", str(self.out))
-        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ScenarioError(f"cannot create this folder: {exc.strerror or exc}",
+                                str(self.out), "--out") from None
+        if not os.access(self.out, os.W_OK | os.X_OK):
+            raise ScenarioError("cannot write into this folder (permission denied)",
+                                str(self.out), "--out")
         self._lock()
         self.tmp.mkdir(exist_ok=True)
         for stale in self.tmp.iterdir():  # left by a run killed while writing
             stale.unlink()
         self._check_manifest()
         self.parts.mkdir(exist_ok=True)
+        self._screen_parts()
         self._unify_schemas()
         return self.done()
 
@@ -137,7 +170,7 @@ class ResultStore:
         if not path.exists():
             others = [p.name for p in self.out.iterdir()
                       if not p.name.startswith(".") and p.name != RESULTS]
-            if others or any(self.parts.glob("*.parquet")):
+            if others or (self.parts.is_dir() and any(self.parts.iterdir())):
                 raise ScenarioError(
                     f"folder is not empty and holds no {MANIFEST}; choose a new --out folder",
                     str(self.out))
@@ -160,8 +193,61 @@ class ResultStore:
     # ----------------------------------------------------------------- reading
 
     def part_files(self) -> list[Path]:
-        """The finished part files, in name order."""
-        return sorted(self.parts.glob("part-*.parquet"))
+        """The finished part files (named exactly as this store names them), in name order."""
+        return part_files(self.parts)
+
+    def _screen_parts(self) -> None:
+        """Set aside every file of the results folder that is not a sound part of this sweep.
+
+        Sound: named by ``PART_NAME``, readable, with integer ``point`` and
+        ``replication`` inside the sweep, this sweep's seed, and no (point, replication)
+        that an earlier part (name order) already holds.
+        """
+        import pyarrow.parquet as pq
+
+        seen: set[tuple[int, int]] = set()
+        for f in sorted(self.parts.iterdir()):
+            if not is_part(f):
+                self._quarantine(f, "not a part file this sweep wrote")
+                continue
+            try:
+                t = pq.read_table(f, columns=["point", "replication", "seed"])
+                keys = list(zip(t.column("point").to_pylist(),
+                                t.column("replication").to_pylist(), strict=True))
+                seeds = set(t.column("seed").to_pylist())
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is set aside
+                self._quarantine(f, f"damaged ({_first_line(exc)})")
+                continue
+            problem = self._foreign(keys, seeds, seen)
+            if problem:
+                self._quarantine(f, problem)
+                continue
+            seen.update(keys)
+
+    def _foreign(self, keys: list[tuple[Any, Any]], seeds: set[Any],
+                 seen: set[tuple[int, int]]) -> str | None:
+        """Why a readable part's rows do not belong here, or None when they do."""
+        n_points, reps = len(self.spec.points), self.spec.replications
+        if seeds - {self.spec.seed}:
+            return "rows of another seed"
+        for p, r in keys:
+            if not (isinstance(p, int) and isinstance(r, int)
+                    and 0 <= p < n_points and 0 <= r < reps):
+                return f"a row outside this sweep (point {p}, replication {r})"
+        if len(set(keys)) != len(keys) or seen.intersection(keys):
+            return "rows another part already holds (a copy?)"
+        return None
+
+    def _quarantine(self, f: Path, why: str) -> None:
+        """Move ``f`` into ``DIR/quarantine/`` (a new name if taken) and say so."""
+        folder = self.out / QUARANTINE
+        folder.mkdir(exist_ok=True)
+        target, n = folder / f.name, 1
+        while target.exists():
+            n += 1
+            target = folder / f"{f.name}.{n}"
+        os.replace(f, target)
+        self.warn(f"{f}: {why}; moved to {target} (missing rows are computed again)")
 
     def done(self) -> set[tuple[int, int]]:
         """(point, replication) pairs already stored."""
@@ -220,7 +306,11 @@ class ResultStore:
 
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
-        atomic_write_bytes(path, sink.getvalue().to_pybytes(), self.tmp)
+        try:
+            atomic_write_bytes(path, sink.getvalue().to_pybytes(), self.tmp)
+        except OSError as exc:  # disk full, folder removed or made read-only meanwhile
+            raise ScenarioError(f"cannot write: {exc.strerror or exc}",
+                                str(exc.filename or path), "--out") from None
 
     def append(self, rows: list[dict[str, Any]]) -> Path | None:
         """Store ``rows`` (each a finished (point, replication)) as one new part, atomically."""
@@ -240,17 +330,45 @@ class ResultStore:
         return path
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The files in ``folder`` named as this store names its parts, in name order."""
+    if not folder.is_dir():
+        return []
+    return sorted(f for f in folder.iterdir() if is_part(f) and f.is_file())
+
+
 def load_results(out: str | Path):
-    """All rows of the sweep in ``out`` as a DataFrame sorted by (point, replication)."""
+    """All rows of the sweep in ``out`` as a DataFrame sorted by (point, replication).
+
+    Reads only the part files (``PART_NAME``); an unreadable part or a (point,
+    replication) stored twice is an error naming the fix (rerun the sweep, which sets
+    such parts aside and recomputes their rows).
+    """
     from .deps import need
 
     need("pandas", "pyarrow")
     import pandas as pd
+    import pyarrow.parquet as pq
 
-    folder = Path(out) / RESULTS
-    if not folder.is_dir() or not any(folder.glob("part-*.parquet")):
+    files = part_files(Path(out) / RESULTS)
+    if not files:
         raise ScenarioError("no results yet (run the sweep first)", str(out))
-    df = pd.read_parquet(folder)
+    tables = []
+    for f in files:
+        try:
+            tables.append(pq.read_table(f).to_pandas())
+        except Exception as exc:  # noqa: BLE001 - any unreadable part
+            raise ScenarioError(f"damaged part ({_first_line(exc)}); rerun the sweep to "
+                                "set it aside and compute its rows again", str(f)) from None
+    df = pd.concat(tables, ignore_index=True)
+    if df.duplicated(["point", "replication"]).any():
+        raise ScenarioError("a (point, replication) is stored twice; rerun the sweep to set "
+                            "the copy aside", str(out))
     return df.sort_values(["point", "replication"]).reset_index(drop=True)
 
 
