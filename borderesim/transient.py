@@ -32,13 +32,14 @@ within each step (``int_0^dt exp(Ds) ds`` by the same series). A tagged vector i
 its survival is below ``tail`` (1e-12).
 
 **Averages over arrival times.** Arrivals are uniform within a clock hour, so per-hour values
-average over ``t`` in the hour: the mean wait by Simpson's rule on the grid (``E[W_t]`` is smooth
-within an hour; the end of the hour uses the left limit ``t -> end-``, i.e. the old roster),
-the survival by the trapezoid rule (for fixed ``x``, ``P(W_t > x)`` jumps where ``t + x`` meets a
-roster increase; those points are grid nodes and take the mean of the two one-sided values),
-so per-hour survival carries an O(step^2) quadrature error and the mean O(step^4). Pooled
-values over a window of hours weight the hours by their arrival rate. Between grid values of
-``x`` the pooled survival is interpolated monotonically (PCHIP).
+average over ``t`` in the hour by composite Simpson rules on the grid. ``E[W_t]`` is smooth
+within an hour (the end of the hour is the left limit ``t -> end-``: the old roster, the one
+that arrival meets). For fixed ``x``, ``P(W_t > x)`` jumps where ``t + x`` meets a roster change
+(an increase starts waiting travellers at once); that point is a grid node, so the hour is cut
+there and each smooth piece gets its own rule with the matching one-sided value. Errors are
+O(step^4) for both. Pooled values over a window of hours weight the hours by their arrival
+rate. Between grid values of ``x`` the survival is interpolated by PCHIP in ``log P(W > x)``
+(exact for exponential tails).
 """
 
 from __future__ import annotations
@@ -231,10 +232,7 @@ class TransientWaits:
 
     def window_wait_exceeds(self, start: float, end: float, x: float | np.ndarray) -> np.ndarray:
         """P(wait > ``x`` min) pooled over all arrivals in ``[start, end)`` min (whole hours)."""
-        s = self._window(start, end) @ self.hourly_survival
-        return PchipInterpolator(self.wait_grid, s, extrapolate=False)(
-            np.clip(np.asarray(x, dtype=float), 0, self.wait_grid[-1])
-        )
+        return _log_pchip(self.wait_grid, self._window(start, end) @ self.hourly_survival, x)
 
     def window_wait_quantile(self, start: float, end: float, p: float) -> float:
         """The pooled ``p``-quantile (minutes): the least ``x`` with F_pool(x) >= p."""
@@ -244,9 +242,18 @@ class TransientWaits:
         if s[0] <= 1 - p:
             return 0.0
         j = int(np.flatnonzero(s <= 1 - p)[0])
-        f = PchipInterpolator(self.wait_grid, s)
-        return float(brentq(lambda x: f(x) - (1 - p), self.wait_grid[j - 1], self.wait_grid[j],
+        grid = self.wait_grid
+        return float(brentq(lambda x: _log_pchip(grid, s, x) - (1 - p), grid[j - 1], grid[j],
                             xtol=1e-10))
+
+
+def _log_pchip(grid: np.ndarray, s: np.ndarray, x: float | np.ndarray) -> np.ndarray:
+    """Survival between grid points: monotone cubic (PCHIP) in log P(W > x), exact for the
+    exponential tails of M/M/c; 0 beyond the grid."""
+    x = np.asarray(x, dtype=float)
+    f = PchipInterpolator(grid, np.log(np.maximum(s, 1e-300)))
+    out = np.exp(f(np.clip(x, 0, grid[-1])))
+    return np.where(x > grid[-1], 0.0, out)
 
 
 def _interp_right(s: np.ndarray, step: float, x: float) -> float:
@@ -277,7 +284,7 @@ def solve_transient(
     service_mean: float,
     hours: int,
     *,
-    step: float = 1.0,
+    step: float | None = None,
     tol: float = 1e-9,
     tail: float = 1e-12,
     max_wait_days: float = 30.0,
@@ -288,7 +295,7 @@ def solve_transient(
     duty (one count or a roster of 24); ``service_mean``: exponential mean service, minutes;
     ``hours``: arrivals are followed in ``[0, hours * 60)`` minutes, and every tagged arrival
     until its wait ends (the roster continuing day after day). ``step``: grid of arrival
-    times and waits, minutes (60 / step must be an even integer). ``tol``: bound on the lost
+    times and waits, minutes (60 / step an even integer; default ``auto_step``). ``tol``: bound on the lost
     mass of the truncated chain; ``tail``: survival below which a tagged wait is dropped.
     Raises ``ValueError`` on bad input or when waits do not end within ``max_wait_days``.
     """
@@ -298,6 +305,8 @@ def solve_transient(
         raise ValueError("service_mean must be a positive number of minutes")
     if int(hours) != hours or hours < 1:
         raise ValueError("hours must be a whole number >= 1")
+    if step is None:
+        step = auto_step(service_mean)
     per_step = 60 / step
     if step <= 0 or abs(per_step - round(per_step)) > 1e-9 or round(per_step) % 2:
         raise ValueError("step must divide 60 minutes into an even number of steps")
@@ -312,6 +321,16 @@ def solve_transient(
             break
         max_n *= 2
     return _full_pass(st, lam_h, c_h, mu, hours, step, k_per_hour, tail, max_wait_days, lost)
+
+
+STEPS = (0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 6.0, 10.0)
+"""Grid steps (minutes) that split an hour into an even number of steps."""
+
+
+def auto_step(service_mean: float) -> float:
+    """The default grid step: the largest of ``STEPS`` up to a fifth of the mean service
+    (at least 1 min: the queue cannot change much faster than services end)."""
+    return max([s for s in STEPS if s <= max(service_mean / 5, 1.0)])
 
 
 class _Hour:
@@ -423,33 +442,55 @@ def _full_pass(st: _States, lam_h: list[float], c_h: list[int], mu: float, hours
                      s_left, s_right, lost)
 
 
-def _simpson(k: int) -> np.ndarray:
-    """Composite Simpson weights on k + 1 nodes (k even), summing to 1."""
-    w = np.ones(k + 1)
-    w[1:-1:2], w[2:-1:2] = 4, 2
-    return w / (3 * k)
+def _newton_cotes(n: int) -> np.ndarray:
+    """Composite weights on n + 1 equally spaced nodes (unit spacing): Simpson, ending with
+    Simpson's 3/8 rule when n is odd; the trapezoid rule when n = 1."""
+    w = np.zeros(n + 1)
+    if n == 1:
+        w[:] = 0.5
+        return w
+    m = n if n % 2 == 0 else n - 3
+    for a in range(0, m, 2):
+        w[a:a + 3] += np.array([1, 4, 1]) / 3
+    if m < n:
+        w[m:] += np.array([3, 9, 9, 3]) / 8
+    return w
+
+
+def _survival_weights(k: int, ages: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weights over an hour's k + 1 arrival nodes of left and right survival values, per age.
+
+    For age ``j`` the survival of an arrival at node ``m`` jumps where ``m + j`` meets an hour
+    boundary (node ``(-j) mod k``); each smooth piece gets its own composite rule."""
+    left, right = np.zeros((k, k + 1)), np.zeros((k, k + 1))
+    for r in range(k):
+        cut = (-r) % k
+        if cut > 0:
+            left[r, :cut + 1] = _newton_cotes(cut)
+        right[r, cut:] = _newton_cotes(k - cut)
+    rows = np.arange(ages) % k
+    return left[rows] / k, right[rows] / k
 
 
 def _assemble(lam_h, c_h, mu, hours, step, k, st, queue, queue_left, in_sys, mean,
               s_left, s_right, lost) -> TransientWaits:
     n_nodes = hours * k
-    simpson = _simpson(k)
-    trap = np.full(k + 1, 1.0 / k)
-    trap[[0, -1]] = 0.5 / k
+    simpson = _newton_cotes(k) / k
+    w_left, w_right = _survival_weights(k, s_left.shape[1])
     wait_h = np.full(hours, np.nan)
     queue_h = np.zeros(hours)
     surv_h = np.zeros((hours, s_left.shape[1]))
     for h in range(hours):
         nodes = np.arange(h * k, (h + 1) * k)
-        left = n_nodes + h  # the arrival just before the hour ends
+        left = n_nodes + h  # the arrival just before the hour ends (old roster)
         q = np.concatenate([queue[nodes], [queue_left[(h + 1) * k]]])
         queue_h[h] = simpson @ q
         if lam_h[h % 24] > 0:
             wait_h[h] = simpson @ np.concatenate([mean[nodes], [mean[left]]])
-            mid = 0.5 * (s_left[nodes] + s_right[nodes])
-            mid[0] = s_right[nodes[0]]  # t -> start+: after every roster change it meets
-            rows = np.vstack([mid, s_left[left]])
-            surv_h[h] = trap @ rows
+            # node 0 is approached from after its roster change, node k from before
+            xl = np.vstack([s_right[nodes[:1]], s_left[nodes[1:]], s_left[left]])
+            xr = np.vstack([s_right[nodes], s_left[left]])
+            surv_h[h] = np.einsum("jm,mj->j", w_left, xl) + np.einsum("jm,mj->j", w_right, xr)
     return TransientWaits(
         step=step, hours=hours, per_hour=tuple(lam_h), servers=tuple(c_h),
         service_mean=1 / mu, times=np.arange(n_nodes + 1) * step, queue_mean=queue,
