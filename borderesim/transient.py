@@ -61,21 +61,28 @@ SERIES_EPS = 1e-16  # Poisson tail left out of each uniformisation series
 
 @dataclass(frozen=True)
 class _States:
-    """The truncated state space ``(n, b)``, ``0 <= b <= min(n, B)``, ``n <= N``."""
+    """The truncated state space ``(n, b)``: ``n <= N`` and ``min(n, C) <= b <= min(n, B)``.
+
+    ``B`` is the most servers ever on duty and ``C`` the fewest, so states with fewer busy than
+    both ``n`` and ``C`` (someone waiting beside an idle officer) are left out: no transition
+    reaches them."""
 
     n: np.ndarray
     b: np.ndarray
-    offset: np.ndarray  # index of (n, 0)
+    offset: np.ndarray  # index of (n, min(n, C))
+    low: np.ndarray  # min(n, C)
 
     @classmethod
-    def build(cls, max_n: int, max_b: int) -> _States:
-        ns = np.repeat(np.arange(max_n + 1), [min(k, max_b) + 1 for k in range(max_n + 1)])
-        offset = np.concatenate([[0], np.cumsum([min(k, max_b) + 1 for k in range(max_n)])])
-        b = np.arange(len(ns)) - offset[ns]
-        return cls(ns, b, offset)
+    def build(cls, max_n: int, min_b: int, max_b: int) -> _States:
+        n_all = np.arange(max_n + 1)
+        low = np.minimum(n_all, min_b)
+        sizes = np.minimum(n_all, max_b) - low + 1
+        offset = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        ns = np.repeat(n_all, sizes)
+        return cls(ns, np.arange(len(ns)) - offset[ns] + low[ns], offset, low)
 
     def index(self, n: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.offset[n] + b
+        return self.offset[n] + b - self.low[n]
 
     @property
     def size(self) -> int:
@@ -189,6 +196,7 @@ class TransientWaits:
     hourly_queue_mean: np.ndarray  # float[hours]: time-average E[number waiting]
     hourly_survival: np.ndarray  # float[hours, J + 1]: P(W > j step) of arrivals in each hour
     survival_at: np.ndarray  # float[I, J + 1]: P(W_t > j step) for an arrival at times[i]
+    survival_before: np.ndarray  # float[I, J + 1]: the same just before t + j step (left limit)
     max_in_system: int  # truncation N
     lost_mass: float  # probability the truncated chain was left (error bound)
 
@@ -207,10 +215,20 @@ class TransientWaits:
     def wait_exceeds(self, t: float, x: float) -> float:
         """P(wait > ``x`` min) for an arrival at ``t`` min (``t`` on the grid).
 
-        Exact for ``x`` on the grid; linear between grid points (the survival is right-
-        continuous and smooth between them)."""
-        s = self.survival_at[self._node(t)]
-        return float(_interp_right(s, self.step, x))
+        Exact for ``x`` on the grid; between grid points log-linear between the value after
+        one point and the value just before the next (it jumps only at grid points, where
+        ``t + x`` meets a roster change, and is right-continuous)."""
+        i = self._node(t)
+        if x < 0:
+            return 1.0
+        j = int(math.floor(x / self.step + 1e-12))
+        if j >= self.survival_at.shape[1] - 1:
+            return 0.0
+        a, b = self.survival_at[i, j], self.survival_before[i, j + 1]
+        frac = x / self.step - j
+        if frac <= 1e-12 or a <= 0:
+            return float(a)
+        return float(a * (max(b, 1e-300) / a) ** frac)
 
     def _window(self, start: float, end: float) -> np.ndarray:
         """Arrival weights of the clock hours in ``[start, end)`` minutes (whole hours)."""
@@ -229,6 +247,14 @@ class TransientWaits:
         """Mean wait (min) of all travellers arriving in ``[start, end)`` min (whole hours)."""
         w = self._window(start, end)
         return float(np.nansum(w * self.hourly_wait_mean))
+
+    def hourly_wait_quantile(self, p: float) -> np.ndarray:
+        """The ``p``-quantile (minutes) of the wait of arrivals in each clock hour (NaN: none)."""
+        return np.array([
+            self.window_wait_quantile(h * 60, (h + 1) * 60, p)
+            if self.per_hour[h % HOURS_PER_DAY] > 0 else math.nan
+            for h in range(self.hours)
+        ])
 
     def window_wait_exceeds(self, start: float, end: float, x: float | np.ndarray) -> np.ndarray:
         """P(wait > ``x`` min) pooled over all arrivals in ``[start, end)`` min (whole hours)."""
@@ -254,16 +280,6 @@ def _log_pchip(grid: np.ndarray, s: np.ndarray, x: float | np.ndarray) -> np.nda
     f = PchipInterpolator(grid, np.log(np.maximum(s, 1e-300)))
     out = np.exp(f(np.clip(x, 0, grid[-1])))
     return np.where(x > grid[-1], 0.0, out)
-
-
-def _interp_right(s: np.ndarray, step: float, x: float) -> float:
-    if x < 0:
-        return 1.0
-    j = x / step
-    if j >= len(s) - 1:
-        return 0.0
-    k = int(math.floor(j))
-    return s[k] + (j - k) * (s[k + 1] - s[k])
 
 
 def _first_n(per_hour: list[float], servers: list[int], mu: float, hours: int) -> int:
@@ -295,8 +311,9 @@ def solve_transient(
     duty (one count or a roster of 24); ``service_mean``: exponential mean service, minutes;
     ``hours``: arrivals are followed in ``[0, hours * 60)`` minutes, and every tagged arrival
     until its wait ends (the roster continuing day after day). ``step``: grid of arrival
-    times and waits, minutes (60 / step an even integer; default ``auto_step``). ``tol``: bound on the lost
-    mass of the truncated chain; ``tail``: survival below which a tagged wait is dropped.
+    times and waits, minutes (60 / step an even integer; default ``auto_step``). ``tol``:
+    bound on the lost mass of the truncated chain; ``tail``: survival below which a tagged
+    wait is dropped.
     Raises ``ValueError`` on bad input or when waits do not end within ``max_wait_days``.
     """
     lam_h = _hourly(per_hour, "per_hour", integer=False)
@@ -315,7 +332,7 @@ def solve_transient(
     hours, k_per_hour, mu = int(hours), int(round(per_step)), 1.0 / service_mean
     max_n = _first_n(lam_h, c_h, mu, hours)
     while True:
-        st = _States.build(max_n, max(c_h))
+        st = _States.build(max_n, min(c_h), max(c_h))
         lost = _main_pass(st, lam_h, c_h, mu, hours)
         if lost < tol:
             break
@@ -496,5 +513,6 @@ def _assemble(lam_h, c_h, mu, hours, step, k, st, queue, queue_left, in_sys, mea
         service_mean=1 / mu, times=np.arange(n_nodes + 1) * step, queue_mean=queue,
         in_system_mean=in_sys, wait_mean_at=mean[:n_nodes], hourly_wait_mean=wait_h,
         hourly_queue_mean=queue_h, hourly_survival=surv_h, survival_at=s_right[:n_nodes],
+        survival_before=s_left[:n_nodes],
         max_in_system=int(st.n[-1]), lost_mass=lost,
     )
