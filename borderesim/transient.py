@@ -57,6 +57,7 @@ from scipy.stats import poisson
 from .hourly import HOURS_PER_DAY, as_24
 
 SERIES_EPS = 1e-16  # Poisson tail left out of each uniformisation series
+MAX_IN_SYSTEM = 20_000  # refuse truncations beyond this many travellers in the lane
 
 
 @dataclass(frozen=True)
@@ -337,6 +338,9 @@ def solve_transient(
         if lost < tol:
             break
         max_n *= 2
+        if max_n > MAX_IN_SYSTEM:
+            raise ValueError(f"more than {MAX_IN_SYSTEM} travellers would have to be tracked "
+                             f"to keep the lost mass below {tol}")
     return _full_pass(st, lam_h, c_h, mu, hours, step, k_per_hour, tail, max_wait_days, lost)
 
 

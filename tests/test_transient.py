@@ -56,6 +56,31 @@ def test_mm1_from_empty_matches_dense_matrix_exponential():
             surv = p[1:] @ poisson.cdf(n[1:] - 1, mu * x)
             assert r.wait_exceeds(t, x) == pytest.approx(surv, rel=1e-9, abs=1e-13)
         assert r.queue_mean[int(t)] == pytest.approx(p @ np.maximum(n - 1, 0), rel=1e-9)
+        # between grid points the survival is interpolated (log-linear), not exact
+        surv = p[1:] @ poisson.cdf(n[1:] - 1, mu * 2.5)
+        assert r.wait_exceeds(t, 2.5) == pytest.approx(surv, rel=5e-3)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"step": 7.0}, "even number of steps"),
+    ({"servers": 0}, "nobody is ever on duty"),
+    ({"servers": [1] * 23}, "24 values"),
+    ({"service_mean": -1.0}, "service_mean"),
+    ({"hours": 0}, "hours"),
+])
+def test_bad_input_is_refused(kwargs, match):
+    args = {"per_hour": 30.0, "servers": 1, "service_mean": 1.0, "hours": 2} | kwargs
+    with pytest.raises(ValueError, match=match):
+        solve_transient(**args)
+
+
+def test_windows_must_be_whole_hours():
+    r = solve_transient(30.0, 1, 1.0, 2)
+    with pytest.raises(ValueError, match="whole hours"):
+        r.window_wait_mean(30, 120)
+    with pytest.raises(ValueError, match="not on the"):
+        r.wait_exceeds(0.3, 1.0)
+    assert r.window_wait_mean(0, 120) == pytest.approx(r.hourly_wait_mean.mean())
 
 
 # A day with a morning peak, a roster drop from 10 to 1 officers while all are busy (30-min
