@@ -55,6 +55,7 @@ from scipy.optimize import brentq
 from scipy.stats import poisson
 
 from .hourly import HOURS_PER_DAY, as_24
+from .scenario import Scenario, load_scenario
 
 SERIES_EPS = 1e-16  # Poisson tail left out of each uniformisation series
 MAX_IN_SYSTEM = 20_000  # refuse truncations beyond this many travellers in the lane
@@ -342,6 +343,25 @@ def solve_transient(
             raise ValueError(f"more than {MAX_IN_SYSTEM} travellers would have to be tracked "
                              f"to keep the lost mass below {tol}")
     return _full_pass(st, lam_h, c_h, mu, hours, step, k_per_hour, tail, max_wait_days, lost)
+
+
+def solve_scenario(scenario: Scenario | dict | str, **options: float) -> TransientWaits:
+    """``solve_transient`` for a scenario whose first stage is one exponential lane that every
+    traveller visits with no flushing; arrivals are followed until the horizon
+    (``warmup + duration``, rounded up to whole hours). Later stages do not affect the first.
+    ``options`` go to ``solve_transient`` (``step``, ``tol``, ...)."""
+    sc = load_scenario(scenario)
+    name, stage = next(iter(sc.stages.items()))
+    lanes = stage.lane_specs(name)
+    if len(lanes) != 1 or stage.visits != "all" or stage.flush_above is not None:
+        raise ValueError(f"stages.{name}: exact theory needs one lane, visited by all, "
+                         "without flushing")
+    lane = next(iter(lanes.values()))
+    if lane.service.distribution != "exponential":
+        raise ValueError(f"stages.{name}: exact theory needs exponential service")
+    hours = math.ceil(sc.horizon / 60 - 1e-9)
+    return solve_transient(sc.arrivals.per_hour, lane.servers, lane.service.mean, hours,
+                           **options)
 
 
 STEPS = (0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 5.0, 6.0, 10.0)

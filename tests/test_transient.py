@@ -16,7 +16,7 @@ from scipy.stats import poisson
 
 from borderesim import simulate
 from borderesim.theory import mmc_mean_wait, mmc_wait_exceeds, mmc_wait_quantile
-from borderesim.transient import solve_transient
+from borderesim.transient import solve_scenario, solve_transient
 from tests.conftest import single_stage
 
 
@@ -72,6 +72,12 @@ def test_bad_input_is_refused(kwargs, match):
     args = {"per_hour": 30.0, "servers": 1, "service_mean": 1.0, "hours": 2} | kwargs
     with pytest.raises(ValueError, match=match):
         solve_transient(**args)
+
+
+def test_scenario_adapter_refuses_what_it_cannot_solve():
+    sc = single_stage(30, 1, {"distribution": "lognormal", "mean": 1, "cv": 0.5}, hours=2)
+    with pytest.raises(ValueError, match="exponential"):
+        solve_scenario(sc)
 
 
 def test_windows_must_be_whole_hours():
@@ -146,8 +152,11 @@ def _hourly_waits(result, hours: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_fast_engine_hourly_waits_match_exact(day):
-    sc = single_stage(ARRIVALS, ROSTER, {"distribution": "exponential", "mean": SERVICE},
+    sc = single_stage(ARRIVALS, ROSTER, {"distribution": "exponential", "mean": "30min"},
                       hours=24, warmup=0, replications=200, seed=3)
+    # the scenario adapter reads the same lane (bit for bit: same grid, same chain)
+    assert np.array_equal(solve_scenario(sc).hourly_wait_mean, day.hourly_wait_mean,
+                          equal_nan=True)
     res = simulate(sc, engine="fast", keep_traces=True)
     # Arrivals stop at 18:00 and 10 officers clear the queue long before the 24:00
     # horizon, so every counted traveller's wait is known (checked in _hourly_waits).
