@@ -166,7 +166,7 @@ def _integral_row(g: sp.csr_matrix, dt: float, row: np.ndarray) -> np.ndarray:
 
 
 def _hourly(value: float | Sequence[float], what: str, integer: bool) -> list[float]:
-    vals = as_24(list(value) if isinstance(value, Sequence) else value)
+    vals = as_24([float(v) for v in value] if np.ndim(value) else float(value))
     if len(vals) != HOURS_PER_DAY:
         raise ValueError(f"{what}: an hourly list needs 24 values, got {len(vals)}")
     if any(not math.isfinite(v) or v < 0 for v in vals):
@@ -326,7 +326,7 @@ def solve_transient(
         raise ValueError("hours must be a whole number >= 1")
     if step is None:
         step = auto_step(service_mean)
-    per_step = 60 / step
+    per_step = 60 / step if step > 0 else 1.0
     if step <= 0 or abs(per_step - round(per_step)) > 1e-9 or round(per_step) % 2:
         raise ValueError("step must divide 60 minutes into an even number of steps")
     if max(c_h) == 0:

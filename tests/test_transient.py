@@ -63,6 +63,7 @@ def test_mm1_from_empty_matches_dense_matrix_exponential():
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"step": 7.0}, "even number of steps"),
+    ({"step": 0.0}, "even number of steps"),
     ({"servers": 0}, "nobody is ever on duty"),
     ({"servers": [1] * 23}, "24 values"),
     ({"service_mean": -1.0}, "service_mean"),
