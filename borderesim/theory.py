@@ -1,6 +1,8 @@
 """Exact queueing results used to validate the simulation and to seed capacity searches.
 
-Rates are per minute and times are minutes unless a name says otherwise.
+Rates are per minute and times are minutes unless a name says otherwise. Stationary results
+only; for hourly arrival profiles and rosters (M(t)/M/c(t), exact transient waits) see
+``transient.py``.
 """
 
 from __future__ import annotations
