@@ -5,6 +5,12 @@ the replication number and the stream's name, so changing one knob (a service
 mean, a referral rate, a lane) never shifts another stream: comparisons on one seed
 see the same travellers (common random numbers). Service times are drawn for every
 traveller in every lane, visited or not.
+
+Surges (``events:``) add travellers drawn exactly as the others but from streams of
+their own (``surge.<k>.<day>.<name>``, ``k`` the event's place in the list): the
+profile's travellers are drawn first, each surge's separately, and all are then
+merged by arrival time (stable: at equal times profile travellers first, then surges
+in list order). A traveller's own draws never depend on whether a surge is added.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .events import Surge, occurrences
 from .plan import Plan
 from .scenario import Scenario
 from .targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -81,16 +88,42 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
 
 
 def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication."""
+    """Draw the travellers of one replication (the profile's and every surge's)."""
 
     def rng(name: str) -> np.random.Generator:
         return stream(seed, replication, name)
 
     arrival = sample_arrivals(scenario.arrivals.hourly(), scenario.horizon, rng("arrivals"))
+    base = _draw_group(scenario, plan, seed, replication, arrival, rng, None)
+    groups = [base]
+    for occ in occurrences(scenario.events, scenario.horizon):
+        ev = occ.event
+        if not isinstance(ev, Surge):
+            continue
+        prefix = f"surge.{occ.index}.{occ.day}."
+
+        def surge_rng(name: str, prefix: str = prefix) -> np.random.Generator:
+            return stream(seed, replication, prefix + name)
+
+        times = occ.start + np.sort(surge_rng("arrivals").random(ev.travellers)) * ev.over
+        times = times[times < scenario.horizon]
+        cls = None if ev.class_ is None else list(scenario.classes).index(ev.class_)
+        groups.append(_draw_group(scenario, plan, seed, replication, times, surge_rng, cls))
+    return groups[0] if len(groups) == 1 else merge_inputs(groups)
+
+
+def _draw_group(
+    scenario: Scenario, plan: Plan, seed: int, replication: int, arrival: np.ndarray,
+    rng, fixed_class: int | None,
+) -> Inputs:
+    """Classes, threats, service, detection and targeting of travellers arriving at ``arrival``."""
     n = len(arrival)
-    shares = np.cumsum([c.share for c in scenario.classes.values()])
-    cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),
-                     len(shares) - 1).astype(np.int64)
+    if fixed_class is None:
+        shares = np.cumsum([c.share for c in scenario.classes.values()])
+        cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),
+                         len(shares) - 1).astype(np.int64)
+    else:
+        cls = np.full(n, fixed_class, dtype=np.int64)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
     threat = rng("threats").random(n) < prevalence[cls]
     service = np.empty((plan.n_lanes, n))
@@ -114,3 +147,68 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
         dynamic=decision.dynamic,
         extra=dict(decision.extra),
     )
+
+
+def merge_inputs(groups: list[Inputs]) -> Inputs:
+    """The travellers of several groups as one, numbered by arrival time (stable by group).
+
+    Per-traveller arrays are concatenated and reordered; a queue-aware rule must be the
+    same rule (threshold, per_waiting) in every group, its scores are merged likewise
+    and ``p_refer_if_threat`` is answered group by group. ``extra`` counts are summed.
+    """
+    order = np.argsort(np.concatenate([g.arrival for g in groups]), kind="stable")
+    sizes = np.array([g.n for g in groups])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+
+    def cat(name: str, axis: int = 0) -> np.ndarray:
+        return np.take(np.concatenate([getattr(g, name) for g in groups], axis=axis), order,
+                       axis=axis)
+
+    extra: dict[str, float] = {}
+    for g in groups:
+        for key, value in g.extra.items():
+            extra[key] = extra.get(key, 0.0) + value
+    return Inputs(
+        seed=groups[0].seed,
+        replication=groups[0].replication,
+        arrival=cat("arrival"),
+        cls=cat("cls"),
+        threat=cat("threat"),
+        service=np.ascontiguousarray(cat("service", axis=1)),
+        caught=np.ascontiguousarray(cat("caught", axis=1)),
+        refer=cat("refer"),
+        p_refer_if_threat=cat("p_refer_if_threat"),
+        dynamic=_merge_rules([g.dynamic for g in groups], order, inverse, bounds),
+        extra=extra,
+    )
+
+
+def _merge_rules(rules: list, order: np.ndarray, inverse: np.ndarray,
+                 bounds: np.ndarray) -> DynamicRule | PythonRule | None:
+    """One queue-aware rule for merged groups (``order``: merged -> concatenated index)."""
+    if all(r is None for r in rules):
+        return None
+    first = rules[0]
+    if isinstance(first, DynamicRule):
+        if not all(isinstance(r, DynamicRule) and r.threshold == first.threshold
+                   and r.per_waiting == first.per_waiting for r in rules):
+            raise ValueError("surge travellers got a different queue-aware rule")
+        score = np.concatenate([r.score for r in rules])[order]
+
+        def p_refer(thresholds: np.ndarray) -> np.ndarray:
+            by_group = np.asarray(thresholds)[inverse]
+            parts = [r.p_refer_if_threat(by_group[bounds[k]:bounds[k + 1]])
+                     for k, r in enumerate(rules)]
+            return np.concatenate(parts)[order]
+
+        return DynamicRule(score=score, threshold=first.threshold,
+                           per_waiting=first.per_waiting, p_refer_if_threat=p_refer)
+    group = np.searchsorted(bounds, order, side="right") - 1
+
+    def decide(i: int, waiting: int) -> bool:
+        k = int(group[i])
+        return bool(rules[k].decide(int(order[i] - bounds[k]), waiting))
+
+    return PythonRule(decide=decide)

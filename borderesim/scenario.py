@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from .distributions import Distribution, Minutes, MinutesOrZero
 from .errors import ScenarioError
+from .events import EVENT_KINDS, Event, Reserve, check_events
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
 from .targeting import StrategySpec
@@ -66,6 +67,8 @@ class Stage(Strict):
     detection_probability: Probability = 0.0
     booths: Annotated[int, Field(gt=0)] | None = None
     flush_above: Annotated[int, Field(ge=0)] | None = None
+    reserve: Reserve | None = None
+    """Reserve officers called in when the queue grows (see ``events.Reserve``)."""
 
     @model_validator(mode="after")
     def _one_shape(self) -> Stage:
@@ -111,6 +114,8 @@ class Scenario(Strict):
     classes: dict[str, TravellerClass] = Field(default_factory=_default_classes)
     stages: dict[str, Stage]
     targeting: StrategySpec | None = None
+    events: list[Event] = Field(default_factory=list)
+    """Shocks: surges, outages and slowdowns (see ``events.py``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -134,6 +139,7 @@ class Scenario(Strict):
                 admits = (lane.classes is None or cname in lane.classes for lane in lanes.values())
                 if not any(admits):
                     raise ValueError(f"stages.{sname}: no lane admits class '{cname}'")
+        check_events(self)
         if self.targeting is not None:
             try:
                 self.targeting.check(self)
@@ -244,6 +250,7 @@ def set_path(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, An
 
 _TAGS = {
     "exponential", "deterministic", "lognormal", "gamma", "uniform", "triangular", "empirical",
+    *EVENT_KINDS,
 }
 
 

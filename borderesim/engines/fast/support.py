@@ -18,12 +18,13 @@ from ...scenario import Scenario
 
 SCENARIO_FIELDS = frozenset({
     "name", "description", "kind", "duration", "warmup", "replications", "seed", "arrivals",
-    "classes", "stages", "targeting",
+    "classes", "stages", "targeting", "events",
 })
 """Scenario fields the kernels (or sampling, before them) account for (``kind`` only picks
 a report's standards; the model does not read it)."""
 STAGE_FIELDS = frozenset({
     "visits", "servers", "service", "lanes", "detection_probability", "booths", "flush_above",
+    "reserve",
 })
 LANE_FIELDS = frozenset({"servers", "service", "classes"})
 
