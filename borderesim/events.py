@@ -2,7 +2,7 @@
 
 Schema and the flattening of events into occurrences (minutes from the start of the
 run). The rules the engines follow are stated in ``borderesim/testing/semantics.py``
-([surges], [outages], [slowdowns], [reserve]).
+(**Surges**, [outages], [slowdowns], [reserve]).
 
 Clock times are ``"HH:MM"`` of day ``day`` (default 1); ``every: day`` repeats an event
 on every later day of the run. An event whose (first) start is at or after the end of
