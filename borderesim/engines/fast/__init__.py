@@ -40,18 +40,24 @@ def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
 
 
 def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
-    """The kernel's capacity-change, slowdown and reserve arguments for ``plan``."""
+    """The kernel's capacity-change, slowdown and reserve arguments for ``plan``
+    (computed once per plan and kept on it)."""
+    cached = plan.__dict__.get("_fast_shock_args")
+    if cached is not None:
+        return cached
     ch = plan.capacity_changes()
 
     def c(x: np.ndarray, dtype: type) -> np.ndarray:
         return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
 
-    return (
+    args = (
         c(ch.times, np.float64), c(ch.level, np.int64), c(ch.down, np.bool_),
         c(ch.preempt, np.bool_), c(plan.slow_lane, np.int64), c(plan.slow_from, np.float64),
         c(plan.slow_to, np.float64), c(plan.slow_factor, np.float64),
         *(c(x, x.dtype) for x in plan.reserve_arrays()),
     )
+    object.__setattr__(plan, "_fast_shock_args", args)
+    return args
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:

@@ -163,10 +163,9 @@ def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
 
 
 @njit(cache=True)
-def _dur(service, n, lane, j, t, slow_lane, slow_from, slow_to, slow_factor):
-    """Service time of traveller ``j`` starting in ``lane`` at ``t``: the sampled time
-    times every slowdown window of the lane holding ``t`` (in window order)."""
-    d = service[_u(lane * n + j)]
+def _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor):
+    """Service time ``d`` of a start in ``lane`` at ``t`` times every slowdown window of
+    the lane holding ``t`` (in window order)."""
     for w in range(slow_lane.shape[0]):
         if slow_lane[w] == lane and slow_from[w] <= t and t < slow_to[w]:
             d = d * slow_factor[w]
@@ -278,6 +277,7 @@ def replay_flat(
         reserve_minutes[s] = 0.0
         heap_cap += res_officers[s]
         has_reserve = has_reserve or res_officers[s] > 0
+    n_slow = slow_lane.shape[0] > 0
     res_on = np.zeros(n_stages, np.int64)
     t_res = np.full(n_stages, np.inf)  # arrival of the officer called, if any
     nxt = np.empty(n, np.int64)
@@ -333,7 +333,9 @@ def replay_flat(
                     stage_wait[_u(s)] -= 1
                     st[_u(b + _BUSY)] += 1
                     start[_u(s * n + j)] = t
-                    d = _dur(service, n, lane, j, t, slow_lane, slow_from, slow_to, slow_factor)
+                    d = service[_u(lane * n + j)]
+                    if n_slow:
+                        d = _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor)
                     size = _sift_up(htime, hkey, size, t + d, (j << LANE_BITS) | lane)
             kc += 1
             t_roster = cap_times[_u(kc)] if kc < n_chg else np.inf
@@ -364,7 +366,8 @@ def replay_flat(
                     stage_wait[_u(rs)] -= 1
                     st[_u(b + _BUSY)] += 1
                     start[_u(rs * n + j)] = t
-                    d = _dur(service, n, best, j, t, slow_lane, slow_from, slow_to, slow_factor)
+                    d = _slowed(service[_u(best * n + j)], best, t, slow_lane, slow_from,
+                                slow_to, slow_factor)
                     size = _sift_up(htime, hkey, size, t + d, (j << LANE_BITS) | best)
             if (res_on[_u(rs)] < res_officers[_u(rs)]
                     and stage_wait[_u(rs)] > res_open[_u(rs)]):
@@ -393,7 +396,9 @@ def replay_flat(
                 stage_wait[_u(s)] -= 1
                 st[_u(b + _BUSY)] += 1
                 start[_u(s * n + j)] = t
-                d = _dur(service, n, lane, j, t, slow_lane, slow_from, slow_to, slow_factor)
+                d = service[_u(lane * n + j)]
+                if n_slow:
+                    d = _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor)
                 size = _heap_add(htime, hkey, size, top_done, t + d, (j << LANE_BITS) | lane)
                 top_done = False
             end[_u(s * n + i)] = t
@@ -427,7 +432,9 @@ def replay_flat(
             if st[_u(b + _QLEN)] == 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
                 st[_u(b + _BUSY)] += 1
                 start[_u(s * n + i)] = t
-                d = _dur(service, n, best, i, t, slow_lane, slow_from, slow_to, slow_factor)
+                d = service[_u(best * n + i)]
+                if n_slow:
+                    d = _slowed(d, best, t, slow_lane, slow_from, slow_to, slow_factor)
                 size = _heap_add(htime, hkey, size, top_done, t + d, (i << LANE_BITS) | best)
                 top_done = False
             else:

@@ -1,0 +1,145 @@
+"""KPIs of shocks and the agile response to them, from one replication's trace.
+
+The *shock window* runs from the start of the first event (surge, outage, slowdown)
+to the end of the last one (``events.shock_window``). For each replication:
+
+- ``<stage>.queue_peak``: the most travellers waiting at the stage at once (all lanes,
+  queued not yet started) from the warm-up to the horizon;
+- ``<stage>.recovery_min``: minutes from the shock's start until the stage's rolling
+  30-minute p95 wait is at or under the target and stays there to the horizon (the
+  p95 at minute ``t`` is over travellers *entering* the stage's queues in
+  ``(t - 30, t]``; a traveller still waiting at the horizon counts as waiting until
+  then; a window nobody enters is under the target). Never recovered: the minutes to
+  the horizon, and ``<stage>.recovered`` is 0 (else 1);
+- ``<stage>.reserve_officer_hours`` and ``reserve_officer_hours`` (all stages): reserve
+  officer-hours on duty over the whole run;
+- ``detection_rate.shock`` / ``detection_rate.outside``: the low-variance detection
+  estimator (as ``detection_rate``) over counted travellers arriving inside / outside
+  the shock window;
+- ``<stage>.flushed_in_shock``: travellers waved through the stage unchecked while
+  entering it in the shock window.
+
+Times are minutes unless a name says hours. ``shock_kpis`` returns nothing for a
+scenario without events or reserves.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .events import shock_window
+from .metrics import check_probability, detection_population, offered_load
+from .plan import Plan
+from .sampling import Inputs
+from .scenario import Scenario
+from .trace import FLUSHED, Trace
+
+ROLLING_MIN = 30.0
+"""Width (minutes) of the rolling window of the recovery p95."""
+GRID_MIN = 1.0
+"""Step (minutes) at which the rolling p95 is evaluated."""
+
+SHOCK_KPIS: dict[str, tuple[str, str]] = {
+    "queue_peak": ("peak queue", "travellers"),
+    "recovery_min": ("recovery time", "min"),
+    "recovered": ("recovered by the horizon", "share"),
+    "reserve_officer_hours": ("reserve officer-hours", "h"),
+    "flushed_in_shock": ("flushed during the shock", "travellers"),
+    "detection_rate.shock": ("detection during the shock", "share"),
+    "detection_rate.outside": ("detection outside the shock", "share"),
+}
+"""Label and unit of each shock KPI (per stage ones are ``<stage>.<name>``)."""
+
+
+def waiting_intervals(plan: Plan, trace: Trace, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and start (horizon if none) of everyone who queued at stage ``s`` (minutes)."""
+    queued = trace.lane[s] >= 0
+    entry = trace.entry[s][queued]
+    start = np.where(np.isnan(trace.start[s][queued]), plan.horizon, trace.start[s][queued])
+    return entry, start
+
+
+def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float) -> int:
+    """Most intervals ``[entry, start)`` covering one instant at or after ``t0``."""
+    keep = start > entry
+    times = np.concatenate([entry[keep], start[keep]])
+    steps = np.concatenate([np.ones(keep.sum(), np.int64), -np.ones(keep.sum(), np.int64)])
+    order = np.lexsort((steps, times))  # at equal times, departures (-1) first
+    level = np.cumsum(steps[order])
+    times = times[order]
+    at_t0 = level[times <= t0][-1] if np.any(times <= t0) else 0
+    after = level[times >= t0]
+    return int(max(at_t0, after.max() if after.size else 0))
+
+
+def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizon: float,
+                     target: float) -> float:
+    """Minutes from ``t_shock`` until the rolling 30-minute p95 wait stays <= ``target``.
+
+    ``horizon - t_shock`` when it never does (the caller reports that separately).
+    """
+    order = np.argsort(entry, kind="stable")
+    entry, wait = entry[order], wait[order]
+    grid = np.arange(t_shock, horizon, GRID_MIN)
+    lo = np.searchsorted(entry, grid - ROLLING_MIN, side="right")
+    hi = np.searchsorted(entry, grid, side="right")
+    over = np.zeros(len(grid), dtype=bool)
+    for k in range(len(grid)):
+        if hi[k] > lo[k]:
+            over[k] = np.percentile(wait[lo[k]:hi[k]], 95) > target
+    bad = np.flatnonzero(over)
+    if bad.size == 0:
+        return 0.0
+    last = int(bad[-1])
+    if last + 1 >= len(grid):
+        return horizon - t_shock
+    return float(grid[last + 1] - t_shock)
+
+
+def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
+               target: float | None = None) -> dict[str, float]:
+    """The shock KPIs of one replication (see the module docstring); ``target``: minutes,
+    the p95 wait of the recovery time (default ``scenario.recovery_target``)."""
+    window = shock_window(scenario)
+    has_reserve = bool(np.any(plan.reserve_arrays()[0] > 0))
+    if window is None and not has_reserve:
+        return {}
+    target = scenario.recovery_target if target is None else float(target)
+    k: dict[str, float] = {}
+    res_min = (np.zeros(plan.n_stages) if trace.reserve_minutes is None
+               else np.asarray(trace.reserve_minutes))
+    for s, sname in enumerate(plan.stage_names):
+        entry, start = waiting_intervals(plan, trace, s)
+        k[f"{sname}.queue_peak"] = float(queue_peak(entry, start, plan.warmup))
+        k[f"{sname}.reserve_officer_hours"] = float(res_min[s]) / 60.0
+        if window is None:
+            continue
+        rec = recovery_minutes(entry, start - entry, window[0], plan.horizon, target)
+        k[f"{sname}.recovery_min"] = rec
+        k[f"{sname}.recovered"] = float(rec < plan.horizon - window[0])
+        inside = (trace.entry[s] >= window[0]) & (trace.entry[s] < window[1])
+        k[f"{sname}.flushed_in_shock"] = float(np.sum(inside & (trace.lane[s] == FLUSHED)))
+    k["reserve_officer_hours"] = float(res_min.sum()) / 60.0
+    if window is not None:
+        k.update(_detection_split(scenario, plan, inputs, trace, window))
+    return k
+
+
+def _detection_split(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
+                     window: tuple[float, float]) -> dict[str, float]:
+    """The low-variance detection estimator for arrivals inside and outside ``window``."""
+    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    overloaded = any(v >= 1.0 for v in offered_load(plan, inputs, trace).values())
+    scored = detection_population(plan, inputs, trace, overloaded)
+    q = check_probability(plan, inputs, trace, scored)
+    inside = (inputs.arrival >= window[0]) & (inputs.arrival < window[1])
+    out = {}
+    for name, part in (("shock", inside), ("outside", ~inside)):
+        mine = scored & part
+        weight = prevalence[inputs.cls[mine]]
+        total = float(weight.sum())
+        out[f"detection_rate.{name}"] = float(weight @ q[mine]) / total if total > 0 \
+            else math.nan
+    return out
