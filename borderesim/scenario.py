@@ -116,6 +116,8 @@ class Scenario(Strict):
     targeting: StrategySpec | None = None
     events: list[Event] = Field(default_factory=list)
     """Shocks: surges, outages and slowdowns (see ``events.py``)."""
+    recovery_target: Minutes = 15.0
+    """p95 wait (minutes) a stage must be back under for the recovery-time KPI (``shocks.py``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:

@@ -1,7 +1,8 @@
 """KPIs of shocks and the agile response to them, from one replication's trace.
 
 The *shock window* runs from the start of the first event (surge, outage, slowdown)
-to the end of the last one (``events.shock_window``). For each replication:
+to the end of the last one, both included (``events.shock_window``; a surge of
+``over: 0`` lasts an instant). For each replication:
 
 - ``<stage>.queue_peak``: the most travellers waiting at the stage at once (all lanes,
   queued not yet started) from the warm-up to the horizon;
@@ -119,7 +120,7 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
         rec = recovery_minutes(entry, start - entry, window[0], plan.horizon, target)
         k[f"{sname}.recovery_min"] = rec
         k[f"{sname}.recovered"] = float(rec < plan.horizon - window[0])
-        inside = (trace.entry[s] >= window[0]) & (trace.entry[s] < window[1])
+        inside = (trace.entry[s] >= window[0]) & (trace.entry[s] <= window[1])
         k[f"{sname}.flushed_in_shock"] = float(np.sum(inside & (trace.lane[s] == FLUSHED)))
     k["reserve_officer_hours"] = float(res_min.sum()) / 60.0
     if window is not None:
@@ -134,7 +135,7 @@ def _detection_split(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     overloaded = any(v >= 1.0 for v in offered_load(plan, inputs, trace).values())
     scored = detection_population(plan, inputs, trace, overloaded)
     q = check_probability(plan, inputs, trace, scored)
-    inside = (inputs.arrival >= window[0]) & (inputs.arrival < window[1])
+    inside = (inputs.arrival >= window[0]) & (inputs.arrival <= window[1])
     out = {}
     for name, part in (("shock", inside), ("outside", ~inside)):
         mine = scored & part

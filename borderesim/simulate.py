@@ -14,6 +14,7 @@ from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
 from .sampling import Inputs, sample
 from .scenario import Scenario, load_scenario
+from .shocks import shock_kpis
 from .trace import Trace
 
 
@@ -81,7 +82,9 @@ def run_replication(
     """Sample and simulate one replication; returns its KPIs, inputs and trace."""
     inputs = sample(scenario, plan, seed, replication)
     trace = get_engine(engine)(plan, inputs)
-    return replication_kpis(scenario, plan, inputs, trace), inputs, trace
+    kpis = replication_kpis(scenario, plan, inputs, trace)
+    kpis.update(shock_kpis(scenario, plan, inputs, trace))  # nothing without events/reserve
+    return kpis, inputs, trace
 
 
 def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:
