@@ -24,14 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .outcomes import Outcome, interval_minutes, occupancy
+from .outcomes import Outcome, occupancy
+from .outcomes import interval_minutes as interval_minutes  # re-exported
 from .plan import Plan
 from .sampling import Inputs
 from .trace import Trace
-
-__all__ = ["HOURS", "StageWaits", "by_hour", "hour_of_day", "hourly_kpis", "hourly_mean",
-           "hourly_quantile", "interval_minutes", "quantile", "stage_time_sums", "stage_waits",
-           "window_segments"]
 
 HOURS = 24
 
