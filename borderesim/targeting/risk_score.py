@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .base import Decision, DynamicRule, Strategy, TargetingContext
+from .base import Decision, DynamicRule, Strategy, TargetingContext, refer_probability
 from .basic import Rate
 
 STREAM = "targeting.risk_score"
@@ -31,13 +31,6 @@ def d_prime(auc: float) -> float:
     from scipy import special  # imported on use: SciPy is slow to import
 
     return math.sqrt(2.0) * float(special.ndtri(auc))
-
-
-def refer_probability(threshold: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
-    """P(score >= threshold) for a N(mean, 1) score (vectorised, inf-safe)."""
-    from scipy import special
-
-    return special.ndtr(np.asarray(mean, dtype=float) - np.asarray(threshold, dtype=float))
 
 
 def expected_referral_share(
@@ -141,12 +134,8 @@ class RiskScoreStrategy(Strategy):
         threshold = self.base_threshold(ctx.scenario)
         threat_mean = shift + dprime
         if self.per_waiting > 0:
-
-            def p_if_threat(thresholds: np.ndarray) -> np.ndarray:
-                return refer_probability(thresholds, threat_mean)
-
             rule = DynamicRule(score=score, threshold=threshold, per_waiting=self.per_waiting,
-                               p_refer_if_threat=p_if_threat)
+                               threat_mean=threat_mean)
             zeros = np.zeros(ctx.n)
             return Decision(refer=zeros.astype(bool), p_refer_if_threat=zeros, dynamic=rule)
         return Decision(refer=score >= threshold,
