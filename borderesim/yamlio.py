@@ -11,7 +11,8 @@ strategies files, ``--set`` values and workshop uploads. The rules:
   ``MAX_CHARS`` characters of text, so a "billion laughs" file is refused before any
   object is built;
 - a mapping may not repeat a key (YAML's "last one wins" hides mistakes);
-- ``1e9`` and ``-1E-3`` (no dot, which YAML 1.1 reads as text) are numbers;
+- ``1e9``, ``-1E-3`` and ``4.2e2`` (no dot or no exponent sign, which YAML 1.1 reads
+  as text) are numbers;
 - tags never build Python objects (``SafeLoader``).
 
 Messages never quote more than a short piece of the input.
@@ -66,8 +67,8 @@ class BoundedLoader(_Base):  # type: ignore[misc, valid-type]
 
 BoundedLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
 )
 
 
@@ -144,6 +145,9 @@ def parse_yaml(text: str, source: str | None = None) -> Any:
         problem = shorten(exc.problem or exc.context or "cannot parse", quote=False)
         mark = exc.problem_mark or exc.context_mark
         where = _where(mark)
+        if "nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
+            raise InputFileError(f"{where}: nested more than {MAX_DEPTH} levels deep", source,
+                                 f"is nested too deeply ({where})") from None
         raise InputFileError(f"invalid YAML: {where + ': ' if where else ''}{problem}", source,
                              f"is not valid YAML ({where})" if where else "is not valid YAML"
                              ) from None
