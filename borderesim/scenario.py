@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,7 +31,7 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _identifier(kind: str):
+def _identifier(kind: str) -> Callable[[str], str]:
     """A check for stage, lane and class names: they appear in dotted paths (``--set``,
     ``gap`` targets) and KPI names, so they are kept to a safe pattern."""
 
