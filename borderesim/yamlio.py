@@ -142,7 +142,7 @@ def parse_yaml(text: str, source: str | None = None) -> Any:
         _check_shape(text, source)
         return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
-        problem = shorten(exc.problem or exc.context or "cannot parse", quote=False)
+        problem = shorten(exc.problem or exc.context or "cannot parse", 120, quote=False)
         mark = exc.problem_mark or exc.context_mark
         where = _where(mark)
         if "nesting depth" in problem:  # libyaml's own limit, met while scanning ahead
