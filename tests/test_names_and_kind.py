@@ -228,5 +228,6 @@ def test_report_figures_and_pdf_show_names_literally(tmp_path):
     fig.canvas.draw()
     labels = [shown(t) for ax in fig.axes for t in ax.get_xticklabels()]
     assert {"car", "coach"} <= set(labels)
-    pdf = write_report  # the PDF's text pages carry the scenario name ($\badmacro$)(data, tmp_path / "r.pdf", "pdf")
+    # the PDF's text pages carry the scenario name ($\badmacro$) through mathtext-safe text
+    pdf = write_report(data, tmp_path / "r.pdf", "pdf")
     assert pdf.read_bytes().startswith(b"%PDF")
