@@ -92,7 +92,9 @@ class KpiFamily:
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        unit(self.unit)  # a typo in a unit fails at import
+        if self.unit not in UNITS:  # a typo in a declaration fails at import
+            raise ValueError(f"{self.pattern}: unknown unit {self.unit!r}; one of "
+                             f"{', '.join(UNITS)}")
         names = re.findall(r"{(\w+)}", self.pattern)
         unknown = set(names) - set(PLACEHOLDERS)
         if unknown:

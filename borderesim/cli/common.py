@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -69,12 +68,6 @@ def show(args: argparse.Namespace, as_json: str, as_table: str,
 
 def warn(message: str) -> None:
     print(f"borderesim: warning: {message}", file=sys.stderr)
-
-
-def fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:,.{digits}f}"
 
 
 def require(condition: bool, problem: str, source: str | None = None,

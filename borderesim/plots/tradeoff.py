@@ -18,11 +18,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from ..kpis import kpi_info
 
-PANELS = (("wait_p95", "95th-percentile wait, all travellers (min)", 1.0),
-          ("false_referral_rate", "innocent travellers referred (%)", 100.0),
-          ("innocent_delay_mean", "time an innocent referral loses (min)", 1.0))
-"""(KPI on the x axis, axis label, scale to the unit shown)."""
+PANELS = tuple((k, kpi_info(k).axis_label, kpi_info(k).unit.scale)
+               for k in ("wait_p95", "false_referral_rate", "innocent_delay_mean"))
+"""(KPI on the x axis, axis label, scale to the unit shown), from :mod:`borderesim.kpis`."""
 
 
 def _groups(comparison: Comparison) -> dict[str, list[int]]:
@@ -55,7 +55,7 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
         ax.set_xlabel(label, fontsize=8)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("threats detected (%)", fontsize=8)
+    axes[0].set_ylabel(kpi_info("detection_rate").axis_label, fontsize=8)
 
 
 def plot_tradeoff(comparison: Comparison, path: str | Path, title: str | None = None,

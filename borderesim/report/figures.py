@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from ..kpis import kpi_info
 from ..plots.tradeoff import PANELS, draw_tradeoff
 from .build import ReportData
 from .standards import Verdict
@@ -129,11 +130,13 @@ def fig_fairness(data: ReportData) -> Figure:
     fig = Figure(figsize=(9.0, 3.2))
     left, right = fig.subplots(1, 2)
     x = np.arange(len(classes))
-    ref = [_err(kpis.get(f"class.{c}.false_referral_rate", nan), 100) for c in classes]
-    det = [_err(data.class_detection.get(c, nan), 100) for c in classes]
+    ref_info, det_info = kpi_info("false_referral_rate"), kpi_info("detection_rate")
+    ref = [_err(kpis.get(f"class.{c}.false_referral_rate", nan), ref_info.unit.scale)
+           for c in classes]
+    det = [_err(data.class_detection.get(c, nan), det_info.unit.scale) for c in classes]
     for ax, vals, color, label in (
-        (left, ref, "tab:orange", "innocent travellers referred (%)"),
-        (right, det, "tab:green", "threats detected (%)"),
+        (left, ref, "tab:orange", ref_info.axis_label),
+        (right, det, "tab:green", det_info.axis_label),
     ):
         ax.bar(x, [v[0] for v in vals], yerr=[[v[1] for v in vals], [v[2] for v in vals]],
                color=color, capsize=3)
