@@ -34,14 +34,15 @@ def _groups(comparison: Comparison) -> dict[str, list[int]]:
 
 def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = True) -> None:
     """Draw the trade-off panels of ``comparison`` on ``axes`` (one Axes per ``PANELS``)."""
+    k = kpi_info("detection_rate").unit.scale
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         for group, idx in _groups(comparison).items():
             xs = [comparison.mean(i, kpi) * scale for i in idx]
-            ys = [comparison.mean(i, "detection_rate") * 100 for i in idx]
+            ys = [comparison.mean(i, "detection_rate") * k for i in idx]
             cis = [comparison.interval(i, "detection_rate") for i in idx]
-            lo = [max(0.0, y - c["ci_low"] * 100) if not math.isnan(c["ci_low"]) else 0.0
+            lo = [max(0.0, y - c["ci_low"] * k) if not math.isnan(c["ci_low"]) else 0.0
                   for y, c in zip(ys, cis, strict=True)]
-            hi = [max(0.0, c["ci_high"] * 100 - y) if not math.isnan(c["ci_high"]) else 0.0
+            hi = [max(0.0, c["ci_high"] * k - y) if not math.isnan(c["ci_high"]) else 0.0
                   for y, c in zip(ys, cis, strict=True)]
             knob = comparison.variants[idx[0]].knob
             name = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group

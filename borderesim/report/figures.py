@@ -146,9 +146,10 @@ def fig_fairness(data: ReportData) -> Figure:
         ax.tick_params(labelsize=7)
     overall = kpis.get("detection_rate", nan)["mean"]
     if not math.isnan(overall):
-        right.axhline(100 * overall, color="k", ls="--", lw=1)
-        right.annotate(f"all classes {100 * overall:.1f} %", (len(classes) - 0.6, 100 * overall),
-                       ha="right", va="bottom", fontsize=7)
+        shown = overall * det_info.unit.scale
+        right.axhline(shown, color="k", ls="--", lw=1)
+        right.annotate(f"all classes {det_info.format(overall, digits=1, with_unit=True)}",
+                       (len(classes) - 0.6, shown), ha="right", va="bottom", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -160,7 +161,7 @@ def fig_tradeoff(comparison: Comparison, own: int) -> Figure:
     fig = Figure(figsize=(9.0, 3.6))
     axes = list(fig.subplots(1, n, sharey=True))
     draw_tradeoff(axes, comparison)
-    det = 100 * comparison.mean(own, "detection_rate")
+    det = comparison.mean(own, "detection_rate") * kpi_info("detection_rate").unit.scale
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         ax.set_xlabel(label, fontsize=8)  # name the axis by its KPI, whatever draw_tradeoff did
         ax.plot([comparison.mean(own, kpi) * scale], [det], marker="*", ms=14, color="crimson",
