@@ -206,3 +206,15 @@ def test_result_and_table_with_infinite_load():
     ci = result.kpis["detection_rate"]
     assert rows["detection_rate"].split()[1] == f"{100 * ci['mean']:,.2f}"
     assert rows["wait_p95"].endswith("min") and rows["arrived"].endswith("travellers")
+
+
+def test_compare_json_is_strict_when_no_server_is_on_duty():
+    from borderesim.compare import Variant, compare
+
+    scenario = load_scenario(SCENARIOS / "land_crossing.yaml", OFF_DUTY)
+    variants = [Variant("profile", {"strategy": "by_class",
+                                    "referral_rate": {"general": 0.04, "ready": 0.01}}),
+                Variant("random", {"strategy": "random", "referral_rate": 0.05})]
+    data = compare(scenario, variants, replications=2).to_dict()
+    assert strict_loads(dumps(data)) == data
+    assert data["strategies"][1]["kpis"]["secondary.offered_load"]["mean"] is None

@@ -6,9 +6,11 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import ScenarioError
 from ..scenario import Scenario, load_scenario
+from ..serialize import dumps
 
 
 def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:
@@ -55,10 +57,11 @@ def load(args: argparse.Namespace) -> Scenario:
     return load_scenario(args.scenario, tuple(args.overrides))
 
 
-def show(args: argparse.Namespace, as_json: str, as_table: str,
+def show(args: argparse.Namespace, data: Any, as_table: str,
          write: Callable[[Path], list[Path]]) -> int:
-    """Print ``as_json`` (``--json``) or ``as_table``; with ``--out DIR`` write files there."""
-    print(as_json if args.json else as_table)
+    """Print ``data`` as strict JSON (``--json``; NaN and inf become ``null``) or
+    ``as_table``; with ``--out DIR`` write files there."""
+    print(dumps(data) if args.json else as_table)
     if args.out is not None:
         written = write(args.out)
         if not args.json:

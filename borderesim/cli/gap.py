@@ -59,7 +59,7 @@ def command(args: argparse.Namespace) -> int:
                  replications=args.replications, seed=args.seed)
     for note in result.notes:
         warn(note)
-    return show(args, result.to_json(), table(result), lambda out: write_outputs(result, out))
+    return show(args, result.to_dict(), table(result), lambda out: write_outputs(result, out))
 
 
 def write_outputs(result: GapResult, out: Path) -> list[Path]:
