@@ -88,6 +88,10 @@ def test_names_resolve_to_the_right_family():
         "secondary.offered_load": ("{stage}.offered_load", "Offered load at secondary", "share"),
         "fairness.disparity_ratio": ("fairness.disparity_ratio", None, "ratio"),
         "detection.visitor": ("detection.{cls}", "Threats of class visitor detected", "share"),
+        # names are text: braces, dollars and dots in them are kept as they are
+        "class.$\\x{0}$.referral_rate": ("class.{cls}.referral_rate",
+                                         "Travellers of class $\\x{0}$ referred", "share"),
+        "a.b.queue_mean": ("{stage}.queue_mean", "Mean queue at a.b", "travellers"),
     }
     for name, (pattern, label, unit) in cases.items():
         info = kpi_info(name)
