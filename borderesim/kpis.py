@@ -329,35 +329,34 @@ START, END = "<!-- kpi-table:start -->", "<!-- kpi-table:end -->"
 """Markers around the generated KPI table in README.md."""
 
 _BETTER = {"lower": "lower", "higher": "higher", "neither": "—"}
-
-
-def _pattern_md(pattern: str) -> str:
-    return f"`{pattern}`"
+SUMMARY_WORDS = {"mean_t": "the mean with a 95 % Student-t interval (replications where the "
+                           "KPI is undefined left out)"}
+"""Each :data:`Summary` in words, for the README."""
 
 
 def markdown_table(source: Source = "run") -> str:
     """The README's KPI table: one row per family that ``source`` produces."""
     rows = [f for f in FAMILIES if f.source == source]
-    summaries = {f.summary for f in rows}
-    lines = [
-        "| KPI | in plain words | unit | better |",
-        "|---|---|---|---|",
-    ]
+    mixed = len({f.summary for f in rows}) > 1  # then each row says how it is summarised
+    head = ["KPI", "in plain words", "unit", "better"] + (["across replications"] * mixed)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for f in rows:
         words = (f.label + (f" — {f.meaning}" if f.meaning else "")).replace("|", "\\|")
-        lines.append(f"| {_pattern_md(f.pattern)} | {words} | {f.unit} | {_BETTER[f.better]} |")
+        cells = [f"`{f.pattern}`", words, f.unit, _BETTER[f.better]]
+        cells += [SUMMARY_WORDS[f.summary]] * mixed
+        lines.append("| " + " | ".join(cells) + " |")
     holders = ", ".join(f"`{{{k}}}` {v}" for k, v in PLACEHOLDERS.items())
     lines += ["", f"Placeholders: {holders}. Values are stored (JSON, CSV, Parquet, Python) in "
               "the unit listed; tables and figures show a share as %."]
-    if summaries == {"mean_t"}:
-        lines.append("Across replications every KPI is summarised by its mean with a 95 % "
-                     "Student-t interval (replications where it is undefined left out).")
+    if rows and not mixed:
+        lines.append(f"Across replications every KPI is summarised by "
+                     f"{SUMMARY_WORDS[rows[0].summary]}.")
     return "\n".join(lines)
 
 
 def readme_section(text: str) -> str:
     """The text between the KPI-table markers of a README (without the markers' lines)."""
-    head, sep, rest = text.partition(START + "\n")
+    _, sep, rest = text.partition(START + "\n")
     body, sep2, _ = rest.partition("\n" + END)
     if not sep or not sep2:
         raise ValueError(f"README has no {START} … {END} section")
