@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import numpy as np
 
 from .outcomes import Outcome
 from .plan import make_plan
+from .serialize import dumps
 from .simulate import Result
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -98,7 +98,7 @@ def write_outputs(result: Result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     summary = result.to_dict() | {"warnings": result.warnings}
     files = {
-        "summary.json": json.dumps(summary, indent=2),
+        "summary.json": dumps(summary),
         "scenario.yaml": result.scenario.to_yaml(),
     }
     for name, text in files.items():

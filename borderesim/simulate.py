@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
 from .sampling import Inputs, sample
 from .scenario import Scenario, load_scenario
+from .serialize import dumps, to_jsonable
 from .trace import Trace
 
 
@@ -32,21 +32,18 @@ class Result:
     version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's summary; NaN (undefined) values become ``None``."""
-        return {
+        """The run's summary; NaN (undefined) and infinite values become ``None``."""
+        return to_jsonable({
             "scenario": self.scenario.name,
             "engine": self.engine,
             "seed": self.seed,
             "replications": self.replications,
             "version": self.version,
-            "kpis": {
-                name: {k: (None if math.isnan(v) else v) for k, v in ci.items()}
-                for name, ci in self.kpis.items()
-            },
-        }
+            "kpis": self.kpis,
+        })
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return dumps(self.to_dict())
 
     def mean(self, kpi: str) -> float:
         """Mean of ``kpi`` across replications."""

@@ -32,7 +32,6 @@ no cheaper roster exists.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
@@ -334,7 +333,3 @@ def staff_for_detection(search: Search, roster: np.ndarray, ev: Evaluation, targ
 def officer_hours(roster: np.ndarray, lanes: range) -> float:
     """Server-hours per day of ``lanes`` (one server on duty for one hour = 1)."""
     return float(roster[list(lanes)].sum())
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..metrics import (
     check_probability,
-    confidence_interval,
     detection_population,
     offered_load,
+    summarise,
 )
 from ..outcomes import Outcome
 from ..plan import Plan
@@ -66,17 +66,11 @@ def class_detection(scenario: Scenario, plan: Plan, inputs: Inputs,
             enumerate(scenario.classes)}
 
 
-def across(per_rep: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and 95 % t-interval of each indicator across replications."""
-    names = list(dict.fromkeys(k for rep in per_rep for k in rep))
-    return {n: confidence_interval(rep[n] for rep in per_rep) for n in names}
-
-
 def release_summary(plan: Plan, runs: Runs) -> dict[str, dict[str, float]]:
     """:func:`release_by_channel` over the replications ``runs``, with intervals."""
-    return across([release_by_channel(plan, i, t) for i, t in runs])
+    return summarise([release_by_channel(plan, i, t) for i, t in runs])
 
 
 def detection_by_class(scenario: Scenario, plan: Plan, runs: Runs) -> dict[str, dict[str, float]]:
     """:func:`class_detection` over the replications ``runs``, with intervals."""
-    return across([class_detection(scenario, plan, i, t) for i, t in runs])
+    return summarise([class_detection(scenario, plan, i, t) for i, t in runs])
