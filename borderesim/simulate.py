@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
+from . import __version__, budget
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
@@ -112,16 +112,22 @@ def simulate(
     of seed ``s`` always sees the same travellers, whatever the engine.
     ``workers``: processes running replications in parallel; the result is identical
     to a serial run (``workers=1``).
+
+    Before sampling, ``budget.check`` refuses (``ScenarioError``) a run that cannot fit
+    in memory and prints a one-line warning on stderr when it will take minutes.
     """
     scenario = load_scenario(scenario)
     reps = scenario.replications if replications is None else int(replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
     seed = scenario.seed if seed is None else int(seed)
-    name, reason = choose_engine(scenario, engine)
-    plan = make_plan(scenario)
     if int(workers) < 1:
         raise ValueError("workers must be at least 1")
+    name, reason = choose_engine(scenario, engine)
+    slow = budget.check(scenario, reps, name, keep_traces, int(workers))
+    if slow:
+        budget.announce(slow)
+    plan = make_plan(scenario)
     per_rep, traces = [], []
     if int(workers) > 1 and reps > 1:
         from .engines.fast.parallel import run_replications
