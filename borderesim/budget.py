@@ -184,12 +184,13 @@ def duration_words(seconds: float) -> str:
 
 
 def check(scenario: Scenario, replications: int | None = None, engine: str = "fast",
-          keep_traces: bool = False, workers: int = 1) -> str | None:
+          keep_traces: bool = False, workers: int = 1, kept_by: str = "--out") -> str | None:
     """Refuse a run that cannot fit in memory; return a warning if it will take minutes.
 
     Raises ``ScenarioError`` naming the field to change (``arrivals.per_hour`` when one
     replication is too big, ``replications`` when kept traces are, ``--workers`` when
-    parallel replications are). Returns a one-line warning, or ``None``.
+    parallel replications are). ``kept_by`` says in messages why every replication is
+    kept. Returns a one-line warning, or ``None``.
     """
     reps = scenario.replications if replications is None else int(replications)
     if reps > MAX_REPLICATIONS:
@@ -211,9 +212,11 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
         parallel = b.peak_bytes - b.kept_bytes - b.replication_bytes
         if b.kept_bytes >= parallel:
             raise ScenarioError(
-                f"keeping every replication's travellers (--out) would need ~{gib(b.peak_bytes)} "
-                f"for {size} × {reps:,} replications; {limit}; lower replications, duration "
-                "or per_hour, or run without --out", None, "replications")
+                f"keeping every replication's travellers ({kept_by}) would need "
+                f"~{gib(b.peak_bytes)} for {size} × {reps:,} replications; {limit}; lower "
+                "replications, duration or per_hour"
+                + (", or run without --out" if kept_by == "--out" else ""), None,
+                "replications")
         raise ScenarioError(
             f"{workers} workers at once would need ~{gib(b.peak_bytes)} ({gib(b.replication_bytes)}"
             f" each, {size}); {limit}; use fewer workers", None, "--workers")

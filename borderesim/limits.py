@@ -49,7 +49,7 @@ def server_count(value: int | list[int]) -> int | list[int]:
     """A server count (or 24-hour roster) of at most ``MAX_SERVERS`` in every hour."""
     top = max(value) if isinstance(value, list) else value
     if top > MAX_SERVERS:
-        raise ValueError(f"at most {MAX_SERVERS:,} servers per lane and hour, got {top:g}")
+        raise ValueError(f"at most {MAX_SERVERS:,} servers per lane and hour, got {top:,}")
     return value
 
 
