@@ -17,7 +17,7 @@ KPI masks).
 The memory a run may use (``memory_cap``) is, unless ``BORDERESIM_MEMORY_LIMIT`` sets
 it (bytes, or a number with K, M, G or T, e.g. ``8G``): half the memory the system
 reports available, and no more than 90 % of the headroom left under an address-space
-limit (``ulimit -v``) when one is set.
+limit (``ulimit -v``) when one is set, after ``ADDRESS_RESERVE`` for the engines.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ SIMPY_US, SIMPY_US_PER_STAGE = 10.0, 25.0
 """Microseconds per traveller of a SimPy replication."""
 WARN_SECONDS = 60.0
 """Runs estimated to take longer than this (on one core) get a warning first."""
+ADDRESS_RESERVE = 2**29
+"""Address space (bytes) kept for the engines' own libraries under ``ulimit -v``: loading
+the compiled kernels maps about 0.3 GiB."""
 _SUFFIX = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
@@ -160,7 +163,7 @@ def memory_cap() -> tuple[float, str]:
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     used = _virtual_size()
     if soft != resource.RLIM_INFINITY and used is not None:
-        room = 0.9 * max(0.0, soft - used)
+        room = 0.9 * max(0.0, soft - used - ADDRESS_RESERVE)
         if room < cap:
             cap, how = room, "the room left under this process's address-space limit"
     return cap, how
@@ -220,10 +223,15 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
         raise ScenarioError(
             f"{workers} workers at once would need ~{gib(b.peak_bytes)} ({gib(b.replication_bytes)}"
             f" each, {size}); {limit}; use fewer workers", None, "--workers")
+    return slow_warning(b, engine)
+
+
+def slow_warning(b: Budget, engine: str) -> str | None:
+    """A one-line warning when the run ``b`` is estimated to take over ``WARN_SECONDS``."""
     if b.seconds > WARN_SECONDS:
         return (f"this run may take about {duration_words(b.seconds)} "
-                f"({b.travellers:.2g} travellers × {reps:,} replications, {engine} engine); "
-                "lower replications or duration for a quicker look")
+                f"({b.travellers:.2g} travellers × {b.replications:,} replications, {engine} "
+                "engine); lower replications or duration for a quicker look")
     return None
 
 

@@ -123,8 +123,12 @@ def simulate(
     seed = scenario.seed if seed is None else int(seed)
     if int(workers) < 1:
         raise ValueError("workers must be at least 1")
+    # refuse before the engines are even imported; warn once the engine is known
+    budget.check(scenario, reps, "simpy" if engine == "simpy" else "fast", keep_traces,
+                 int(workers))
     name, reason = choose_engine(scenario, engine)
-    slow = budget.check(scenario, reps, name, keep_traces, int(workers))
+    slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces, int(workers)),
+                               name)
     if slow:
         budget.announce(slow)
     plan = make_plan(scenario)
@@ -143,6 +147,7 @@ def simulate(
             per_rep.append(kpis)
             if keep_traces:
                 traces.append((inputs, trace))
+            del inputs, trace  # free this replication before the next is sampled
     summary = summarise(per_rep)
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)
