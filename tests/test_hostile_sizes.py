@@ -377,3 +377,12 @@ def test_extreme_numbers_run_or_are_refused(case, value):
 
 def test_limits_are_documented_in_messages():
     assert limits.years(limits.MAX_MINUTES) == "about 19 years"
+
+
+def test_parallel_workers_blamed_when_they_do_not_fit(monkeypatch):
+    monkeypatch.setenv(budget.ENV, "20M")
+    scen = load_scenario(SMALL, ["arrivals.per_hour=20000"])  # ~6 MB a replication
+    assert budget.check(scen, 8, workers=1) is None
+    with pytest.raises(ScenarioError) as err:
+        budget.check(scen, 8, workers=8)
+    assert err.value.path == "--workers" and "use fewer workers" in str(err.value)
