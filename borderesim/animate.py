@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import ScenarioError
 from .hourly import as_24
+from .outcomes import is_checked
 from .plan import Plan
 from .plots.text import plain
 from .sampling import Inputs
@@ -142,8 +143,7 @@ def booth_slots(trace: Trace, plan: Plan) -> np.ndarray:
 
 def detection_times(inputs: Inputs, trace: Trace) -> np.ndarray:
     """When each traveller was detected as a threat (minutes; NaN: never)."""
-    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-    hit = inputs.caught & checked & inputs.threat
+    hit = inputs.caught & is_checked(trace.lane, trace.end) & inputs.threat
     when = np.where(hit, trace.end, np.inf).min(axis=0)
     return np.where(np.isfinite(when), when, np.nan)
 

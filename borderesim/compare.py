@@ -28,6 +28,7 @@ from . import __version__
 from .errors import ScenarioError
 from .metrics import confidence_interval
 from .scenario import Scenario, load_scenario, read_yaml_mapping, validate
+from .serialize import to_jsonable
 from .simulate import Result, simulate
 
 KEY_KPIS = (
@@ -186,11 +187,7 @@ class Comparison:
         return confidence_interval(diffs)
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``compare --json`` object; NaN becomes ``None``."""
-
-        def clean(d: dict[str, float]) -> dict[str, float | None]:
-            return {k: (None if math.isnan(v) or math.isinf(v) else v) for k, v in d.items()}
-
+        """The ``compare --json`` object; NaN and infinite values become ``None``."""
         out = []
         for i, (variant, result) in enumerate(zip(self.variants, self.results, strict=True)):
             out.append({
@@ -200,10 +197,10 @@ class Comparison:
                 "value": variant.value,
                 "targeting": variant.targeting,
                 "engine": result.engine,
-                "kpis": {k: clean(ci) for k, ci in result.kpis.items()},
-                "difference": {k: clean(self.difference(i, k)) for k in KEY_KPIS},
+                "kpis": result.kpis,
+                "difference": {k: self.difference(i, k) for k in KEY_KPIS},
             })
-        return {
+        return to_jsonable({
             "scenario": self.scenario.name,
             "seed": self.seed,
             "replications": self.replications,
@@ -212,7 +209,7 @@ class Comparison:
             "key_kpis": list(KEY_KPIS),
             "strategies": out,
             "warnings": self.warnings,
-        }
+        })
 
 
 def compare(

@@ -15,14 +15,17 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from . import limits
 from .distributions import MinutesOrZero
 from .schema_base import Strict
 
 if TYPE_CHECKING:
     from .scenario import Scenario
 
+MAX_SURGE = 100_000_000
+"""Most travellers one surge may add (memory is checked by ``budget`` besides)."""
 DAY = 1440.0
 """Minutes in a day."""
 
@@ -47,7 +50,7 @@ def clock_minutes(value: object) -> float:
 
 Clock = Annotated[float, BeforeValidator(clock_minutes)]
 """A clock time, held as minutes after midnight."""
-Day = Annotated[int, Field(ge=1)]
+Day = Annotated[int, Field(ge=1, le=int(limits.MAX_MINUTES // 1440) + 1)]
 
 
 class _Timed(Strict):
@@ -66,8 +69,8 @@ class Surge(_Timed):
 
     kind: Literal["surge"]
     at: Clock
-    travellers: Annotated[int, Field(ge=0)]
-    over: MinutesOrZero = 0.0
+    travellers: Annotated[int, Field(ge=0, le=MAX_SURGE)]
+    over: Annotated[MinutesOrZero, AfterValidator(limits.at_most_minutes)] = 0.0
     class_: str | None = Field(default=None, alias="class")
 
     @property
@@ -104,7 +107,7 @@ class Slowdown(_Window):
     """Service times × ``factor`` for travellers starting service from ``from`` to ``to``."""
 
     kind: Literal["slowdown"]
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    factor: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 
 
 Event = Annotated[Surge | Outage | Slowdown, Field(discriminator="kind")]
@@ -119,10 +122,10 @@ class Reserve(Strict):
     than ``close_below`` wait, a reserve officer leaves after finishing a traveller.
     """
 
-    officers: Annotated[int, Field(gt=0)]
-    open_above: Annotated[int, Field(ge=0)]
-    close_below: Annotated[int, Field(ge=0)]
-    call_in: MinutesOrZero = 0.0
+    officers: Annotated[int, Field(gt=0, le=limits.MAX_SERVERS)]
+    open_above: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)]
+    close_below: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)]
+    call_in: Annotated[MinutesOrZero, AfterValidator(limits.at_most_minutes)] = 0.0
 
     @model_validator(mode="after")
     def _hysteresis(self) -> Reserve:

@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator
 
+from .errors import shorten
+
 HOURS_PER_DAY = 24
 
 
@@ -13,11 +15,11 @@ def _hourly(kind: type, minimum: float, what: str):
     def check(value: object) -> object:
         def one(v: object, where: str) -> float | int:
             if isinstance(v, bool) or not isinstance(v, int | float):
-                raise ValueError(f"{where}must be a number, got {v!r}")
+                raise ValueError(f"{where}must be a number, got {shorten(v)}")
             if not v == v or v in (float("inf"), float("-inf")):
-                raise ValueError(f"{where}must be finite, got {v!r}")
+                raise ValueError(f"{where}must be finite, got {shorten(v)}")
             if kind is int and float(v) != int(v):
-                raise ValueError(f"{where}must be a whole number, got {v!r}")
+                raise ValueError(f"{where}must be a whole number, got {shorten(v)}")
             return kind(v)
 
         if isinstance(value, list | tuple):

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .outcomes import Outcome, occupancy
+from .outcomes import interval_minutes as interval_minutes  # re-exported
 from .plan import Plan
 from .sampling import Inputs
 from .trace import Trace
@@ -34,26 +36,6 @@ HOURS = 24
 def hour_of_day(t: np.ndarray) -> np.ndarray:
     """Hour of day (0-23) of times ``t`` in minutes from 00:00 of day one."""
     return (np.floor(np.asarray(t, dtype=float) / 60.0) % HOURS).astype(np.int64)
-
-
-def interval_minutes(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Total length (minutes) of intervals ``[a_i, b_i)`` inside each ``[edges[k], edges[k+1])``.
-
-    ``edges`` must be increasing. Runs in O((n + K) log n) with sorted cumulative sums.
-    """
-    a = np.asarray(a, dtype=float)
-    b = np.maximum(np.asarray(b, dtype=float), a)
-    edges = np.asarray(edges, dtype=float)
-
-    def covered_before(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
-        s = np.sort(starts)
-        csum = np.concatenate([[0.0], np.cumsum(s)])
-        k = np.searchsorted(s, x, side="left")
-        return k * x - csum[k]
-
-    # length of the intervals falling before x: sum (x - a)^+ - sum (x - b)^+
-    total = covered_before(edges, a) - covered_before(edges, b)
-    return np.diff(total)
 
 
 def window_segments(t0: float, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,8 +64,8 @@ class StageWaits:
 
 def stage_waits(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> StageWaits:
     """Waits at stage ``s`` of the counted travellers, by the hour they entered the stage."""
-    counted = inputs.arrival >= plan.warmup
-    here = counted & (trace.lane[s] >= 0)
+    outcome = Outcome(plan, inputs, trace)
+    here = outcome.counted & outcome.queued(s)
     entry = trace.entry[s][here]
     start = trace.start[s][here]
     censored = np.isnan(start)
@@ -116,20 +98,13 @@ def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving,
     ``on_duty`` server-minutes rostered and ``minutes`` of window."""
     edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
-    end = plan.horizon
-    waiting = np.zeros(len(lengths))
-    busy = np.zeros(len(lengths))
+    occupied = occupancy(plan, trace, s, edges)
     on_duty = np.zeros(len(lengths))
     for lane in plan.lanes_of(s):
-        mine = trace.lane[s] == lane
-        start = np.where(np.isnan(trace.start[s][mine]), end, trace.start[s][mine])
-        stop = np.where(np.isnan(trace.end[s][mine]), end, trace.end[s][mine])
-        waiting += interval_minutes(trace.entry[s][mine], start, edges)
-        busy += interval_minutes(start, stop, edges)
         on_duty += plan.roster[lane, hours] * lengths
     return {
-        "waiting": by_hour(hours, waiting),
-        "busy": by_hour(hours, busy),
+        "waiting": by_hour(hours, occupied.waiting.sum(axis=0)),
+        "busy": by_hour(hours, occupied.busy.sum(axis=0)),
         "on_duty": by_hour(hours, on_duty),
         "minutes": by_hour(hours, lengths),
     }

@@ -3,6 +3,7 @@
 Times are minutes, rates are shares (0-1) unless the name says ``per_hour``.
 Only travellers who *arrive* after the warm-up are counted; queue lengths and
 utilisation are time averages over the counted window ``[warmup, horizon)``.
+Who is counted, finished, checked or flushed is defined once, in :mod:`outcomes`.
 """
 
 from __future__ import annotations
@@ -12,15 +13,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .outcomes import CHUNK, Outcome
 from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
-from .targeting import DynamicRule
 from .trace import Trace
-
-CHUNK = 1 << 20
-"""Travellers handled at once where a KPI only needs sums (bounds temporary memory)."""
 
 
 def _mean(x: np.ndarray) -> float:
@@ -35,13 +33,14 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
+def offered_load(outcome: Outcome) -> dict[str, float]:
     """Work arriving at each stage in the counted window over server time on duty (a share).
 
     Each counted traveller who visits the stage (everyone, or the referred) brings
     the service time of the lane they used, or of their first eligible lane.
     """
-    counted = inputs.arrival >= plan.warmup
+    plan, inputs, trace = outcome.plan, outcome.inputs, outcome.trace
+    counted = outcome.counted
     out = {}
     for s, sname in enumerate(plan.stage_names):
         visits = counted & trace.referred if plan.stage_referred[s] else counted
@@ -62,8 +61,7 @@ def offered_load(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, float]:
     return out
 
 
-def detection_population(plan: Plan, inputs: Inputs, trace: Trace, overloaded: bool
-                         ) -> np.ndarray:
+def detection_population(outcome: Outcome, overloaded: bool) -> np.ndarray:
     """Travellers whose detection is scored.
 
     Normally the counted travellers who finished: their outcome is known, and the
@@ -71,12 +69,10 @@ def detection_population(plan: Plan, inputs: Inputs, trace: Trace, overloaded: b
     is overloaded, finishing depends on the path (referred travellers pile up at
     secondary), so every counted traveller is scored by what happened by the horizon.
     """
-    counted = inputs.arrival >= plan.warmup
-    return counted if overloaded else counted & ~np.isnan(trace.exit)
+    return outcome.counted if overloaded else outcome.done
 
 
-def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarray
-                      ) -> np.ndarray:
+def check_probability(outcome: Outcome, scored: np.ndarray) -> np.ndarray:
     """P(a traveller would have been detected were they a threat), per traveller.
 
     Stages everybody visits count as the traveller actually passed them (checked,
@@ -87,33 +83,23 @@ def check_probability(plan: Plan, inputs: Inputs, trace: Trace, scored: np.ndarr
     prevalence weights over ``scored`` this is the low-variance detection estimator
     (threats are rare, so counting them is noisy).
     """
-    miss_all = np.ones(inputs.n)
+    plan = outcome.plan
+    miss_all = np.ones(outcome.inputs.n)
     miss_ref = 1.0
-    ref_stages = np.flatnonzero(plan.stage_referred)
     for s in range(plan.n_stages):
         p = plan.detect_p[s]
-        checked = (trace.lane[s] >= 0) & ~np.isnan(trace.end[s])
+        checked = outcome.checked(s)
         if plan.stage_referred[s]:
-            entered = scored & ~np.isnan(trace.entry[s])
+            entered = scored & outcome.entered(s)
             share = checked[entered].mean() if entered.any() else 1.0
             miss_ref *= 1.0 - p * share
         else:
             miss_all[checked] *= 1.0 - p
-    if ref_stages.size == 0:
+    if not plan.stage_referred.any():
         return 1.0 - miss_all
-    p_ref = inputs.p_refer_if_threat
-    dyn = inputs.dynamic
-    if isinstance(dyn, DynamicRule):
-        decided = ~np.isnan(trace.threshold)
-        p_dyn = np.where(decided, dyn.p_refer_if_threat(np.where(decided, trace.threshold,
-                                                                 np.inf)), 0.0)
-        p_ref = 1.0 - (1.0 - p_ref) * (1.0 - p_dyn)
-    reached = ~np.isnan(trace.exit)
-    for s in range(int(ref_stages[0]), plan.n_stages):
-        reached |= ~np.isnan(trace.entry[s])
     # 1 - miss_all * (1 - p_ref * (1 - miss_ref) * reached), in place (n can be ~10^7)
-    q = p_ref * (1.0 - miss_ref)
-    q *= reached
+    q = outcome.p_refer_if_threat() * (1.0 - miss_ref)
+    q *= outcome.reached_referral()
     np.subtract(1.0, q, out=q)
     q *= miss_all
     return np.subtract(1.0, q, out=q)
@@ -144,26 +130,19 @@ def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
             "fairness.referral_rate_gap": hi - lo}
 
 
-def referred_stage_time(plan: Plan, trace: Trace) -> np.ndarray:
+def referred_stage_time(outcome: Outcome) -> np.ndarray:
     """Minutes each traveller spent at ``visits: referred`` stages (waiting and served).
 
     Flushed travellers spent 0 there; a traveller still inside such a stage gets NaN.
     """
+    trace = outcome.trace
     total = np.zeros(trace.exit.shape)
-    for s in np.flatnonzero(plan.stage_referred):
-        total += np.where(trace.lane[s] >= 0, trace.end[s] - trace.entry[s], 0.0)
+    for s in np.flatnonzero(outcome.plan.stage_referred):
+        total += np.where(outcome.queued(s), trace.end[s] - trace.entry[s], 0.0)
     return total
 
 
-def _clipped(a: np.ndarray, b: np.ndarray, t0: float, t1: float) -> np.ndarray:
-    """Length of each interval [a, b) inside [t0, t1) (a new array; a and b untouched)."""
-    out = np.minimum(b, t1)
-    out -= np.maximum(a, t0)
-    return np.clip(out, 0, None, out=out)
-
-
-def stage_kpis(plan: Plan, s: int, counted: np.ndarray, trace: Trace,
-               k: dict[str, float]) -> np.ndarray:
+def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
     """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
 
     Waits (minutes) count from reaching the stage to starting service, for counted
@@ -171,36 +150,22 @@ def stage_kpis(plan: Plan, s: int, counted: np.ndarray, trace: Trace,
     counted window, including travellers who arrived in the warm-up. Written to keep
     few traveller-sized temporaries alive (a year of a busy crossing is ~10^7 rows).
     """
+    plan, counted = outcome.plan, outcome.counted
     w0, w1 = plan.warmup, plan.horizon
     sname = plan.stage_names[s]
-    lane, entry, start, end = trace.lane[s], trace.entry[s], trace.start[s], trace.end[s]
-    started = ~np.isnan(start)
-    wait = np.subtract(start, entry)
-    wait[~started] = 0.0
-    here = counted & started
-    del started
+    wait = outcome.wait(s)
+    here = counted & outcome.started(s)
     k[f"{sname}.wait_mean"] = _mean(wait[here])
     k[f"{sname}.wait_p95"] = _p95(wait[here])
-    k[f"{sname}.visit_rate"] = _ratio((counted & ~np.isnan(entry)).sum(), counted.sum())
-    k[f"{sname}.flushed"] = float((counted & (lane == -2)).sum())
+    k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
+    k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
     lanes = list(plan.lanes_of(s))
     offset = lanes[0]
-    queued = np.zeros(len(lanes))
-    busy = np.zeros(len(lanes))
-    for lo in range(0, lane.size, CHUNK):  # in chunks: bounded temporaries
-        part = slice(lo, lo + CHUNK)
-        served = lane[part] >= 0
-        by_lane = lane[part][served] - offset
-        begin = start[part][served]
-        begin[np.isnan(begin)] = w1
-        queued += np.bincount(by_lane, _clipped(entry[part][served], begin, w0, w1),
-                              len(lanes))
-        finish = end[part][served]
-        finish[np.isnan(finish)] = w1
-        busy += np.bincount(by_lane, _clipped(begin, finish, w0, w1), len(lanes))
+    occupied = outcome.occupancy(s, np.array([w0, w1]))
+    queued, busy = occupied.waiting[:, 0], occupied.busy[:, 0]
     avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
     if plan.lane_names[offset] != sname:  # a stage with named lanes
-        here_lane = lane[here] - offset
+        here_lane = outcome.trace.lane[s][here] - offset
         counts = np.bincount(here_lane, minlength=len(lanes))
         wait_sums = np.bincount(here_lane, wait[here], len(lanes))
         for j, ln in enumerate(lanes):
@@ -215,11 +180,10 @@ def stage_kpis(plan: Plan, s: int, counted: np.ndarray, trace: Trace,
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
     """All KPIs of one replication as ``{name: value}``."""
+    outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
-    counted = inputs.arrival >= w0
-    finished = ~np.isnan(trace.exit)
-    done = counted & finished
+    counted, finished, done = outcome.counted, outcome.finished, outcome.done
     innocent = counted & ~inputs.threat
     referred = trace.referred
     k: dict[str, float] = {}
@@ -230,7 +194,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     wait_total = np.zeros(inputs.n)
     stage_k: dict[str, float] = {}
     for s in range(plan.n_stages):
-        wait_total += stage_kpis(plan, s, counted, trace, stage_k)  # minutes queueing
+        wait_total += stage_kpis(outcome, s, stage_k)  # minutes queueing
     k["wait_mean"] = _mean(wait_total[done])
     k["wait_p95"] = _p95(wait_total[done])
     tis = (trace.exit - inputs.arrival)[done]
@@ -241,10 +205,10 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
 
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    loads = offered_load(plan, inputs, trace)
+    loads = offered_load(outcome)
     overloaded = any(v >= 1.0 for v in loads.values())
-    scored = detection_population(plan, inputs, trace, overloaded)
-    q = check_probability(plan, inputs, trace, scored)
+    scored = detection_population(outcome, overloaded)
+    q = check_probability(outcome, scored)
     q[~scored] = 0.0
     n_classes = len(prevalence)
     q_by_class = np.bincount(inputs.cls, q, n_classes)
@@ -255,7 +219,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     threats = inputs.threat & scored
     detected = np.zeros(inputs.n, dtype=bool)
     for s in range(plan.n_stages):
-        detected |= inputs.caught[s] & (trace.lane[s] >= 0) & ~np.isnan(trace.end[s])
+        detected |= inputs.caught[s] & outcome.checked(s)
     detected &= threats
     k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
     k["threats"] = float(threats.sum())
@@ -267,7 +231,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     )
     k["arrived"] = float(counted.sum())
     k["finished"] = float(done.sum())
-    k["unfinished"] = float((counted & ~finished).sum())
+    k["unfinished"] = float(outcome.unfinished.sum())
     k.update(stage_k)
 
     innocent_rates = []
@@ -280,8 +244,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine & finished])
         innocent_rates.append(k[f"class.{cname}.false_referral_rate"])
     k.update(fairness_kpis(innocent_rates))
-    k["innocent_delay_mean"] = _mean(referred_stage_time(plan, trace)[innocent & referred
-                                                                       & finished])
+    k["innocent_delay_mean"] = _mean(referred_stage_time(outcome)[innocent & referred
+                                                                  & finished])
     k["watchlist.hits"] = 0.0
     k["watchlist.false_hits"] = 0.0
     for name, value in inputs.extra.items():

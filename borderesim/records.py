@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .outcomes import Outcome
 from .plan import make_plan
+from .serialize import dumps
 from .simulate import Result
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,20 +50,19 @@ def traveller_columns(result: Result) -> dict[str, np.ndarray]:
         cols.setdefault(name, []).append(values)
 
     for inputs, trace in result.traces:
+        outcome = Outcome(plan, inputs, trace)
         n = inputs.n
         add("replication", np.full(n, inputs.replication))
         add("traveller", np.arange(n))
         add("arrival", inputs.arrival)
         add("class", classes[inputs.cls])
-        add("counted", inputs.arrival >= plan.warmup)
+        add("counted", outcome.counted)
         add("threat", inputs.threat)
         add("referred", trace.referred)
-        started = ~np.isnan(trace.start)
-        add("wait", np.where(started, trace.start - trace.entry, 0.0).sum(axis=0))
+        add("wait", sum(outcome.wait(s) for s in range(plan.n_stages)))
         add("exit", trace.exit)
         add("time_in_system", trace.exit - inputs.arrival)
-        checked = (trace.lane >= 0) & ~np.isnan(trace.end)
-        add("detected", (inputs.caught & checked).any(axis=0))
+        add("detected", (inputs.caught & outcome.checked()).any(axis=0))
         for s, sname in enumerate(plan.stage_names):
             add(f"{sname}.lane", lanes[trace.lane[s]])
             add(f"{sname}.entry", trace.entry[s])
@@ -98,7 +98,7 @@ def write_outputs(result: Result, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     summary = result.to_dict() | {"warnings": result.warnings}
     files = {
-        "summary.json": json.dumps(summary, indent=2),
+        "summary.json": dumps(summary),
         "scenario.yaml": result.scenario.to_yaml(),
     }
     for name, text in files.items():

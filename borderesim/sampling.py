@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .budget import check_replication
 from .events import Surge, occurrences
 from .plan import Plan
 from .scenario import Scenario
@@ -88,7 +89,11 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
 
 
 def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication (the profile's and every surge's)."""
+    """Draw the travellers of one replication (the profile's and every surge's).
+
+    Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
+    """
+    check_replication(scenario)
 
     def rng(name: str) -> np.random.Generator:
         return stream(seed, replication, name)
@@ -153,14 +158,13 @@ def merge_inputs(groups: list[Inputs]) -> Inputs:
     """The travellers of several groups as one, numbered by arrival time (stable by group).
 
     Per-traveller arrays are concatenated and reordered; a queue-aware rule must be the
-    same rule (threshold, per_waiting) in every group, its scores are merged likewise
-    and ``p_refer_if_threat`` is answered group by group. ``extra`` counts are summed.
+    same rule (threshold, per_waiting) in every group, its per-traveller arrays are
+    merged likewise (a ``PythonRule`` is asked with each group's own numbering).
+    ``extra`` counts are summed.
     """
     order = np.argsort(np.concatenate([g.arrival for g in groups]), kind="stable")
     sizes = np.array([g.n for g in groups])
     bounds = np.concatenate([[0], np.cumsum(sizes)])
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
 
     def cat(name: str, axis: int = 0) -> np.ndarray:
         return np.take(np.concatenate([getattr(g, name) for g in groups], axis=axis), order,
@@ -180,13 +184,13 @@ def merge_inputs(groups: list[Inputs]) -> Inputs:
         caught=np.ascontiguousarray(cat("caught", axis=1)),
         refer=cat("refer"),
         p_refer_if_threat=cat("p_refer_if_threat"),
-        dynamic=_merge_rules([g.dynamic for g in groups], order, inverse, bounds),
+        dynamic=_merge_rules([g.dynamic for g in groups], order, bounds),
         extra=extra,
     )
 
 
-def _merge_rules(rules: list, order: np.ndarray, inverse: np.ndarray,
-                 bounds: np.ndarray) -> DynamicRule | PythonRule | None:
+def _merge_rules(rules: list, order: np.ndarray, bounds: np.ndarray
+                 ) -> DynamicRule | PythonRule | None:
     """One queue-aware rule for merged groups (``order``: merged -> concatenated index)."""
     if all(r is None for r in rules):
         return None
@@ -195,16 +199,9 @@ def _merge_rules(rules: list, order: np.ndarray, inverse: np.ndarray,
         if not all(isinstance(r, DynamicRule) and r.threshold == first.threshold
                    and r.per_waiting == first.per_waiting for r in rules):
             raise ValueError("surge travellers got a different queue-aware rule")
-        score = np.concatenate([r.score for r in rules])[order]
-
-        def p_refer(thresholds: np.ndarray) -> np.ndarray:
-            by_group = np.asarray(thresholds)[inverse]
-            parts = [r.p_refer_if_threat(by_group[bounds[k]:bounds[k + 1]])
-                     for k, r in enumerate(rules)]
-            return np.concatenate(parts)[order]
-
-        return DynamicRule(score=score, threshold=first.threshold,
-                           per_waiting=first.per_waiting, p_refer_if_threat=p_refer)
+        return DynamicRule(score=np.concatenate([r.score for r in rules])[order],
+                           threshold=first.threshold, per_waiting=first.per_waiting,
+                           threat_mean=np.concatenate([r.threat_mean for r in rules])[order])
     group = np.searchsorted(bounds, order, side="right") - 1
 
     def decide(i: int, waiting: int) -> bool:

@@ -9,21 +9,58 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from .distributions import Distribution, Minutes, MinutesOrZero
-from .errors import ScenarioError
+from . import limits, yamlio
+from .distributions import Distribution, Minutes, MinutesOrZero, RunMinutes
+from .errors import InputFileError, ScenarioError, shorten
 from .events import EVENT_KINDS, Event, Reserve, check_events
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
 from .targeting import StrategySpec
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Servers = Annotated[HourlyCount, AfterValidator(limits.server_count)]
+"""Servers on duty (one count or a 24-hour roster), at most ``limits.MAX_SERVERS``."""
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _identifier(kind: str) -> Callable[[str], str]:
+    """A check for stage, lane and class names: they appear in dotted paths (``--set``,
+    ``gap`` targets) and KPI names, so they are kept to a safe pattern."""
+
+    def check(name: str) -> str:
+        if not _NAME.match(name) or len(name) > 64:
+            raise ValueError(f"{kind} name {shorten(name)} may use only letters, digits, '_' "
+                             "and '-', start with a letter and be at most 64 characters")
+        return name
+
+    return check
+
+
+def _plain_text(text: str) -> str:
+    """Free text (scenario name, description) may not hold control characters such as the
+    ANSI escapes that recolour a terminal; tabs and line breaks are allowed."""
+    bad = _CONTROL.search(text)
+    if bad:
+        raise ValueError(f"holds a control character ({bad.group()!r} at position "
+                         f"{bad.start() + 1}); use plain text")
+    return text
+
+
+StageName = Annotated[str, AfterValidator(_identifier("a stage"))]
+LaneName = Annotated[str, AfterValidator(_identifier("a lane"))]
+ClassName = Annotated[str, AfterValidator(_identifier("a class"))]
+PlainText = Annotated[str, AfterValidator(_plain_text)]
 
 
 class Arrivals(Strict):
@@ -46,7 +83,7 @@ class TravellerClass(Strict):
 class Lane(Strict):
     """Parallel servers of one kind within a stage (e-gates, desks, a Ready lane)."""
 
-    servers: HourlyCount
+    servers: Servers
     service: Distribution
     classes: list[str] | None = None
     """Classes allowed in this lane; ``None`` admits everyone."""
@@ -61,12 +98,12 @@ class Stage(Strict):
     """
 
     visits: Literal["all", "referred"] = "all"
-    servers: HourlyCount | None = None
+    servers: Servers | None = None
     service: Distribution | None = None
-    lanes: dict[str, Lane] | None = None
+    lanes: dict[LaneName, Lane] | None = None
     detection_probability: Probability = 0.0
-    booths: Annotated[int, Field(gt=0)] | None = None
-    flush_above: Annotated[int, Field(ge=0)] | None = None
+    booths: Annotated[int, Field(gt=0, le=limits.MAX_SERVERS)] | None = None
+    flush_above: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)] | None = None
     reserve: Reserve | None = None
     """Reserve officers called in when the queue grows (see ``events.Reserve``)."""
 
@@ -101,18 +138,18 @@ class Scenario(Strict):
     simulated but not counted.
     """
 
-    name: str
-    description: str = ""
+    name: PlainText
+    description: PlainText = ""
     kind: Literal["land", "airport", "cargo", "generic"] | None = None
     """What sort of crossing this is; it decides which service standards a report applies
     (``None``: unspecified, only the standards that fit any crossing)."""
-    duration: Minutes = 1440.0
+    duration: RunMinutes = 1440.0
     warmup: MinutesOrZero = 0.0
-    replications: Annotated[int, Field(gt=0)] = 10
+    replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     arrivals: Arrivals
-    classes: dict[str, TravellerClass] = Field(default_factory=_default_classes)
-    stages: dict[str, Stage]
+    classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)
+    stages: dict[StageName, Stage]
     targeting: StrategySpec | None = None
     events: list[Event] = Field(default_factory=list)
     """Shocks: surges, outages and slowdowns (see ``events.py``)."""
@@ -163,35 +200,14 @@ class Scenario(Strict):
 
 
 def read_yaml_mapping(path: Path, kind: str = "scenario file") -> dict[str, Any]:
-    """Read a YAML file that must hold a mapping (``yaml.safe_load``: tags never build objects).
+    """Read a YAML file that must hold a mapping, within ``yamlio``'s bounds.
 
-    Any problem — missing, a folder, not text, bad YAML, empty, not a mapping — raises
-    one ``ScenarioError`` naming the file; ``kind`` words the message ("sweep file").
+    Only a regular file of at most 5 MB is read; aliases, nesting and duplicate keys are
+    checked and tags never build objects. Any problem — missing, a folder, a device or
+    FIFO, too large, not text, bad YAML, empty, not a mapping — raises one
+    ``InputFileError`` (a ``ScenarioError``) naming the file; ``kind`` words the message.
     """
-    src = str(path)
-    if not path.exists():
-        raise ScenarioError("file not found", src)
-    if path.is_dir():
-        raise ScenarioError(f"is a folder, not a {kind}", src)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError("not a text file (cannot read it as UTF-8)", src) from None
-    if "\x00" in text:
-        raise ScenarioError("not a text file (it holds NUL bytes)", src)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"invalid YAML: {where}{problem}", src) from None
-    if data is None:
-        raise ScenarioError("file is empty", src)
-    if not isinstance(data, dict):
-        raise ScenarioError(f"expected a mapping of fields, got {type(data).__name__}", src)
-    return data
+    return yamlio.read_mapping(Path(path), kind)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -205,31 +221,53 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return out
 
 
-def _resolve_extends(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    path = path.resolve() if path.exists() else path
-    if path in seen:
-        raise ScenarioError("'extends' loops back to this file", str(path), "extends")
+MAX_EXTENDS = 20
+"""Longest chain of ``extends:`` (a file extending a file extending ...)."""
+
+
+def _resolve_extends(
+    path: Path, seen: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The mapping of ``path`` merged over the files its ``extends:`` chain names.
+
+    Returns (merged data, the data of ``path`` itself). A file reached through
+    ``extends:`` that cannot be used is reported against the referring file and its
+    ``extends`` field, without quoting the target's content.
+    """
     data = read_yaml_mapping(path)
     parent = data.pop("extends", None)
     if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise ScenarioError("must be a file name", str(path), "extends")
-    base = _resolve_extends(path.parent / parent, (*seen, path))
-    return deep_merge(base, data)
+        return data, copy.deepcopy(data)
+    src = str(path)
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError("must be a file name", src, "extends")
+    if len(seen) + 1 >= MAX_EXTENDS:
+        raise ScenarioError(f"the chain of 'extends' is longer than {MAX_EXTENDS} files", src,
+                            "extends")
+    here = os.path.realpath(path)
+    target = path.parent / parent
+    if os.path.realpath(target) in (*seen, here):
+        raise ScenarioError("loops back to a file that extends it", src, "extends")
+    try:
+        base, _ = _resolve_extends(target, (*seen, here))
+    except InputFileError as exc:
+        if exc.source != str(target):
+            raise  # a file further down the chain: already reported against its referrer
+        raise ScenarioError(f"{shorten(parent)} {exc.summary}", src, "extends") from None
+    return deep_merge(base, data), copy.deepcopy(data)
 
 
 def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
     """Apply one ``dotted.path=value`` override (value read as YAML) to a copy of ``data``."""
     if "=" not in assignment:
-        raise ScenarioError(f"--set needs PATH=VALUE, got {assignment!r}")
+        raise ScenarioError(f"--set needs PATH=VALUE, got {shorten(assignment)}")
     key, _, text = assignment.partition("=")
     parts = [p for p in key.strip().split(".") if p]
     if not parts:
-        raise ScenarioError(f"--set needs a field path before '=', got {assignment!r}")
+        raise ScenarioError(f"--set needs a field path before '=', got {shorten(assignment)}")
     try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = yamlio.parse_yaml(text, "--set")
+    except ScenarioError:
         value = text
     return set_path(data, parts, value)
 
@@ -257,6 +295,9 @@ _TAGS = {
 
 
 _FIELD_PATH = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
+_TYPE_STEPS = {"int", "float", "str", "bool"}
+_TYPE_PREFIXES = ("function-", "list[", "dict[", "tagged-union[", "literal[", "union[")
+"""Parts of a pydantic error location naming a type or validator step, not a field."""
 
 
 def _tag_name(error: Any) -> str:
@@ -271,23 +312,24 @@ def _format_validation(exc: ValidationError, source: str | None) -> ScenarioErro
     errors = exc.errors()
     first = errors[0]
     loc, after_tag = [], False
-    for part in map(str, first["loc"]):
+    parts = [str(p) for p in first["loc"]]
+    if parts[-1:] == ["[key]"]:
+        parts = parts[:-2]  # a bad mapping key (a name): the message quotes it
+    for part in parts:
         # a union tag is never followed by another: "layers" after the tag is the field
         is_tag = part in tags and not after_tag
         after_tag = is_tag
-        if not is_tag and not part.startswith(
-            ("function-", "int", "float", "list[", "str", "dict[", "tagged-union[", "literal[")
-        ):
-            loc.append(part)
+        if not is_tag and part not in _TYPE_STEPS and not part.startswith(_TYPE_PREFIXES):
+            loc.append(shorten(part, quote=False))
     if first["type"] == "unknown_field":
-        loc.append(first["ctx"]["key"])
+        loc.append(shorten(first["ctx"]["key"], quote=False))
     msg = first["msg"]
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
     if first["type"] == "missing":
         msg = "required field is missing"
     elif first["type"] == "union_tag_invalid":
-        msg = f"unknown {_tag_name(first)} {first['ctx']['tag']!r}; " \
+        msg = f"unknown {_tag_name(first)} {shorten(first['ctx']['tag'])}; " \
             f"choose one of {first['ctx']['expected_tags']}"
     elif first["type"] == "union_tag_not_found":
         msg = f"needs a {_tag_name(first)} field"
@@ -297,13 +339,13 @@ def _format_validation(exc: ValidationError, source: str | None) -> ScenarioErro
             loc.append(head)
             msg = msg.partition(": ")[2]
     inp = first.get("input")
-    shown = (repr(inp), str(inp))
+    # only a scalar is ever rendered, and only a short piece of it: never the whole input
     if (
         first["type"] not in ("missing", "unknown_field")
         and isinstance(inp, int | float | str)
-        and not any(s in msg for s in shown)
+        and not any(s in msg for s in (repr(inp), str(inp)))
     ):
-        msg += f" (got {inp!r})"
+        msg += f" (got {shorten(inp)})"
     more = len(errors) - 1
     if more:
         msg += f" [and {more} more problem{'s' if more > 1 else ''}]"
@@ -318,31 +360,74 @@ def validate(data: dict[str, Any], source: str | None = None) -> Scenario:
         raise _format_validation(exc, source) from None
 
 
+def _inherited(data: dict[str, Any], own: dict[str, Any], loc: str | None) -> bool:
+    """Whether the field at dotted ``loc`` is in ``data`` only through ``extends:``."""
+    if not loc:
+        return False
+    node, mine = data, own
+    for part in loc.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False  # not in the merged data either (a missing field)
+        if not isinstance(mine, dict) or part not in mine:
+            return True
+        node, mine = node[part], mine[part]
+    return False
+
+
 def load_scenario(
     source: str | Path | dict[str, Any] | Scenario, overrides: list[str] | tuple[str, ...] = ()
 ) -> Scenario:
     """Load and validate a scenario from a YAML file path, a mapping or a ``Scenario``.
 
     ``overrides`` are ``dotted.path=value`` strings applied after ``extends:`` is resolved.
-    Raises ``ScenarioError`` naming the file, the field path and the problem.
+    Raises ``ScenarioError`` naming the file, the field path and the problem. A problem in
+    a field the file only inherits through ``extends:`` is reported against the file's
+    ``extends`` field without quoting the other file (validate that file for details).
     """
     if isinstance(source, Scenario) and not overrides:
         return source
     if isinstance(source, Scenario):
         data, name = source.model_dump(mode="json", exclude_none=True), None
+        own = data
     elif isinstance(source, dict):
         data, name = copy.deepcopy(source), None
         if "extends" in data:
             raise ScenarioError("'extends' needs a scenario file, not a mapping", None, "extends")
+        own = data
     else:
         path = Path(source)
-        data, name = _resolve_extends(path), str(source)
+        (data, own), name = _resolve_extends(path), str(source)
     for assignment in overrides:
         try:
             data = apply_override(data, assignment)
         except ScenarioError as exc:
             raise ScenarioError(exc.problem, name, exc.path) from None
-    return validate(data, name)
+        try:
+            own = apply_override(own, assignment)
+        except ScenarioError:
+            pass
+    try:
+        return validate(data, name)
+    except ScenarioError as exc:
+        if own is data or not _inherited(data, own, exc.path):
+            raise
+        raise ScenarioError(
+            "the scenario it names is invalid in a field this file does not set; "
+            "validate that file on its own for details", name, "extends") from None
+
+
+def load_scenario_text(text: str, source: str = "upload") -> Scenario:
+    """Validate a scenario sent as text (an upload): bounded YAML, and no ``extends:``.
+
+    An uploaded scenario can never name a file on the server: ``extends`` is refused
+    before any file is opened. Errors name ``source`` (the uploaded file's name).
+    """
+    data = yamlio.mapping_from_text(text, source)
+    if "extends" in data:
+        raise ScenarioError("an uploaded file cannot use 'extends' (it would name a file "
+                            "on the server); upload the combined scenario instead", source,
+                            "extends")
+    return validate(data, source)
 
 
 def json_schema() -> str:

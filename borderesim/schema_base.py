@@ -23,7 +23,9 @@ class Strict(BaseModel):
             }
             for key in data:
                 if key not in known:
-                    close = difflib.get_close_matches(str(key), sorted(known), n=1)
+                    text = str(key)
+                    close = (difflib.get_close_matches(text, sorted(known), n=1)
+                             if len(text) <= 100 else [])
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     raise PydanticCustomError(
                         "unknown_field",

@@ -32,10 +32,11 @@ import numpy as np
 
 from .events import shock_window
 from .metrics import check_probability, detection_population, offered_load
+from .outcomes import Outcome
 from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
-from .trace import FLUSHED, Trace
+from .trace import Trace
 
 ROLLING_MIN = 30.0
 """Width (minutes) of the rolling window of the recovery p95."""
@@ -54,11 +55,12 @@ SHOCK_KPIS: dict[str, tuple[str, str]] = {
 """Label and unit of each shock KPI (per stage ones are ``<stage>.<name>``)."""
 
 
-def waiting_intervals(plan: Plan, trace: Trace, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Entry and start (horizon if none) of everyone who queued at stage ``s`` (minutes)."""
-    queued = trace.lane[s] >= 0
+def waiting_intervals(outcome: Outcome, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """Entry and start (the horizon if none) of everyone who queued at stage ``s`` (minutes)."""
+    queued = outcome.queued(s)
+    trace = outcome.trace
     entry = trace.entry[s][queued]
-    start = np.where(np.isnan(trace.start[s][queued]), plan.horizon, trace.start[s][queued])
+    start = np.where(outcome.started(s)[queued], trace.start[s][queued], outcome.plan.horizon)
     return entry, start
 
 
@@ -109,10 +111,11 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
         return {}
     target = scenario.recovery_target if target is None else float(target)
     k: dict[str, float] = {}
+    outcome = Outcome(plan, inputs, trace)
     res_min = (np.zeros(plan.n_stages) if trace.reserve_minutes is None
                else np.asarray(trace.reserve_minutes))
     for s, sname in enumerate(plan.stage_names):
-        entry, start = waiting_intervals(plan, trace, s)
+        entry, start = waiting_intervals(outcome, s)
         k[f"{sname}.queue_peak"] = float(queue_peak(entry, start, plan.warmup))
         k[f"{sname}.reserve_officer_hours"] = float(res_min[s]) / 60.0
         if window is None:
@@ -121,20 +124,21 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
         k[f"{sname}.recovery_min"] = rec
         k[f"{sname}.recovered"] = float(rec < plan.horizon - window[0])
         inside = (trace.entry[s] >= window[0]) & (trace.entry[s] <= window[1])
-        k[f"{sname}.flushed_in_shock"] = float(np.sum(inside & (trace.lane[s] == FLUSHED)))
+        k[f"{sname}.flushed_in_shock"] = float(np.sum(inside & outcome.flushed(s)))
     k["reserve_officer_hours"] = float(res_min.sum()) / 60.0
     if window is not None:
-        k.update(_detection_split(scenario, plan, inputs, trace, window))
+        k.update(_detection_split(scenario, outcome, window))
     return k
 
 
-def _detection_split(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
-                     window: tuple[float, float]) -> dict[str, float]:
+def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, float]
+                     ) -> dict[str, float]:
     """The low-variance detection estimator for arrivals inside and outside ``window``."""
+    inputs = outcome.inputs
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    overloaded = any(v >= 1.0 for v in offered_load(plan, inputs, trace).values())
-    scored = detection_population(plan, inputs, trace, overloaded)
-    q = check_probability(plan, inputs, trace, scored)
+    overloaded = any(v >= 1.0 for v in offered_load(outcome).values())
+    scored = detection_population(outcome, overloaded)
+    q = check_probability(outcome, scored)
     inside = (inputs.arrival >= window[0]) & (inputs.arrival <= window[1])
     out = {}
     for name, part in (("shock", inside), ("outside", ~inside)):

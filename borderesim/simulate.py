@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__
+from . import __version__, budget
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
@@ -15,6 +14,7 @@ from .plan import Plan, make_plan
 from .sampling import Inputs, sample
 from .scenario import Scenario, load_scenario
 from .shocks import shock_kpis
+from .serialize import dumps, to_jsonable
 from .trace import Trace
 
 
@@ -33,21 +33,18 @@ class Result:
     version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
-        """The run's summary; NaN (undefined) values become ``None``."""
-        return {
+        """The run's summary; NaN (undefined) and infinite values become ``None``."""
+        return to_jsonable({
             "scenario": self.scenario.name,
             "engine": self.engine,
             "seed": self.seed,
             "replications": self.replications,
             "version": self.version,
-            "kpis": {
-                name: {k: (None if math.isnan(v) else v) for k, v in ci.items()}
-                for name, ci in self.kpis.items()
-            },
-        }
+            "kpis": self.kpis,
+        })
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return dumps(self.to_dict())
 
     def mean(self, kpi: str) -> float:
         """Mean of ``kpi`` across replications."""
@@ -115,16 +112,26 @@ def simulate(
     of seed ``s`` always sees the same travellers, whatever the engine.
     ``workers``: processes running replications in parallel; the result is identical
     to a serial run (``workers=1``).
+
+    Before sampling, ``budget.check`` refuses (``ScenarioError``) a run that cannot fit
+    in memory and prints a one-line warning on stderr when it will take minutes.
     """
     scenario = load_scenario(scenario)
     reps = scenario.replications if replications is None else int(replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
     seed = scenario.seed if seed is None else int(seed)
-    name, reason = choose_engine(scenario, engine)
-    plan = make_plan(scenario)
     if int(workers) < 1:
         raise ValueError("workers must be at least 1")
+    # refuse before the engines are even imported; warn once the engine is known
+    budget.check(scenario, reps, "simpy" if engine == "simpy" else "fast", keep_traces,
+                 int(workers))
+    name, reason = choose_engine(scenario, engine)
+    slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces, int(workers)),
+                               name)
+    if slow:
+        budget.announce(slow)
+    plan = make_plan(scenario)
     per_rep, traces = [], []
     if int(workers) > 1 and reps > 1:
         from .engines.fast.parallel import run_replications
@@ -140,6 +147,7 @@ def simulate(
             per_rep.append(kpis)
             if keep_traces:
                 traces.append((inputs, trace))
+            del inputs, trace  # free this replication before the next is sampled
     summary = summarise(per_rep)
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from typing import TYPE_CHECKING
+
+from .kpis import kpi_info
 
 if TYPE_CHECKING:
     from .simulate import Result
@@ -28,33 +29,6 @@ def printable(text: str) -> str:
             out.append(ch)
     return "".join(out)
 
-
-UNITS = [
-    ("per_hour", "/h"), ("offered_load", "%"), ("utilization", "%"), ("_rate", "%"),
-    ("share", "%"), ("wait", "min"), ("time_in_system", "min"), ("delay", "min"),
-    ("queue_mean", "travellers"), ("per_day", "/day"),
-]
-"""KPI-name fragment → unit, first match wins."""
-
-
-def unit_of(name: str) -> str:
-    """Unit of a KPI by its name ("%", "min", "/h", ...), "" for counts."""
-    last = name.rsplit(".", 1)[-1]
-    for fragment, unit in UNITS:
-        if fragment in last:
-            return unit
-    return ""
-
-
-def format_value(value: float | None, unit: str) -> str:
-    """A KPI value for display: shares as percent, others with 2 decimals; — when undefined."""
-    if value is None or math.isnan(value):
-        return "—"
-    if math.isinf(value):
-        return "∞"
-    if unit == "%":
-        return f"{100 * value:.2f}"
-    return f"{value:,.2f}"
 
 
 def grid(rows: list[list[str]] | list[tuple[str, ...]], left: tuple[int, ...] = (0,)
@@ -80,12 +54,12 @@ def grid(rows: list[list[str]] | list[tuple[str, ...]], left: tuple[int, ...] = 
 
 
 def kpi_table(result: Result) -> str:
-    """The run's KPIs as an aligned text table with 95 % intervals."""
+    """The run's KPIs as an aligned text table with 95 % intervals (units from the catalogue)."""
     rows = [("KPI", "mean", "95% CI", "unit")]
     for name, ci in result.kpis.items():
-        unit = unit_of(name)
-        interval = f"{format_value(ci['ci_low'], unit)} – {format_value(ci['ci_high'], unit)}"
-        rows.append((name, format_value(ci["mean"], unit), interval, unit))
+        info = kpi_info(name)
+        interval = f"{info.format(ci['ci_low'])} – {info.format(ci['ci_high'])}"
+        rows.append((name, info.format(ci["mean"]), interval, info.unit.symbol))
     return "\n".join(grid(rows, left=(0, 3)))
 
 

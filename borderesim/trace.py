@@ -1,4 +1,8 @@
-"""What an engine returns: per-traveller times at every stage."""
+"""What an engine returns: per-traveller times at every stage.
+
+What these records mean for analyses (counted, finished, checked, flushed, time
+waiting and in service) is defined once, in :mod:`borderesim.outcomes`.
+"""
 
 from __future__ import annotations
 

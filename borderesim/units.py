@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import shorten
+
 _FACTORS = {
     "s": 1 / 60, "sec": 1 / 60, "secs": 1 / 60, "second": 1 / 60, "seconds": 1 / 60,
     "m": 1.0, "min": 1.0, "mins": 1.0, "minute": 1.0, "minutes": 1.0,
@@ -25,14 +27,16 @@ def to_minutes(value: object) -> float:
     if isinstance(value, int | float):
         return float(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a duration such as 45 s, 2 min or 1.5 h, got {value!r}")
+        raise ValueError(f"expected a duration such as 45 s, 2 min or 1.5 h, got {shorten(value)}")
     match = _PATTERN.match(value)
     if not match:
-        raise ValueError(f"cannot read {value!r} as a duration (examples: 45 s, 2 min, 1.5 h)")
+        raise ValueError(
+            f"cannot read {shorten(value)} as a duration (examples: 45 s, 2 min, 1.5 h)")
     number, unit = match.groups()
     if unit == "":
         return float(number)
     factor = _FACTORS.get(unit.lower())
     if factor is None:
-        raise ValueError(f"unknown time unit {unit!r} in {value!r} (use s, min, h or d)")
+        raise ValueError(
+            f"unknown time unit {shorten(unit)} in {shorten(value)} (use s, min, h or d)")
     return float(number) * factor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -80,3 +81,28 @@ def test_nested_python_rule_also_falls_back(quiet):
                                      {"strategy": "quiet_queue"}]}
     res = simulate(quiet, replications=1)
     assert res.engine == "simpy" and res.warnings
+
+
+def test_gap_with_a_detection_target_on_a_python_rule(quiet, tmp_path, capsys):
+    # one server and flushing at secondary: detection is lost to staffing, so the
+    # search adds secondary servers, reading the strategy's static p_refer_if_threat
+    quiet["stages"]["secondary"].update(servers=1, flush_above=0, booths=4)
+    path = tmp_path / "quiet.yaml"
+    path.write_text(yaml.safe_dump(quiet))
+    assert main(["gap", str(path), "--target", "detection_rate>=0.03", "--replications", "1",
+                 "--json"]) == 0
+    det = json.loads(capsys.readouterr().out)["detection"]
+    assert det["before_detection_staffing"] < 0.03 <= det["ceiling"]
+    assert det["met"] and det["required"] >= 0.03
+
+
+def test_watchlist_fallback_may_be_a_python_rule(quiet):
+    quiet["targeting"] = {"strategy": "watchlist", "coverage": 0.5,
+                          "outages": [{"start": "02:00", "end": "05:00"}],
+                          "fallback": {"strategy": "quiet_queue", "max_waiting": 1}}
+    res = simulate(quiet, replications=1, keep_traces=True)
+    assert res.engine == "simpy" and res.mean("referral_rate") > 0
+    inputs, trace = res.traces[0]
+    down = (inputs.arrival >= 120) & (inputs.arrival < 300)
+    assert trace.referred[down].any()  # the fallback's rule referred during the outage
+    assert not trace.referred[~down & ~inputs.threat].any()  # no false hits, no rule

@@ -164,7 +164,7 @@ def test_engines_agree_on_queue_aware_rule(data, per_waiting, threshold):
 
     rule = DynamicRule(score=rng.standard_normal(inputs.n), threshold=threshold,
                        per_waiting=per_waiting,
-                       p_refer_if_threat=lambda t: np.clip(1 - t / 4, 0, 1))
+                       threat_mean=np.ones(inputs.n))
     inputs = dataclasses.replace(inputs, dynamic=rule)
     ref, got = simpy_engine.run(plan, inputs), fast.run(plan, inputs)
     assert_same_trace(ref, got)

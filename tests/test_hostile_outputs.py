@@ -245,11 +245,14 @@ def test_printable_escapes_control_characters():
 
 
 def test_run_table_shows_escape_sequences_as_text(tmp_path, capsys, demo):
+    """Validation refuses control characters in names; the refusal itself prints them as
+    visible escapes, never raw (so the terminal is not rewritten)."""
     path = small(tmp_path, demo, name="Evil \x1b]0;pwned\x07 crossing \x1b[2J")
-    assert main(["run", str(path), "--replications", "2"]) == 0
-    out = capsys.readouterr().out
-    assert "\x1b" not in out and "\x07" not in out
-    assert "Evil \\x1b]0;pwned\\x07 crossing \\x1b[2J" in out
+    assert main(["run", str(path), "--replications", "2"]) == 2
+    captured = capsys.readouterr()
+    said = captured.out + captured.err
+    assert "\x1b" not in said and "\x07" not in said
+    assert len(captured.err.strip().splitlines()) == 1 and "name" in captured.err
 
 
 def test_sweep_progress_messages_show_escapes():

@@ -56,12 +56,14 @@ HOSTILE = copy.deepcopy(EASTGATE)
 HOSTILE.update(
     name=f"{MACRO} <script>alert(1)</script>",
     description="<img src=x onerror=alert(1)> costs $5 and $10",
-    classes={MACRO: {"share": 0.8, "threat_prevalence": 0.01},
+    # class, stage and lane names are identifiers (validation refuses '$'); scenario and
+    # strategy names stay free text and reach every figure
+    classes={"car": {"share": 0.8, "threat_prevalence": 0.01},
              "coach": {"share": 0.2, "threat_prevalence": 0.01}},
     stages={"passport-control": copy.deepcopy(EASTGATE["stages"]["primary"]),
             "secondary": copy.deepcopy(EASTGATE["stages"]["secondary"])},
 )
-HOSTILE["stages"]["passport-control"]["lanes"]["cars"]["classes"] = [MACRO, "coach"]
+HOSTILE["stages"]["passport-control"]["lanes"]["cars"]["classes"] = ["car", "coach"]
 
 
 def _write(tmp_path, data: dict, name: str = "scenario.yaml") -> str:
@@ -225,6 +227,7 @@ def test_report_figures_and_pdf_show_names_literally(tmp_path):
     fig = fig_fairness(data)
     fig.canvas.draw()
     labels = [shown(t) for ax in fig.axes for t in ax.get_xticklabels()]
-    assert MACRO in labels
+    assert {"car", "coach"} <= set(labels)
+    # the PDF's text pages carry the scenario name ($\badmacro$) through mathtext-safe text
     pdf = write_report(data, tmp_path / "r.pdf", "pdf")
     assert pdf.read_bytes().startswith(b"%PDF")

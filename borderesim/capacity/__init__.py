@@ -8,17 +8,17 @@ method and ``targets`` for the target grammar.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, budget
 from ..hourly_metrics import HOURS
 from ..plan import make_plan
 from ..scenario import Scenario, load_scenario
+from ..serialize import dumps, to_jsonable
 from ..simulate import choose_engine
 from .evaluate import Evaluation, Evaluator
 from .search import (
@@ -26,7 +26,6 @@ from .search import (
     Search,
     caps,
     infrastructure_gaps,
-    nan_to_none,
     officer_hours,
     staff_for_detection,
 )
@@ -74,8 +73,8 @@ class GapResult:
             "scheduled": int(sched[h]),
             "required": int(req[h]),
             "gap": int(req[h] - sched[h]),
-            "wait_p95_scheduled": nan_to_none(self.scheduled_eval.stage_wait_p95[s, h]),
-            "wait_p95_required": nan_to_none(self.required_eval.stage_wait_p95[s, h]),
+            "wait_p95_scheduled": to_jsonable(self.scheduled_eval.stage_wait_p95[s, h]),
+            "wait_p95_required": to_jsonable(self.required_eval.stage_wait_p95[s, h]),
             "met_scheduled": bool(self.scheduled_eval.stage_met[s, h]),
             "met_required": bool(self.required_eval.stage_met[s, h]),
             "entering_per_hour": round(float(self.required_eval.stage_count[s, h]
@@ -102,8 +101,8 @@ class GapResult:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``gap --json`` object (times in minutes; NaN becomes ``None``)."""
-        return {
+        """The ``gap --json`` object (times in minutes; NaN and inf become ``None``)."""
+        return to_jsonable({
             "scenario": self.scenario.name,
             "engine": self.engine,
             "seed": self.seed,
@@ -115,10 +114,10 @@ class GapResult:
             "solve_seconds": round(self.seconds, 3),
             "simulations": self.simulations,
             "notes": self.notes,
-        }
+        })
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        return dumps(self.to_dict())
 
 
 def gap(
@@ -145,6 +144,7 @@ def gap(
     reps = scenario.replications if replications is None else int(replications)
     seed = scenario.seed if seed is None else int(seed)
     name, reason = choose_engine(scenario, engine)
+    budget.check(scenario, reps, name, keep_traces=True, kept_by="gap replays every replication")
     notes = [reason] if reason else []
     booths = {s: st.booths for s, st in scenario.stages.items()}
     lane_cap, stage_cap = caps(plan, booths, limits)

@@ -21,16 +21,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..engines import get_engine
-from ..hourly_metrics import (
-    HOURS,
-    by_hour,
-    hour_of_day,
-    interval_minutes,
-    quantile,
-    stage_waits,
-    window_segments,
-)
+from ..hourly_metrics import HOURS, by_hour, hour_of_day, quantile, stage_waits, window_segments
 from ..metrics import replication_kpis
+from ..outcomes import occupancy
 from ..plan import Plan
 from ..sampling import Inputs, sample
 from ..scenario import Scenario
@@ -138,14 +131,11 @@ class Evaluator:
         hours = hour_of_day(edges[:-1])
         out = np.zeros((plan.n_lanes, HOURS), dtype=bool)
         closed = plan.roster[:, hours] == 0  # [L, bins]
+        stages = np.unique(plan.lane_stage[closed.any(axis=1)])
+        waiting = {s: sum(occupancy(plan, tr, s, edges).waiting for tr in traces) for s in stages}
         for lane in np.flatnonzero(closed.any(axis=1)):
             s = plan.lane_stage[lane]
-            waiting = np.zeros(len(hours))
-            for tr in traces:
-                mine = tr.lane[s] == lane
-                start = np.where(np.isnan(tr.start[s][mine]), plan.horizon, tr.start[s][mine])
-                waiting += interval_minutes(tr.entry[s][mine], start, edges)
-            bad = closed[lane] & (waiting > EPS)
+            bad = closed[lane] & (waiting[s][lane - plan.lanes_of(s)[0]] > EPS)
             out[lane, np.unique(hours[bad])] = True
         return out
 

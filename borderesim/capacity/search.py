@@ -32,12 +32,12 @@ no cheaper roster exists.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import numpy as np
 
 from ..hourly_metrics import HOURS, by_hour, hour_of_day, window_segments
+from ..outcomes import Outcome
 from ..plan import Plan
 from ..theory import min_servers_for_mean_wait, min_servers_for_wait_quantile
 from .evaluate import Evaluation, Evaluator
@@ -241,8 +241,9 @@ def detection_deficit_by_hour(ev: Evaluator, current: list, ceiling: list) -> np
     """Where detection is lost, by hour of arrival (float[24], prevalence-weighted).
 
     For each hour, the prevalence-weighted sum of the strategy's P(referred | threat)
-    times the share of referred travellers actually checked at the referred stages,
-    under the ceiling roster minus under the current one.
+    (the same as the ``detection_rate`` KPI uses) times the share of referred
+    travellers actually checked at the referred stages, under the ceiling roster
+    minus under the current one.
     """
     plan = ev.plan
     prevalence = np.array([c.threat_prevalence for c in ev.scenario.classes.values()])
@@ -251,17 +252,17 @@ def detection_deficit_by_hour(ev: Evaluator, current: list, ceiling: list) -> np
     def credit(traces: list) -> np.ndarray:
         total = np.zeros(HOURS)
         for inp, tr in zip(ev.inputs, traces, strict=True):
-            counted = inp.arrival >= plan.warmup
+            outcome = Outcome(plan, inp, tr)
+            counted = outcome.counted
             hour = hour_of_day(inp.arrival)
-            p_ref = inp.p_refer_if_threat.copy()
-            dyn = inp.dynamic
-            if dyn is not None:
-                decided = ~np.isnan(tr.threshold)
-                p_dyn = np.zeros(inp.n)
-                p_dyn[decided] = dyn.p_refer_if_threat(tr.threshold[decided])
-                p_ref = 1 - (1 - p_ref) * (1 - p_dyn)
-            entered = (~np.isnan(tr.entry[ref])).any(axis=0) & counted
-            checked = ((tr.lane[ref] >= 0) & ~np.isnan(tr.end[ref])).any(axis=0) & entered
+            p_ref = outcome.p_refer_if_threat()
+            entered = np.zeros(inp.n, dtype=bool)
+            checked = np.zeros(inp.n, dtype=bool)
+            for s in ref:
+                entered |= outcome.entered(s)
+                checked |= outcome.checked(s)
+            entered &= counted
+            checked &= entered
             n_in = np.bincount(hour[entered], minlength=HOURS)[:HOURS]
             n_ok = np.bincount(hour[checked], minlength=HOURS)[:HOURS]
             share = np.where(n_in > 0, n_ok / np.maximum(n_in, 1), 1.0)
@@ -332,7 +333,3 @@ def staff_for_detection(search: Search, roster: np.ndarray, ev: Evaluation, targ
 def officer_hours(roster: np.ndarray, lanes: range) -> float:
     """Server-hours per day of ``lanes`` (one server on duty for one hour = 1)."""
     return float(roster[list(lanes)].sum())
-
-
-def nan_to_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..errors import ScenarioError
 from ..scenario import Scenario, load_scenario
+from ..serialize import dumps
 from ..tables import printable
 
 
@@ -133,13 +134,12 @@ def output_dir(path: Path, option: str = "--out") -> Path:
     return path
 
 
-def show(args: argparse.Namespace, as_json: str, as_table: str,
+def show(args: argparse.Namespace, data: Any, as_table: str,
          write: Callable[[Path], list[Path]]) -> int:
-    """Print ``as_json`` (``--json``) or ``as_table``; with ``--out DIR`` write files there.
-
-    The folder is prepared by ``output_dir``; a failing write ends in one line (exit 2).
-    """
-    print(as_json if args.json else as_table)
+    """Print ``data`` as strict JSON (``--json``; NaN and inf become ``null``) or
+    ``as_table``; with ``--out DIR`` write files there. The folder is prepared by
+    ``output_dir``; a failing write ends in one line (exit 2)."""
+    print(dumps(data) if args.json else as_table)
     if args.out is not None:
         with writing(args.out):
             written = write(output_dir(args.out))
@@ -151,12 +151,6 @@ def show(args: argparse.Namespace, as_json: str, as_table: str,
 def warn(message: str) -> None:
     """One warning line on stderr (control characters shown as escapes)."""
     print(f"borderesim: warning: {printable(message)}", file=sys.stderr)
-
-
-def fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:,.{digits}f}"
 
 
 def require(condition: bool, problem: str, source: str | None = None,

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 
 from ..compare import KEY_KPIS, Comparison, compare, load_strategies
-from ..tables import grid, unit_of
+from ..kpis import format_value, kpi_info
+from ..serialize import dumps
+from ..tables import grid
 from .common import add_run_args, add_scenario_args, load, require, warn
-
-SHORT = {
-    "detection_rate": "detect",
-    "threats_missed_per_day": "missed",
-    "wait_p95": "wait_p95",
-    "referral_rate": "referred",
-    "false_referral_rate": "innocent_ref",
-    "innocent_delay_mean": "innocent_delay",
-    "fairness.disparity_ratio": "disparity",
-    "watchlist.hits": "wl_hits",
-}
-"""Column headings of the comparison table."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -49,44 +38,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=command)
 
 
-def _scaled(value: float, unit: str) -> float:
-    return value * 100 if unit == "%" else value
-
-
-def _cell(value: float, unit: str, sign: bool = False) -> str:
-    if value is None or math.isnan(value):
-        return "—"
-    if math.isinf(value):
-        return "∞"
-    v = _scaled(value, unit)
-    return f"{v:+.2f}" if sign else f"{v:.2f}"
-
-
 def _diff_cell(ci: dict[str, float], unit: str) -> str:
-    if math.isnan(ci["mean"]):
-        return "—"
-    if math.isnan(ci["ci_high"]):
-        return _cell(ci["mean"], unit, sign=True)
-    half = _scaled(ci["ci_high"] - ci["mean"], unit)
-    return f"{_cell(ci['mean'], unit, sign=True)} ±{half:.2f}"
+    """``"+1.20 ±0.40"``: a paired difference and its interval's half-width (shown unit)."""
+    mean = format_value(ci["mean"], unit, sign=True)
+    if math.isnan(ci["mean"]) or math.isnan(ci["ci_high"]):
+        return mean
+    return f"{mean} ±{format_value(ci['ci_high'] - ci['mean'], unit)}"
 
 
 def tables(comparison: Comparison) -> str:
     """KPI means per strategy, then paired differences from the baseline (95 % CI)."""
-    heads = [f"{SHORT.get(k, k)} {unit_of(k)}".strip() for k in KEY_KPIS]
+    infos = [kpi_info(k) for k in KEY_KPIS]
+    heads = [f"{i.short} {i.unit.symbol}" for i in infos]
     means = [["strategy", *heads]]
     for i, v in enumerate(comparison.variants):
-        means.append([v.label, *(_cell(comparison.mean(i, k), unit_of(k)) for k in KEY_KPIS)])
+        means.append([v.label, *(k.format(comparison.mean(i, k.name)) for k in infos)])
     base = comparison.variants[comparison.baseline].label
     diffs = [["strategy", *heads]]
     for i, v in enumerate(comparison.variants):
         if i != comparison.baseline:
-            diffs.append([v.label, *(_diff_cell(comparison.difference(i, k), unit_of(k))
-                                     for k in KEY_KPIS)])
+            diffs.append([v.label, *(_diff_cell(comparison.difference(i, k.name), k.unit.name)
+                                     for k in infos)])
     engines = ", ".join(comparison.engines)
     out = [f"{comparison.scenario.name} — engine {engines}, seed {comparison.seed}, "
            f"{comparison.replications} replications, same travellers for every strategy",
-           "", "Means (% for rates, min for times, per day for missed threats)",
+           "", "Means (the unit follows each column heading)",
            "\n".join(grid(means))]
     if len(diffs) > 1:
         out += ["", f"Paired differences from '{base}' (mean ± 95% t-interval half-width)",
@@ -125,7 +101,7 @@ def command(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "comparison.json"
-        path.write_text(json.dumps(comparison.to_dict(), indent=2) + "\n")
+        path.write_text(dumps(comparison.to_dict()) + "\n")
         written.append(path)
     if figure is not None:
         from ..plots.tradeoff import plot_tradeoff
@@ -134,7 +110,7 @@ def command(args: argparse.Namespace) -> int:
     if args.json:
         data = comparison.to_dict()
         data["written"] = [str(p) for p in written]
-        print(json.dumps(data, indent=2))
+        print(dumps(data))
     else:
         print(tables(comparison))
         if written:

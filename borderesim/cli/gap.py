@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ..capacity import GapResult, gap
-from .common import add_run_args, add_scenario_args, fmt, load, show, warn
+from ..kpis import format_value
+from ..serialize import dumps
+from .common import add_run_args, add_scenario_args, load, show, warn
 
 EXAMPLES = """\
 examples (each runs on the demo scenario):
@@ -58,7 +59,7 @@ def command(args: argparse.Namespace) -> int:
                  replications=args.replications, seed=args.seed)
     for note in result.notes:
         warn(note)
-    return show(args, result.to_json(), table(result), lambda out: write_outputs(result, out))
+    return show(args, result.to_dict(), table(result), lambda out: write_outputs(result, out))
 
 
 def write_outputs(result: GapResult, out: Path) -> list[Path]:
@@ -68,7 +69,7 @@ def write_outputs(result: GapResult, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()
     data["scenario_resolved"] = result.scenario.model_dump(mode="json", exclude_none=True)
-    (out / "gap.json").write_text(json.dumps(data, indent=2))
+    (out / "gap.json").write_text(dumps(data))
     plot_gap(result, out / "gap.png")
     return [out / "gap.json", out / "gap.png"]
 
@@ -91,13 +92,15 @@ def table(result: GapResult) -> str:
         for row in st["by_hour"]:
             if row["entering_per_hour"] == 0 and row["scheduled"] == 0 and row["required"] == 0:
                 continue
-            mark_s = "" if row["met_scheduled"] else " ✗"
-            mark_r = "" if row["met_required"] else " ✗"
+            today = format_value(row["wait_p95_scheduled"], "min", digits=1)
+            needed = format_value(row["wait_p95_required"], "min", digits=1)
+            today += "" if row["met_scheduled"] else " ✗"
+            needed += "" if row["met_required"] else " ✗"
             infra = "  infrastructure gap" if row["hour"] in st["infrastructure_gap_hours"] else ""
             lines.append(
                 f"{row['hour']:>4} {row['scheduled']:>6} {row['required']:>6} "
-                f"{row['gap']:>+5}   {fmt(row['wait_p95_scheduled'], 1) + mark_s:>14} "
-                f"{fmt(row['wait_p95_required'], 1) + mark_r:>15}  "
+                f"{row['gap']:>+5}   {today:>14} "
+                f"{needed:>15}  "
                 f"{row['entering_per_hour']:>10,.0f}{infra}"
             )
         lines.append(

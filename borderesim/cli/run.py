@@ -46,5 +46,5 @@ def command(args: argparse.Namespace) -> int:
                       workers=args.workers)
     for message in result.warnings:
         warn(message)
-    return show(args, result.to_json(), f"{header(result)}\n{kpi_table(result)}",
+    return show(args, result.to_dict(), f"{header(result)}\n{kpi_table(result)}",
                 lambda out: write_outputs(result, out))

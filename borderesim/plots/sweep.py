@@ -1,7 +1,8 @@
 """Figures of a sweep: main effects, Sobol' indices and a two-parameter heatmap.
 
 Each function draws on a fresh ``matplotlib.figure.Figure`` (no pyplot state) and
-saves a PNG at ``path``. KPI values keep their units (minutes for waits, shares 0-1).
+saves a PNG at ``path``. KPI values are shown in the unit the catalogue
+(:mod:`borderesim.kpis`) gives them: minutes for waits, a share as %.
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..kpis import kpi_info
 from ..sweep.sensitivity import main_effects, point_means
 from ..sweep.spec import SweepSpec
 from .text import plain
+
+
+def _axis(kpi: str) -> str:
+    """``"wait_p95 (min)"``: a KPI's name and the unit it is shown in."""
+    return f"{kpi} ({kpi_info(kpi).unit.symbol})"
 
 
 def _short(path: str) -> str:
@@ -29,19 +36,20 @@ def plot_main_effects(spec: SweepSpec, df, kpis: list[str], path: str | Path,
     axes = fig.subplots(len(kpis), len(params), squeeze=False)
     for i, kpi in enumerate(kpis):
         effects = main_effects(spec, df, kpi)
+        scale = kpi_info(kpi).unit.scale
         for j, p in enumerate(params):
             ax = axes[i][j]
             xs, ys = effects[p]
             numeric = all(isinstance(x, int | float) for x in xs)
             pos = xs if numeric else list(range(len(xs)))
-            ax.plot(pos, ys, marker="o", lw=1.5, ms=4)
+            ax.plot(pos, [y * scale for y in ys], marker="o", lw=1.5, ms=4)
             if not numeric:
                 ax.set_xticks(pos, [plain(x) for x in xs], rotation=30, fontsize=7)
             ax.grid(alpha=0.3)
             if i == len(kpis) - 1:
                 ax.set_xlabel(plain(_short(p)), fontsize=8)
             if j == 0:
-                ax.set_ylabel(plain(kpi), fontsize=8)
+                ax.set_ylabel(plain(_axis(kpi)), fontsize=8)
             ax.tick_params(labelsize=7)
     fig.suptitle(f"Main effects ({len(spec.points)} points × {spec.replications} "
                  f"replications, seed {spec.seed})", fontsize=10)
@@ -92,7 +100,7 @@ def plot_heatmap(spec: SweepSpec, df, x: str, y: str, kpi: str, path: str | Path
 
     means = point_means(df, spec.paths)
     table = means.pivot_table(index=y, columns=x, values=kpi, aggfunc="mean")
-    z = table.to_numpy(dtype=float)
+    z = table.to_numpy(dtype=float) * kpi_info(kpi).unit.scale
     fig = Figure(figsize=(6.4, 4.6))
     ax = fig.subplots()
     pos = z[np.isfinite(z) & (z > 0)]
@@ -110,7 +118,7 @@ def plot_heatmap(spec: SweepSpec, df, x: str, y: str, kpi: str, path: str | Path
             dark = im.norm(shown[i, j]) < 0.6
             ax.text(j, i, f"{v:.0f}" if abs(v) >= 10 else f"{v:.1f}", ha="center",
                     va="center", fontsize=7, color="w" if dark else "k")
-    fig.colorbar(im, ax=ax, label=plain(label or kpi))
+    fig.colorbar(im, ax=ax, label=plain(label or _axis(kpi)))
     ax.set_title(plain(f"{label or kpi}: mean of {spec.replications} replications"),
                  fontsize=10)
     fig.tight_layout()

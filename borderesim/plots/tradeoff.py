@@ -18,12 +18,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from ..kpis import kpi_info
 from .text import plain
 
-PANELS = (("wait_p95", "95th-percentile wait, all travellers (min)", 1.0),
-          ("false_referral_rate", "innocent travellers referred (%)", 100.0),
-          ("innocent_delay_mean", "time an innocent referral loses (min)", 1.0))
-"""(KPI on the x axis, axis label, scale to the unit shown)."""
+PANELS = tuple((k, kpi_info(k).axis_label, kpi_info(k).unit.scale)
+               for k in ("wait_p95", "false_referral_rate", "innocent_delay_mean"))
+"""(KPI on the x axis, axis label, scale to the unit shown), from :mod:`borderesim.kpis`."""
 
 
 def _groups(comparison: Comparison) -> dict[str, list[int]]:
@@ -35,14 +35,15 @@ def _groups(comparison: Comparison) -> dict[str, list[int]]:
 
 def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = True) -> None:
     """Draw the trade-off panels of ``comparison`` on ``axes`` (one Axes per ``PANELS``)."""
+    k = kpi_info("detection_rate").unit.scale
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         for group, idx in _groups(comparison).items():
             xs = [comparison.mean(i, kpi) * scale for i in idx]
-            ys = [comparison.mean(i, "detection_rate") * 100 for i in idx]
+            ys = [comparison.mean(i, "detection_rate") * k for i in idx]
             cis = [comparison.interval(i, "detection_rate") for i in idx]
-            lo = [max(0.0, y - c["ci_low"] * 100) if not math.isnan(c["ci_low"]) else 0.0
+            lo = [max(0.0, y - c["ci_low"] * k) if not math.isnan(c["ci_low"]) else 0.0
                   for y, c in zip(ys, cis, strict=True)]
-            hi = [max(0.0, c["ci_high"] * 100 - y) if not math.isnan(c["ci_high"]) else 0.0
+            hi = [max(0.0, c["ci_high"] * k - y) if not math.isnan(c["ci_high"]) else 0.0
                   for y, c in zip(ys, cis, strict=True)]
             knob = comparison.variants[idx[0]].knob
             name = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group
@@ -56,7 +57,7 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
         ax.set_xlabel(label, fontsize=8)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("threats detected (%)", fontsize=8)
+    axes[0].set_ylabel(kpi_info("detection_rate").axis_label, fontsize=8)
 
 
 def plot_tradeoff(comparison: Comparison, path: str | Path, title: str | None = None,

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..compare import Comparison
+from ..kpis import kpi_info
 from ..plots.text import plain
 from ..plots.tradeoff import PANELS, draw_tradeoff
 from .build import ReportData
@@ -131,11 +132,13 @@ def fig_fairness(data: ReportData) -> Figure:
     fig = Figure(figsize=(9.0, 3.2))
     left, right = fig.subplots(1, 2)
     x = np.arange(len(classes))
-    ref = [_err(kpis.get(f"class.{c}.false_referral_rate", nan), 100) for c in classes]
-    det = [_err(data.class_detection.get(c, nan), 100) for c in classes]
+    ref_info, det_info = kpi_info("false_referral_rate"), kpi_info("detection_rate")
+    ref = [_err(kpis.get(f"class.{c}.false_referral_rate", nan), ref_info.unit.scale)
+           for c in classes]
+    det = [_err(data.class_detection.get(c, nan), det_info.unit.scale) for c in classes]
     for ax, vals, color, label in (
-        (left, ref, "tab:orange", "innocent travellers referred (%)"),
-        (right, det, "tab:green", "threats detected (%)"),
+        (left, ref, "tab:orange", ref_info.axis_label),
+        (right, det, "tab:green", det_info.axis_label),
     ):
         ax.bar(x, [v[0] for v in vals], yerr=[[v[1] for v in vals], [v[2] for v in vals]],
                color=color, capsize=3)
@@ -145,9 +148,10 @@ def fig_fairness(data: ReportData) -> Figure:
         ax.tick_params(labelsize=7)
     overall = kpis.get("detection_rate", nan)["mean"]
     if not math.isnan(overall):
-        right.axhline(100 * overall, color="k", ls="--", lw=1)
-        right.annotate(f"all classes {100 * overall:.1f} %", (len(classes) - 0.6, 100 * overall),
-                       ha="right", va="bottom", fontsize=7)
+        shown = overall * det_info.unit.scale
+        right.axhline(shown, color="k", ls="--", lw=1)
+        right.annotate(f"all classes {det_info.format(overall, digits=1, with_unit=True)}",
+                       (len(classes) - 0.6, shown), ha="right", va="bottom", fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -159,7 +163,7 @@ def fig_tradeoff(comparison: Comparison, own: int) -> Figure:
     fig = Figure(figsize=(9.0, 3.6))
     axes = list(fig.subplots(1, n, sharey=True))
     draw_tradeoff(axes, comparison)
-    det = 100 * comparison.mean(own, "detection_rate")
+    det = comparison.mean(own, "detection_rate") * kpi_info("detection_rate").unit.scale
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         ax.set_xlabel(label, fontsize=8)  # name the axis by its KPI, whatever draw_tradeoff did
         ax.plot([comparison.mean(own, kpi) * scale], [det], marker="*", ms=14, color="crimson",

@@ -12,10 +12,11 @@ import numpy as np
 
 from ..metrics import (
     check_probability,
-    confidence_interval,
     detection_population,
     offered_load,
+    summarise,
 )
+from ..outcomes import Outcome
 from ..plan import Plan
 from ..sampling import Inputs
 from ..scenario import Scenario
@@ -36,14 +37,14 @@ def release_by_channel(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, fl
     ``hit_rate``: share of referred travellers found to be threats at a
     ``visits: referred`` stage (seizures per examination).
     """
-    done = (inputs.arrival >= plan.warmup) & ~np.isnan(trace.exit)
+    outcome = Outcome(plan, inputs, trace)
+    done = outcome.done
     tis = trace.exit - inputs.arrival
     red = done & trace.referred
     green = done & ~trace.referred
-    checked = (trace.lane >= 0) & ~np.isnan(trace.end)
     found = np.zeros(inputs.n, dtype=bool)
     for s in np.flatnonzero(plan.stage_referred):
-        found |= inputs.caught[s] & checked[s]
+        found |= inputs.caught[s] & outcome.checked(s)
     return {
         "green": _mean(tis[green]),
         "red": _mean(tis[red]),
@@ -57,24 +58,19 @@ def class_detection(scenario: Scenario, plan: Plan, inputs: Inputs,
     """Detection rate by class of one replication: the probability a threat of that class
     would be detected, averaged over the class's finished counted travellers (the
     low-variance estimator of ``detection_rate`` restricted to one class)."""
-    overloaded = any(v >= 1.0 for v in offered_load(plan, inputs, trace).values())
-    scored = detection_population(plan, inputs, trace, overloaded)
-    q = check_probability(plan, inputs, trace, scored)
+    outcome = Outcome(plan, inputs, trace)
+    overloaded = any(v >= 1.0 for v in offered_load(outcome).values())
+    scored = detection_population(outcome, overloaded)
+    q = check_probability(outcome, scored)
     return {cname: _mean(q[scored & (inputs.cls == c)]) for c, cname in
             enumerate(scenario.classes)}
 
 
-def across(per_rep: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and 95 % t-interval of each indicator across replications."""
-    names = list(dict.fromkeys(k for rep in per_rep for k in rep))
-    return {n: confidence_interval(rep[n] for rep in per_rep) for n in names}
-
-
 def release_summary(plan: Plan, runs: Runs) -> dict[str, dict[str, float]]:
     """:func:`release_by_channel` over the replications ``runs``, with intervals."""
-    return across([release_by_channel(plan, i, t) for i, t in runs])
+    return summarise([release_by_channel(plan, i, t) for i, t in runs])
 
 
 def detection_by_class(scenario: Scenario, plan: Plan, runs: Runs) -> dict[str, dict[str, float]]:
     """:func:`class_detection` over the replications ``runs``, with intervals."""
-    return across([class_detection(scenario, plan, i, t) for i, t in runs])
+    return summarise([class_detection(scenario, plan, i, t) for i, t in runs])

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 import yaml
 from matplotlib.figure import Figure
 
+from ..kpis import format_value, kpi_info
 from ..plots.tradeoff import PANELS
-from ..tables import format_value, unit_of
+from ..serialize import to_jsonable
 from . import describe, figures
 from .build import ReportData
 from .standards import NO_KIND_NOTE, Verdict
@@ -52,22 +53,27 @@ fmt = format_value
 
 
 def _json(value: float) -> str:
-    """The value as ``run --json`` prints it (NaN is ``null``)."""
-    return json.dumps(None if value is None or math.isnan(value) else float(value))
+    """The value as ``run --json`` prints it (NaN and inf are ``null``)."""
+    return json.dumps(to_jsonable(value))
 
 
 def _interval(ci: dict[str, float], unit: str) -> str:
+    """``"1.20 – 3.40"`` in the shown unit of ``unit`` (a catalogue unit name)."""
     if math.isnan(ci["ci_low"]) or math.isnan(ci["ci_high"]):
         return "—"
     return f"{fmt(ci['ci_low'], unit)} – {fmt(ci['ci_high'], unit)}"
 
 
-def value_cells(ci: dict[str, float], unit: str, *, kpi: str | None = None,
+def value_cells(ci: dict[str, float], unit: str | None = None, *, kpi: str | None = None,
                 derived: str | None = None) -> tuple[str, list[str]]:
     """HTML for a mean cell and an interval cell, and their plain text.
 
     ``kpi`` marks a ``run --json`` KPI (``data-kpi``); ``derived`` a trace indicator.
+    ``unit``: the catalogue unit the values are stored in (a share is shown as %);
+    by default the unit the catalogue gives ``kpi`` or ``derived``.
     """
+    if unit is None:
+        unit = kpi_info(kpi or derived or "").unit.name
     attrs = ""
     if kpi is not None:
         attrs = f' data-kpi="{html.escape(kpi)}"'
@@ -95,13 +101,13 @@ def _td(text: str, cls: str = "") -> str:
     return f"<td{c}>{html.escape(text)}</td>"
 
 
-def _kpi_row(label: str, name: str, data: ReportData) -> tuple[list[str], list[str]]:
-    unit = unit_of(name)
+def _kpi_row(name: str, data: ReportData) -> tuple[list[str], list[str]]:
+    info = kpi_info(name)
     ci = data.result.kpis.get(name, NAN)
-    cells, plain = value_cells(ci, unit, kpi=name)
-    shown = "%" if unit == "%" else unit
-    return ([_td(label), f"<td><code>{html.escape(name)}</code></td>", cells, _td(shown)],
-            [name, *plain, shown])
+    cells, plain = value_cells(ci, kpi=name)
+    shown = info.unit.symbol
+    return ([_td(info.label), f"<td><code>{html.escape(name)}</code></td>", cells,
+             _td(shown)], [name, *plain, shown])
 
 
 def _backing(data: ReportData) -> str:
@@ -141,10 +147,11 @@ def summary(data: ReportData) -> Section:
 
 def _verdict_row(v: Verdict) -> tuple[list[str], list[str]]:
     s = v.standard
+    unit = kpi_info(s.kpi).unit
     ci = {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high}
-    cells, plain = value_cells(ci, s.unit, kpi=s.kpi)
+    cells, plain = value_cells(ci, kpi=s.kpi)
     op = {"<=": "≤", ">=": "≥"}[s.op]
-    limit = f"{op} {100 * s.limit:g} %" if s.unit == "%" else f"{op} {s.limit:g} {s.unit}"
+    limit = f"{op} {unit.scale * s.limit:g} {unit.symbol}"
     status = {"met": "met", "missed": "missed"}.get(v.status, "na")
     mark = (f'<td class="mark {status}" data-status="{html.escape(v.status)}" '
             f'data-op="{html.escape(s.op)}" data-limit="{_json(s.limit)}">'
@@ -174,37 +181,23 @@ def standards(data: ReportData) -> Section:
     return Section("standards", "Service standards", paragraphs=paragraphs, tables=[table])
 
 
-def key_kpis(data: ReportData) -> list[tuple[str, str]]:
-    """(label, KPI name) rows of the key-indicator table."""
-    rows = [
-        ("Arrivals per hour", "arrivals_per_hour"),
-        ("Throughput per hour", "throughput_per_hour"),
-        ("Mean wait (all stages)", "wait_mean"),
-        ("95th percentile wait (all stages)", "wait_p95"),
-        ("Mean time in the crossing", "time_in_system_mean"),
-        ("95th percentile time in the crossing", "time_in_system_p95"),
-        ("Still inside at the end (unfinished)", "unfinished"),
-        ("Referred", "referral_rate"),
-        ("Innocent travellers referred", "false_referral_rate"),
-        ("Threats detected", "detection_rate"),
-        ("Threats missed per day", "threats_missed_per_day"),
-        ("Mean delay of referred innocents", "innocent_delay_mean"),
-        ("Fairness: highest / lowest innocent referral rate", "fairness.disparity_ratio"),
-    ]
+def key_kpis(data: ReportData) -> list[str]:
+    """KPI names of the key-indicator table (labels and units: :mod:`borderesim.kpis`)."""
+    names = ["arrivals_per_hour", "throughput_per_hour", "wait_mean", "wait_p95",
+             "time_in_system_mean", "time_in_system_p95", "unfinished", "referral_rate",
+             "false_referral_rate", "detection_rate", "threats_missed_per_day",
+             "innocent_delay_mean", "fairness.disparity_ratio"]
     for stage in data.plan.stage_names:
-        rows += [(f"{stage}: mean wait", f"{stage}.wait_mean"),
-                 (f"{stage}: 95th percentile wait", f"{stage}.wait_p95"),
-                 (f"{stage}: mean queue", f"{stage}.queue_mean"),
-                 (f"{stage}: utilisation", f"{stage}.utilization"),
-                 (f"{stage}: offered load", f"{stage}.offered_load")]
-    return [(label, name) for label, name in rows if name in data.result.kpis]
+        names += [f"{stage}.{k}" for k in ("wait_mean", "wait_p95", "queue_mean", "utilization",
+                                           "offered_load")]
+    return [name for name in names if name in data.result.kpis]
 
 
 def kpis(data: ReportData) -> Section:
     head = ["indicator", "KPI", "mean", "95% CI", "unit"]
-    main = _table(head, [_kpi_row(label, name, data) for label, name in key_kpis(data)], "kpis",
+    main = _table(head, [_kpi_row(name, data) for name in key_kpis(data)], "kpis",
                   plain_head=["KPI", "mean", "95% CI", "unit"])
-    every = _table(head, [_kpi_row("", name, data) for name in data.result.kpis], "kpis all")
+    every = _table(head, [_kpi_row(name, data) for name in data.result.kpis], "kpis all")
     details = (f"<details><summary>All {len(data.result.kpis)} KPIs of "
                f"<code>borderesim run --json</code></summary>{every[1]}</details>")
     return Section("kpis", "Key indicators", paragraphs=[
@@ -217,22 +210,21 @@ def release(data: ReportData) -> Section:
     kp = data.result.kpis
     rel = data.release
 
-    def row(label: str, ci: dict[str, float], unit: str, *, kpi: str | None = None,
-            derived: str | None = None) -> tuple[list[str], list[str]]:
-        cells, plain = value_cells(ci, unit, kpi=kpi, derived=derived)
-        src = kpi or f"from traces ({derived})"
-        return ([_td(label), _td(src), cells, _td(unit)], [label, src, *plain, unit])
+    def row(name: str, ci: dict[str, float], derived: bool = False
+            ) -> tuple[list[str], list[str]]:
+        info = kpi_info(name)
+        cells, plain = value_cells(ci, kpi=None if derived else name,
+                                   derived=name if derived else None)
+        src = f"from traces ({name})" if derived else name
+        label, shown = info.label, info.unit.symbol
+        return ([_td(label), _td(src), cells, _td(shown)], [label, src, *plain, shown])
 
     rows = [
-        row("All travellers: mean release time", kp.get("time_in_system_mean", NAN), "min",
-            kpi="time_in_system_mean"),
-        row("Green channel (not referred): mean release time", rel.get("green", NAN), "min",
-            derived="release.green"),
-        row("Red channel (referred): mean release time", rel.get("red", NAN), "min",
-            derived="release.red"),
-        row("Share in the red channel", kp.get("referral_rate", NAN), "%", kpi="referral_rate"),
-        row("Hit rate of red-channel examinations", rel.get("hit_rate", NAN), "%",
-            derived="release.hit_rate"),
+        row("time_in_system_mean", kp.get("time_in_system_mean", NAN)),
+        row("release.green", rel.get("green", NAN), derived=True),
+        row("release.red", rel.get("red", NAN), derived=True),
+        row("referral_rate", kp.get("referral_rate", NAN)),
+        row("release.hit_rate", rel.get("hit_rate", NAN), derived=True),
     ]
     table = _table(["indicator", "source", "mean", "95% CI", "unit"], rows, "release")
     return Section("release-time", "Release time by channel (WCO Time Release Study style)",
@@ -271,11 +263,11 @@ def fairness(data: ReportData) -> Section:
     kp = data.result.kpis
     rows = []
     for c in data.scenario.classes:
-        ref_cells, ref_plain = value_cells(kp.get(f"class.{c}.false_referral_rate", NAN), "%",
+        ref_cells, ref_plain = value_cells(kp.get(f"class.{c}.false_referral_rate", NAN),
                                            kpi=f"class.{c}.false_referral_rate")
-        det_cells, det_plain = value_cells(data.class_detection.get(c, NAN), "%",
+        det_cells, det_plain = value_cells(data.class_detection.get(c, NAN),
                                            derived=f"detection.{c}")
-        wait_cells, wait_plain = value_cells(kp.get(f"class.{c}.wait_mean", NAN), "min",
+        wait_cells, wait_plain = value_cells(kp.get(f"class.{c}.wait_mean", NAN),
                                              kpi=f"class.{c}.wait_mean")
         rows.append(([_td(c), ref_cells, det_cells, wait_cells],
                      [c, *ref_plain, *det_plain, *wait_plain]))

@@ -46,23 +46,27 @@ class TargetingContext:
 
 @dataclass(frozen=True)
 class DynamicRule:
-    """A queue-aware referral rule both engines implement.
+    """A queue-aware referral rule both engines implement; plain data (it pickles).
 
     When a traveller first reaches a stage that only referred travellers visit,
     they are referred if ``score >= threshold + per_waiting * waiting``, where
     ``waiting`` is the number of travellers then waiting at that stage.
+
+    The score is a unit-variance normal signal: were traveller ``i`` a threat, their
+    score would be ``N(threat_mean[i], 1)``, so at a threshold ``t`` they would be
+    referred with probability ``1 - Phi(t - threat_mean[i])`` (see
+    :func:`p_refer_if_threat`, which the detection estimator uses).
     """
 
     score: np.ndarray
+    """float64[n], score units; ``-inf`` for a traveller the rule never refers."""
     threshold: float
+    """Threshold with nobody waiting (score units; ``-inf`` refers everybody)."""
     per_waiting: float
-    p_refer_if_threat: Callable[[np.ndarray], np.ndarray]
-    """Maps the thresholds in force per traveller to P(referred | threat).
-
-    Called with one threshold per traveller (float64[n], in traveller order; ``+inf``
-    where the rule was never applied), so the answer may depend on the traveller
-    (e.g. a per-class score shift); returns float64[n].
-    """
+    """Threshold rise per traveller waiting at the stage (score units)."""
+    threat_mean: np.ndarray
+    """float64[n]: mean of each traveller's score were they a threat (score units);
+    ``-inf`` for a traveller the rule never refers."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,9 @@ class PythonRule:
     are referred if ``decide(traveller_index, waiting)`` is true (OR-ed with the static
     choice), ``waiting`` being the number then waiting at that stage. A strategy
     returning one sets ``simpy_only`` so ``--engine auto`` uses SimPy and says why.
-    The estimator of detection uses the strategy's ``p_refer_if_threat`` as given.
+    The detection estimator cannot know how often the code would refer a threat, so
+    it uses the decision's static ``p_refer_if_threat`` as given and never calls
+    ``decide`` (see :func:`p_refer_if_threat`).
     """
 
     decide: Callable[[int, int], bool]
@@ -121,6 +127,34 @@ class Strategy(Strict):
 
     def decide(self, ctx: TargetingContext) -> Decision:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def refer_probability(threshold: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
+    """P(score >= threshold) for a N(mean, 1) score (vectorised, inf-safe)."""
+    from scipy import special  # imported on use: SciPy is slow to import
+
+    return special.ndtr(np.asarray(mean, dtype=float) - np.asarray(threshold, dtype=float))
+
+
+def p_refer_if_threat(static: np.ndarray, rule: DynamicRule | PythonRule | None,
+                      thresholds: np.ndarray) -> np.ndarray:
+    """P(a traveller would be referred were they a threat), per traveller (float64[n]).
+
+    ``static``: the decision's ``p_refer_if_threat``; ``rule``: its queue-aware rule;
+    ``thresholds``: ``Trace.threshold``, the threshold each traveller met (NaN where the
+    rule was not applied). Under a :class:`DynamicRule` the static choice OR the rule
+    at the threshold met: ``1 - (1 - static) * (1 - p_rule)``, ``p_rule = 0`` where the
+    rule was not applied. A :class:`PythonRule` is code whose referral probability
+    cannot be known, so ``static`` is returned as given; its code is never called.
+    This is the one place the estimator of detection reads a strategy's rule.
+    """
+    if not isinstance(rule, DynamicRule):
+        return static
+    decided = ~np.isnan(thresholds)
+    with np.errstate(invalid="ignore"):  # -inf mean at a -inf threshold: handled below
+        p_rule = refer_probability(np.where(decided, thresholds, np.inf), rule.threat_mean)
+    p_rule = np.where(decided & ~np.isneginf(rule.threat_mean), p_rule, 0.0)
+    return 1.0 - (1.0 - static) * (1.0 - p_rule)
 
 
 def no_referrals(ctx: TargetingContext) -> Decision:

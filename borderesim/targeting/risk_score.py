@@ -19,7 +19,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from .base import Decision, DynamicRule, Strategy, TargetingContext
+from ..limits import MAX_SCORE
+from .base import Decision, DynamicRule, Strategy, TargetingContext, refer_probability
 from .basic import Rate
 
 STREAM = "targeting.risk_score"
@@ -31,13 +32,6 @@ def d_prime(auc: float) -> float:
     from scipy import special  # imported on use: SciPy is slow to import
 
     return math.sqrt(2.0) * float(special.ndtri(auc))
-
-
-def refer_probability(threshold: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:
-    """P(score >= threshold) for a N(mean, 1) score (vectorised, inf-safe)."""
-    from scipy import special
-
-    return special.ndtr(np.asarray(mean, dtype=float) - np.asarray(threshold, dtype=float))
 
 
 def expected_referral_share(
@@ -82,7 +76,8 @@ class RiskScoreStrategy(Strategy):
     ``auc``: the model's quality, 0.5 (chance) to below 1.
     ``threshold`` (score units, innocent SDs) or ``referral_rate`` (the share of all
     travellers referred on average, from class shares and prevalences): give one.
-    ``shift``: per-class score shift (score units); classes not listed get 0.
+    ``shift``: per-class score shift (score units, within ±``limits.MAX_SCORE``);
+    classes not listed get 0.
     ``per_waiting``: queue-aware option; the threshold rises by this much for every
     traveller waiting at the referred stage when the traveller reaches it (a rule
     both engines implement). 0 (default) keeps the threshold fixed.
@@ -92,7 +87,8 @@ class RiskScoreStrategy(Strategy):
     auc: Annotated[float, Field(ge=0.5, lt=1, allow_inf_nan=False)]
     threshold: Annotated[float, Field(allow_inf_nan=False)] | None = None
     referral_rate: Rate | None = None
-    shift: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
+    shift: dict[str, Annotated[float, Field(ge=-MAX_SCORE, le=MAX_SCORE, allow_inf_nan=False)]] \
+        = Field(default_factory=dict)
     per_waiting: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
     @model_validator(mode="after")
@@ -141,12 +137,8 @@ class RiskScoreStrategy(Strategy):
         threshold = self.base_threshold(ctx.scenario)
         threat_mean = shift + dprime
         if self.per_waiting > 0:
-
-            def p_if_threat(thresholds: np.ndarray) -> np.ndarray:
-                return refer_probability(thresholds, threat_mean)
-
             rule = DynamicRule(score=score, threshold=threshold, per_waiting=self.per_waiting,
-                               p_refer_if_threat=p_if_threat)
+                               threat_mean=threat_mean)
             zeros = np.zeros(ctx.n)
             return Decision(refer=zeros.astype(bool), p_refer_if_threat=zeros, dynamic=rule)
         return Decision(refer=score >= threshold,

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import numpy as np
 from pydantic import BeforeValidator, Field, model_validator
 
+from .. import outcomes
 from ..schema_base import Strict
 from ..units import to_minutes
-from .base import Decision, DynamicRule, Strategy, TargetingContext
+from .base import Decision, DynamicRule, PythonRule, Strategy, TargetingContext
 from .basic import Rate
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +138,7 @@ class WatchlistStrategy(Strategy):
         listed = u < np.where(ctx.threat, self.coverage, self.false_hit_rate)
         down = self.offline(ctx.arrival)
         hit = listed & ~down
-        counted = ctx.arrival >= ctx.scenario.warmup
+        counted = outcomes.is_counted(ctx.arrival, ctx.scenario.warmup)
         extra = {
             "watchlist.hits": float((hit & counted).sum()),
             "watchlist.false_hits": float((hit & counted & ~ctx.threat).sum()),
@@ -158,14 +159,13 @@ class WatchlistStrategy(Strategy):
         return Decision(refer=refer, p_refer_if_threat=p, dynamic=dynamic, extra=extra)
 
 
-def _only_when(rule: DynamicRule | None, mask: np.ndarray) -> DynamicRule | None:
+def _only_when(rule: DynamicRule | PythonRule | None, mask: np.ndarray
+               ) -> DynamicRule | PythonRule | None:
     """``rule`` restricted to the travellers in ``mask`` (the others never pass it)."""
     if rule is None:
         return None
-    inner = rule.p_refer_if_threat
-
-    def p_if_threat(thresholds: np.ndarray) -> np.ndarray:
-        return np.where(mask, inner(thresholds), 0.0)
-
+    if isinstance(rule, PythonRule):
+        return PythonRule(lambda i, waiting: bool(mask[i]) and rule.decide(i, waiting))
     return DynamicRule(score=np.where(mask, rule.score, -np.inf), threshold=rule.threshold,
-                       per_waiting=rule.per_waiting, p_refer_if_threat=p_if_threat)
+                       per_waiting=rule.per_waiting,
+                       threat_mean=np.where(mask, rule.threat_mean, -np.inf))

@@ -163,7 +163,7 @@ class Case:
             rule = self.queue_rule
             dynamic = DynamicRule(score=np.array(rule.score, dtype=np.float64),
                                   threshold=rule.threshold, per_waiting=rule.per_waiting,
-                                  p_refer_if_threat=np.zeros_like)
+                                  threat_mean=np.full(n, -np.inf))
         return Inputs(
             seed=0,
             replication=0,

@@ -6,7 +6,8 @@ problem (``strategy_problems`` returns the list instead):
 
 * shapes and types: ``refer`` bool[n], ``p_refer_if_threat`` float[n] in [0, 1], a
   ``DynamicRule``'s ``score`` float[n] (no NaN), ``per_waiting >= 0`` and its
-  ``p_refer_if_threat(thresholds)`` float[n] in [0, 1], never rising with the threshold;
+  P(refer | threat) at a threshold (``targeting.base.p_refer_if_threat``) float[n] in
+  [0, 1], never rising with the threshold;
   a ``PythonRule`` only on a strategy that declares ``simpy_only``; ``extra`` finite;
 * streams: it draws only from ``targeting.*`` streams, and the same streams give the same
   decision (twice in a row, and as ``sampling.sample`` made it); it does not change the
@@ -30,6 +31,7 @@ from ..plan import make_plan
 from ..sampling import Inputs, sample, stream
 from ..scenario import Scenario
 from ..targeting import Decision, DynamicRule, PythonRule, Strategy, TargetingContext
+from ..targeting.base import p_refer_if_threat as rule_p_refer
 
 WAITING = (0, 1, 5, 50)
 """Queue lengths at which a queue-aware rule's referrals are compared across knob values."""
@@ -116,8 +118,10 @@ def decision_problems(decision: Decision, n: int) -> list[str]:
         if np.isnan(dyn.threshold):
             out.append("dynamic.threshold: NaN")
         lo = np.full(n, float(dyn.threshold))
-        p_lo = np.asarray(dyn.p_refer_if_threat(lo))
-        p_hi = np.asarray(dyn.p_refer_if_threat(lo + 1.0))
+        out += [f"dynamic.{line}" for line in _array_problems("threat_mean", dyn.threat_mean,
+                                                              n, "f")]
+        p_lo = np.asarray(rule_p_refer(np.zeros(n), dyn, lo))
+        p_hi = np.asarray(rule_p_refer(np.zeros(n), dyn, lo + 1.0))
         out += [f"dynamic.{line}" for line in _probability_problems(
             "p_refer_if_threat(threshold)", p_lo, n)]
         if p_lo.shape == p_hi.shape == (n,) and np.any(p_hi > p_lo + 1e-12):

@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 import streamlit as st
-import yaml
 
 from borderesim.animate import busiest_hour, clock, frame_times, gif_bytes, make_frames, make_layout
 from borderesim.errors import ScenarioError
-from borderesim.scenario import Scenario, load_scenario
+from borderesim.scenario import Scenario, load_scenario, load_scenario_text
 from borderesim.workshop import charts, logic
+from borderesim.yamlio import decode_text
 
 
 def _args() -> argparse.Namespace:
@@ -30,7 +30,8 @@ def _args() -> argparse.Namespace:
 
 
 def _scenario_from_text(text: str) -> Scenario:
-    return load_scenario(yaml.safe_load(text))
+    """The scenario of ``text`` (YAML this page wrote or was sent): bounded, no ``extends``."""
+    return load_scenario_text(text, "scenario")
 
 
 @st.cache_data(max_entries=64, show_spinner="Simulating…")
@@ -77,8 +78,11 @@ def pick_scenario(start: str | None) -> tuple[str, str] | None:
     title = st.sidebar.selectbox("Scenario", list(choices), key="scenario_choice")
     upload = st.sidebar.file_uploader("…or upload a scenario YAML", type=["yaml", "yml"])
     if upload is not None:
+        # an upload never names a server file: load_scenario_text refuses `extends` before
+        # opening anything, and its errors quote only the uploaded text
+        name = Path(upload.name).name or "uploaded.yaml"
         try:
-            scenario = logic.load_uploaded(upload.name, upload.getvalue())
+            scenario = load_scenario_text(decode_text(upload.getvalue(), name), name)
         except ScenarioError as exc:
             st.error(str(exc))
             return None

@@ -13,7 +13,6 @@ Units: times in minutes, rates per hour, shares 0-1 (the page shows percentages)
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,10 +25,11 @@ from ..hourly import as_24
 from ..metrics import confidence_interval
 from ..plan import Plan, make_plan
 from ..sampling import Inputs
-from ..scenario import Scenario, load_scenario
+from ..scenario import Scenario, load_scenario, load_scenario_text
 from ..simulate import simulate
 from ..targeting import Strategy
 from ..trace import Trace
+from ..yamlio import decode_text
 
 # --------------------------------------------------------------------------- scenarios
 
@@ -50,19 +50,10 @@ def example_scenarios() -> dict[str, Path]:
 
 
 def load_uploaded(filename: str, data: bytes) -> Scenario:
-    """Validate an uploaded scenario file; errors name the uploaded file, not a temp path."""
+    """Validate an uploaded scenario file; errors name the uploaded file (never a server
+    path), and ``extends:`` is refused before any file is opened (``load_scenario_text``)."""
     name = Path(filename).name or "uploaded.yaml"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        try:
-            return load_scenario(path)
-        except ScenarioError as exc:
-            if exc.source and Path(exc.source).resolve() != path.resolve():
-                raise ScenarioError("an uploaded file cannot use 'extends' (the file it names "
-                                    "is not uploaded); upload the combined scenario instead",
-                                    name, "extends") from None
-            raise ScenarioError(exc.problem, name if exc.source else None, exc.path) from None
+    return load_scenario_text(decode_text(data, name), name)
 
 
 # --------------------------------------------------------------------------- knobs

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...budget import n_lanes
 from ...plan import Plan
 from ...sampling import Inputs
+from ...scenario import Scenario
 from ...trace import Trace
 from .kernel import MAX_LANES, replay, replay_flat
-from .support import supports
+from .support import supports as _supports_fields
 
 __all__ = ["run", "supports", "replay"]
 
@@ -58,6 +60,15 @@ def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
     )
     object.__setattr__(plan, "_fast_shock_args", args)
     return args
+def supports(scenario: Scenario) -> str | None:
+    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
+    reason = _supports_fields(scenario)
+    if reason:
+        return reason
+    lanes = n_lanes(scenario)
+    if lanes >= MAX_LANES:
+        return f"it has {lanes:,} lanes and the fast engine handles at most {MAX_LANES - 1:,}"
+    return None
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:

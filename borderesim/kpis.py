@@ -1,0 +1,382 @@
+"""The KPI catalogue: every KPI family declared once, and the one number formatter.
+
+A *family* is a name pattern such as ``{stage}.wait_p95`` with its plain-words label,
+its unit, which direction is better and how it is summarised across replications.
+Tables, ``compare``, the report, plots and the README's KPI table read it; nothing
+guesses a unit from a name. :func:`kpi_info` resolves a concrete name
+(``primary.wait_p95``) to a :class:`KpiInfo`.
+
+One unit per KPI in every output: JSON, CSV, Parquet and Python hold the *stored* unit
+(minutes, shares 0-1, per hour, ...); a table or a figure shows ``stored × scale`` with
+the unit's symbol (a share as %), and only :func:`format_value` and
+:meth:`KpiInfo.axis_label` do that conversion.
+
+Adding a KPI: compute it in :mod:`borderesim.metrics` and add one :class:`KpiFamily` to
+:data:`FAMILIES` below (a strategy's own ``Decision.extra`` counts call :func:`declare`
+in the strategy's file instead); then ``python -m borderesim.kpis --write-readme``
+regenerates the README's KPI table, which ``tests/test_kpis.py`` keeps equal to this
+catalogue.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+Better = Literal["lower", "higher", "neither"]
+"""Which direction of a KPI is better (``neither``: context decides, e.g. utilisation)."""
+
+Summary = Literal["mean_t"]
+"""How a KPI is summarised across replications. ``mean_t``: the mean of the
+per-replication values (NaN left out) with a 95 % Student-t interval
+(:func:`borderesim.metrics.confidence_interval`)."""
+
+Source = Literal["run", "report", "workshop"]
+"""Who computes the KPI: ``run`` (every ``run --json``), ``report`` (from traces, in the
+report only) or ``workshop`` (the workshop page only)."""
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A stored unit and how it is shown: ``shown = stored * scale``, followed by ``symbol``."""
+
+    name: str
+    symbol: str
+    scale: float = 1.0
+
+
+UNITS: dict[str, Unit] = {u.name: u for u in (
+    Unit("min", "min"),
+    Unit("share", "%", 100.0),  # 0-1 stored, shown as %
+    Unit("per hour", "/h"),
+    Unit("per day", "/day"),
+    Unit("travellers", "travellers"),  # a count or a time-average number (or vehicles)
+    Unit("ratio", "ratio"),
+)}
+"""Every unit a KPI may have, by name."""
+
+
+def unit(name: str) -> Unit:
+    """The :class:`Unit` called ``name`` (``"min"``, ``"share"``, ...); KeyError if unknown."""
+    try:
+        return UNITS[name]
+    except KeyError:
+        raise KeyError(f"unknown unit {name!r}; one of {', '.join(UNITS)}") from None
+
+
+PLACEHOLDERS = {"stage": "a stage", "lane": "a lane of the stage", "cls": "a traveller class"}
+"""Placeholders a name pattern may hold, and what each stands for."""
+
+
+@dataclass(frozen=True)
+class KpiFamily:
+    """One family of KPIs, e.g. ``{stage}.wait_p95`` (one KPI per stage).
+
+    ``label`` is plain words with the same placeholders; ``meaning`` adds what the
+    label cannot say (README); ``short`` heads a narrow table column.
+    """
+
+    pattern: str
+    label: str
+    unit: str
+    better: Better
+    meaning: str = ""
+    short: str = ""
+    summary: Summary = "mean_t"
+    source: Source = "run"
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:  # a typo in a declaration fails at import
+            raise ValueError(f"{self.pattern}: unknown unit {self.unit!r}; one of "
+                             f"{', '.join(UNITS)}")
+        names = re.findall(r"{(\w+)}", self.pattern)
+        unknown = set(names) - set(PLACEHOLDERS)
+        if unknown:
+            raise ValueError(f"{self.pattern}: unknown placeholder(s) {sorted(unknown)}")
+        parts = re.split(r"{(\w+)}", self.pattern)
+        body = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)"
+                       for i, p in enumerate(parts))
+        object.__setattr__(self, "regex", re.compile(body))
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """Literal characters, then placeholders: when two families match a name, the
+        higher wins (``class.{cls}.wait_mean`` over ``{stage}.{lane}.wait_mean``)."""
+        fixed = len(re.sub(r"{\w+}", "", self.pattern))
+        return fixed, self.pattern.count("{")
+
+
+@dataclass(frozen=True)
+class KpiInfo:
+    """A concrete KPI (``primary.wait_p95``): its family and the label filled in."""
+
+    name: str
+    family: KpiFamily
+    label: str
+    unit: Unit
+
+    @property
+    def better(self) -> Better:
+        return self.family.better
+
+    @property
+    def summary(self) -> Summary:
+        return self.family.summary
+
+    @property
+    def short(self) -> str:
+        """A short column heading (the family's ``short``, else the name)."""
+        return self.family.short or self.name
+
+    @property
+    def axis_label(self) -> str:
+        """``"95th percentile wait at primary (min)"``: the label with the shown unit."""
+        return f"{self.label} ({self.unit.symbol})"
+
+    def format(self, value: float | None, digits: int = 2, sign: bool = False,
+               with_unit: bool = False) -> str:
+        """:func:`format_value` in this KPI's unit."""
+        return format_value(value, self.unit.name, digits=digits, sign=sign,
+                            with_unit=with_unit)
+
+
+FAMILIES: list[KpiFamily] = [
+    # the crossing as a whole
+    KpiFamily("arrivals_per_hour", "Arrivals per hour", "per hour", "neither",
+              "counted travellers arriving, per hour of the counted window"),
+    KpiFamily("throughput_per_hour", "Throughput per hour", "per hour", "higher",
+              "travellers leaving the crossing per hour of the counted window"),
+    KpiFamily("wait_mean", "Mean wait (all stages)", "min", "lower",
+              "total queueing time per traveller over all stages, travellers who finished"),
+    KpiFamily("wait_p95", "95th percentile wait (all stages)", "min", "lower",
+              "the same, 95th percentile per replication, then averaged", short="wait_p95"),
+    KpiFamily("time_in_system_mean", "Mean time in the crossing", "min", "lower",
+              "arrival to exit"),
+    KpiFamily("time_in_system_p95", "95th percentile time in the crossing", "min", "lower",
+              "arrival to exit"),
+    KpiFamily("referral_rate", "Travellers referred", "share", "neither",
+              "referred / counted", short="referred"),
+    KpiFamily("false_referral_rate", "Innocent travellers referred", "share", "lower",
+              "innocent referred / innocent", short="innocent_ref"),
+    KpiFamily("detection_rate", "Threats detected", "share", "higher",
+              "a low-variance estimator: prevalence-weighted P(detect | threat) over "
+              "finished travellers — over all counted travellers, by what happened before "
+              "the horizon, when a stage is overloaded", short="detect"),
+    KpiFamily("detection_rate_observed", "Share of sampled threats detected", "share",
+              "higher", "detected / threats: counts the few sampled threats (noisy)"),
+    KpiFamily("threats", "Sampled threats", "travellers", "neither",
+              "threats among the travellers scored for detection"),
+    KpiFamily("detected", "Sampled threats detected", "travellers", "higher",
+              "of those, how many were caught"),
+    KpiFamily("threats_per_day", "Threats arriving per day (expected)", "per day", "neither",
+              "threat prevalence summed over counted travellers, per day"),
+    KpiFamily("threats_missed_per_day", "Threats missed per day", "per day", "lower",
+              "expected threats arriving per day × (1 − detection rate)", short="missed"),
+    KpiFamily("arrived", "Travellers counted", "travellers", "neither",
+              "travellers arriving after the warm-up; arrived = finished + unfinished"),
+    KpiFamily("finished", "Counted travellers who finished", "travellers", "neither"),
+    KpiFamily("unfinished", "Still inside at the end (unfinished)", "travellers", "lower",
+              "counted travellers still inside at the horizon, never silently lost"),
+    KpiFamily("innocent_delay_mean", "Mean delay of referred innocents", "min", "lower",
+              "minutes an innocent referred traveller spends at `visits: referred` stages",
+              short="innocent_delay"),
+    KpiFamily("fairness.disparity_ratio",
+              "Highest / lowest innocent referral rate across classes", "ratio", "lower",
+              "1 when no innocent is referred; undefined when the lowest rate is 0 and "
+              "another is not", short="disparity"),
+    KpiFamily("fairness.undefined_share",
+              "Replications where the disparity ratio is undefined", "share", "neither"),
+    KpiFamily("fairness.referral_rate_gap",
+              "Highest minus lowest innocent referral rate across classes", "share", "lower"),
+    KpiFamily("watchlist.hits", "Watchlist matches", "travellers", "neither",
+              "counted travellers a watchlist matched (0 without a watchlist)",
+              short="wl_hits"),
+    KpiFamily("watchlist.false_hits", "Innocent watchlist matches", "travellers", "lower"),
+    # each stage
+    KpiFamily("{stage}.wait_mean", "Mean wait at {stage}", "min", "lower",
+              "reaching the stage to starting service, counted travellers who started"),
+    KpiFamily("{stage}.wait_p95", "95th percentile wait at {stage}", "min", "lower",
+              "per replication, then averaged"),
+    KpiFamily("{stage}.queue_mean", "Mean queue at {stage}", "travellers", "lower",
+              "time-average number waiting over the counted window"),
+    KpiFamily("{stage}.utilization", "Utilisation of {stage}", "share", "neither",
+              "busy server time / server time on duty, counted window"),
+    KpiFamily("{stage}.offered_load", "Offered load at {stage}", "share", "lower",
+              "work arriving / server time on duty; 100 % or more: the queue grows without "
+              "bound; `null` in JSON when no server is on duty"),
+    KpiFamily("{stage}.visit_rate", "Counted travellers reaching {stage}", "share", "neither"),
+    KpiFamily("{stage}.flushed", "Waved through {stage} unchecked (flushed)", "travellers",
+              "lower", "counted travellers waved through because the queue was over "
+              "`flush_above`"),
+    # each named lane of a stage
+    KpiFamily("{stage}.{lane}.utilization", "Utilisation of lane {lane} at {stage}", "share",
+              "neither"),
+    KpiFamily("{stage}.{lane}.wait_mean", "Mean wait in lane {lane} at {stage}", "min",
+              "lower"),
+    KpiFamily("{stage}.{lane}.share", "Share of {stage}'s travellers served in lane {lane}",
+              "share", "neither"),
+    # each traveller class
+    KpiFamily("class.{cls}.referral_rate", "Travellers of class {cls} referred", "share",
+              "neither"),
+    KpiFamily("class.{cls}.false_referral_rate", "Innocent travellers of class {cls} referred",
+              "share", "lower"),
+    KpiFamily("class.{cls}.wait_mean", "Mean wait of class {cls} (all stages)", "min",
+              "lower"),
+    # computed by the report from traces (borderesim.report.indicators)
+    KpiFamily("release.green", "Green channel (not referred): mean release time", "min",
+              "lower", source="report"),
+    KpiFamily("release.red", "Red channel (referred): mean release time", "min", "lower",
+              source="report"),
+    KpiFamily("release.red_share", "Share in the red channel", "share", "neither",
+              source="report"),
+    KpiFamily("release.hit_rate", "Hit rate of red-channel examinations", "share", "higher",
+              source="report"),
+    KpiFamily("detection.{cls}", "Threats of class {cls} detected", "share", "higher",
+              source="report"),
+    # computed by the workshop page
+    KpiFamily("innocent_referred_per_day", "Innocent travellers referred per day", "per day",
+              "lower", source="workshop"),
+]
+"""Every KPI family, in the order of the README's table."""
+
+
+class UnknownKpi(KeyError):
+    """A KPI name no family of the catalogue matches."""
+
+
+def declare(family: KpiFamily) -> KpiFamily:
+    """Add ``family`` to the catalogue (a strategy's ``Decision.extra`` counts, say).
+
+    Declaring the same pattern twice with the same fields is harmless; a different
+    declaration of an existing pattern raises ``ValueError``.
+    """
+    for old in FAMILIES:
+        if old.pattern == family.pattern:
+            if old != family:
+                raise ValueError(f"KPI {family.pattern!r} is already declared differently")
+            return old
+    FAMILIES.append(family)
+    _resolve.cache_clear()
+    return family
+
+
+def kpi_info(name: str) -> KpiInfo:
+    """The catalogue entry of a concrete KPI name; :class:`UnknownKpi` if none matches.
+
+    When several families match (a stage named ``class``), the most specific wins
+    (:attr:`KpiFamily.specificity`).
+    """
+    return _resolve(name)
+
+
+def _best(name: str) -> tuple[KpiFamily, dict[str, str]] | None:
+    found = [(f, m.groupdict()) for f in FAMILIES if (m := f.regex.fullmatch(name))]
+    if not found:
+        return None
+    return max(found, key=lambda fm: fm[0].specificity)
+
+
+@lru_cache(maxsize=4096)  # cleared by declare()
+def _resolve(name: str) -> KpiInfo:
+    best = _best(name)
+    if best is None:
+        raise UnknownKpi(f"no KPI family in borderesim.kpis matches {name!r}; declare it "
+                         "with borderesim.kpis.declare(KpiFamily(...))")
+    family, values = best
+    return KpiInfo(name, family, family.label.format(**values), unit(family.unit))
+
+
+def is_declared(name: str) -> bool:
+    """Whether :func:`kpi_info` knows ``name``."""
+    return _best(name) is not None
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def format_value(value: float | None, unit_name: str, *, digits: int = 2, sign: bool = False,
+                 with_unit: bool = False) -> str:
+    """A number stored in unit ``unit_name`` as text, in the unit shown.
+
+    A share becomes a percentage (``0.0423`` → ``"4.23"``); thousands are separated
+    (``"1,234.50"``); ``None`` or NaN (undefined) → ``"—"``; ±inf → ``"∞"``/``"−∞"``.
+    ``sign``: always print the sign (differences). ``with_unit``: append the symbol
+    (``"4.2 min"``, ``"8.0%"``, ``"183/h"``).
+    """
+    u = unit(unit_name)
+    if value is None or math.isnan(value):
+        return "—"
+    if math.isinf(value):
+        text = "∞" if value > 0 else "−∞"
+    else:
+        text = f"{value * u.scale:{'+' if sign else ''},.{digits}f}"
+    if not with_unit:
+        return text
+    return f"{text}{u.symbol}" if u.symbol.startswith(("%", "/")) else f"{text} {u.symbol}"
+
+
+# --------------------------------------------------------------------------- README
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+START, END = "<!-- kpi-table:start -->", "<!-- kpi-table:end -->"
+"""Markers around the generated KPI table in README.md."""
+
+_BETTER = {"lower": "lower", "higher": "higher", "neither": "—"}
+SUMMARY_WORDS = {"mean_t": "the mean with a 95 % Student-t interval (replications where the "
+                           "KPI is undefined left out)"}
+"""Each :data:`Summary` in words, for the README."""
+
+
+def markdown_table(source: Source = "run") -> str:
+    """The README's KPI table: one row per family that ``source`` produces."""
+    rows = [f for f in FAMILIES if f.source == source]
+    mixed = len({f.summary for f in rows}) > 1  # then each row says how it is summarised
+    head = ["KPI", "in plain words", "unit", "better"] + (["across replications"] * mixed)
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for f in rows:
+        words = (f.label + (f" — {f.meaning}" if f.meaning else "")).replace("|", "\\|")
+        cells = [f"`{f.pattern}`", words, f.unit, _BETTER[f.better]]
+        cells += [SUMMARY_WORDS[f.summary]] * mixed
+        lines.append("| " + " | ".join(cells) + " |")
+    holders = ", ".join(f"`{{{k}}}` {v}" for k, v in PLACEHOLDERS.items())
+    lines += ["", f"Placeholders: {holders}. Values are stored (JSON, CSV, Parquet, Python) in "
+              "the unit listed; tables and figures show a share as %."]
+    if rows and not mixed:
+        lines.append(f"Across replications every KPI is summarised by "
+                     f"{SUMMARY_WORDS[rows[0].summary]}.")
+    return "\n".join(lines)
+
+
+def readme_section(text: str) -> str:
+    """The text between the KPI-table markers of a README (without the markers' lines)."""
+    _, sep, rest = text.partition(START + "\n")
+    body, sep2, _ = rest.partition("\n" + END)
+    if not sep or not sep2:
+        raise ValueError(f"README has no {START} … {END} section")
+    return body
+
+
+def write_readme(path: Path = README) -> bool:
+    """Rewrite the KPI table between the markers of ``path``; True if it changed."""
+    text = path.read_text(encoding="utf-8")
+    old = readme_section(text)
+    new = markdown_table()
+    if old == new:
+        return False
+    path.write_text(text.replace(f"{START}\n{old}\n{END}", f"{START}\n{new}\n{END}"),
+                    encoding="utf-8")
+    return True
+
+
+if __name__ == "__main__":  # python -m borderesim.kpis [--write-readme]
+    if sys.argv[1:] == ["--write-readme"]:
+        print("README.md " + ("updated" if write_readme() else "already up to date"))
+    else:
+        print(markdown_table())
