@@ -13,8 +13,8 @@ from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
 from .sampling import Inputs, sample
 from .scenario import Scenario, load_scenario
-from .shocks import shock_kpis
 from .serialize import dumps, to_jsonable
+from .shocks import shock_kpis
 from .trace import Trace
 
 
