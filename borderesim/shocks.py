@@ -20,8 +20,9 @@ to the end of the last one, both included (``events.shock_window``; a surge of
 - ``<stage>.flushed_in_shock``: travellers waved through the stage unchecked while
   entering it in the shock window.
 
-Times are minutes unless a name says hours. ``shock_kpis`` returns nothing for a
-scenario without events or reserves.
+Times are minutes unless a name says hours; labels and units are in the KPI
+catalogue (``kpis.py``). ``shock_kpis`` returns nothing for a scenario without events
+or reserves.
 """
 
 from __future__ import annotations
@@ -43,16 +44,6 @@ ROLLING_MIN = 30.0
 GRID_MIN = 1.0
 """Step (minutes) at which the rolling p95 is evaluated."""
 
-SHOCK_KPIS: dict[str, tuple[str, str]] = {
-    "queue_peak": ("peak queue", "travellers"),
-    "recovery_min": ("recovery time", "min"),
-    "recovered": ("recovered by the horizon", "share"),
-    "reserve_officer_hours": ("reserve officer-hours", "h"),
-    "flushed_in_shock": ("flushed during the shock", "travellers"),
-    "detection_rate.shock": ("detection during the shock", "share"),
-    "detection_rate.outside": ("detection outside the shock", "share"),
-}
-"""Label and unit of each shock KPI (per stage ones are ``<stage>.<name>``)."""
 
 
 def waiting_intervals(outcome: Outcome, s: int) -> tuple[np.ndarray, np.ndarray]:
