@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, model_validator
 
 from . import limits
 from .distributions import MinutesOrZero
@@ -48,8 +48,13 @@ def clock_minutes(value: object) -> float:
     return hours * 60.0 + minutes
 
 
-Clock = Annotated[float, BeforeValidator(clock_minutes)]
-"""A clock time, held as minutes after midnight."""
+def clock_text(minutes: float) -> str:
+    """Minutes after midnight as ``"HH:MM"`` (how a clock time is written back out)."""
+    return f"{int(minutes // 60):02d}:{int(minutes % 60):02d}"
+
+
+Clock = Annotated[float, BeforeValidator(clock_minutes), PlainSerializer(clock_text)]
+"""A clock time, held as minutes after midnight, written back as ``"HH:MM"``."""
 Day = Annotated[int, Field(ge=1, le=int(limits.MAX_MINUTES // 1440) + 1)]
 
 

@@ -243,10 +243,10 @@ FAMILIES: list[KpiFamily] = [
     # shocks and the response to them (borderesim/shocks.py; scenarios with events or
     # a reserve only)
     KpiFamily("{stage}.queue_peak", "Peak queue at {stage}", "travellers", "lower",
-              "most travellers waiting at once after the warm-up", "peak_q"),
+              "most travellers waiting at once after the warm-up"),
     KpiFamily("{stage}.recovery_min", "Recovery time of {stage}", "min", "lower",
               "from the first shock's start until the rolling 30-minute p95 wait is back "
-              "under recovery_target and stays there", "recovery"),
+              "under recovery_target and stays there"),
     KpiFamily("{stage}.recovered", "Replications where {stage} recovered", "share", "higher",
               "the rolling p95 wait was back under recovery_target before the end"),
     KpiFamily("{stage}.reserve_officer_hours", "Reserve officer-hours at {stage}", "hours",

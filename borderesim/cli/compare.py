@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from ..compare import KEY_KPIS, Comparison, compare, load_strategies
+from ..compare import Comparison, compare, load_policies, load_strategies
 from ..kpis import format_value, kpi_info
 from ..serialize import dumps
 from ..tables import grid
@@ -21,9 +21,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "the first strategy with 95% t-intervals. Files are written only when "
                     "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH.")
     add_scenario_args(p)
-    p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
-                   help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
-                        "numbers in a block sweeps that knob")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--strategies", type=Path, metavar="FILE",
+                      help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
+                           "numbers in a block sweeps that knob")
+    what.add_argument("--policies", type=Path, metavar="FILE",
+                      help="YAML file: policies: {NAME: {stages: ..., targeting: ...}}: "
+                           "response policies (reserve, flushing, a queue-aware referral) "
+                           "merged into the scenario; the table shows the shock KPIs")
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -48,20 +53,21 @@ def _diff_cell(ci: dict[str, float], unit: str) -> str:
 
 def tables(comparison: Comparison) -> str:
     """KPI means per strategy, then paired differences from the baseline (95 % CI)."""
-    infos = [kpi_info(k) for k in KEY_KPIS]
+    infos = [kpi_info(k) for k in comparison.key_kpis]
     heads = [f"{i.short} {i.unit.symbol}" for i in infos]
-    means = [["strategy", *heads]]
+    kind = "policy" if any(v.changes is not None for v in comparison.variants) else "strategy"
+    means = [[kind, *heads]]
     for i, v in enumerate(comparison.variants):
         means.append([v.label, *(k.format(comparison.mean(i, k.name)) for k in infos)])
     base = comparison.variants[comparison.baseline].label
-    diffs = [["strategy", *heads]]
+    diffs = [[kind, *heads]]
     for i, v in enumerate(comparison.variants):
         if i != comparison.baseline:
             diffs.append([v.label, *(_diff_cell(comparison.difference(i, k.name), k.unit.name)
                                      for k in infos)])
     engines = ", ".join(comparison.engines)
     out = [f"{comparison.scenario.name} — engine {engines}, seed {comparison.seed}, "
-           f"{comparison.replications} replications, same travellers for every strategy",
+           f"{comparison.replications} replications, same travellers for every {kind}",
            "", "Means (the unit follows each column heading)",
            "\n".join(grid(means))]
     if len(diffs) > 1:
@@ -91,9 +97,11 @@ def figure_path(args: argparse.Namespace) -> Path | None:
 def command(args: argparse.Namespace) -> int:
     figure = figure_path(args)
     scenario = load(args)
-    variants = load_strategies(args.strategies)
+    source = args.strategies if args.policies is None else args.policies
+    variants = (load_strategies(args.strategies) if args.policies is None
+                else load_policies(args.policies))
     comparison = compare(scenario, variants, engine=args.engine, replications=args.replications,
-                         seed=args.seed, source=str(args.strategies),
+                         seed=args.seed, source=str(source),
                          workers=getattr(args, "workers", 1))
     for message in comparison.warnings:
         warn(message)
