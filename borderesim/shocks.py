@@ -28,12 +28,13 @@ or reserves.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .events import shock_window
 from .metrics import check_probability, detection_population, offered_load
-from .outcomes import Outcome
+from .outcomes import Outcome, occupancy
 from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
@@ -139,3 +140,35 @@ def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, 
         out[f"detection_rate.{name}"] = float(weight @ q[mine]) / total if total > 0 \
             else math.nan
     return out
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A stage over time, averaged over replications: per bin ``[edges[k], edges[k+1])``
+    (minutes) the mean number waiting (all lanes) and the mean wait (minutes) of the
+    travellers who entered its queues in the bin (NaN where nobody entered)."""
+
+    edges: np.ndarray
+    queue: np.ndarray
+    wait: np.ndarray
+
+
+def profile(plan: Plan, runs: list[tuple[Inputs, Trace]], stage: str,
+            bin_minutes: float = 10.0) -> Profile:
+    """The queue and wait ``Profile`` of ``stage`` over the run from replications ``runs``."""
+    s = plan.stage_names.index(stage)
+    edges = np.arange(0.0, plan.horizon + bin_minutes, bin_minutes)
+    edges[-1] = min(edges[-1], plan.horizon)
+    queue = np.zeros(len(edges) - 1)
+    wait_sum = np.zeros(len(edges) - 1)
+    count = np.zeros(len(edges) - 1)
+    for inputs, trace in runs:
+        queue += occupancy(plan, trace, s, edges).waiting.sum(axis=0) / np.diff(edges)
+        entry, start = waiting_intervals(Outcome(plan, inputs, trace), s)
+        k = np.searchsorted(edges, entry, side="right") - 1
+        ok = (k >= 0) & (k < len(count))
+        wait_sum += np.bincount(k[ok], (start - entry)[ok], len(count))
+        count += np.bincount(k[ok], minlength=len(count))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wait = np.where(count > 0, wait_sum / count, np.nan)
+    return Profile(edges, queue / max(len(runs), 1), wait)

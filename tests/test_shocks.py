@@ -283,3 +283,102 @@ def test_fast_engine_supports_events_and_reserve():
     data = crossing(events=[{"kind": "surge", "at": "01:00", "travellers": 3}])
     data["stages"]["desk"]["reserve"] = {"officers": 1, "open_above": 4, "close_below": 1}
     assert supports(load_scenario(data)) is None
+
+
+# --- response policies, the figure ------------------------------------------------------
+
+POLICIES = """
+description: test policies
+policies:
+  none: {}
+  reserve:
+    stages: {desk: {reserve: {officers: 2, open_above: 3, close_below: 1, call_in: 5min}}}
+  flush:
+    stages: {desk: {flush_above: 4}}
+"""
+
+
+def shocked_scenario() -> dict:
+    data = crossing(arrivals={"per_hour": 30}, replications=3)
+    data["stages"]["desk"]["servers"] = 1
+    data["stages"]["desk"]["service"] = {"distribution": "exponential", "mean": 1.5}
+    data["events"] = [{"kind": "surge", "at": "02:00", "travellers": 30, "over": "5min"},
+                      {"kind": "outage", "stage": "desk", "from": "03:00", "to": "03:20"}]
+    return data
+
+
+def test_compare_policies_pairs_the_same_travellers(tmp_path):
+    from borderesim.compare import compare, load_policies
+
+    path = tmp_path / "policies.yaml"
+    path.write_text(POLICIES)
+    comparison = compare(shocked_scenario(), load_policies(path), engine="fast")
+    assert [v.label for v in comparison.variants] == ["none", "reserve", "flush"]
+    assert "desk.recovery_min" in comparison.key_kpis
+    assert "reserve_officer_hours" in comparison.key_kpis
+    arrived = {tuple(r["arrived"] for r in res.per_replication) for res in comparison.results}
+    assert len(arrived) == 1
+    assert comparison.mean(1, "reserve_officer_hours") > 0
+    assert comparison.mean(0, "reserve_officer_hours") == 0
+    assert comparison.mean(2, "desk.flushed_in_shock") > 0
+    assert comparison.mean(2, "desk.queue_peak") <= 5
+    peak = comparison.difference(2, "desk.queue_peak")
+    assert peak["mean"] < 0 and peak["ci_high"] < 0
+    data = comparison.to_dict()
+    assert data["strategies"][1]["changes"]["stages"]["desk"]["reserve"]["officers"] == 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("policies: {a: {arrivals: {per_hour: 5}}}",
+     "policies.a.arrivals: a policy may change only stages and targeting"),
+    ("policies: {a: {stages: {desk: {reserve: {officers: -1, open_above: 1, "
+     "close_below: 0}}}}}", "policies.a (scenario stages.desk.reserve.officers)"),
+    ("strategies: {}", "strategies: unknown field; allowed: policies, description"),
+])
+def test_bad_policies_get_one_line(tmp_path, text, message):
+    from borderesim.compare import compare, load_policies
+
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as err:
+        compare(shocked_scenario(), load_policies(path), engine="fast")
+    assert message in str(err.value)
+
+
+def test_cli_compare_policies_prints_the_shock_kpis(tmp_path, capsys):
+    from borderesim.cli import main
+
+    scenario, policies = tmp_path / "s.yaml", tmp_path / "p.yaml"
+    import yaml
+
+    scenario.write_text(yaml.safe_dump(shocked_scenario()))
+    policies.write_text(POLICIES)
+    assert main(["compare", str(scenario), "--policies", str(policies), "--engine", "fast",
+                 "--replications", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "same travellers for every policy" in out and "desk.recovery_min" in out
+
+
+def test_profile_and_figure(tmp_path):
+    from borderesim.plots.shock import plot_shock_response
+    from borderesim.shocks import profile
+
+    scenario = load_scenario(shocked_scenario())
+    plan = make_plan(scenario)
+    runs = []
+    for r in range(2):
+        inputs = sample(scenario, plan, scenario.seed, r)
+        runs.append((inputs, fast.run(plan, inputs)))
+    prof = profile(plan, runs, "desk", bin_minutes=10.0)
+    assert prof.queue.shape == prof.wait.shape == (len(prof.edges) - 1,)
+    # the time-average number waiting is the waiting minutes over the bin's length
+    inputs, trace = runs[0]
+    single = profile(plan, [runs[0]], "desk", bin_minutes=plan.horizon)
+    waited = np.nansum(np.where(np.isnan(trace.start[0]), plan.horizon, trace.start[0])
+                       - trace.entry[0])
+    assert single.queue[0] == pytest.approx(waited / plan.horizon)
+    assert prof.queue[12:19].max() > prof.queue[:6].max()  # 02:00-03:10 against 00:00-01:00
+    path = plot_shock_response({"$x$ policy": prof}, "desk",
+                               occurrences(scenario.events, scenario.horizon),
+                               (60.0, 300.0), tmp_path / "f.png", "title with $dollars$")
+    assert path.stat().st_size > 10_000
