@@ -382,3 +382,31 @@ def test_profile_and_figure(tmp_path):
                                occurrences(scenario.events, scenario.horizon),
                                (60.0, 300.0), tmp_path / "f.png", "title with $dollars$")
     assert path.stat().st_size > 10_000
+
+
+def test_workshop_incident_logic():
+    from borderesim.workshop.incident import (
+        Incident,
+        apply_incidents,
+        default_incident,
+        incident_event,
+        lanes_by_stage,
+    )
+
+    scenario = load_scenario(shocked_scenario())
+    assert lanes_by_stage(scenario) == {"desk": ["desk"]}
+    outage = default_incident(scenario, "outage", 150.0)
+    assert incident_event(outage) == {"kind": "outage", "stage": "desk", "from": "02:30",
+                                      "to": "03:30", "preempt": False, "day": 1,
+                                      "lane": "desk"}
+    surge = default_incident(scenario, "surge", 200.0)
+    assert surge.travellers == 50
+    pressed = apply_incidents(scenario, (outage, surge))
+    assert len(pressed.events) == len(scenario.events) + 2
+    plan = make_plan(pressed)
+    assert plan.capacity(0, 160.0) == 0
+    assert apply_incidents(scenario, ()) is scenario
+    with pytest.raises(ScenarioError, match=r"incident.0.lane: unknown lane 'gate'"):
+        apply_incidents(scenario, (Incident("outage", 60.0, 30.0, "desk", "gate"),))
+    with pytest.raises(ScenarioError, match=r"incident.0.at: .* is not within the run"):
+        apply_incidents(scenario, (Incident("surge", 600.0, 5.0, travellers=5),))
