@@ -564,21 +564,22 @@ def outage_finishes_the_traveller_in_hand() -> None:
 
 
 @case("outages",
-      stages=[Stage(lanes=[Lane(2)])],
-      outages=[(A, 10.0, 20.0, True)],
+      stages=[Stage(lanes=[Lane([2, 1])])],
+      outages=[(A, 10.0, 70.0, True)],
       arrival=[0.0, 1.0, 2.0],
       service=[[30.0], [30.0], [1.0]],
-      expected=[Row([Visit(A, 0.0, 20.0, 50.0)], exit=50.0),
-                Row([Visit(A, 1.0, 20.0, 50.0)], exit=50.0),
-                Row([Visit(A, 2.0, 50.0, 51.0)], exit=51.0)])
+      expected=[Row([Visit(A, 0.0, 70.0, 100.0)], exit=100.0),
+                Row([Visit(A, 1.0, 100.0, 130.0)], exit=130.0),
+                Row([Visit(A, 2.0, 130.0, 131.0)], exit=131.0)])
 def preempted_travellers_return_to_the_head_and_start_over() -> None:
     """A pre-empting outage sends those in service back to the head of the queue.
 
-    Two servers; outage 10 to 20 with ``preempt``. Travellers 0 and 1 start at 0 and 1
-    (30 minutes each); traveller 2 arrives at 2 and waits. At 10 both are pre-empted and
-    the queue becomes 0, 1, 2 (earliest start first, ahead of those waiting). At 20
-    travellers 0 and 1 start over with their full 30 minutes (20 to 50); traveller 2
-    starts at 50, ends 51.
+    One lane, 2 servers in hour 0 and 1 from 60; outage 10 to 70 with ``preempt``.
+    Travellers 0 and 1 start at 0 and 1 (30 minutes each); traveller 2 arrives at 2 and
+    waits. At 10 both are pre-empted and the queue becomes 0, 1, 2 (earliest start
+    first, ahead of those waiting). At 70 one server is on duty: traveller 0 starts over
+    with their full 30 minutes (70 to 100), then traveller 1 (100 to 130), then
+    traveller 2 (130 to 131).
     """
 
 
