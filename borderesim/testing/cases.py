@@ -692,3 +692,24 @@ def reserve_officer_joins_the_lane_with_most_waiting() -> None:
     6. Traveller 0 ends at 5 (close_below 0: nobody leaves); traveller 2 starts, 5 to
     10. The officer stays to the horizon: 19 officer-minutes.
     """
+
+
+@case("reserve",
+      stages=[Stage(lanes=[Lane(1), Lane(1)], reserve=(1, 1, 0, 1.0))],
+      arrival=[0.0, 0.0, 0.0, 0.0],
+      service=[[10.0, 10.0]] * 4,
+      horizon=30.0,
+      reserve_minutes=[29.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(B, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 1.0, 11.0)], exit=11.0),
+                Row([Visit(B, 0.0, 10.0, 20.0)], exit=20.0)])
+def reserve_officer_tie_goes_to_the_first_lane() -> None:
+    """Lanes with equally many waiting: the officer joins the first listed.
+
+    Lanes A and B, one server each; four travellers at 0 (10 minutes). Travellers 0 and
+    1 take A and B; traveller 2 queues in A (keys 0, 0: A by order), traveller 3 in B
+    (keys A 1, B 0); 2 waiting > 1: an officer is called, due at 1. At 1 both lanes
+    have 1 waiting: the officer joins A, traveller 2 starts 1 to 11. Traveller 3 starts
+    in B when traveller 1 ends, 10 to 20. The officer stays (close_below 0): 29 minutes.
+    """
