@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:
+        if exc.source is None and exc.path and not exc.path.startswith("-"):
+            # a field of the scenario named on the command line (e.g. a memory check)
+            exc = ScenarioError(exc.problem, getattr(args, "scenario", None), exc.path)
         print(f"borderesim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
