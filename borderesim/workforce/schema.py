@@ -85,6 +85,11 @@ class Shift(Strict):
             raise ValueError(f"a shift lasts 1 h to 24 h, got {v / 60:g} h")
         return v
 
+    @field_validator("break_minutes")
+    @classmethod
+    def _break_on_grid(cls, v: float) -> float:
+        return _on_grid(v, SLOT, "a break")
+
     @field_validator("starts")
     @classmethod
     def _distinct(cls, v: str | list[int]) -> str | list[int]:
@@ -97,7 +102,7 @@ class Shift(Strict):
 
     @model_validator(mode="after")
     def _break_fits(self) -> Shift:
-        b = _on_grid(self.break_minutes, SLOT, "a break")
+        b = self.break_minutes
         if b >= self.length:
             raise ValueError(f"the break ({b:g} min) must be shorter than the shift")
         if self.break_window is not None:
