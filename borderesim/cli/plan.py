@@ -11,11 +11,9 @@ from .common import add_run_args, add_scenario_args, fmt, load, show, warn
 from .gap import add_target_args
 
 EXAMPLES = """\
-examples:
+example (the land crossing with its illustrative options file):
   borderesim plan scenarios/land_crossing.yaml --options scenarios/options/land.yaml \\
-      --target 'primary.wait_p95<=5min'
-  borderesim plan scenarios/airport_arrivals.yaml --options scenarios/options/airport.yaml \\
-      --target 'passport.wait_p95<=15min' --json
+      --target 'primary.wait_p95<=10min'
 """
 
 
