@@ -100,6 +100,8 @@ def table(result: WorkforcePlan) -> str:
         brk = ", ".join(f"{t}×{n}" for t, n in row["breaks"].items()) or "—"
         lines.append(f"{row['kind']:<10} {row['shift']:<8} {row['start']:>5} "
                      f"{row['officers']:>8}  {brk}")
+    marks = "".join("✓" if ok else "✗" for ok in shown["hours_met"])
+    lines.append(f"fresh-traveller check by hour 00-23: {marks}  (✗: a target missed)")
     c = shown["cost"]
     by_kind = ", ".join(f"{k} {v:g}" for k, v in shown["fte"].items())
     by_kind = ", ".join(f"{k} {v:g}" for k, v in shown["fte"].items())

@@ -180,6 +180,8 @@ class OptionResult:
     officers: dict[str, int]
     fte_gap: float
     cost: dict[str, Any]
+    fte_gap_by_kind: dict[str, float] = field(default_factory=dict)
+    """FTE needed minus the establishment, per kind (NaN when the establishment is a total)."""
 
     @property
     def hours_met(self) -> np.ndarray:
@@ -229,6 +231,8 @@ class OptionResult:
             "fte_total": round(sum(self.fte.values()), 3),
             "officers_to_employ": self.officers,
             "fte_gap": round(self.fte_gap, 3),
+            "fte_gap_by_kind": {k: nan_to_none(round(v, 3))
+                                for k, v in self.fte_gap_by_kind.items()},
             "cost": self.cost,
             "notes": list(g.notes) + list(self.shifts.notes),
         }
@@ -334,6 +338,7 @@ def evaluate_option(scenario: Scenario, options: OptionsFile, option: Option,
         option=option, gap=result, shifts=shifts, roster=roster, check=check,
         detection=ev.detection_rate(check.traces), detection_target=det_target, fte=ftes,
         officers=officers, fte_gap=sum(ftes.values()) - options.establishment(),
+        fte_gap_by_kind={k: v - options.establishment(k) for k, v in ftes.items()},
         cost=_costs(options, option, officers))
 
 
