@@ -2,7 +2,8 @@
 
 Runs ``plan_workforce`` on ``scenarios/airport_arrivals.yaml`` with
 ``scenarios/options/airport.yaml`` (ILLUSTRATIVE costs) for ``passport.wait_p95<=15min``
-and ``secondary.wait_p95<=30min``: for each option the servers needed by hour (``gap``),
+(secondary keeps today's roster; ``--scenario land`` plans the land crossing for
+``primary.wait_p95<=10min``): for each option the servers needed by hour (``gap``),
 the fewest officers on 8 h / 12 h shifts with breaks (HiGHS integer programme), that
 roster re-simulated on fresh travellers (seed + 1), FTE with 30 % shrinkage and the
 annualised cost. Writes ``figures/workforce_options.png`` and prints the numbers.
