@@ -138,17 +138,41 @@ def test_moving_a_slider_changes_the_numbers_and_the_downloads(page, tmp_path):
     assert "officers at the busiest hour: primary 11, secondary 2;" in words
 
 
-def test_downloads_clicked_while_sliders_move_hold_the_setting_they_name(page, tmp_path):
+CLICK_WITH_MARKER = """([label, marker]) => {
+    const button = [...document.querySelectorAll('button')]
+        .find(b => b.innerText.trim() === label);
+    const shown = [...document.querySelectorAll('p')]
+        .find(p => p.innerText.startsWith(marker));
+    if (!button || !shown) return null;
+    button.click();
+    return shown.innerText;
+}"""
+"""In one browser task (nothing can redraw in between): read the marker and click."""
+
+
+def click_with_marker(page, button: str, path) -> tuple[bytes, str]:
+    """Click ``button`` as soon as it is on the page; the file and the marker seen then."""
+    with page.expect_download() as started:
+        marker = page.wait_for_function(CLICK_WITH_MARKER, arg=[button, logic.MARKER],
+                                        polling=20).json_value()
+    started.value.save_as(path)
+    return path.read_bytes(), marker
+
+
+def test_a_download_clicked_while_the_page_recomputes_holds_the_setting_shown(page, tmp_path):
     slider = page.get_by_role("slider", name="Officers at secondary (busiest hour)")
     slider.focus()
     for i, key in enumerate(["ArrowRight", "ArrowRight", "ArrowLeft"]):
         slider.press(key)  # and click at once, while the page recomputes
-        saved = download(page, "Save setting as scenario YAML", tmp_path / f"s{i}.yaml")
-        header = saved.decode().splitlines()[2]
-        officers = int(re.search(r"secondary (\d+)", header).group(1))
+        saved, marker = click_with_marker(page, "Save setting as scenario YAML",
+                                          tmp_path / f"s{i}.yaml")
+        words, setting = SHOWN.match(marker.strip()).groups()
+        officers = int(re.search(r"secondary (\d+);", words).group(1))
+        assert yaml_setting(saved) == setting
         assert load_scenario(tmp_path / f"s{i}.yaml").stages["secondary"].servers == officers
-        png_setting(download(page, "PNG snapshot", tmp_path / f"s{i}.png"))
-    words, setting = shown(page, "secondary 5")
+        png, marker = click_with_marker(page, "PNG snapshot", tmp_path / f"s{i}.png")
+        assert png_setting(png) == SHOWN.match(marker.strip()).group(2)
+    words, setting = shown(page, "secondary 5;")
     final = download(page, "Save setting as scenario YAML", tmp_path / "final.yaml")
     assert yaml_setting(final) == setting
     assert load_scenario(tmp_path / "final.yaml").stages["secondary"].servers == 5
