@@ -198,3 +198,25 @@ def test_a_bad_upload_shows_the_cli_message(page, tmp_path):
         {"name": "bad.yaml", "mimeType": "application/x-yaml", "buffer": data})
     alert = page.wait_for_selector('[data-testid="stAlert"]')
     assert alert.inner_text().strip() == expected
+
+
+OUTSIDE = "http://example.invalid"
+DESCRIPTION = (f"See ![x]({OUTSIDE}/a.png), [a link]({OUTSIDE}/b) and "
+               f'<img src="{OUTSIDE}/c.png"> with $x^2$, :red[colour] and **bold** # text')
+
+
+def test_markdown_in_a_scenario_is_shown_as_text_and_fetches_nothing(page, url):
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    data = copy.deepcopy(SMALL)
+    data["name"] = "Crossing *one*"
+    data["description"] = DESCRIPTION
+    page.locator('input[type="file"]').set_input_files(
+        {"name": "markdown.yaml", "mimeType": "application/x-yaml",
+         "buffer": yaml.safe_dump(data).encode()})
+    page.get_by_text(DESCRIPTION, exact=True).wait_for()  # the literal text, not Markdown
+    page.get_by_text("Crossing *one*", exact=True).wait_for()
+    shown(page)
+    assert page.locator(f'[src^="{OUTSIDE}"], [href^="{OUTSIDE}"]').count() == 0
+    elsewhere = [u for u in requested if not u.startswith((url, "data:", "blob:"))]
+    assert requested and not elsewhere

@@ -205,7 +205,7 @@ def main() -> None:
     knobs, reps = pick_knobs(scenario, sid)
     st.title(logic.plain(scenario.name), anchor=False)
     if scenario.description:
-        st.caption(logic.plain(scenario.description))
+        st.text(scenario.description)  # no Markdown: it could fetch outside images
     # Sent before anything slow: the previous run's downloads and marker leave the page
     # as soon as this run starts, so no button of an older setting can be clicked.
     downloads = st.empty()
