@@ -55,7 +55,7 @@ def draw_tradeoff(ax: Axes, knob: str | None, points: list[CurvePoint], outcome:
 def draw_queue(ax: Axes, outcome: Outcome) -> None:
     """Travellers waiting at each stage over the day (mean over replications)."""
     for stage, q in outcome.queue.items():
-        ax.plot(outcome.queue_hours, q, label=stage, linewidth=1.4)
+        ax.plot(outcome.queue_hours, q, label=stage.replace("$", r"\$"), linewidth=1.4)
     warm = outcome.scenario.warmup / 60.0
     if warm > 0:
         ax.axvspan(0, warm, color="#cccccc", alpha=0.4, label="warm-up (not counted)")
