@@ -2,7 +2,10 @@
 
 Everything it computes comes from ``logic`` (numbers) and ``charts`` (figures);
 this file only lays out widgets and caches results so each change redraws in
-about a second. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
+about a second. Names and descriptions from a scenario are shown as text, never as
+Markdown. Under the title, the downloads and a marker naming the setting they hold
+(``logic.setting_marker``) are written last in each run, after the numbers and charts
+of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
 """
 
 from __future__ import annotations
@@ -206,8 +209,9 @@ def main() -> None:
     st.title(logic.plain(scenario.name), anchor=False)
     if scenario.description:
         st.text(scenario.description)  # no Markdown: it could fetch outside images
-    # Sent before anything slow: the previous run's downloads and marker leave the page
-    # as soon as this run starts, so no button of an older setting can be clicked.
+    # Sent before anything slow: the previous setting's downloads and marker leave the
+    # page as soon as this run starts (a click before that gets the previous setting,
+    # which the marker beside the button still names); this run refills them at the end.
     downloads = st.empty()
     downloads.caption("Simulating this setting…")
     try:
