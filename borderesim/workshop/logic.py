@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import ScenarioError
 from ..hourly import as_24
 from ..metrics import confidence_interval
+from ..outcomes import occupancy
 from ..plan import Plan, make_plan
 from ..sampling import Inputs
 from ..scenario import Scenario, load_scenario, load_scenario_text
@@ -383,25 +384,12 @@ class Outcome:
 def waiting_over_time(plan: Plan, trace: Trace, edges: np.ndarray) -> dict[str, np.ndarray]:
     """Mean number waiting (queued, not in service) at each stage in each time bin.
 
-    ``edges``: bin edges in minutes; returns one value per bin (``len(edges) - 1``),
-    the time average of the queue length over the bin.
+    ``edges``: bin edges in minutes (within the run); one value per bin, the time
+    average of the queue length over the bin (``outcomes.occupancy``).
     """
-    out = {}
     width = np.diff(edges)
-    for s, name in enumerate(plan.stage_names):
-        inside = trace.lane[s] >= 0
-        entry = np.sort(trace.entry[s][inside])
-        start = trace.start[s][inside]
-        start = np.sort(start[~np.isnan(start)])
-        # Waiting time accrued before T: sum over those who joined before T of
-        # min(start, T) - entry = sum(start < T) + T * (#joined - #started) - sum(entry < T).
-        joined = np.searchsorted(entry, edges, side="left")
-        began = np.searchsorted(start, edges, side="left")
-        sum_entry = np.concatenate([[0.0], np.cumsum(entry)])[joined]
-        sum_start = np.concatenate([[0.0], np.cumsum(start)])[began]
-        area = sum_start + edges * (joined - began) - sum_entry
-        out[name] = np.diff(area) / width
-    return out
+    return {name: occupancy(plan, trace, s, edges).waiting.sum(axis=0) / width
+            for s, name in enumerate(plan.stage_names)}
 
 
 def innocent_referred_per_day(kpis: dict[str, float], scenario: Scenario) -> float:
