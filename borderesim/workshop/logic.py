@@ -385,10 +385,11 @@ def waiting_over_time(plan: Plan, trace: Trace, edges: np.ndarray) -> dict[str, 
     """Mean number waiting (queued, not in service) at each stage in each time bin.
 
     ``edges``: bin edges in minutes (within the run); one value per bin, the time
-    average of the queue length over the bin (``outcomes.occupancy``).
+    average of the queue length over the bin (``outcomes.occupancy``; cumulative-sum
+    round-off below zero is clipped).
     """
     width = np.diff(edges)
-    return {name: occupancy(plan, trace, s, edges).waiting.sum(axis=0) / width
+    return {name: np.maximum(occupancy(plan, trace, s, edges).waiting.sum(axis=0) / width, 0.0)
             for s, name in enumerate(plan.stage_names)}
 
 
