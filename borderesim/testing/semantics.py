@@ -74,8 +74,8 @@ than ``open_above`` wait at the stage (all lanes), no officer is already on the 
 fewer than ``officers`` reserve officers are serving there, one officer is called and
 arrives ``call_in`` minutes later. *Arrive*: the officer opens a booth in the stage's
 lane with the most travellers waiting, not in an outage (first listed on ties), if the
-stage's servers then on duty (rostered plus reserve, all lanes) are fewer than
-``booths`` (no limit without ``booths``); that lane gets one more server and starts
+stage's rostered servers (an outage frees no booth) plus its reserve officers, all
+lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one more server and starts
 its next in line at once. No such lane or booth: the officer goes home (no hours
 counted). Either way the call rule is then checked again. *Leave*: when a service
 ends in a lane holding a reserve officer and fewer than ``close_below`` then wait at
