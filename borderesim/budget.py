@@ -75,14 +75,14 @@ class Budget:
 def expected_travellers(scenario: Scenario) -> float:
     """Expected arrivals per replication: the hourly rate integrated over ``[0, horizon)``,
     plus every surge's travellers."""
-    from .events import Surge, occurrences
+    from .events import SurgeEvent, occurrences
 
     rates = scenario.arrivals.hourly()
     hours = scenario.horizon / 60.0
     whole = math.floor(hours)
     days, rest = divmod(whole, 24)
     surges = sum(o.event.travellers for o in occurrences(scenario.events, scenario.horizon)
-                 if isinstance(o.event, Surge))
+                 if isinstance(o.event, SurgeEvent))
     return (days * sum(rates) + sum(rates[:rest]) + rates[rest % 24] * (hours - whole)
             + surges)
 

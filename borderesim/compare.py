@@ -190,10 +190,10 @@ def with_policy(scenario: Scenario, variant: Variant, source: str | None = None)
 def policy_kpis(scenarios: list[Scenario]) -> tuple[str, ...]:
     """KPIs shown for response policies: overall wait and detection, reserve hours, and
     the peak queue, recovery and flushing of every stage a shock or a policy touches."""
-    from .events import Outage, Slowdown
+    from .events import OutageEvent, SlowdownEvent
 
     base = scenarios[0]
-    stages = {e.stage for e in base.events if isinstance(e, Outage | Slowdown)}
+    stages = {e.stage for e in base.events if isinstance(e, OutageEvent | SlowdownEvent)}
     for sc in scenarios:
         stages |= {name for name, st in sc.stages.items()
                    if st.reserve is not None or st.flush_above is not None}

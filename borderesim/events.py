@@ -65,7 +65,7 @@ class _Timed(Strict):
     """``day``: repeat on every later day of the run."""
 
 
-class Surge(_Timed):
+class SurgeEvent(_Timed):
     """``travellers`` extra arrivals spread uniformly over ``over`` minutes from ``at``.
 
     They come on top of the arrival profile. ``class`` fixes their class; without it
@@ -97,7 +97,7 @@ class _Window(_Timed):
         return self
 
 
-class Outage(_Window):
+class OutageEvent(_Window):
     """No server on duty in the lane(s) from ``from`` to ``to``.
 
     Roster semantics (the traveller in hand is finished) unless ``preempt``: then the
@@ -108,14 +108,14 @@ class Outage(_Window):
     preempt: bool = False
 
 
-class Slowdown(_Window):
+class SlowdownEvent(_Window):
     """Service times × ``factor`` for travellers starting service from ``from`` to ``to``."""
 
     kind: Literal["slowdown"]
     factor: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 
 
-Event = Annotated[Surge | Outage | Slowdown, Field(discriminator="kind")]
+Event = Annotated[SurgeEvent | OutageEvent | SlowdownEvent, Field(discriminator="kind")]
 EVENT_KINDS = ("surge", "outage", "slowdown")
 
 
@@ -149,7 +149,7 @@ class Occurrence:
     day: int
     start: float
     end: float
-    event: Surge | Outage | Slowdown
+    event: SurgeEvent | OutageEvent | SlowdownEvent
 
 
 def occurrences(events: list | tuple, horizon: float) -> list[Occurrence]:
@@ -162,7 +162,7 @@ def occurrences(events: list | tuple, horizon: float) -> list[Occurrence]:
             start = base + event.start
             if not start < horizon:
                 break
-            if isinstance(event, Surge):
+            if isinstance(event, SurgeEvent):
                 end = start + event.over
             else:
                 end = base + event.to
@@ -188,10 +188,10 @@ def check_events(scenario: Scenario) -> None:
         where = f"events.{k}"
         first = (event.day - 1) * DAY + event.start
         if not first < scenario.horizon:
-            field = "at" if isinstance(event, Surge) else "from"
+            field = "at" if isinstance(event, SurgeEvent) else "from"
             raise ValueError(f"{where}.{field}: {_clock_text(first)} is not within the run "
                              f"(it ends at {_clock_text(scenario.horizon)})")
-        if isinstance(event, Surge):
+        if isinstance(event, SurgeEvent):
             if event.class_ is not None and event.class_ not in classes:
                 raise ValueError(f"{where}.class: unknown class {event.class_!r}; "
                                  f"classes are {sorted(classes)}")
@@ -206,7 +206,7 @@ def check_events(scenario: Scenario) -> None:
                              f"{event.stage!r}; lanes are {list(lanes)}")
 
 
-def event_lanes(scenario: Scenario, event: Outage | Slowdown) -> list[str]:
+def event_lanes(scenario: Scenario, event: OutageEvent | SlowdownEvent) -> list[str]:
     """Names of the lanes (of ``event.stage``) an outage or slowdown applies to."""
     lanes = list(scenario.stages[event.stage].lane_specs(event.stage))
     return lanes if event.lane is None else [event.lane]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .events import Outage, Slowdown, event_lanes, occurrences
+from .events import OutageEvent, SlowdownEvent, event_lanes, occurrences
 from .hourly import as_24
 from .scenario import Scenario
 
@@ -191,7 +191,7 @@ def make_plan(scenario: Scenario) -> Plan:
 
 
 def _shock_fields(scenario: Scenario, lane_names: list[str]) -> dict[str, np.ndarray]:
-    """Outage and slowdown windows per lane, and each stage's reserve, as plan arrays."""
+    """OutageEvent and slowdown windows per lane, and each stage's reserve, as plan arrays."""
     index = {}
     for sname, stage in scenario.stages.items():
         for lname in stage.lane_specs(sname):
@@ -200,10 +200,10 @@ def _shock_fields(scenario: Scenario, lane_names: list[str]) -> dict[str, np.nda
     slow: list[tuple] = []
     for occ in occurrences(scenario.events, scenario.horizon):
         ev = occ.event
-        if isinstance(ev, Outage | Slowdown):
+        if isinstance(ev, OutageEvent | SlowdownEvent):
             for lname in event_lanes(scenario, ev):
                 lane = index[ev.stage, lname]
-                if isinstance(ev, Outage):
+                if isinstance(ev, OutageEvent):
                     out.append((lane, occ.start, occ.end, ev.preempt))
                 else:
                     slow.append((lane, occ.start, occ.end, ev.factor))

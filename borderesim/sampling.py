@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .budget import check_replication
-from .events import Surge, occurrences
+from .events import SurgeEvent, occurrences
 from .plan import Plan
 from .scenario import Scenario
 from .targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -103,7 +103,7 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
     groups = [base]
     for occ in occurrences(scenario.events, scenario.horizon):
         ev = occ.event
-        if not isinstance(ev, Surge):
+        if not isinstance(ev, SurgeEvent):
             continue
         prefix = f"surge.{occ.index}.{occ.day}."
 

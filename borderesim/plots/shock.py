@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-from ..events import Occurrence, Surge, clock_text
+from ..events import Occurrence, SurgeEvent, clock_text
 from ..shocks import Profile
 from .text import plain
 
@@ -37,7 +37,7 @@ def shade(ax: Axes, occurrences: list[Occurrence], label: bool = True) -> None:
     for occ in occurrences:
         kind = occ.event.kind
         end = max(occ.end, occ.start + 1.0)
-        what = kind if not isinstance(occ.event, Surge) else \
+        what = kind if not isinstance(occ.event, SurgeEvent) else \
             f"surge ({occ.event.travellers} travellers)"
         ax.axvspan(occ.start, end, color=SHADES.get(kind, "grey"), alpha=0.15, lw=0,
                    label=plain(what) if label and kind not in seen else None)

@@ -75,14 +75,15 @@ fewer than ``officers`` reserve officers are serving there, one officer is calle
 arrives ``call_in`` minutes later. *Arrive*: the officer opens a booth in the stage's
 lane with the most travellers waiting, not in an outage (first listed on ties), if the
 stage's rostered servers (an outage frees no booth) plus its reserve officers, all
-lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one more server and starts
-its next in line at once. No such lane or booth: the officer goes home (no hours
-counted). Either way the call rule is then checked again. *Leave*: when a service
-ends in a lane holding a reserve officer and fewer than ``close_below`` then wait at
-the stage (the finished traveller no longer counted), one reserve officer there
-leaves (before the freed server takes the next traveller). An outage closes the lane
-for its reserve officers too; they stay assigned. Reserve officer-minutes, from
-arrival to leaving (or the horizon), are counted per stage (``Trace.reserve_minutes``).
+lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one
+more server and starts its next in line at once. No such lane or booth: the officer
+goes home (no hours counted). Either way the call rule is then checked again.
+*Leave*: when a service ends in a lane holding a reserve officer and fewer than
+``close_below`` then wait at the stage (the finished traveller no longer counted), one
+reserve officer there leaves (before the freed server takes the next traveller). An
+outage closes the lane for its reserve officers too; they stay assigned. Reserve
+officer-minutes, from arrival to leaving (or the horizon), are counted per stage
+(``Trace.reserve_minutes``).
 
 [ties] Simultaneous events are handled in a fixed order: capacity changes (roster hours
 and outage edges) first, then reserve officers arriving (by stage), then service
