@@ -172,7 +172,8 @@ class CrossingModel:
 
     def reserve_arrives(self, s: int) -> None:
         """[reserve] The officer takes a booth in the lane with most waiting (not in an
-        outage; ties by order listed) if the stage has a free booth, else goes home."""
+        outage; ties by order listed) if the stage has a free booth, and the call rule is
+        checked again; else the officer goes home."""
         self.res_pending[s] = False
         lanes = [ln for ln in self.plan.lanes_of(s) if not self.lanes[ln].down]
         on_duty = sum(self.lanes[ln].level + self.lanes[ln].reserve
@@ -182,7 +183,7 @@ class CrossingModel:
             self.res_on[s] += 1
             self.reserve_minutes[s] -= self.env.now
             self.lanes[best].add_reserve(1)
-        self.call_reserve(s)
+            self.call_reserve(s)  # after going home, only a traveller joining calls again
 
     def waiting_at(self, s: int) -> int:
         return sum(self.lanes[lane].waiting for lane in self.plan.lanes_of(s))

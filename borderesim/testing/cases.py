@@ -665,11 +665,10 @@ def reserve_officer_needs_a_free_booth() -> None:
     At 2 the officer takes A (most waiting; 2 servers on duty < 3 booths): traveller 2
     starts, 2 to 12; nobody waits, no new call. Traveller 3 arrives at 3: keys A 0 (two
     busy), B 0: A by order; 1 waiting > 0: a call, due at 5. At 5 the stage has 3
-    servers on duty, no booth: the officer goes home and, 1 still waiting, another is
-    called, due at 7; likewise at 7 and 9 (due at 11). At 10 travellers 0 and 1 end
-    (nobody leaves: close_below 0); traveller 3 starts in A, 10 to 20. At 11 no booth
-    again; nobody waits, no call. The one officer serves from 2 to the horizon, 30:
-    28 officer-minutes.
+    servers on duty, no booth: the officer goes home; though 1 still waits, nobody
+    joins a queue after, so nobody is called again. At 10 travellers 0 and 1 end
+    (nobody leaves: close_below 0); traveller 3 starts in A, 10 to 20. The one officer
+    serves from 2 to the horizon, 30: 28 officer-minutes.
     """
 
 
@@ -712,4 +711,24 @@ def reserve_officer_tie_goes_to_the_first_lane() -> None:
     (keys A 1, B 0); 2 waiting > 1: an officer is called, due at 1. At 1 both lanes
     have 1 waiting: the officer joins A, traveller 2 starts 1 to 11. Traveller 3 starts
     in B when traveller 1 ends, 10 to 20. The officer stays (close_below 0): 29 minutes.
+    """
+
+
+@case("reserve",
+      stages=[Stage(reserve=(2, 0, 0, 0.0), booths=1)],
+      arrival=[0.0, 0.0, 1.0],
+      service=[[10.0]] * 3,
+      horizon=30.0,
+      reserve_minutes=[0.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 10.0, 20.0)], exit=20.0),
+                Row([Visit(A, 1.0, 20.0)])])
+def reserve_officer_without_a_booth_is_not_called_again_at_once() -> None:
+    """An officer who finds no booth goes home; only the next traveller joining calls again.
+
+    One server, one booth; reserve of 2 with open_above 0 and call_in 0. Traveller 1
+    queues at 0 (1 > 0): an officer is called, due at 0 at once. No booth is free: home.
+    Re-calling then would loop at t = 0 forever; nobody is called until traveller 2
+    joins at 1: called, at 1 no booth, home again. Service is the roster's alone: 0 to
+    10, 10 to 20, 20 to 30 (that end is at the horizon: not reached). No officer-minutes.
     """

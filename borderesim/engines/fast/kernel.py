@@ -343,7 +343,8 @@ def replay_flat(
 
         if kind == 3:
             # a reserve officer arrives at stage rs: a booth in the lane with most waiting
-            # (not in an outage, first listed on ties), if the stage has a booth free
+            # (not in an outage, first listed on ties), if the stage has a booth free, and
+            # the call rule again; else home (only a traveller joining calls again)
             t_res[_u(rs)] = np.inf
             best = -1
             most = -1
@@ -369,9 +370,9 @@ def replay_flat(
                     d = _slowed(service[_u(best * n + j)], best, t, slow_lane, slow_from,
                                 slow_to, slow_factor)
                     size = _sift_up(htime, hkey, size, t + d, (j << LANE_BITS) | best)
-            if (res_on[_u(rs)] < res_officers[_u(rs)]
-                    and stage_wait[_u(rs)] > res_open[_u(rs)]):
-                t_res[_u(rs)] = t + res_call[_u(rs)]
+                if (res_on[_u(rs)] < res_officers[_u(rs)]
+                        and stage_wait[_u(rs)] > res_open[_u(rs)]):
+                    t_res[_u(rs)] = t + res_call[_u(rs)]  # call the next one
             continue
 
         if kind == 1:
