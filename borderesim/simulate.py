@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
+from .drain import drain_warnings
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
@@ -136,4 +137,5 @@ def simulate(
                 traces.append((inputs, trace))
     summary = summarise(per_rep)
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
+    warnings += drain_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)
