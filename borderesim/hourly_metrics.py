@@ -3,8 +3,8 @@ time-averaged queue length and utilisation in each hour.
 
 Times are minutes; hours are hours of day (0-23), so a run of several days pools
 the same clock hour of every counted day. Only travellers who arrive in the counted
-window ``[warmup, horizon)`` are counted for waits, each followed to their exit; queue length and utilisation are time averages
-over the window ``[warmup, horizon)``.
+window ``[warmup, horizon)`` are counted for waits, each followed to their exit;
+queue length and utilisation are time averages over the window ``[warmup, horizon)``.
 
 Waits are pooled over replications (and days) before taking a percentile: with a
 hundred travellers in an hour, per-replication percentiles would be noisy and

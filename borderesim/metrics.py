@@ -164,9 +164,10 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
 
     Waits (minutes) count from reaching the stage to starting service, for every
     counted traveller who queued there (:meth:`Outcome.wait`: a lower bound for those
-    still waiting at the drain cap, counted in ``{stage}.censored``); utilisation and queue length are time averages over the
-    counted window, including travellers who arrived in the warm-up. Written to keep
-    few traveller-sized temporaries alive (a year of a busy crossing is ~10^7 rows).
+    still waiting at the drain cap, counted in ``{stage}.censored``); utilisation and
+    queue length are time averages over the counted window, including travellers who
+    arrived in the warm-up. Written to keep few traveller-sized temporaries alive (a
+    year of a busy crossing is ~10^7 rows).
     """
     plan, counted = outcome.plan, outcome.counted
     w0, w1 = plan.warmup, plan.horizon

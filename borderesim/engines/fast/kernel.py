@@ -171,10 +171,11 @@ def replay_flat(
     unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
     ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
     ``roster`` int64[L*24], ``horizon`` minutes (end of the counted window), ``warmup``
-    (its start) and ``run_end`` (the drain cap; ``< horizon`` means ``horizon``). Outputs, every slot written here (their
-    contents on entry do not matter): ``lane_out`` int64[S*n], ``entry``/``start``/``end``
-    float64[S*n], ``exit_``, ``threshold`` float64[n]; and ``referred`` bool[n], which
-    the caller fills with the static referral. Returns the number of events handled.
+    (its start) and ``run_end`` (the drain cap; ``< horizon`` means ``horizon``).
+    Outputs, every slot written here (their contents on entry do not matter):
+    ``lane_out`` int64[S*n], ``entry``/``start``/``end`` float64[S*n], ``exit_``,
+    ``threshold`` float64[n]; and ``referred`` bool[n], which the caller fills with the
+    static referral. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
