@@ -27,7 +27,7 @@ def _count(x: float) -> str:
 
 
 def _hours(minutes: float) -> str:
-    return f"{minutes / 60:g} h"
+    return f"{minutes:g} min" if minutes < 60 else f"{minutes / 60:g} h"
 
 
 def drain_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:

@@ -1,0 +1,181 @@
+"""Every counted traveller's wait is measured: the run drains past the counted window.
+
+Against the exact transient M(t)/M/c solution (``borderesim.transient``) on a 16-hour
+run that ends in an evening peak; ``run`` and the hourly KPIs on one definition of a
+wait (censored lower bounds only at the drain cap, said in a warning); and, paired on
+the same travellers, cutting officers never makes a wait KPI look shorter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from borderesim import simulate
+from borderesim.hourly_metrics import hourly_kpis, stage_waits
+from borderesim.plan import make_plan
+from borderesim.transient import solve_transient
+from tests.conftest import single_stage
+
+# 16 hours from 00:00: a morning, a day and an evening peak above the 50 an hour five
+# officers serve (6-min services); the run ends at 16:00 inside the peak. Offered load
+# over the 16 hours: 645 / 16 / 50 = 0.81, so no overload warning. Hours 16-23 are
+# arrivals in the drain (not counted, never ahead of a counted traveller in the lane).
+PER_HOUR = [30] * 6 + [40] * 6 + [45] + [60] * 3 + [30] * 8
+SERVERS, SERVICE, HOURS = 5, 6.0, 16
+REPS = 200
+
+
+@pytest.fixture(scope="module")
+def exact():
+    return solve_transient(PER_HOUR, SERVERS, SERVICE, HOURS)
+
+
+def evening(drain_cap: float | None = None, replications: int = REPS) -> dict:
+    sc = single_stage(PER_HOUR, SERVERS, {"distribution": "exponential", "mean": SERVICE},
+                      hours=HOURS, warmup=0, replications=replications, seed=11)
+    if drain_cap is not None:
+        sc["drain_cap"] = drain_cap
+    return sc
+
+
+def hourly_ratio(plan, traces) -> tuple[np.ndarray, np.ndarray]:
+    """Mean wait of the travellers entering in each clock hour (pooled over replications)
+    and its standard error by the delta method over replications."""
+    totals = np.zeros((len(traces), HOURS))
+    counts = np.zeros((len(traces), HOURS))
+    for r, (inputs, trace) in enumerate(traces):
+        w = stage_waits(plan, inputs, trace, 0)  # hour of day = clock hour (16 h)
+        assert not w.censored.any()
+        totals[r] = np.bincount(w.hour, w.wait, minlength=HOURS)
+        counts[r] = np.bincount(w.hour, minlength=HOURS)
+    n = counts.sum(0)
+    est = totals.sum(0) / n
+    resid = totals - est * counts
+    se = resid.std(0, ddof=1) / math.sqrt(len(totals)) / (n / len(totals))
+    return est, se
+
+
+def test_waits_match_exact_theory_when_the_run_ends_in_congestion(exact):
+    res = simulate(evening(), engine="fast", keep_traces=True)
+    assert not res.warnings and res.mean("unfinished") == 0
+    assert res.mean("desk.offered_load") == pytest.approx(0.81, abs=0.03)
+    daily = exact.window_wait_mean(0, HOURS * 60)
+    assert exact.hourly_wait_mean[-1] > 2 * daily  # the run ends in the peak
+    ci = res.kpis["desk.wait_mean"]
+    assert ci["ci_low"] <= daily <= ci["ci_high"], (daily, ci)
+    assert res.kpis["wait_mean"] == ci  # one stage: the overall wait is the stage's
+    # per hour (pooled over replications; 16 hours at once: |z| < 3.3 each is about a
+    # 1.5 % family-wise level), including the last hours of the peak
+    plan = make_plan(res.scenario)
+    est, se = hourly_ratio(plan, res.traces)
+    busy = np.arange(6, HOURS)  # before 06:00 hardly anybody waits (se ~ 0)
+    z = (est[busy] - exact.hourly_wait_mean[busy]) / se[busy]
+    assert np.abs(z).max() < 3.3, np.round(z, 2)
+    # the hourly KPIs read the same waits
+    hourly = hourly_kpis(plan, res.traces)["desk"]["wait_mean"]
+    np.testing.assert_allclose(hourly[:HOURS], est, rtol=1e-12)
+
+
+def test_without_the_drain_the_same_run_is_biased_low(exact):
+    # drain_cap: 0 stops at the horizon: travellers still waiting then count at their
+    # lower bound and the mean is well below the exact one, and the run says so
+    res = simulate(evening(drain_cap=0, replications=60), engine="fast")
+    daily = exact.window_wait_mean(0, HOURS * 60)
+    assert res.kpis["desk.wait_mean"]["ci_high"] < 0.95 * daily
+    assert res.mean("desk.censored") > 10
+    assert any("lower bounds" in w and "'desk'" in w for w in res.warnings), res.warnings
+
+
+def test_run_and_hourly_kpis_share_one_wait_definition():
+    # a drain cap short enough to censor: both count the censored at the same lower bound
+    res = simulate(evening(drain_cap=5, replications=3), engine="fast", keep_traces=True)
+    plan = make_plan(res.scenario)
+    assert plan.run_end == HOURS * 60 + 5
+    censored = 0
+    for rep, (inputs, trace) in zip(res.per_replication, res.traces, strict=True):
+        w = stage_waits(plan, inputs, trace, 0)
+        assert rep["desk.wait_mean"] == pytest.approx(w.wait.mean(), rel=1e-12)
+        assert rep["desk.censored"] == w.censored.sum()
+        censored += int(w.censored.sum())
+        # a censored wait is at least what it is counted as, and ends at the run end
+        entry = trace.entry[0][inputs.arrival < plan.horizon][w.censored]
+        np.testing.assert_allclose(w.wait[w.censored], plan.run_end - entry)
+        assert rep["unfinished"] >= rep["desk.censored"]
+    assert censored > 0
+    [warning] = [w for w in res.warnings if "drain cap" in w]
+    assert "5 min after the counted window" in warning and "'desk'" in warning
+
+
+# --- cutting officers never makes a wait look shorter -------------------------------------
+
+WAIT_KPIS = ("wait_mean", "wait_p95", "time_in_system_mean", "time_in_system_p95")
+
+
+@st.composite
+def overloaded(draw):
+    """A small crossing, one lane per stage, static referral, no flushing: primary and a
+    secondary for referred travellers (sometimes a third stage for everybody)."""
+    def servers():
+        return draw(st.one_of(st.integers(1, 3),
+                              st.lists(st.integers(1, 3), min_size=24, max_size=24)))
+
+    def service():
+        return {"distribution": draw(st.sampled_from(["exponential", "lognormal"])),
+                "mean": draw(st.sampled_from([1.0, 2.0, 4.0])), "cv": 0.8}
+
+    stages = {"primary": {"servers": servers(), "service": service()},
+              "secondary": {"servers": servers(), "service": service(),
+                            "visits": "referred"}}
+    if draw(st.booleans()):
+        stages["exit"] = {"servers": servers(), "service": service()}
+    for stage in stages.values():
+        if stage["service"]["distribution"] == "exponential":
+            del stage["service"]["cv"]
+    return {
+        "name": "overloaded",
+        "duration": draw(st.sampled_from(["2h", "3h"])),
+        "warmup": draw(st.sampled_from(["0h", "30min"])),
+        "replications": 1,
+        "seed": draw(st.integers(0, 10**6)),
+        "drain_cap": "5d",  # at most ~30 h of counted work a stage: all of it clears
+        "arrivals": {"per_hour": draw(st.integers(60, 150))},
+        "stages": stages,
+        "targeting": {"strategy": "random",
+                      "referral_rate": draw(st.sampled_from([0.2, 0.5]))},
+    }
+
+
+def cut(data: dict, stage: str, by: int) -> dict:
+    """``data`` with ``by`` fewer officers (at least 1) at ``stage`` in every hour."""
+    out = {**data, "stages": {**data["stages"]}}
+    servers = data["stages"][stage]["servers"]
+    fewer = ([max(1, c - by) for c in servers] if isinstance(servers, list)
+             else max(1, servers - by))
+    out["stages"][stage] = {**data["stages"][stage], "servers": fewer}
+    return out
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=overloaded(), which=st.integers(0, 2), by=st.integers(1, 3))
+def test_cutting_officers_never_lowers_a_wait(data, which, by):
+    """Paired on the same travellers (same seed): fewer officers at one stage never
+    lowers the overall wait or time in the crossing (mean and p95), nor any wait at that
+    stage or before it (stages before it are unchanged). Later stages may legitimately
+    wait less: fewer officers upstream release travellers to them more evenly."""
+    names = list(data["stages"])
+    stage = names[which % len(names)]
+    fewer = cut(data, stage, by)
+    base = simulate(data, engine="fast").per_replication[0]
+    less = simulate(fewer, engine="fast").per_replication[0]
+    assert less["unfinished"] == base["unfinished"] == 0  # a day's drain clears these
+    for kpi in WAIT_KPIS:
+        assert less[kpi] >= base[kpi] - 1e-9, (kpi, base[kpi], less[kpi])
+    for s in names[:names.index(stage) + 1]:
+        for kpi in (f"{s}.wait_mean", f"{s}.wait_p95"):
+            if not math.isnan(base[kpi]):
+                assert less[kpi] >= base[kpi] - 1e-9, (kpi, base[kpi], less[kpi])
