@@ -18,14 +18,16 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from . import yamlio
-from .distributions import Distribution, Minutes, MinutesOrZero
+from . import limits, yamlio
+from .distributions import Distribution, MinutesOrZero, RunMinutes
 from .errors import InputFileError, ScenarioError, shorten
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
 from .targeting import StrategySpec
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Servers = Annotated[HourlyCount, AfterValidator(limits.server_count)]
+"""Servers on duty (one count or a 24-hour roster), at most ``limits.MAX_SERVERS``."""
 
 DAY = 1440.0
 """Minutes in a day: the longest default drain."""
@@ -83,7 +85,7 @@ class TravellerClass(Strict):
 class Lane(Strict):
     """Parallel servers of one kind within a stage (e-gates, desks, a Ready lane)."""
 
-    servers: HourlyCount
+    servers: Servers
     service: Distribution
     classes: list[str] | None = None
     """Classes allowed in this lane; ``None`` admits everyone."""
@@ -98,12 +100,12 @@ class Stage(Strict):
     """
 
     visits: Literal["all", "referred"] = "all"
-    servers: HourlyCount | None = None
+    servers: Servers | None = None
     service: Distribution | None = None
     lanes: dict[LaneName, Lane] | None = None
     detection_probability: Probability = 0.0
-    booths: Annotated[int, Field(gt=0)] | None = None
-    flush_above: Annotated[int, Field(ge=0)] | None = None
+    booths: Annotated[int, Field(gt=0, le=limits.MAX_SERVERS)] | None = None
+    flush_above: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)] | None = None
 
     @model_validator(mode="after")
     def _one_shape(self) -> Stage:
@@ -145,12 +147,12 @@ class Scenario(Strict):
     kind: Literal["land", "airport", "cargo", "generic"] | None = None
     """What sort of crossing this is; it decides which service standards a report applies
     (``None``: unspecified, only the standards that fit any crossing)."""
-    duration: Minutes = 1440.0
+    duration: RunMinutes = 1440.0
     warmup: MinutesOrZero = 0.0
-    drain_cap: MinutesOrZero | None = None
+    drain_cap: Annotated[MinutesOrZero, AfterValidator(limits.at_most_minutes)] | None = None
     """Longest the run goes on past the horizon to let counted travellers leave (minutes;
     ``None``: ``min(duration, 24 h)``)."""
-    replications: Annotated[int, Field(gt=0)] = 10
+    replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     arrivals: Arrivals
     classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)
