@@ -210,7 +210,8 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
             lanes_heavy = KEPT_PER_LANE * b.lanes > KEPT_BASE + TEMPORARY + \
                 KEPT_PER_STAGE * b.stages
             field = "stages" if lanes_heavy else "arrivals.per_hour"
-            fix = "fewer lanes" if lanes_heavy else "lower per_hour, duration or warmup"
+            fix = ("fewer lanes" if lanes_heavy
+                   else "lower per_hour, duration, warmup or drain_cap")
             raise ScenarioError(f"the run would need ~{gib(b.replication_bytes)} for {size}; "
                                 f"{limit}; {fix}", None, field)
         parallel = b.peak_bytes - b.kept_bytes - b.replication_bytes
