@@ -162,6 +162,15 @@ class Outcome:
         """Counted and finished."""
         return self.counted & self.finished
 
+    @cached_property
+    def in_run(self) -> np.ndarray:
+        """Arrived before the run ended (counted or not): the traveller has a trace.
+        Travellers sampled for the drain but arriving after the run ended have none."""
+        out = self.finished.copy()
+        for s in range(self.plan.n_stages):
+            out |= self.entered(s)
+        return out
+
     @property
     def unfinished(self) -> np.ndarray:
         """Counted but still inside when the run ended at the drain cap."""

@@ -220,3 +220,19 @@ def test_cutting_officers_can_reorder_travellers_for_the_better():
 
     assert total_wait(2) == pytest.approx(9.3)
     assert total_wait(1) == pytest.approx(1.7)
+
+
+def test_per_traveller_records_leave_out_travellers_after_the_run():
+    from borderesim.outcomes import Outcome
+    from borderesim.records import traveller_columns
+
+    res = simulate(evening(replications=2), engine="fast", keep_traces=True)
+    plan = make_plan(res.scenario)
+    cols = traveller_columns(res)
+    in_run = [Outcome(plan, i, t).in_run for i, t in res.traces]
+    assert len(cols["arrival"]) == sum(int(k.sum()) for k in in_run)
+    assert sum(len(i.arrival) for i, _ in res.traces) > len(cols["arrival"])  # drain sample
+    # every row arrived before the run ended; every counted one left
+    assert not np.isnan(cols["desk.entry"]).any()
+    assert not np.isnan(cols["exit"][cols["counted"]]).any()
+    assert cols["arrival"].max() >= plan.horizon  # drain travellers served while it ran
