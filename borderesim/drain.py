@@ -12,8 +12,48 @@ planner must know that this is why.
 from __future__ import annotations
 
 import math
+from dataclasses import replace as _replace
 
+import numpy as np
+
+from .engines import Engine
 from .plan import Plan
+from .sampling import Inputs, sample
+from .scenario import Scenario
+from .trace import Trace
+
+FIRST_HOURS = 2
+"""Clock hours of drain arrivals drawn at first; each retry draws four times as many."""
+
+
+def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
+           replication: int) -> tuple[Inputs, Trace]:
+    """Sample and replay one replication, drawing the drain only as far as the run needs.
+
+    The same as ``engine(plan, sample(scenario, plan, seed, replication))`` but cheaper:
+    the drain's arrivals are drawn up to a few clock hours past the horizon, and the run
+    is replayed with that as its end; only if a counted traveller is still inside then is
+    it redone with four times as many hours (up to ``plan.run_end``). Each traveller's
+    draws do not depend on how many are drawn (``sample``), and a run that ended with
+    every counted traveller gone handled nothing past that moment, so the result is the
+    full run's, minus travellers who would have arrived after it ended.
+    """
+    hours = FIRST_HOURS
+    while True:
+        until = min(plan.run_end, (math.ceil(plan.horizon / 60) + hours) * 60.0)
+        inputs = sample(scenario, plan, seed, replication, until=until)
+        trace = engine(_replace(plan, drain=until - plan.horizon), inputs)
+        counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
+        if until >= plan.run_end or not np.isnan(trace.exit[counted]).any():
+            return inputs, trace
+        hours *= 4
+
+
+def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,
+                    trace: Trace) -> Inputs:
+    """The inputs :func:`replay` paired with ``trace`` (re-sampled, e.g. in a parent
+    process after workers ran the replications)."""
+    return sample(scenario, plan, seed, replication).head(len(trace.exit))
 
 
 def _mean(kpis: dict[str, dict[str, float]], name: str) -> float:

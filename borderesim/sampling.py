@@ -12,7 +12,7 @@ after it from ``arrivals.drain``; the other streams are drawn for all of them.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -51,6 +51,17 @@ class Inputs:
     def n(self) -> int:
         return len(self.arrival)
 
+    def head(self, m: int) -> Inputs:
+        """The first ``m`` travellers (as a shorter drain drawn on the same seed gives)."""
+        dyn = self.dynamic
+        if isinstance(dyn, DynamicRule):
+            dyn = replace(dyn, score=dyn.score[:m], threat_mean=dyn.threat_mean[:m])
+        return replace(self, arrival=self.arrival[:m], cls=self.cls[:m],
+                       threat=self.threat[:m],
+                       service=np.ascontiguousarray(self.service[:, :m]),
+                       caught=np.ascontiguousarray(self.caught[:, :m]), refer=self.refer[:m],
+                       p_refer_if_threat=self.p_refer_if_threat[:m], dynamic=dyn)
+
 
 def hourly_segments(
     rates: list[float], horizon: float, start: float = 0.0
@@ -82,6 +93,23 @@ def sample_arrivals(
     return np.sort(times)
 
 
+def sample_drain(
+    rates: list[float], horizon: float, until: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Poisson arrivals in the drain ``[horizon, until)``, clock hour by clock hour.
+
+    Each hour's count and then its times are drawn in turn, so the arrivals of the
+    first hours do not depend on ``until``: a run may draw the drain only as far as
+    it needs (``borderesim.drain.replay``). Sorted times in minutes.
+    """
+    starts, expected = hourly_segments(rates, until, start=horizon)
+    ends = np.append(starts[1:], until)[:len(starts)]
+    out = [np.zeros(0)]
+    for t0, t1, mean in zip(starts, ends, expected, strict=True):
+        out.append(np.sort(t0 + rng.random(rng.poisson(mean)) * (t1 - t0)))
+    return np.concatenate(out)
+
+
 def _lane_services(scenario: Scenario) -> list[tuple]:
     return [
         (f"service.{sname}.{lname}", lane.service)
@@ -90,8 +118,14 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
     ]
 
 
-def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication.
+def sample(
+    scenario: Scenario, plan: Plan, seed: int, replication: int, until: float | None = None
+) -> Inputs:
+    """Draw the travellers of one replication, arriving up to ``until`` minutes (default,
+    and at most, ``plan.run_end``; the counted window always).
+
+    Every per-traveller draw fills its stream in traveller order, so the travellers up
+    to an earlier ``until`` are the first ones of a later one, drawn identically.
 
     Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
     """
@@ -105,7 +139,9 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
     # travellers are the same whatever the drain cap
     arrival = np.concatenate([
         sample_arrivals(rates, plan.horizon, rng("arrivals")),
-        sample_arrivals(rates, plan.run_end, rng("arrivals.drain"), start=plan.horizon),
+        sample_drain(rates, plan.horizon,
+                     plan.run_end if until is None else min(until, plan.run_end),
+                     rng("arrivals.drain")),
     ])
     n = len(arrival)
     shares = np.cumsum([c.share for c in scenario.classes.values()])

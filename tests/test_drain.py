@@ -236,3 +236,41 @@ def test_per_traveller_records_leave_out_travellers_after_the_run():
     assert not np.isnan(cols["desk.entry"]).any()
     assert not np.isnan(cols["exit"][cols["counted"]]).any()
     assert cols["arrival"].max() >= plan.horizon  # drain travellers served while it ran
+
+
+@pytest.mark.parametrize("overrides", [
+    [],  # a typical day: the first few hours of drain suffice
+    ["stages.secondary.servers=4", "targeting.strategy=random",
+     "targeting.referral_rate=0.3"],  # drained for hours, redrawn, then cut at the cap
+    ["targeting={strategy: risk_score, auc: 0.8, threshold: 1, per_waiting: 0.05}"],
+    # a queue-aware rule: its scores are per traveller
+])
+def test_drawing_the_drain_as_needed_changes_nothing(overrides):
+    from borderesim.drain import replay, replayed_inputs
+    from borderesim.engines import fast
+    from borderesim.metrics import replication_kpis
+    from borderesim.sampling import sample
+    from tests.test_engines_agree import assert_same_trace
+
+    sc = load_scenario("scenarios/land_crossing.yaml", overrides)
+    plan = make_plan(sc)
+    full_inputs = sample(sc, plan, 3, 1)
+    full = fast.run(plan, full_inputs)
+    inputs, trace = replay(sc, plan, fast.run, 3, 1)
+    m = inputs.n
+    assert m <= full_inputs.n and (m < full_inputs.n or "servers=4" in str(overrides))
+    head = full_inputs.head(m)
+    for name in ("arrival", "cls", "threat", "service", "caught", "refer",
+                 "p_refer_if_threat"):
+        np.testing.assert_array_equal(getattr(inputs, name), getattr(head, name), name)
+    assert inputs.extra == full_inputs.extra
+    if inputs.dynamic is not None:
+        np.testing.assert_array_equal(inputs.dynamic.score, head.dynamic.score)
+    assert_same_trace(trace, fast.run(plan, head))
+    for name in ("entry", "start", "end"):  # the full run handled nobody arriving later
+        np.testing.assert_array_equal(getattr(full, name)[:, :m], getattr(trace, name))
+        assert np.isnan(getattr(full, name)[:, m:]).all()
+    assert replication_kpis(sc, plan, inputs, trace) == \
+        replication_kpis(sc, plan, full_inputs, full)
+    again = replayed_inputs(sc, plan, 3, 1, trace)
+    np.testing.assert_array_equal(again.arrival, inputs.arrival)
