@@ -274,3 +274,23 @@ def test_drawing_the_drain_as_needed_changes_nothing(overrides):
         replication_kpis(sc, plan, full_inputs, full)
     again = replayed_inputs(sc, plan, 3, 1, trace)
     np.testing.assert_array_equal(again.arrival, inputs.arrival)
+
+
+def test_the_run_says_when_fewer_checks_shortened_the_waits():
+    base = ["stages.secondary.servers=2", "targeting.strategy=random",
+            "targeting.referral_rate=0.2"]
+    plain = simulate(load_scenario("scenarios/land_crossing.yaml", base), replications=2)
+    assert not any("fewer travellers were checked" in w for w in plain.warnings)
+    flushing = simulate(load_scenario("scenarios/land_crossing.yaml",
+                                      [*base, "stages.secondary.flush_above=5"]),
+                        replications=2)
+    assert flushing.mean("secondary.flushed") > 0
+    assert any("'secondary'" in w and "waved through unchecked" in w
+               for w in flushing.warnings), flushing.warnings
+    queue = simulate(load_scenario("scenarios/land_crossing.yaml", [
+        "stages.secondary.servers=2",
+        "targeting={strategy: risk_score, auc: 0.8, threshold: 1, per_waiting: 0.2}"]),
+        replications=2)
+    assert queue.mean("queue_aware_spared") > 0
+    assert any("queue-aware" in w and "unreferred" in w for w in queue.warnings)
+    assert plain.mean("queue_aware_spared") == 0
