@@ -13,8 +13,9 @@ for at most the drain cap (``drain_cap``, default ``min(duration, 24 h)``), to t
 
 **Arrivals.** Per clock hour a Poisson count with that hour's mean, placed uniformly in
 the hour (exact for a piecewise-constant rate), up to the run end: the counted window
-from stream ``arrivals``, the drain after it from ``arrivals.drain`` (so the window's
-travellers do not depend on the cap). Travellers are numbered in arrival order.
+from stream ``arrivals``, the drain after it from ``arrivals.drain`` hour by hour (so
+the window's travellers do not depend on the cap, and ``drain.replay`` may draw the
+drain only as far as the run needs). Travellers are numbered in arrival order.
 
 **Streams.** Every random quantity has its own stream,
 ``SeedSequence(seed, spawn_key=(replication, crc32(name)))``: ``arrivals``,
