@@ -10,6 +10,7 @@ from ..compare import KEY_KPIS, Comparison, compare, load_strategies
 from ..kpis import format_value, kpi_info
 from ..serialize import dumps
 from ..tables import grid
+from ..targeting import Strategy
 from .common import add_run_args, add_scenario_args, load, require, warn
 
 
@@ -23,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_scenario_args(p)
     p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
-                        "numbers in a block sweeps that knob")
+                        "numbers in a block sweeps that knob. Strategies: "
+                        + "; ".join(_knobs_in_words(cls) for cls in Strategy.registry.values()))
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -36,6 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     figure.add_argument("--no-plot", action="store_true",
                         help="with --out, do not draw tradeoff.png")
     p.set_defaults(func=command)
+
+
+def _knobs_in_words(cls: type[Strategy]) -> str:
+    """``"random (main knob referral_rate)"``: a registered strategy for the help text."""
+    return cls.tag() + (f" (main knob {cls.main_knob})" if cls.main_knob else "")
 
 
 def _diff_cell(ci: dict[str, float], unit: str) -> str:
