@@ -2,13 +2,17 @@
 
 A strategy is one file: a ``Strategy`` subclass with its parameters, its knobs, its
 words and its decision rule, registered with ``register_strategy``. Importing this
-package registers the built-in strategies (in this order: the workshop lists them so).
+package imports every module in it, so a file added here registers its strategy (in the
+order of the module names: the workshop lists them so).
 ``StrategySpec`` is the type a scenario's ``targeting:`` block is validated against,
 through the registry as it is when validation runs; a block is told apart by its
 ``strategy`` field, and a block with ``layers`` and no ``strategy`` is a ``layers`` one.
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from .base import (
     Decision,
@@ -28,6 +32,9 @@ from .registry import AnyFallback, AnyStrategy, register_strategy, strategy
 from .risk_score import RiskScoreStrategy
 from .sqrt_biased import SqrtBiasedStrategy
 from .watchlist import WatchlistStrategy
+
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")  # each registers its strategies
 
 StrategySpec = AnyStrategy
 """Any registered strategy block (the type of a scenario's ``targeting``)."""
