@@ -11,7 +11,7 @@ from ..kpis import format_value, kpi_info
 from ..serialize import dumps
 from ..tables import grid
 from ..targeting import Strategy
-from .common import add_run_args, add_scenario_args, load, require, warn
+from .common import add_run_args, add_scenario_args, load, output_dir, require, warn, writing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -106,14 +106,15 @@ def command(args: argparse.Namespace) -> int:
         warn(message)
     written: list[Path] = []
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "comparison.json"
-        path.write_text(dumps(comparison.to_dict()) + "\n")
+        path = output_dir(args.out) / "comparison.json"
+        with writing(path):
+            path.write_text(dumps(comparison.to_dict()) + "\n")
         written.append(path)
     if figure is not None:
         from ..plots.tradeoff import plot_tradeoff
 
-        written.append(plot_tradeoff(comparison, figure))
+        with writing(figure, "--plot"):
+            written.append(plot_tradeoff(comparison, figure))
     if args.json:
         data = comparison.to_dict()
         data["written"] = [str(p) for p in written]
