@@ -348,7 +348,8 @@ class Painter:
                     fontsize=pt(1.15), weight="bold", transform=ax.get_xaxis_transform())
         ax.text(layout.held_x, 1.0, "held", ha="left", va="bottom", fontsize=pt(1.15),
                 weight="bold", color=COLOURS[DETECTED], transform=ax.get_xaxis_transform())
-        self.fig.text(0.01, 0.985, plain(title), fontsize=pt(1.4), weight="bold", va="top")
+        self.fig.suptitle(plain(title), x=0.01, y=0.985, ha="left", va="top", fontsize=pt(1.4),
+                          weight="bold")
         dot = max(20.0, (pt(0.75)) ** 2)
         self.dots = ax.scatter([], [], s=dot, animated=True)
         self.stars = ax.scatter([], [], s=3 * dot, marker="*", color=COLOURS[DETECTED],

@@ -116,9 +116,9 @@ def draw_gap(result: GapResult, size: tuple[float, float] | None = None) -> Figu
               "misses even at the cap", "nobody queued"]
     legend_below(fig, handles, labels, ncol=4)
     targets = ", ".join(t["target"] for t in data["targets"])
-    fig.suptitle(plain(wrap(f"Capacity gap at {data['scenario']}", 90) + "\n" + wrap(
-        f"servers needed by hour to meet {targets} ({data['replications']} replications "
-        "pooled)", 110)))
+    fig.suptitle(plain(wrap(f"Capacity gap at {data['scenario']}: servers needed by hour to "
+                            f"meet {targets} ({data['replications']} replications pooled)",
+                            100)))
     return fig
 
 

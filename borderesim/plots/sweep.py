@@ -73,8 +73,10 @@ def draw_main_effects(spec: SweepSpec, df, kpis: list[str],
     parameter (averaged over the others) with its 95 % interval, one y scale per row."""
     params = list(spec.paths)
     fig = slide_figure(size)
-    axes = fig.subplots(len(kpis), len(params), squeeze=False, sharey="row")
+    axes = fig.subplots(len(kpis), len(params), squeeze=False, sharey="row", sharex="col")
     has_ci = False
+    # characters per line of a y label: about 75 % of a row's height at 14 pt (7.7 pt/char)
+    chars = max(10, int(fig.get_figheight() * 72 / len(kpis) * 0.75 / 7.7))
     for i, kpi in enumerate(kpis):
         info = kpi_info(kpi)
         lows = []
@@ -97,7 +99,7 @@ def draw_main_effects(spec: SweepSpec, df, kpis: list[str],
             lows += [*ys[np.isfinite(ys)], *lo[np.isfinite(lo)]]
         if lows and min(lows) >= 0:  # the whole scale, from zero: noise stays small
             axes[i][0].set_ylim(bottom=0)
-        axes[i][0].set_ylabel(wrap(info.axis_label, 22 if len(kpis) > 2 else 30))
+        axes[i][0].set_ylabel(wrap(info.axis_label, chars))
     if has_ci:
         legend_below(fig, axes=[axes[0][0]], ncol=2)
     noun = "replication" if spec.replications == 1 else "replications"
@@ -139,9 +141,9 @@ def draw_sensitivity(table, kpis: list[str], title: str | None = None,
         ax.axhline(0, color="k", lw=0.8)
         ax.set_title(plain(wrap(kpi_info(kpi).label, 28)))
         ax.grid(axis="x", visible=False)
+        ax.set_xlabel("swept parameter")
     axes[0].set_ylim(low - 0.03, high + 0.03)
     axes[0].set_ylabel("Sobol' index\n(share of variance, 0-1)")
-    fig.supxlabel("swept parameter")
     legend_below(fig, axes=axes[:1], ncol=2)
     fig.suptitle(plain(wrap(title or "Sobol' indices", 100)
                        + "\nbars: 95 % bootstrap intervals"))

@@ -57,6 +57,12 @@ def counted_hours(data: ReportData) -> np.ndarray:
     return by_hour(hours, length) > 0
 
 
+def uncounted_label(data: ReportData) -> str:
+    """What the shaded hours are: the warm-up, or also hours after a run shorter than a day."""
+    return ("not counted (warm-up)" if data.plan.horizon >= 24 * 60
+            else "not counted (warm-up, or after the run)")
+
+
 def _queue_limits(standards: list[Verdict]) -> dict[str, float]:
     """Stage → limit (minutes) of every applicable "wait_p95" standard."""
     out: dict[str, float] = {}
@@ -91,7 +97,7 @@ def fig_hourly(data: ReportData) -> Figure:
         wx.set_ylim(0, 1.12 * max(top, 1.0))
         qx.set_ylim(0, 1.12 * max(np.nanmax([*kpis["queue_mean"], 0.0]), 1.0))
         for ax in (wx, qx):
-            shade_uncounted(ax, counted)
+            shade_uncounted(ax, counted, uncounted_label(data))
             clock_axis(ax, 0, 24, step=3, label="")
         wx.set_ylabel(plain(wrap(f"{stage}: wait (min)", 18)))
         qx.set_ylabel(plain(wrap(f"{stage}: waiting (travellers)", 18)))
@@ -104,7 +110,7 @@ def fig_hourly(data: ReportData) -> Figure:
     labels = [f"by hour (colour: stage; {n} replications pooled)", "service standard"]
     if not counted.all():
         handles.append(Patch(color=UNCOUNTED))
-        labels.append("not counted (warm-up)")
+        labels.append(uncounted_label(data))
     legend_below(fig, handles, labels, ncol=3)
     fig.suptitle(plain(f"Waits and queues by hour of the day at {data.scenario.name}"))
     return fig
@@ -154,7 +160,7 @@ def fig_utilisation(data: ReportData) -> Figure:
     left.set_title("whole run, 95 % intervals")
     for i, (stage, hk) in enumerate(data.hourly.items()):
         right.plot(MID, scale * hk["utilization"], marker="o", color=f"C{i}", label=plain(stage))
-    shade_uncounted(right, counted_hours(data))
+    shade_uncounted(right, counted_hours(data), uncounted_label(data))
     right.axhline(100, color="k", lw=1)
     right.set_ylim(0, max(105.0, 1.05 * np.nanmax([scale * v for hk in data.hourly.values()
                                                    for v in hk["utilization"]] + [0.0])))
