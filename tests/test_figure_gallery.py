@@ -18,10 +18,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from borderesim.animate import Painter, frame_times, make_frames, make_layout
-from borderesim.capacity import gap
 from borderesim.cli import main
 from borderesim.cli.sweep import DEFAULT_KPIS
-from borderesim.compare import compare, load_strategies
 from borderesim.engines import get_engine
 from borderesim.plan import make_plan
 from borderesim.plots.checks import figure_problems, gif_frames
@@ -117,23 +115,22 @@ def runs(tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("gallery")
     scenario = load_scenario(AIRPORT, SHORT)
     out: dict = {"scenario": scenario}
-    out["gap"] = gap(scenario, ["passport.wait_p95<=15min", "secondary.wait_p95<=30min"],
-                     replications=2)
-    out["compare"] = compare(scenario, load_strategies(SCENARIOS / "strategies_airport.yaml"),
-                             replications=2)
-    out["report"] = build(scenario, replications=2, seed=11)
+    out["report"] = build(scenario, ["passport.wait_p95<=15min", "secondary.wait_p95<=30min"],
+                          replications=2, seed=11)
+    out["gap"] = out["report"].gap  # what `gap` draws, from the report's own gap run
+    out["compare"] = out["report"].comparison
     grid = tmp / "grid.yaml"
-    grid.write_text(f"scenario: {SCENARIOS / 'land_crossing.yaml'}\nreplications: 3\nseed: 1\n"
-                    "grid:\n  stages.primary.lanes.general.servers: [5, 7, 9]\n"
-                    "  arrivals.per_hour: [150, 250, 350]\n  stages.secondary.servers: [2, 4]\n")
+    grid.write_text(f"scenario: {SCENARIOS / 'land_crossing.yaml'}\nreplications: 2\nseed: 1\n"
+                    "set: {duration: 8h}\ngrid:\n  stages.primary.lanes.general.servers: [5, 9]\n"
+                    "  arrivals.per_hour: [150, 350]\n  stages.secondary.servers: [2, 4]\n")
     sobol = tmp / "sobol.yaml"
     sobol.write_text(f"scenario: {SCENARIOS / 'land_crossing.yaml'}\nreplications: 1\nseed: 1\n"
-                     "sample:\n  method: sobol\n  n: 8\n  ranges:\n"
+                     "set: {duration: 8h}\nsample:\n  method: sobol\n  n: 8\n  ranges:\n"
                      "    stages.primary.lanes.general.servers: [5, 9]\n"
                      "    arrivals.per_hour: [150.0, 350.0]\n")
     for name, path in (("grid", grid), ("sobol", sobol)):
         spec = load_sweep(path)
-        run_sweep(spec, tmp / name, progress=False)
+        run_sweep(spec, tmp / name, workers=1, progress=False)
         out[name] = (spec, load_results(tmp / name))
     out["tmp"] = tmp
     return out
@@ -211,10 +208,10 @@ def test_sweep_plot_writes_the_readme_figures(runs, capsys):
 def test_animation_writes_the_frames_it_reports(tmp_path, capsys):
     gif = tmp_path / "crossing.gif"
     assert main(["animate", str(AIRPORT), "-o", str(gif), "--hours", "7-7.25", "--step",
-                 "10", "--size", "640x360", "--engine", "fast"]) == 0
+                 "30", "--size", "640x360", "--set", "duration=8h"]) == 0
     said = capsys.readouterr().out
-    assert "90 frames" in said and "640x360 px" in said
-    assert gif_frames(gif) == 90
+    assert "30 frames" in said and "640x360 px" in said
+    assert gif_frames(gif) == 30
     assert main(["animate", str(AIRPORT), "-o", str(gif), "--step", "0.5"]) == 2
     assert "--step must be 1 second or more" in capsys.readouterr().err
 

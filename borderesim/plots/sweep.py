@@ -84,6 +84,8 @@ def draw_main_effects(spec: SweepSpec, df, kpis: list[str],
             ax = axes[i][j]
             numeric = all(isinstance(x, int | float) for x in xs)
             pos = np.asarray(xs if numeric else range(len(xs)), dtype=float)
+            if np.nanmin(ys, initial=0.0) >= 0:  # a KPI that cannot be negative (waits,
+                lo = np.maximum(lo, 0.0)  # shares, counts): its interval stops at zero
             ok = np.isfinite(lo) & np.isfinite(hi)
             if ok.any():
                 has_ci = True
@@ -96,7 +98,7 @@ def draw_main_effects(spec: SweepSpec, df, kpis: list[str],
                 ax.set_xticks(pos, [plain(x) for x in xs], rotation=20)
             if i == len(kpis) - 1:
                 ax.set_xlabel(plain(knob_label(p)))
-            lows += [*ys[np.isfinite(ys)], *lo[np.isfinite(lo)]]
+            lows += [*ys[np.isfinite(ys)]]
         if lows and min(lows) >= 0:  # the whole scale, from zero: noise stays small
             axes[i][0].set_ylim(bottom=0)
         axes[i][0].set_ylabel(wrap(info.axis_label, chars))
