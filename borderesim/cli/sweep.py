@@ -95,7 +95,8 @@ def command(args: argparse.Namespace) -> int:
                                                    log=kpi_info(kpis[0]).unit.name == "min",
                                                    size=size)
         if table is not None and len(table):
-            title = f"Sobol' indices from {len(spec.points)} points"
+            title = (f"Sobol' indices at {spec.base.get('name', spec.scenario_path)} from "
+                     f"{len(spec.points)} points")
             figures["sensitivity.png"] = draw_sensitivity(table, kpis, title, size)
         for name, fig in figures.items():
             fig.savefig(args.out / name, dpi=dpi)

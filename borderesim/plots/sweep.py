@@ -35,6 +35,11 @@ KNOB_UNITS = (
 """Last part of a swept path → the unit its values are in."""
 
 
+def _where(spec: SweepSpec) -> str:
+    """The swept scenario's name (else its file name), for a title."""
+    return str(spec.base.get("name") or Path(spec.scenario_path).stem)
+
+
 def _short(path: str) -> str:
     """A dotted path shortened for an axis label (its last two parts)."""
     parts = path.split(".")
@@ -105,9 +110,9 @@ def draw_main_effects(spec: SweepSpec, df, kpis: list[str],
     if has_ci:
         legend_below(fig, axes=[axes[0][0]], ncol=2)
     noun = "replication" if spec.replications == 1 else "replications"
-    fig.suptitle(wrap(f"Main effects: {len(spec.points)} points × {spec.replications} "
-                      f"{noun}, seed {spec.seed}"
-                      + ("" if has_ci else " (one replication: no interval)"), 100))
+    fig.suptitle(plain(wrap(f"Main effects at {_where(spec)}: {len(spec.points)} points × "
+                            f"{spec.replications} {noun}, seed {spec.seed}"
+                            + ("" if has_ci else " (one replication: no interval)"), 100)))
     return fig
 
 
@@ -127,25 +132,26 @@ def draw_sensitivity(table, kpis: list[str], title: str | None = None,
     if not kpis:
         raise ValueError("no Sobol' indices for the chosen KPIs")
     fig = slide_figure(size)
-    axes = fig.subplots(1, len(kpis), squeeze=False, sharey=True)[0]
+    axes = fig.subplots(1, len(kpis), squeeze=False, sharex=True, sharey=True)[0]
     low, high = 0.0, 1.0
+    params = list(dict.fromkeys(table["parameter"]))
+    y = np.arange(len(params))[::-1]  # the first parameter on top
     for ax, kpi in zip(axes, kpis, strict=True):
-        t = table[table["kpi"] == kpi]
-        x = np.arange(len(t))
-        ax.bar(x - 0.2, t["S1"], 0.4, yerr=t["S1_conf"], capsize=4, label="first order S1",
-               color="C0")
-        ax.bar(x + 0.2, t["ST"], 0.4, yerr=t["ST_conf"], capsize=4, label="total order ST",
-               color="C1")
+        t = table[table["kpi"] == kpi].set_index("parameter").reindex(params)
+        ax.barh(y + 0.2, t["S1"], 0.4, xerr=t["S1_conf"], capsize=4, label="first order S1",
+                color="C0")
+        ax.barh(y - 0.2, t["ST"], 0.4, xerr=t["ST_conf"], capsize=4, label="total order ST",
+                color="C1")
         for k in ("S1", "ST"):
             low = min(low, float((t[k] - t[f"{k}_conf"]).min()))
             high = max(high, float((t[k] + t[f"{k}_conf"]).max()))
-        ax.set_xticks(x, [plain(_short(p)) for p in t["parameter"]], rotation=25, ha="right")
-        ax.axhline(0, color="k", lw=0.8)
+        ax.axvline(0, color="k", lw=0.8)
         ax.set_title(plain(wrap(kpi_info(kpi).label, 28)))
-        ax.grid(axis="x", visible=False)
-        ax.set_xlabel("swept parameter")
-    axes[0].set_ylim(low - 0.03, high + 0.03)
-    axes[0].set_ylabel("Sobol' index\n(share of variance, 0-1)")
+        ax.grid(axis="y", visible=False)
+        ax.set_xlabel(wrap("Sobol' index (share of variance, 0-1)", 24))
+    axes[0].set_yticks(y, [plain(_short(p)) for p in params])
+    axes[0].set_xlim(low - 0.03, high + 0.03)
+    axes[0].set_ylabel("swept parameter")
     legend_below(fig, axes=axes[:1], ncol=2)
     fig.suptitle(plain(wrap(title or "Sobol' indices", 100)
                        + "\nbars: 95 % bootstrap intervals"))
@@ -204,8 +210,8 @@ def draw_heatmaps(spec: SweepSpec, df, kpi: str, pairs: list[tuple[str, str]] | 
         _heatmap(fig, ax, means, x, y, kpi, label, log)
     noun = "replication" if spec.replications == 1 else "replications"
     others = "" if len(spec.paths) == 2 else ", averaged over the other parameters"
-    fig.suptitle(plain(wrap(f"{kpi_info(kpi).label}: mean of {spec.replications} {noun} "
-                            f"per point{others}", 100)))
+    fig.suptitle(plain(wrap(f"{kpi_info(kpi).label} at {_where(spec)}: mean of "
+                            f"{spec.replications} {noun} per point{others}", 100)))
     return fig
 
 
