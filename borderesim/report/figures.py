@@ -76,18 +76,20 @@ def _queue_limits(standards: list[Verdict]) -> dict[str, float]:
 
 @slide_style
 def fig_hourly(data: ReportData) -> Figure:
-    """By clock hour, one row per stage, each on its own scale: the 95th-percentile wait
-    (minutes) of travellers entering the stage, with its standard, and the mean queue."""
+    """By clock hour, one column per stage, each panel on its own scale: top, the
+    95th-percentile wait (minutes) of travellers entering the stage with its standard;
+    bottom, the mean number waiting. Hours nobody was counted in are shaded."""
     stages = list(data.hourly)
-    fig = slide_figure((SLIDE[0], max(SLIDE[1], 1.2 + 2.3 * len(stages))))
-    axes = fig.subplots(len(stages), 2, squeeze=False, sharex=True)
+    fig = slide_figure((max(SLIDE[0], 4.3 * len(stages)), SLIDE[1]))
+    axes = fig.subplots(2, len(stages), squeeze=False, sharex=True)
     limits = _queue_limits(data.standards)
     counted = counted_hours(data)
     n = data.result.replications
-    for row, stage in enumerate(stages):
+    step = 3 if len(stages) < 3 else 6
+    for col, stage in enumerate(stages):
         kpis = data.hourly[stage]
-        colour = f"C{row}"
-        wx, qx = axes[row]
+        colour = f"C{col}"
+        wx, qx = axes[:, col]
         wx.plot(MID, kpis["wait_p95"], marker="o", color=colour)
         qx.plot(MID, kpis["queue_mean"], marker="o", color=colour)
         top = np.nanmax([*kpis["wait_p95"], 0.0])
@@ -98,16 +100,14 @@ def fig_hourly(data: ReportData) -> Figure:
         qx.set_ylim(0, 1.12 * max(np.nanmax([*kpis["queue_mean"], 0.0]), 1.0))
         for ax in (wx, qx):
             shade_uncounted(ax, counted, uncounted_label(data))
-            clock_axis(ax, 0, 24, step=3, label="")
-        wx.set_ylabel(plain(wrap(f"{stage}: wait (min)", 18)))
-        qx.set_ylabel(plain(wrap(f"{stage}: waiting (travellers)", 18)))
-    axes[0, 0].set_title("95th percentile wait by hour entering")
-    axes[0, 1].set_title("mean queue length")
-    for ax in axes[-1]:
-        ax.set_xlabel("time of day (hh:mm)")
+            clock_axis(ax, 0, 24, step=step, label="")
+        wx.set_title(plain(stage))
+        wx.set_ylabel(wrap("95th percentile wait (min)", 18))
+        qx.set_ylabel(wrap("number waiting (travellers)", 18))
+        qx.set_xlabel("time of day (hh:mm)")
     grey = {"color": "0.35"}
     handles = [Line2D([], [], marker="o", **grey), Line2D([], [], ls="--", **grey)]
-    labels = [f"by hour (colour: stage; {n} replications pooled)", "service standard"]
+    labels = [f"by hour entering (colour: stage; {n} replications pooled)", "service standard"]
     if not counted.all():
         handles.append(Patch(color=UNCOUNTED))
         labels.append(uncounted_label(data))
