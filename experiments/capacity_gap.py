@@ -19,7 +19,7 @@ from pathlib import Path
 from borderesim.capacity import gap
 from borderesim.plots.checks import figure_problems
 from borderesim.plots.gap import draw_gap
-from borderesim.plots.style import DPI
+from borderesim.plots.style import save_png
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = (
@@ -67,7 +67,7 @@ def main() -> None:
             problems = figure_problems(fig)
             if problems:
                 raise SystemExit("figure checks failed: " + "; ".join(problems))
-            fig.savefig(args.out, dpi=DPI)
+            save_png(fig, args.out)
             print(f"  wrote {args.out} (passes the figure checks)")
 
 

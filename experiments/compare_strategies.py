@@ -20,7 +20,14 @@ from pathlib import Path
 from borderesim.cli.compare import tables
 from borderesim.compare import compare, load_strategies
 from borderesim.plots.checks import figure_problems
-from borderesim.plots.style import DPI, legend_below, place_labels, slide_figure, slide_style, wrap
+from borderesim.plots.style import (
+    legend_below,
+    place_labels,
+    save_png,
+    slide_figure,
+    slide_style,
+    wrap,
+)
 from borderesim.plots.text import plain
 from borderesim.plots.tradeoff import PANELS, draw_tradeoff
 
@@ -65,7 +72,7 @@ def main() -> None:
     if problems:
         raise SystemExit("figure checks failed: " + "; ".join(problems))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=DPI)
+    save_png(fig, args.out)
     print(f"wrote {args.out}")
 
 

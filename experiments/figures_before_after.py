@@ -30,7 +30,7 @@ def _scaled(im: Image.Image, width: int) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ref", default="main", help="git ref of the 'before' figures")
-    parser.add_argument("--width", type=int, default=560, help="width of each image (px)")
+    parser.add_argument("--width", type=int, default=520, help="width of each image (px)")
     parser.add_argument("--out", type=Path, default=ROOT / "figures" / "before_after.png")
     args = parser.parse_args()
     font = ImageFont.load_default(size=22)
@@ -53,7 +53,7 @@ def main() -> None:
     for r in rows:
         sheet.paste(r, (0, y))
         y += r.height + 16
-    sheet.convert("P", palette=Image.ADAPTIVE, colors=96).save(args.out, optimize=True)
+    sheet.convert("P", palette=Image.ADAPTIVE, colors=64).save(args.out, optimize=True)
     print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB)")
 
 

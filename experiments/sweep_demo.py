@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from borderesim.plots.checks import figure_problems
-from borderesim.plots.style import DPI
+from borderesim.plots.style import save_png
 from borderesim.plots.sweep import draw_heatmaps, draw_sensitivity
 from borderesim.sweep import load_results, load_sweep, run_sweep
 from borderesim.sweep.sensitivity import sobol_indices
@@ -40,7 +40,7 @@ def save(fig, path: Path) -> None:
     problems = figure_problems(fig)
     if problems:
         raise SystemExit(f"{path.name}: figure checks failed: " + "; ".join(problems))
-    fig.savefig(path, dpi=DPI)
+    save_png(fig, path)
     print(f"wrote {path.relative_to(ROOT)} (passes the figure checks)")
 
 

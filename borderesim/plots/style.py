@@ -195,3 +195,20 @@ def wrap(label: str, width: int = 28) -> str:
 
     return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
+
+
+def save_png(fig: Figure, path, dpi: int = DPI, colors: int = 256) -> None:
+    """Save ``fig`` as a small PNG: rendered at ``dpi``, reduced to ``colors`` colours.
+
+    For figures kept in the repository (the README's), where a few hundred kB matter.
+    """
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        im.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(
+            path, optimize=True)
