@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from . import limits
 from .schema_base import Strict
 from .units import to_minutes
 
@@ -20,19 +21,23 @@ from .units import to_minutes
 def _positive(x: float) -> float:
     if not x > 0 or not math.isfinite(x):
         raise ValueError(f"must be a positive time, got {x}")
-    return x
+    return limits.at_most_minutes(x)
 
 
 def _non_negative(x: float) -> float:
     if not x >= 0 or not math.isfinite(x):
         raise ValueError(f"must be a time of zero or more, got {x}")
-    return x
+    return limits.at_most_minutes(x)
 
 
 Minutes = Annotated[float, BeforeValidator(to_minutes), AfterValidator(_positive)]
-"""A positive duration in minutes; accepts unit strings."""
+"""A positive duration in minutes, at most ``limits.MAX_MINUTES``; accepts unit strings."""
 MinutesOrZero = Annotated[float, BeforeValidator(to_minutes), AfterValidator(_non_negative)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+"""Zero or a positive duration in minutes, at most ``limits.MAX_MINUTES``."""
+RunMinutes = Annotated[Minutes, AfterValidator(limits.run_duration)]
+"""A counted run length: at least ``limits.MIN_DURATION`` minutes."""
+CV = Annotated[float, Field(allow_inf_nan=False), AfterValidator(limits.cv)]
+"""A coefficient of variation inside ``limits.CV_RANGE`` (the samplers' working range)."""
 
 
 class Exponential(Strict):
@@ -66,7 +71,7 @@ class Lognormal(Strict):
 
     distribution: Literal["lognormal"]
     mean: Minutes
-    cv: PositiveFloat
+    cv: CV
 
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)
@@ -82,7 +87,7 @@ class Gamma(Strict):
 
     distribution: Literal["gamma"]
     mean: Minutes
-    cv: PositiveFloat
+    cv: CV
 
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .budget import check_replication
 from .plan import Plan
 from .scenario import Scenario
 from .targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -81,7 +82,11 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
 
 
 def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication."""
+    """Draw the travellers of one replication.
+
+    Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
+    """
+    check_replication(scenario)
 
     def rng(name: str) -> np.random.Generator:
         return stream(seed, replication, name)

@@ -18,14 +18,16 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
-from . import yamlio
-from .distributions import Distribution, Minutes, MinutesOrZero
+from . import limits, yamlio
+from .distributions import Distribution, MinutesOrZero, RunMinutes
 from .errors import InputFileError, ScenarioError, shorten
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
 from .targeting import StrategySpec
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Servers = Annotated[HourlyCount, AfterValidator(limits.server_count)]
+"""Servers on duty (one count or a 24-hour roster), at most ``limits.MAX_SERVERS``."""
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -80,7 +82,7 @@ class TravellerClass(Strict):
 class Lane(Strict):
     """Parallel servers of one kind within a stage (e-gates, desks, a Ready lane)."""
 
-    servers: HourlyCount
+    servers: Servers
     service: Distribution
     classes: list[str] | None = None
     """Classes allowed in this lane; ``None`` admits everyone."""
@@ -95,12 +97,12 @@ class Stage(Strict):
     """
 
     visits: Literal["all", "referred"] = "all"
-    servers: HourlyCount | None = None
+    servers: Servers | None = None
     service: Distribution | None = None
     lanes: dict[LaneName, Lane] | None = None
     detection_probability: Probability = 0.0
-    booths: Annotated[int, Field(gt=0)] | None = None
-    flush_above: Annotated[int, Field(ge=0)] | None = None
+    booths: Annotated[int, Field(gt=0, le=limits.MAX_SERVERS)] | None = None
+    flush_above: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)] | None = None
 
     @model_validator(mode="after")
     def _one_shape(self) -> Stage:
@@ -138,9 +140,9 @@ class Scenario(Strict):
     kind: Literal["land", "airport", "cargo", "generic"] | None = None
     """What sort of crossing this is; it decides which service standards a report applies
     (``None``: unspecified, only the standards that fit any crossing)."""
-    duration: Minutes = 1440.0
+    duration: RunMinutes = 1440.0
     warmup: MinutesOrZero = 0.0
-    replications: Annotated[int, Field(gt=0)] = 10
+    replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     arrivals: Arrivals
     classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, budget
 from ..hourly_metrics import HOURS
 from ..plan import make_plan
 from ..scenario import Scenario, load_scenario
@@ -144,6 +144,7 @@ def gap(
     reps = scenario.replications if replications is None else int(replications)
     seed = scenario.seed if seed is None else int(seed)
     name, reason = choose_engine(scenario, engine)
+    budget.check(scenario, reps, name, keep_traces=True, kept_by="gap replays every replication")
     notes = [reason] if reason else []
     booths = {s: st.booths for s, st in scenario.stages.items()}
     lane_cap, stage_cap = caps(plan, booths, limits)

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..budget import check_replication
 from ..errors import ScenarioError
+from ..limits import MAX_REPLICATIONS
 from ..scenario import Scenario, load_scenario, read_yaml_mapping, set_path, validate
 
 SPEC_KEYS = ("scenario", "replications", "seed", "engine", "set", "grid", "sample")
@@ -38,6 +40,10 @@ METHODS = ("lhs", "sobol")
 ENGINES = ("auto", "simpy", "fast")
 META_COLUMNS = ("point", "replication", "seed", "engine")
 """Columns every result row has besides the swept paths and the KPIs."""
+MAX_POINTS = 100_000
+"""Most points a sweep may make (each is validated before anything runs)."""
+MAX_TASKS = 1_000_000
+"""Most (point, replication) runs a sweep may ask for."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,11 @@ def _grid(grid: Any, src: str) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
         if not values:
             raise ScenarioError("the list of values is empty", src, f"grid.{path}")
     paths = tuple(grid)
+    size = math.prod(len(grid[p]) for p in paths)
+    if size > MAX_POINTS:
+        shape = " × ".join(str(len(grid[p])) for p in paths)
+        raise ScenarioError(f"{shape} = {size:,} points; at most {MAX_POINTS:,} are allowed "
+                            "(use fewer values, or a 'sample' of the ranges)", src, "grid")
     points = [dict(zip(paths, combo, strict=True))
               for combo in itertools.product(*(grid[p] for p in paths))]
     return paths, points
@@ -187,6 +198,11 @@ def _sample(sample: Any, seed: int, src: str):
                             "sample.n")
     sample_seed = _int(sample, "seed", src, 0, "sample.")
     ranges = _mapping(sample.get("ranges"), src, "sample.ranges")
+    rows = n if method == "lhs" else n * (len(ranges) + 2)
+    if rows > MAX_POINTS:
+        made = "" if method == "lhs" else f" (n × {len(ranges) + 2} = {rows:,} points)"
+        raise ScenarioError(f"{n:,} is too many{made}; at most {MAX_POINTS:,} points are "
+                            "allowed", src, "sample.n")
     bounds, integer = {}, []
     for path, rng in ranges.items():
         where = f"sample.ranges.{path}"
@@ -262,6 +278,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     seed = _int(data, "seed", src, 0)
     reps = base_scenario.replications if reps is None else reps
     seed = base_scenario.seed if seed is None else seed
+    if reps > MAX_REPLICATIONS:
+        raise ScenarioError(f"at most {MAX_REPLICATIONS:,} replications, got {reps:,}", src,
+                            "replications")
     has_grid, has_sample = "grid" in data, "sample" in data
     if has_grid == has_sample:
         raise ScenarioError("give exactly one of 'grid' or 'sample'", src,
@@ -275,6 +294,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
     else:
         method, paths, points, ranges, integer = _sample(data["sample"], seed, src)
         section = "sample.ranges"
+    if len(points) * reps > MAX_TASKS:
+        raise ScenarioError(f"{len(points):,} points × {reps:,} replications = "
+                            f"{len(points) * reps:,} runs; at most {MAX_TASKS:,} are allowed "
+                            "(fewer points or replications)", src,
+                            "replications" if "replications" in data else section)
     clash = [p for p in paths if p in META_COLUMNS]
     if clash:
         raise ScenarioError(f"'{clash[0]}' is a result column name, not a field", src,
@@ -298,9 +322,12 @@ def _set(data: dict, path: str, value: Any, src: str, where: str) -> dict:
 
 def _check(data: dict, src: str, section: str,
            point: tuple[int, dict] | None) -> Scenario:
-    """Validate ``data``; a failure names the sweep file and the swept field at fault."""
+    """Validate ``data`` (and that one replication fits in memory); a failure names the
+    sweep file and the swept field at fault."""
     try:
-        return validate(data)
+        scenario = validate(data)
+        check_replication(scenario)
+        return scenario
     except ScenarioError as exc:
         inner = f"{exc.path}: {exc.problem}" if exc.path else exc.problem
         if point is None:

@@ -19,6 +19,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from ..limits import MAX_SCORE
 from .base import Decision, DynamicRule, Strategy, TargetingContext, refer_probability
 from .basic import Rate
 
@@ -75,7 +76,8 @@ class RiskScoreStrategy(Strategy):
     ``auc``: the model's quality, 0.5 (chance) to below 1.
     ``threshold`` (score units, innocent SDs) or ``referral_rate`` (the share of all
     travellers referred on average, from class shares and prevalences): give one.
-    ``shift``: per-class score shift (score units); classes not listed get 0.
+    ``shift``: per-class score shift (score units, within ±``limits.MAX_SCORE``);
+    classes not listed get 0.
     ``per_waiting``: queue-aware option; the threshold rises by this much for every
     traveller waiting at the referred stage when the traveller reaches it (a rule
     both engines implement). 0 (default) keeps the threshold fixed.
@@ -85,7 +87,8 @@ class RiskScoreStrategy(Strategy):
     auc: Annotated[float, Field(ge=0.5, lt=1, allow_inf_nan=False)]
     threshold: Annotated[float, Field(allow_inf_nan=False)] | None = None
     referral_rate: Rate | None = None
-    shift: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
+    shift: dict[str, Annotated[float, Field(ge=-MAX_SCORE, le=MAX_SCORE, allow_inf_nan=False)]] \
+        = Field(default_factory=dict)
     per_waiting: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
     @model_validator(mode="after")

@@ -17,6 +17,8 @@ from pydantic import Field
 from .base import Decision, Strategy, TargetingContext
 from .basic import Rate
 
+MAX_EXPONENT = 10.0
+"""Largest ``exponent``: beyond it the heaviest class takes every referral anyway."""
 STREAM = "targeting.random"
 """The selection lottery of ``random`` and ``by_class``: equal rates pick the same travellers."""
 
@@ -64,7 +66,7 @@ class SqrtBiasedStrategy(Strategy):
 
     strategy: Literal["sqrt_biased"]
     referral_rate: Rate
-    exponent: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.5
+    exponent: Annotated[float, Field(ge=0, le=MAX_EXPONENT, allow_inf_nan=False)] = 0.5
     prior_risk: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
 
     def risks(self, scenario) -> np.ndarray:
@@ -76,7 +78,9 @@ class SqrtBiasedStrategy(Strategy):
     def rates(self, scenario) -> np.ndarray:
         """Referral probability per class index."""
         risk = self.risks(scenario)
-        weights = np.where(risk > 0, risk ** self.exponent, 0.0)
+        # relative to the largest risk (the solved k absorbs the scale): no overflow
+        top = float(np.max(risk)) if risk.size else 0.0
+        weights = np.where(risk > 0, (risk / (top or 1.0)) ** self.exponent, 0.0)
         shares = np.array([c.share for c in scenario.classes.values()])
         return class_rates(weights, shares, float(self.referral_rate))
 

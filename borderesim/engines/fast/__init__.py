@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...budget import n_lanes
 from ...plan import Plan
 from ...sampling import Inputs
+from ...scenario import Scenario
 from ...trace import Trace
 from .kernel import MAX_LANES, replay, replay_flat
-from .support import supports
+from .support import supports as _supports_fields
 
 __all__ = ["run", "supports", "replay"]
 
@@ -36,6 +38,17 @@ def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
         referred=np.array(refer, dtype=bool),
         threshold=np.empty(n),
     )
+
+
+def supports(scenario: Scenario) -> str | None:
+    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
+    reason = _supports_fields(scenario)
+    if reason:
+        return reason
+    lanes = n_lanes(scenario)
+    if lanes >= MAX_LANES:
+        return f"it has {lanes:,} lanes and the fast engine handles at most {MAX_LANES - 1:,}"
+    return None
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:
