@@ -153,6 +153,15 @@ def _painter(r):
     return painter.fig
 
 
+def _workforce(_r):
+    from borderesim.plots.workforce import draw_options
+    from borderesim.workforce import plan_workforce
+
+    from .test_plan_options import OPTIONS, SMALL, TARGET
+
+    return draw_options(plan_workforce(SMALL, OPTIONS, TARGET))
+
+
 KPIS = ["wait_p95", "secondary.wait_mean", "detection_rate"]
 GALLERY: dict[str, Callable[[dict], Figure | None]] = {
     "gap --out: gap.png": lambda r: draw_gap(r["gap"]),
@@ -169,6 +178,7 @@ GALLERY: dict[str, Callable[[dict], Figure | None]] = {
                                                               r["report"].own_variant),
     "report: gap": lambda r: report_figures.fig_gap(r["report"]),
     "animate: a frame": _painter,
+    "plan --out: workforce_options.png": _workforce,
 }
 """Every figure a command draws. New figures (shocks, workforce options) go here."""
 
