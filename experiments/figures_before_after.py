@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("capacity_gap.png", "tradeoff_frontier.png", "sweep_heatmap.png", "sensitivity.png",
-         "report.png")
+         "report.png", "workforce_options.png")
 
 
 def _scaled(im: Image.Image, width: int) -> Image.Image:
