@@ -152,21 +152,22 @@ class Occurrence:
     event: SurgeEvent | OutageEvent | SlowdownEvent
 
 
-def occurrences(events: list | tuple, horizon: float) -> list[Occurrence]:
-    """Every occurrence of ``events`` starting before ``horizon`` (minutes), in list order."""
+def occurrences(events: list | tuple, until: float) -> list[Occurrence]:
+    """Every occurrence of ``events`` starting before ``until`` (minutes; windows cut there),
+    in list order."""
     out = []
     for index, event in enumerate(events):
         day = event.day
         while True:
             base = (day - 1) * DAY
             start = base + event.start
-            if not start < horizon:
+            if not start < until:
                 break
             if isinstance(event, SurgeEvent):
                 end = start + event.over
             else:
                 end = base + event.to
-            out.append(Occurrence(index, day, start, min(end, horizon), event))
+            out.append(Occurrence(index, day, start, min(end, until), event))
             if event.every is None:
                 break
             day += 1

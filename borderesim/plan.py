@@ -68,6 +68,13 @@ class Plan:
     res_close: np.ndarray = field(default_factory=lambda: _empty(np.int64))  # [S]
     res_call: np.ndarray = field(default_factory=lambda: _empty(np.float64))  # [S] minutes
     booths: np.ndarray = field(default_factory=lambda: _empty(np.int64))  # [S]; -1: no limit
+    drain: float = 0.0
+    """Longest the run goes on past ``horizon`` while counted travellers are inside (minutes)."""
+
+    @property
+    def run_end(self) -> float:
+        """Latest end of the run (minutes): nothing at or after it is handled."""
+        return self.horizon + self.drain
 
     @property
     def n_stages(self) -> int:
@@ -101,17 +108,18 @@ class Plan:
                 pad(self.booths, -1, np.int64))
 
     def capacity_changes(self) -> CapacityChanges:
-        """Every hour boundary and outage edge before the horizon, with the servers then.
+        """Every hour boundary and outage edge before the run end, with the servers then.
 
-        Computed from ``roster``, the outages and ``horizon`` (so a plan copied with a
-        new roster or horizon gets its own) and kept on the instance.
+        Computed from ``roster``, the outages and ``run_end`` (so a plan copied with a
+        new roster, horizon or drain gets its own) and kept on the instance.
         """
         cached = self.__dict__.get("_changes")
         if cached is not None:
             return cached
-        hours = np.arange(0.0, self.horizon, 60.0)
+        end = max(self.run_end, self.horizon)
+        hours = np.arange(0.0, end, 60.0)
         edges = np.concatenate([hours, self.out_from, self.out_to])
-        times = np.unique(edges[(edges >= 0) & (edges < self.horizon)])
+        times = np.unique(edges[(edges >= 0) & (edges < end)])
         if len(times) == 0 or times[0] != 0.0:
             times = np.concatenate([[0.0], times])
         hour = (np.floor(times / 60.0).astype(np.int64)) % 24
@@ -130,7 +138,7 @@ class Plan:
     def capacity(self, lane: int, t: float) -> int:
         """Rostered servers on duty in ``lane`` at time ``t`` (minutes; 0 in an outage)."""
         ch = self.capacity_changes()
-        if t >= self.horizon:
+        if t >= max(self.run_end, self.horizon):
             return 0 if self._down_at(lane, t) else int(self.roster[lane, int(t // 60) % 24])
         k = int(np.searchsorted(ch.times, t, side="right")) - 1
         return 0 if ch.down[k, lane] else int(ch.level[k, lane])
@@ -145,13 +153,14 @@ class Plan:
         Outages count as no server; reserve officers are not included.
         """
         ch = self.capacity_changes()
-        edges = np.concatenate([ch.times, [self.horizon]])
+        end = max(self.run_end, self.horizon)
+        edges = np.concatenate([ch.times, [end]])
         on = ch.on_duty()[:, lane]
         lo = np.clip(edges[:-1], t0, t1)
         hi = np.clip(edges[1:], t0, t1)
         total = float(np.sum(on * (hi - lo)))
-        t = max(t0, self.horizon)
-        while t < t1:  # past the horizon (a drained run): the roster alone
+        t = max(t0, end)
+        while t < t1:  # past the run end: the roster alone
             edge = min(t1, (np.floor(t / 60) + 1) * 60)
             total += self.capacity(lane, t) * (edge - t)
             t = edge
@@ -186,6 +195,7 @@ def make_plan(scenario: Scenario) -> Plan:
         roster=np.array(roster, dtype=np.int64),
         warmup=scenario.warmup,
         horizon=scenario.horizon,
+        drain=scenario.drain,
         **_shock_fields(scenario, lane_names),
     )
 
@@ -198,7 +208,7 @@ def _shock_fields(scenario: Scenario, lane_names: list[str]) -> dict[str, np.nda
             index[sname, lname] = len(index)
     out: list[tuple] = []
     slow: list[tuple] = []
-    for occ in occurrences(scenario.events, scenario.horizon):
+    for occ in occurrences(scenario.events, scenario.run_end):
         ev = occ.event
         if isinstance(ev, OutageEvent | SlowdownEvent):
             for lname in event_lanes(scenario, ev):

@@ -4,19 +4,22 @@ Each quantity has its own named stream, a child of ``SeedSequence(seed)`` keyed 
 the replication number and the stream's name, so changing one knob (a service
 mean, a referral rate, a lane) never shifts another stream: comparisons on one seed
 see the same travellers (common random numbers). Service times are drawn for every
-traveller in every lane, visited or not.
+traveller in every lane, visited or not. Arrivals are drawn up to the latest end of
+the run (``Plan.run_end``): the counted window from stream ``arrivals``, the drain
+after it from ``arrivals.drain``; the other streams are drawn for all of them.
 
 Surges (``events:``) add travellers drawn exactly as the others but from streams of
 their own (``surge.<k>.<day>.<name>``, ``k`` the event's place in the list): the
 profile's travellers are drawn first, each surge's separately, and all are then
 merged by arrival time (stable: at equal times profile travellers first, then surges
-in list order). A traveller's own draws never depend on whether a surge is added.
+in list order). A traveller's own draws never depend on whether a surge is added, nor
+on how far the drain is drawn.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -56,28 +59,63 @@ class Inputs:
     def n(self) -> int:
         return len(self.arrival)
 
+    def head(self, m: int) -> Inputs:
+        """The first ``m`` travellers (as a shorter drain drawn on the same seed gives)."""
+        dyn = self.dynamic
+        if isinstance(dyn, DynamicRule):
+            dyn = replace(dyn, score=dyn.score[:m], threat_mean=dyn.threat_mean[:m])
+        return replace(self, arrival=self.arrival[:m], cls=self.cls[:m],
+                       threat=self.threat[:m],
+                       service=np.ascontiguousarray(self.service[:, :m]),
+                       caught=np.ascontiguousarray(self.caught[:, :m]), refer=self.refer[:m],
+                       p_refer_if_threat=self.p_refer_if_threat[:m], dynamic=dyn)
 
-def hourly_segments(rates: list[float], horizon: float) -> tuple[np.ndarray, np.ndarray]:
-    """Start (minutes) and expected arrivals of each clock-hour segment up to ``horizon``."""
-    n_seg = int(np.ceil(horizon / 60))
-    starts = np.arange(n_seg) * 60.0
-    lengths = np.minimum(starts + 60.0, horizon) - starts
-    expected = np.array([rates[h % 24] for h in range(n_seg)]) * lengths / 60.0
+
+def hourly_segments(
+    rates: list[float], horizon: float, start: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start (minutes) and expected arrivals of each clock-hour piece of ``[start, horizon)``."""
+    inner = np.arange(np.floor(start / 60) + 1, np.ceil(horizon / 60)) * 60.0
+    starts = np.concatenate([[start], inner[(inner > start) & (inner < horizon)]])
+    if not start < horizon:
+        starts = starts[:0]
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
+    hours = (starts // 60).astype(np.int64) % 24
+    expected = np.array([rates[h] for h in hours], dtype=float) * lengths / 60.0
     return starts, expected
 
 
-def sample_arrivals(rates: list[float], horizon: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson arrivals with a piecewise-constant hourly rate, sampled exactly.
+def sample_arrivals(
+    rates: list[float], horizon: float, rng: np.random.Generator, start: float = 0.0
+) -> np.ndarray:
+    """Poisson arrivals in ``[start, horizon)`` with a piecewise-constant hourly rate.
 
     Each clock hour gets a Poisson count with that hour's mean, placed uniformly in
     the hour, so short peaks are never skipped. Returns sorted times in minutes.
     """
-    starts, expected = hourly_segments(rates, horizon)
+    starts, expected = hourly_segments(rates, horizon, start)
     counts = rng.poisson(expected)
-    lengths = np.minimum(starts + 60.0, horizon) - starts
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
     seg = np.repeat(np.arange(len(starts)), counts)
     times = starts[seg] + rng.random(len(seg)) * lengths[seg]
     return np.sort(times)
+
+
+def sample_drain(
+    rates: list[float], horizon: float, until: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Poisson arrivals in the drain ``[horizon, until)``, clock hour by clock hour.
+
+    Each hour's count and then its times are drawn in turn, so the arrivals of the
+    first hours do not depend on ``until``: a run may draw the drain only as far as
+    it needs (``borderesim.drain.replay``). Sorted times in minutes.
+    """
+    starts, expected = hourly_segments(rates, until, start=horizon)
+    ends = np.append(starts[1:], until)[:len(starts)]
+    out = [np.zeros(0)]
+    for t0, t1, mean in zip(starts, ends, expected, strict=True):
+        out.append(np.sort(t0 + rng.random(rng.poisson(mean)) * (t1 - t0)))
+    return np.concatenate(out)
 
 
 def _lane_services(scenario: Scenario) -> list[tuple]:
@@ -88,8 +126,15 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
     ]
 
 
-def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication (the profile's and every surge's).
+def sample(
+    scenario: Scenario, plan: Plan, seed: int, replication: int, until: float | None = None
+) -> Inputs:
+    """Draw the travellers of one replication (the profile's and every surge's), arriving
+    up to ``until`` minutes (default, and at most, ``plan.run_end``; the counted window
+    always).
+
+    Every per-traveller draw fills its stream in traveller order, so the travellers up
+    to an earlier ``until`` are the first ones of a later one, drawn identically.
 
     Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
     """
@@ -98,10 +143,16 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
     def rng(name: str) -> np.random.Generator:
         return stream(seed, replication, name)
 
-    arrival = sample_arrivals(scenario.arrivals.hourly(), scenario.horizon, rng("arrivals"))
-    base = _draw_group(scenario, plan, seed, replication, arrival, rng, None)
-    groups = [base]
-    for occ in occurrences(scenario.events, scenario.horizon):
+    rates = scenario.arrivals.hourly()
+    end = plan.run_end if until is None else min(until, plan.run_end)
+    # the counted window, then the drain after it from a stream of its own: the window's
+    # travellers are the same whatever the drain cap
+    arrival = np.concatenate([
+        sample_arrivals(rates, plan.horizon, rng("arrivals")),
+        sample_drain(rates, plan.horizon, end, rng("arrivals.drain")),
+    ])
+    groups = [_draw_group(scenario, plan, seed, replication, arrival, rng, None)]
+    for occ in occurrences(scenario.events, plan.run_end):
         ev = occ.event
         if not isinstance(ev, SurgeEvent):
             continue
@@ -111,7 +162,7 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
             return stream(seed, replication, prefix + name)
 
         times = occ.start + np.sort(surge_rng("arrivals").random(ev.travellers)) * ev.over
-        times = times[times < scenario.horizon]
+        times = times[times < end]
         cls = None if ev.class_ is None else list(scenario.classes).index(ev.class_)
         groups.append(_draw_group(scenario, plan, seed, replication, times, surge_rng, cls))
     return groups[0] if len(groups) == 1 else merge_inputs(groups)

@@ -5,15 +5,15 @@ to the end of the last one, both included (``events.shock_window``; a surge of
 ``over: 0`` lasts an instant). For each replication:
 
 - ``<stage>.queue_peak``: the most travellers waiting at the stage at once (all lanes,
-  queued not yet started) from the warm-up to the horizon;
+  queued not yet started) in the counted window (the warm-up to the horizon);
 - ``<stage>.recovery_min``: minutes from the shock's start until the stage's rolling
   30-minute p95 wait is at or under the target and stays there to the horizon (the
   p95 at minute ``t`` is over travellers *entering* the stage's queues in
-  ``(t - 30, t]``; a traveller still waiting at the horizon counts as waiting until
-  then; a window nobody enters is under the target). Never recovered: the minutes to
-  the horizon, and ``<stage>.recovered`` is 0 (else 1);
+  ``(t - 30, t]``, followed into the drain; one still waiting when the run ended
+  counts as waiting until then; a window nobody enters is under the target). Never
+  recovered: the minutes to the horizon, and ``<stage>.recovered`` is 0 (else 1);
 - ``<stage>.reserve_officer_hours`` and ``reserve_officer_hours`` (all stages): reserve
-  officer-hours on duty over the whole run;
+  officer-hours on duty over the whole run (drain included);
 - ``detection_rate.shock`` / ``detection_rate.outside``: the low-variance detection
   estimator (as ``detection_rate``) over counted travellers arriving inside / outside
   the shock window;
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .events import shock_window
-from .metrics import check_probability, detection_population, offered_load
+from .metrics import check_probability, detection_population
 from .outcomes import Outcome, occupancy
 from .plan import Plan
 from .sampling import Inputs
@@ -48,16 +48,17 @@ GRID_MIN = 1.0
 
 
 def waiting_intervals(outcome: Outcome, s: int) -> tuple[np.ndarray, np.ndarray]:
-    """Entry and start (the horizon if none) of everyone who queued at stage ``s`` (minutes)."""
+    """Entry and start of everyone who queued at stage ``s`` (minutes); a traveller still
+    waiting when the run ended starts at ``plan.run_end`` (as ``Outcome.wait`` counts)."""
     queued = outcome.queued(s)
     trace = outcome.trace
     entry = trace.entry[s][queued]
-    start = np.where(outcome.started(s)[queued], trace.start[s][queued], outcome.plan.horizon)
+    start = np.where(outcome.started(s)[queued], trace.start[s][queued], outcome.plan.run_end)
     return entry, start
 
 
-def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float) -> int:
-    """Most intervals ``[entry, start)`` covering one instant at or after ``t0``."""
+def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float, t1: float = np.inf) -> int:
+    """Most intervals ``[entry, start)`` covering one instant of ``[t0, t1)``."""
     keep = start > entry
     times = np.concatenate([entry[keep], start[keep]])
     steps = np.concatenate([np.ones(keep.sum(), np.int64), -np.ones(keep.sum(), np.int64)])
@@ -65,7 +66,7 @@ def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float) -> int:
     level = np.cumsum(steps[order])
     times = times[order]
     at_t0 = level[times <= t0][-1] if np.any(times <= t0) else 0
-    after = level[times >= t0]
+    after = level[(times >= t0) & (times < t1)]
     return int(max(at_t0, after.max() if after.size else 0))
 
 
@@ -108,7 +109,7 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
                else np.asarray(trace.reserve_minutes))
     for s, sname in enumerate(plan.stage_names):
         entry, start = waiting_intervals(outcome, s)
-        k[f"{sname}.queue_peak"] = float(queue_peak(entry, start, plan.warmup))
+        k[f"{sname}.queue_peak"] = float(queue_peak(entry, start, plan.warmup, plan.horizon))
         k[f"{sname}.reserve_officer_hours"] = float(res_min[s]) / 60.0
         if window is None:
             continue
@@ -128,8 +129,7 @@ def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, 
     """The low-variance detection estimator for arrivals inside and outside ``window``."""
     inputs = outcome.inputs
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    overloaded = any(v >= 1.0 for v in offered_load(outcome).values())
-    scored = detection_population(outcome, overloaded)
+    scored = detection_population(outcome)
     q = check_probability(outcome, scored)
     inside = (inputs.arrival >= window[0]) & (inputs.arrival <= window[1])
     out = {}

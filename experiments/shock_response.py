@@ -2,7 +2,7 @@
 
 Runs ``scenarios/airport_shock.yaml`` (e-gates down 07:30-08:15 with pre-emption and
 a diverted flight of 200 at 07:40) under every policy of
-``scenarios/policies_airport_shock.yaml`` on the same seed and travellers, prints the
+``scenarios/policies/airport_shock.yaml`` on the same seed and travellers, prints the
 paired comparison (``borderesim compare --policies``) and draws
 ``figures/shock_response.png``: the number waiting at passport control and the mean
 wait by time of entry, one line per policy, each event shaded. Usage::
@@ -41,7 +41,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     scenario = load_scenario(ROOT / "scenarios" / "airport_shock.yaml")
-    policies = load_policies(ROOT / "scenarios" / "policies_airport_shock.yaml")
+    policies = load_policies(ROOT / "scenarios" / "policies" / "airport_shock.yaml")
     comparison = compare(scenario, policies, engine=args.engine,
                          replications=args.replications)
     print(tables(comparison))

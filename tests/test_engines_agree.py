@@ -5,7 +5,8 @@ go wrong: rosters with zero-server hours, lanes restricted to classes, hourly
 profiles, overload, deterministic and empirical service times (exact ties between
 completions, roster changes and, with arrivals rounded to whole minutes, arrivals),
 flushing, stages only referred travellers visit, the queue-aware risk rule, and
-shocks: surges (also all at one instant), outages with and without pre-emption,
+drain caps (the run going on past the horizon while counted travellers are inside),
+and shocks: surges (also all at one instant), outages with and without pre-emption,
 slowdowns and reserve officers (whole-minute times, so they tie with the rest).
 """
 
@@ -127,6 +128,9 @@ def crossing(draw):
                                 "call_in": draw(st.sampled_from([0, 1, 5, 15]))}
             if draw(st.booleans()):
                 stage["booths"] = draw(st.integers(1, 8))
+    drain = draw(st.sampled_from([None, 0, 7, 60, 120]))
+    if drain is not None:
+        scenario["drain_cap"] = drain
     rate = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
     if targeting == "random":
         scenario["targeting"] = {"strategy": "random", "referral_rate": rate}
@@ -184,6 +188,7 @@ def test_engines_agree_on_generated_scenarios(data, quantise):
     plan, inputs, ref, got = both_engines(scenario, quantise=quantise)
     assert_same_trace(ref, got)
     np.testing.assert_allclose(ref.reserve_minutes, got.reserve_minutes, rtol=0, atol=TOL)
+    check_drain(plan, inputs, got)
     if not quantise and not has_discrete_service(data) and not has_shocks(data):
         # the shared invariants read "waiting" with strict inequalities, so they only
         # hold when no two events share an instant (continuous times)
@@ -194,6 +199,18 @@ def has_shocks(data: dict) -> bool:
     """True if events or reserves change service times or capacities (the shared
     invariants assume sampled service times and rostered capacity)."""
     return bool(data.get("events")) or any("reserve" in s for s in data["stages"].values())
+
+
+def check_drain(plan, inputs, trace: Trace) -> None:
+    """[drain]: nothing is recorded at or after the run end, and past the horizon only
+    while a counted traveller is inside (up to the last counted exit, when all left)."""
+    times = np.concatenate([trace.entry.ravel(), trace.start.ravel(), trace.end.ravel(),
+                            trace.exit])
+    times = times[~np.isnan(times)]
+    assert (times < plan.run_end).all()
+    counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
+    if counted.any() and not np.isnan(trace.exit[counted]).any():
+        assert (times <= max(plan.horizon, trace.exit[counted].max())).all()
 
 
 def has_discrete_service(data: dict) -> bool:

@@ -374,8 +374,9 @@ def test_profile_and_figure(tmp_path):
     # the time-average number waiting is the waiting minutes over the bin's length
     inputs, trace = runs[0]
     single = profile(plan, [runs[0]], "desk", bin_minutes=plan.horizon)
-    waited = np.nansum(np.where(np.isnan(trace.start[0]), plan.horizon, trace.start[0])
-                       - trace.entry[0])
+    begin = np.where(np.isnan(trace.start[0]), plan.run_end, trace.start[0])
+    waited = np.nansum(np.minimum(begin, plan.horizon) - np.minimum(trace.entry[0],
+                                                                     plan.horizon))
     assert single.queue[0] == pytest.approx(waited / plan.horizon)
     assert prof.queue[12:19].max() > prof.queue[:6].max()  # 02:00-03:10 against 00:00-01:00
     path = plot_shock_response({"$x$ policy": prof}, "desk",

@@ -6,6 +6,10 @@ cases in ``borderesim/testing/cases.py`` pin each rule on every engine. In this 
 the tie order is the events' SimPy priority: capacity changes (roster hours, outage
 edges) ``ROSTER_PRIORITY``, reserve officers arriving at stage ``s``
 ``reserve_priority(s, S)`` (between 1 and 2), completions ``2 + i``, arrivals ``2 + n + i``.
+The run ends ([drain]) at the first such event at or after the horizon met with no
+counted traveller inside, or at ``plan.run_end``: that event's handler sets ``over``
+and triggers ``stop``, the event ``env.run`` waits for; every handler does nothing
+once ``over`` is set.
 """
 
 from __future__ import annotations
@@ -113,18 +117,40 @@ class CrossingModel:
         self.res_on = np.zeros(plan.n_stages, dtype=np.int64)  # reserve officers serving
         self.res_pending = np.zeros(plan.n_stages, dtype=bool)  # one called, on the way
         self.reserve_minutes = self.trace.reserve_minutes
+        arrival = inputs.arrival
+        self.counted = (arrival >= plan.warmup) & (arrival < plan.horizon)
+        self.inside = 0  # counted travellers arrived and not yet left
+        self.over = False
+        self.stop = Event(self.env)
 
     def run(self) -> Trace:
         self.env.process(self.arrivals())
         self.env.process(self.roster())
-        self.env.run(until=self.plan.horizon)
-        self.reserve_minutes += self.res_on * self.plan.horizon
+        cap = timed(self.env, max(self.plan.run_end, self.plan.horizon), 0)
+        cap.callbacks.append(lambda _: self.end())
+        self.env.run(until=self.stop)
+        self.reserve_minutes += self.res_on * self.env.now  # officers on duty at the end
         return self.trace
+
+    def end(self) -> None:
+        """End the run: no event is handled from now on."""
+        if not self.over:
+            self.over = True
+            self.stop.succeed()
+
+    def ended(self) -> bool:
+        """Whether the event being handled comes after the run's end ([drain])."""
+        if not self.over and self.inside == 0 and self.env.now >= self.plan.horizon:
+            self.end()
+        return self.over
 
     def arrivals(self):
         n = self.inputs.n
         for i, t in enumerate(self.inputs.arrival):
             yield timed(self.env, float(t) - self.env.now, 2 + n + i)
+            if self.ended():
+                return
+            self.inside += int(self.counted[i])
             self.procs[i] = self.env.process(self.traveller(i))
 
     def roster(self):
@@ -132,6 +158,8 @@ class CrossingModel:
         ch = self.changes
         for k in range(1, len(ch.times)):
             yield timed(self.env, float(ch.times[k]) - self.env.now, ROSTER_PRIORITY)
+            if self.ended():
+                return
             for lane_index, lane in enumerate(self.lanes):
                 if ch.preempt[k, lane_index]:
                     self.preempt(lane_index)
@@ -174,6 +202,8 @@ class CrossingModel:
         """[reserve] The officer takes a booth in the lane with most waiting (not in an
         outage; ties by order listed) if the stage has a free booth, and the call rule is
         checked again; else the officer goes home."""
+        if self.ended():
+            return
         self.res_pending[s] = False
         lanes = [ln for ln in self.plan.lanes_of(s) if not self.lanes[ln].down]
         on_duty = sum(self.lanes[ln].level + self.lanes[ln].reserve
@@ -238,6 +268,8 @@ class CrossingModel:
                     break
                 except simpy.Interrupt:  # pre-empted by an outage: back in the queue
                     request = self.resume.pop(i)
+            if self.ended():
+                return
             del q.serving[i]
             if q.reserve > 0 and self.waiting_at(s) < self.res_close[s]:
                 self.res_on[s] -= 1
@@ -246,6 +278,7 @@ class CrossingModel:
             q.release()
             trace.end[s, i] = env.now
         trace.exit[i] = env.now
+        self.inside -= int(self.counted[i])
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:

@@ -91,7 +91,8 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
     replay_flat(
         inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        plan.eligible.reshape(-1), float(plan.horizon), *shock_arrays(plan),
+        plan.eligible.reshape(-1), float(plan.horizon), float(plan.warmup),
+        float(plan.run_end), *shock_arrays(plan),
         trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
         trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
         trace.reserve_minutes,

@@ -224,7 +224,7 @@ def _preempt(htime, hkey, size, lane, s, n, start, st, nxt, stage_wait):
 @njit(cache=True)
 def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
-    lane_stage, lane_start, stage_referred, flush_above, eligible, horizon,
+    lane_stage, lane_start, stage_referred, flush_above, eligible, horizon, warmup, run_end,
     cap_times, cap_level, cap_down, cap_preempt, slow_lane, slow_from, slow_to, slow_factor,
     res_officers, res_open, res_close, res_call, booths,
     lane_out, entry, start, end, exit_, referred, threshold, reserve_minutes,
@@ -235,7 +235,9 @@ def replay_flat(
     float64[L*n] (minutes, lane-major), ``score`` float64[n] (dynamic rule; unused
     unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
     ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
-    ``horizon`` minutes; capacity changes (``plan.CapacityChanges`` flattened):
+    ``horizon`` minutes (end of the counted window), ``warmup`` (its start) and
+    ``run_end`` (the drain cap; ``< horizon`` means ``horizon``); capacity changes
+    (``plan.CapacityChanges`` flattened, up to the run end):
     ``cap_times`` float64[K] (minutes, ``[0] == 0``), ``cap_level``/``cap_down``/
     ``cap_preempt`` [K*L]; slowdown windows ``slow_*`` [W] (lane, from, to in minutes,
     factor); per stage ``res_officers``/``res_open``/``res_close`` int64[S], ``res_call``
@@ -250,6 +252,9 @@ def replay_flat(
     n_stages = lane_start.shape[0] - 1
     n_cls = eligible.shape[0] // n_lanes
 
+    # [drain] past the horizon, events are handled only while a counted traveller is inside
+    run_end = max(run_end, horizon)
+    inside = 0
     # every referral is settled at the first referred stage (stages are visited in order)
     first_ref = -1
     for s in range(n_stages):
@@ -309,7 +314,7 @@ def replay_flat(
         if t_arr < t:
             kind = 2
             t = t_arr
-        if not t < horizon:
+        if not t < run_end or (inside == 0 and not t < horizon):
             break
         events += 1
         top_done = False
@@ -409,6 +414,7 @@ def replay_flat(
             n_arr += 1
             _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
             t_arr = t + (arrival[_u(n_arr)] - t) if n_arr < n else np.inf
+            inside += (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
             s0 = 0
 
         # traveller i reaches stage s0 (and any stage it passes straight through) at t
@@ -454,6 +460,7 @@ def replay_flat(
             break
         if not placed:
             exit_[_u(i)] = t
+            inside -= (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
         if top_done:
             # nothing replaced the handled completion: remove it
             size -= 1
@@ -461,10 +468,11 @@ def replay_flat(
             htime[_u(size)] = np.inf
             if size > 0:
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
-    for i in range(n_arr, n):  # travellers arriving at or after the horizon
+    for i in range(n_arr, n):  # travellers arriving after the run ended
         _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
+    t_end = min(t, run_end)  # officers on duty count until the run ends
     for s in range(n_stages):
-        reserve_minutes[s] += res_on[s] * horizon
+        reserve_minutes[s] += res_on[s] * t_end
     return events
 
 
@@ -475,6 +483,7 @@ def replay(
     flush_above: np.ndarray, eligible: np.ndarray, roster: np.ndarray, horizon: float,
     lane_out: np.ndarray, entry: np.ndarray, start: np.ndarray, end: np.ndarray,
     exit_: np.ndarray, referred: np.ndarray, threshold: np.ndarray,
+    warmup: float = 0.0, run_end: float = -1.0,
 ) -> int:
     """``replay_flat`` on 2-D arrays (``service`` [L, n], trace arrays [S, n], C-contiguous),
     for a crossing without shocks: capacity changes only at hour boundaries of ``roster``.
@@ -488,7 +497,8 @@ def replay(
         if not out.flags.c_contiguous:
             raise ValueError("trace arrays must be C-contiguous")
     n_stages = len(lane_start) - 1
-    times = np.arange(0.0, horizon, 60.0) if horizon > 0 else np.zeros(1)
+    end_ = max(run_end, horizon)
+    times = np.arange(0.0, end_, 60.0) if end_ > 0 else np.zeros(1)
     level = np.ascontiguousarray(np.asarray(roster, dtype=np.int64)[
         :, (times // 60).astype(np.int64) % 24].T)
     no = np.zeros(level.size, dtype=np.bool_)
@@ -499,7 +509,8 @@ def replay(
         flat(score, np.float64), bool(has_dynamic), float(dyn_threshold),
         float(dyn_per_waiting), flat(lane_stage, np.int64), flat(lane_start, np.int64),
         flat(stage_referred, np.bool_), flat(flush_above, np.int64), flat(eligible, np.bool_),
-        float(horizon), times, level.reshape(-1), no, no, i0, f0, f0, f0,
+        float(horizon), float(warmup), float(run_end), times, level.reshape(-1), no, no, i0,
+        f0, f0, f0,
         zs, zs, zs, np.zeros(n_stages), zs - 1,
         lane_out.reshape(-1), entry.reshape(-1), start.reshape(-1), end.reshape(-1), exit_,
         referred, threshold, np.zeros(n_stages),
