@@ -56,14 +56,15 @@ class Lane:
         self.level = level  # rostered servers
         self.down = down  # in an outage: no server at all
         self.reserve = 0  # reserve officers serving here
+        self.capacity = 0 if down else level  # servers on duty (kept up to date, not derived
+        # on each read: the hot path reads it often)
         self.busy = 0
         self.queue: deque[Event] = deque()
         self.serving: dict[int, float] = {}  # traveller -> service start (minutes)
 
-    @property
-    def capacity(self) -> int:
+    def _on_duty(self) -> None:
         """Servers on duty: rostered plus reserve, none in an outage."""
-        return 0 if self.down else self.level + self.reserve
+        self.capacity = 0 if self.down else self.level + self.reserve
 
     @property
     def waiting(self) -> int:
@@ -85,11 +86,13 @@ class Lane:
 
     def set_capacity(self, level: int, down: bool) -> None:
         self.level, self.down = level, down
+        self._on_duty()
         self._fill()
 
     def add_reserve(self, k: int) -> None:
         """``k`` reserve officers join (+1) or leave (-1)."""
         self.reserve += k
+        self._on_duty()
         self._fill()
 
     def _fill(self) -> None:
@@ -117,6 +120,9 @@ class CrossingModel:
         self.res_on = np.zeros(plan.n_stages, dtype=np.int64)  # reserve officers serving
         self.res_pending = np.zeros(plan.n_stages, dtype=bool)  # one called, on the way
         self.reserve_minutes = self.trace.reserve_minutes
+        self.has_reserve = bool(self.res_officers.any())
+        self.slowed = len(plan.slow_lane) > 0
+        self.plain = not (self.slowed or plan.out_preempt.any())  # the service is just a delay
         arrival = inputs.arrival
         self.counted = (arrival >= plan.warmup) & (arrival < plan.horizon)
         self.inside = 0  # counted travellers arrived and not yet left
@@ -151,7 +157,9 @@ class CrossingModel:
             if self.ended():
                 return
             self.inside += int(self.counted[i])
-            self.procs[i] = self.env.process(self.traveller(i))
+            proc = self.env.process(self.traveller(i))
+            if not self.plain:  # a pre-empting outage interrupts the process
+                self.procs[i] = proc
 
     def roster(self):
         """Capacity changes: every hour boundary and outage edge ([rosters], [outages])."""
@@ -178,6 +186,20 @@ class CrossingModel:
             self.resume[i] = event
             self.trace.start[s, i] = np.nan
             self.procs[i].interrupt()
+
+    def serve(self, q: Lane, lane: int, s: int, i: int):
+        """Traveller i's service in ``lane`` (started now), under slowdowns and pre-emption:
+        when pre-empted ([outages]) they wait at the head of the queue and start over."""
+        env = self.env
+        while True:
+            q.serving[i] = env.now
+            try:
+                yield timed(env, self.service_time(lane, i), 2 + i)
+                break
+            except simpy.Interrupt:  # pre-empted by an outage: back in the queue
+                yield self.resume.pop(i)
+                self.trace.start[s, i] = env.now
+        del q.serving[i]
 
     def service_time(self, lane: int, i: int) -> float:
         """[slowdowns] Traveller i's service time in ``lane`` starting now (minutes)."""
@@ -257,24 +279,21 @@ class CrossingModel:
             trace.lane[s, i] = lane
             q = self.lanes[lane]
             request = q.request()
-            if not request.triggered:
+            if self.has_reserve and not request.triggered:
                 self.call_reserve(s)
-            while True:
-                yield request
-                trace.start[s, i] = env.now
-                q.serving[i] = env.now
-                try:
-                    yield timed(env, self.service_time(lane, i), 2 + i)
-                    break
-                except simpy.Interrupt:  # pre-empted by an outage: back in the queue
-                    request = self.resume.pop(i)
+            yield request
+            trace.start[s, i] = env.now
+            if self.plain:
+                yield timed(env, float(self.inputs.service[lane, i]), 2 + i)
+            else:
+                yield from self.serve(q, lane, s, i)
             if self.ended():
                 return
-            del q.serving[i]
             if q.reserve > 0 and self.waiting_at(s) < self.res_close[s]:
                 self.res_on[s] -= 1
                 self.reserve_minutes[s] += env.now
                 q.reserve -= 1  # [reserve] an officer leaves after finishing
+                q._on_duty()
             q.release()
             trace.end[s, i] = env.now
         trace.exit[i] = env.now
