@@ -41,7 +41,7 @@ __all__ = ["GapResult", "Target", "Validation", "gap", "parse_max_servers", "par
 
 VALIDATION_REPLICATIONS = 200
 """Fresh replications the final roster is re-simulated on, by default."""
-GROWTH = 8
+GROWTH = 4
 """By default the search may use up to this many times the starting replications."""
 
 TIME_VARYING_NOTE = (

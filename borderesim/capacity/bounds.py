@@ -9,12 +9,13 @@ sum of waits). With the inverted-CDF percentile (:mod:`borderesim.hourly_metrics
 longer than ``t`` is at most ``1 - NN/100``", so bounding the share bounds the
 percentile. :func:`ratio_bounds` gives one-sided bounds at a confidence ``c``:
 
-* the ratio estimator's t-interval over replications (replications are the independent
-  units; travellers within a day are correlated), ``est ± t(c, R-1) · se`` with
-  ``se² = R Σ_r (x_r - est · n_r)² / ((R - 1) (Σ n_r)²)``;
-* for shares, widened to at least the Wilson bound that treats the travellers as
-  independent (queues only add positive correlation), so an hour where no sampled
-  traveller happened to wait long is not declared certain.
+the ratio estimator's t-interval over replications (replications are the independent
+units; travellers within a day are correlated, so a binomial bound over travellers would
+be far too narrow), ``est ± t(c, R-1) · se`` with
+``se² = R Σ_r (x_r - est · n_r)² / ((R - 1) (Σ n_r)²)``. An hour where no sampled
+traveller waited longer than the limit has a zero-width interval: with few travellers
+in an hour nothing better is known, and the validation run on fresh travellers is the
+check.
 
 **Reporting.** The validation run reports each hour's pooled percentile with the
 sectioning interval over replications (:func:`sectioning_interval`, the definition of
@@ -25,7 +26,6 @@ around it).
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
@@ -53,13 +53,13 @@ def sectioning_interval(pooled: float, per_replication: np.ndarray | list[float]
     return pooled - half, pooled + half
 
 
-def ratio_bounds(x: np.ndarray, n: np.ndarray, confidence: float, share: bool
+def ratio_bounds(x: np.ndarray, n: np.ndarray, confidence: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimate, lower and upper one-sided ``confidence`` bounds of ``Σx / Σn``.
 
     ``x``, ``n``: float[R, ...], one row per replication. Where ``Σn == 0`` all three
     are NaN. With a single replication the bounds are infinite (nothing is known of the
-    spread). ``share``: ``x`` counts a subset of ``n`` (then the Wilson floor applies).
+    spread).
     """
     reps = x.shape[0]
     big_x, big_n = x.sum(axis=0), n.sum(axis=0)
@@ -73,14 +73,6 @@ def ratio_bounds(x: np.ndarray, n: np.ndarray, confidence: float, share: bool
     var = reps * (resid ** 2).sum(axis=0) / ((reps - 1) * safe_n ** 2)
     half = t_quantile(confidence, reps - 1) * np.sqrt(var)
     low, high = est - half, est + half
-    if share:
-        z = NormalDist().inv_cdf(confidence)
-        p = np.where(seen, est, 0.0)
-        shrink = 1 + z * z / safe_n
-        centre = (p + z * z / (2 * safe_n)) / shrink
-        spread = z * np.sqrt(p * (1 - p) / safe_n + z * z / (4 * safe_n ** 2)) / shrink
-        low = np.minimum(low, centre - spread)
-        high = np.maximum(high, centre + spread)
     return est, np.where(seen, low, np.nan), np.where(seen, high, np.nan)
 
 

@@ -33,7 +33,6 @@ import numpy as np
 from ..engines import get_engine
 from ..hourly_metrics import HOURS, by_hour, hour_of_day, quantile, stage_waits, window_segments
 from ..metrics import replication_kpis
-from ..outcomes import occupancy
 from ..plan import Plan
 from ..sampling import Inputs, sample
 from ..scenario import Scenario
@@ -218,7 +217,7 @@ class Evaluator:
         miss = stranded.copy()
         point = ~stranded
         for k, rule in enumerate(self.rules):
-            e, lo, hi = ratio_bounds(x[:, k], n, self.confidence, rule.percentile is not None)
+            e, lo, hi = ratio_bounds(x[:, k], n, self.confidence)
             est[k], low[k], high[k] = e, lo, hi
             on = self.applies[k][:, None] & (count > 0)
             met &= ~on | (hi <= rule.threshold + EPS)
@@ -250,18 +249,24 @@ class Evaluator:
     def stranded(self, plan: Plan, trace: Trace) -> np.ndarray:
         """bool[L, 24]: a lane with no server on duty in that hour while travellers wait in it."""
         out = np.zeros((plan.n_lanes, HOURS), dtype=bool)
-        closed_any = (plan.roster == 0).any(axis=1)
-        if not closed_any.any():
-            return out
-        edges = np.arange(0.0, plan.horizon + 60.0, 60.0)
-        hours = hour_of_day(edges[:-1])
-        closed = plan.roster[:, hours] == 0  # [L, bins]
-        for s in np.unique(plan.lane_stage[closed_any]):
-            lanes = plan.lanes_of(int(s))
-            waiting = occupancy(plan, trace, int(s), edges).waiting
-            for i, lane in enumerate(lanes):
-                bad = closed[lane] & (waiting[i] > EPS)
-                out[lane, np.unique(hours[bad])] = True
+        bins = int(math.ceil(plan.horizon / 60.0))
+        hours = hour_of_day(np.arange(bins) * 60.0)
+        for lane in np.flatnonzero((plan.roster == 0).any(axis=1)):
+            s = int(plan.lane_stage[lane])
+            here = trace.lane[s] == lane
+            entry, start = trace.entry[s][here], trace.start[s][here]
+            start = np.where(np.isnan(start), plan.horizon, start)
+            waits = start - entry > EPS
+            if not waits.any():
+                continue
+            closed = plan.roster[lane, hours] == 0  # [bins]
+            before = np.concatenate([[0], np.cumsum(closed)])  # closed bins before each bin
+            first = np.clip(np.floor(entry[waits] / 60.0).astype(np.int64), 0, bins - 1)
+            last = np.clip(np.ceil(start[waits] / 60.0).astype(np.int64) - 1, first, bins - 1)
+            hit = before[last + 1] - before[first] > 0
+            for a, b in zip(first[hit], last[hit], strict=True):
+                span = np.arange(a, b + 1)
+                out[lane, np.unique(hours[span[closed[span]]])] = True
         return out
 
     def detection_rate(self, traces: list[Trace]) -> float:

@@ -171,7 +171,7 @@ class Search:
             if not grow.any():
                 return roster, ev
             roster = roster + grow
-            self.say(f"raise: +{int(grow.sum())} lane-hours")
+            self.say(f"raise: +{int(grow.sum())} lane-hours ({self._where(grow)})")
         return roster, self.ev.evaluate(roster)
 
     def _growable(self, ev: Evaluation, roster: np.ndarray, free: np.ndarray) -> np.ndarray:
@@ -186,6 +186,12 @@ class Search:
                     order = want[np.argsort(-ev.count[want, h], kind="stable")]
                     grow[order[max(room, 0):], h] = False
         return grow.astype(np.int64)
+
+    def _where(self, mask: np.ndarray) -> str:
+        """``lane hh, hh; lane hh`` for the lane-hours of ``mask`` (progress messages)."""
+        return "; ".join(f"{self.plan.lane_names[lane]} "
+                         + ", ".join(f"{h:02d}" for h in np.flatnonzero(mask[lane]))
+                         for lane in np.flatnonzero(mask.any(axis=1)))
 
     # ------------------------------------------------------------------ lower
     def _blame(self, elems: np.ndarray, bad: np.ndarray) -> np.ndarray:
@@ -227,7 +233,7 @@ class Search:
                 keep &= ~blamed
                 if not keep.any():
                     return roster, ev, False
-        self.say(f"lower: -{int(keep.sum())} lane-hours")
+        self.say(f"lower: -{int(keep.sum())} lane-hours ({self._where(keep)})")
         return roster - keep, new_ev, True
 
     def _stage_mask(self, elems: np.ndarray) -> np.ndarray:
@@ -248,7 +254,7 @@ class Search:
             changed = False
             for j in range(width):
                 for k in range(3):
-                    open_ = (self.free[:, None] & (roster > self.lower)
+                    open_ = (self.free[:, None] & (roster > self.lower) & ev.met
                              & (self.needed_at != roster) & (self.unsure_at != roster)
                              & ((hours % 3) == k)[None, :])
                     dec = np.zeros_like(open_)

@@ -154,7 +154,7 @@ def validate(ev: Evaluator, roster: np.ndarray, seed: int, replications: int,
                 continue
             on = ev.applies[k][:, None] & (count > 0)
             if rule.percentile is None:
-                est, lo, hi = ratio_bounds(x[:, k], n, one_sided, share=False)
+                est, lo, hi = ratio_bounds(x[:, k], n, one_sided)
                 for lane in mine:
                     value[k, lane], low[k, lane], high[k, lane] = est[lane], lo[lane], hi[lane]
             else:
