@@ -99,6 +99,21 @@ class GapResult:
     stationary: np.ndarray = field(default_factory=lambda: np.zeros((0, HOURS), dtype=np.int64))
     scheduled_p95: np.ndarray = field(default_factory=lambda: np.zeros((0, HOURS)))
     plan: Any = field(default=None, repr=False)
+    warnings: list[str] = field(default_factory=list)
+    """The notes a planner must not miss (unresolved or missed hours, unreachable targets)."""
+    evaluator: Evaluator | None = field(default=None, repr=False)
+
+    def validate(self, roster: np.ndarray | None = None, replications: int | None = None,
+                 seed: int | None = None) -> Validation:
+        """Any roster (int[L, 24]; default the required one) on the validation run's fresh
+        travellers (same seed and replications unless given): the check behind "no single
+        server-hour can be removed"."""
+        assert self.evaluator is not None
+        val = self.validation
+        return validate(self.evaluator, self.required if roster is None else roster,
+                        (val.seed if val else self.seed + 1) if seed is None else seed,
+                        (val.replications if val else VALIDATION_REPLICATIONS)
+                        if replications is None else replications, self.confidence)
 
     def lanes_of(self, stage: str) -> list[int]:
         s = self.stage_names.index(stage)
@@ -198,6 +213,7 @@ class GapResult:
             "simulations": self.simulations,
             "replicated_days": self.replays,
             "notes": self.notes,
+            "warnings": self.warnings,
         })
 
     def to_json(self) -> str:
@@ -251,7 +267,7 @@ def gap(
                             "--validation-seed")
     name, reason = choose_engine(scenario, engine)
     budget.check(scenario, top, name, keep_traces=True, kept_by="gap replays every replication")
-    notes = [reason] if reason else []
+    warnings = [reason] if reason else []
     booths = {s: st.booths for s, st in scenario.stages.items()}
     lane_cap, stage_cap = caps(plan, booths, limits)
     ev = Evaluator(scenario, plan, name, seed, reps, parsed, confidence)
@@ -264,14 +280,16 @@ def gap(
                                                             det[0].value)
         required, req_eval = search.raise_until_met(required)
         if not detection["met"]:
-            notes.append(_detection_note(detection))
+            warnings.append(_detection_note(detection))
     infra = infrastructure_gaps(plan, req_eval, required, lane_cap, stage_cap)
     unresolved = search.unresolved(required)
     sched_eval = ev.evaluate(plan.roster)
     sched_p95 = ev.stage_p95(plan.roster)
     val = validate(ev, required, vseed, validation_replications, confidence) \
         if validation_replications else None
-    notes += _notes(plan, search, required, unresolved, infra, req_eval, ev, val, confidence)
+    notes, problems = _notes(plan, search, required, unresolved, infra, req_eval, ev, val,
+                             confidence)
+    warnings += problems
     stage_caps = {sname: (limits.get(sname, booths.get(sname))) for sname in plan.stage_names}
     return GapResult(
         scenario=scenario, targets=parsed, engine=name, seed=seed,
@@ -280,7 +298,8 @@ def gap(
         scheduled=np.array(plan.roster), required=required,
         scheduled_eval=sched_eval, required_eval=req_eval, infrastructure=infra,
         stage_caps=stage_caps, detection=detection, seconds=time.perf_counter() - t0,
-        simulations=ev.evaluations, clock_hours=ev.clock_hours, notes=notes,
+        simulations=ev.evaluations, clock_hours=ev.clock_hours, notes=warnings + notes,
+        warnings=warnings, evaluator=ev,
         confidence=confidence, start_replications=reps, max_replications=top,
         levels=search.levels, replays=ev.replays, validation=val, unresolved=unresolved,
         stationary=search.stationary, scheduled_p95=sched_p95, plan=plan,
@@ -293,10 +312,12 @@ def _hours(hours: list[int]) -> str:
 
 def _notes(plan: Plan, search: Search, required: np.ndarray, unresolved: np.ndarray,
            infra: dict[str, list[int]], req_eval: Evaluation, ev: Evaluator,
-           val: Validation | None, confidence: float) -> list[str]:
-    """Plain-words notes: the method, unresolved hours, hours below or above the
-    stationary count, hours missed on fresh travellers, hours failing below the cap."""
+           val: Validation | None, confidence: float) -> tuple[list[str], list[str]]:
+    """Plain-words notes (the method, the validation, hours below or above the
+    stationary count) and warnings (unresolved hours, hours missed on fresh travellers,
+    hours failing below the cap)."""
     notes = [METHOD_NOTE.format(conf=confidence, reps=ev.replications)]
+    warnings: list[str] = []
     judged = search.free
     below, above = [], []
     for s, sname in enumerate(plan.stage_names):
@@ -307,7 +328,7 @@ def _notes(plan: Plan, search: Search, required: np.ndarray, unresolved: np.ndar
                   f"{required[lane, h]})"
                   for lane in lanes for h in np.flatnonzero(unresolved[lane])]
         if opened:
-            notes.append(f"stage '{sname}': still unresolved after {ev.replications} "
+            warnings.append(f"stage '{sname}': still unresolved after {ev.replications} "
                          f"replications (the cap; raise --max-replications): "
                          + ", ".join(opened) + "; the larger count is kept")
         for lane in lanes:
@@ -322,23 +343,23 @@ def _notes(plan: Plan, search: Search, required: np.ndarray, unresolved: np.ndar
         missing = [h for h in range(HOURS) if not req_eval.stage_met[s, h]
                    and h not in infra[sname] and req_eval.stage_count[s, h] > 0]
         if missing:
-            notes.append(f"stage '{sname}': hours {_hours(missing)} are not shown to meet a "
+            warnings.append(f"stage '{sname}': hours {_hours(missing)} are not shown to meet a "
                          f"target after {ev.evaluations} simulations")
         if val is not None:
             summary = val.summary(plan, plan.lanes_of(s))
             if summary["hours_judged"]:
-                notes.append(f"stage '{sname}' on fresh travellers (seed {val.seed}): "
-                             + summary["text"])
+                text = f"stage '{sname}' on fresh travellers (seed {val.seed}): " \
+                    + summary["text"]
+                (warnings if summary["hours_missed"] else notes).append(
+                    text + (f"; missed at {_hours(summary['hours_missed'])}"
+                            if summary["hours_missed"] else ""))
     if below or above:
-        parts = []
-        if below:
-            parts.append("fewer servers than the stationary Erlang-C count for the hour's own "
-                         "demand: " + "; ".join(below))
-        if above:
-            parts.append("more: " + "; ".join(above))
-        notes.append(" and ".join(parts) + ". " + TIME_VARYING_NOTE[0].upper()
+        parts = [f"{word} servers than the stationary Erlang-C count for the hour's own "
+                 f"demand at {'; '.join(where)}" for word, where in (("fewer", below),
+                                                                     ("more", above)) if where]
+        notes.append("; ".join(parts) + ". " + TIME_VARYING_NOTE[0].upper()
                      + TIME_VARYING_NOTE[1:])
-    return notes
+    return notes, warnings
 
 
 def _detection_note(d: dict[str, Any]) -> str:
