@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import ScenarioError
 
-COMMANDS = ("run", "validate", "schema", "compare", "gap", "sweep", "workshop", "animate",
+COMMANDS = ("run", "validate", "schema", "compare", "gap", "plan", "sweep", "workshop", "animate",
             "report")
 """Subcommand modules, in the order ``--help`` lists them (missing ones are skipped)."""
 
