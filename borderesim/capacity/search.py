@@ -175,7 +175,7 @@ class Search:
         return roster, self.ev.evaluate(roster)
 
     def _growable(self, ev: Evaluation, roster: np.ndarray, free: np.ndarray) -> np.ndarray:
-        grow = ev.fail & free[:, None] & (roster < self.upper)
+        grow = ~ev.met & free[:, None] & (roster < self.upper)
         for s in range(self.plan.n_stages):
             lanes = np.array(self.plan.lanes_of(s))
             for h in np.flatnonzero(grow[lanes].any(axis=0)):
@@ -308,13 +308,14 @@ class Search:
             self.ev.ensure(more)
 def infrastructure_gaps(plan: Plan, ev: Evaluation, roster: np.ndarray, lane_cap: np.ndarray,
                         stage_cap: np.ndarray) -> dict[str, list[int]]:
-    """Hours (per stage) that miss a target although the failing lanes are at their cap."""
+    """Hours (per stage) not shown to meet a target (with the search's confidence) although
+    the failing lanes are at their cap."""
     out: dict[str, list[int]] = {}
     for s, sname in enumerate(plan.stage_names):
         lanes = np.array(plan.lanes_of(s))
         hours = []
         for h in range(HOURS):
-            failing = lanes[ev.fail[lanes, h]]
+            failing = lanes[~ev.met[lanes, h]]
             if failing.size == 0:
                 continue
             full = roster[lanes, h].sum() >= stage_cap[s]
