@@ -158,6 +158,28 @@ def test_a_stage_is_judged_on_its_own_targets():
     assert both.to_dict()["stages"]["secondary"]["infrastructure_gap_hours"]
 
 
+def test_a_stage_settled_early_is_final():
+    # 15 referrals an hour, 8 booths: secondary's target is reachable but takes 80
+    # replications to decide; primary (an easy 1-min target) settles on the first 10
+    sc = two_stage()
+    sc["stages"]["secondary"]["booths"] = 8
+    sc["targeting"]["referral_rate"] = 0.05
+    alone = gap(sc, ["primary.wait_p95<=1min"], validation_replications=0, max_replications=80)
+    both = gap(sc, ["primary.wait_p95<=1min", "secondary.wait_p95<=10min"],
+               validation_replications=0, max_replications=80)
+    assert alone.levels == [10] and both.levels[-1] > 10
+    p = alone.lanes_of("primary")
+    assert np.array_equal(alone.required[p], both.required[p])
+
+
+def test_more_replications_give_the_same_answer():
+    first = gap(mm_c(540, 7, seed=2), ["desk.wait_p95<=30s"], validation_replications=0)
+    more = gap(mm_c(540, 7, seed=2), ["desk.wait_p95<=30s"], replications=40,
+               validation_replications=0)
+    assert more.levels[0] == 40
+    assert np.array_equal(first.required, more.required)
+
+
 def test_ratio_bounds():
     rng = np.random.default_rng(0)
     # 2000 independent studies of 20 replications, each a cell with a true share of 0.1

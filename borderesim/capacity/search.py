@@ -25,7 +25,8 @@ it, otherwise *unresolved*.
    *unresolved*. Repeat (raise, lower) until nothing changes.
 4. **More replications.** If any removal is unresolved, double the replications (up
    to ``max_replications``) and repeat 2-3 for the unresolved ones; decisions already
-   made stand. Removals still unresolved at the cap are reported with both counts.
+   made stand, and a stage with nothing unresolved (nor any stage before it on the
+   route) is final. Removals still unresolved at the cap are reported with both counts.
 
 Each stage is judged on its own targets only: a removal at one stage is never blamed
 for another stage's waits (downstream stages then adapt in the next raise), so a stage
@@ -158,6 +159,7 @@ class Search:
         self.needed_at = np.zeros_like(self.scheduled)
         self.unsure_at = np.zeros_like(self.scheduled)
         self.levels: list[int] = []
+        self.changeable = self.free.copy()  # lanes of stages not yet final
 
     # ------------------------------------------------------------------ raise
     def raise_until_met(self, roster: np.ndarray, free: np.ndarray | None = None
@@ -254,7 +256,7 @@ class Search:
             changed = False
             for j in range(width):
                 for k in range(3):
-                    open_ = (self.free[:, None] & (roster > self.lower) & ev.met
+                    open_ = (self.changeable[:, None] & (roster > self.lower) & ev.met
                              & (self.needed_at != roster) & (self.unsure_at != roster)
                              & ((hours % 3) == k)[None, :])
                     dec = np.zeros_like(open_)
@@ -280,7 +282,7 @@ class Search:
     def settle(self, roster: np.ndarray) -> tuple[np.ndarray, Evaluation]:
         """Raise and lower at the current replications until nothing changes."""
         for _ in range(MAX_ROUNDS):
-            roster, ev = self.raise_until_met(roster)
+            roster, ev = self.raise_until_met(roster, self.changeable)
             roster, ev, changed = self.lower_while_met(roster, ev)
             if not changed:
                 break
@@ -298,10 +300,19 @@ class Search:
         self.say(f"start: {int(roster.sum())} server-hours (Erlang-C)")
         while True:
             self.levels.append(self.ev.replications)
-            self.unsure_at[:] = 0
+            self.unsure_at[self.changeable] = 0
             roster, ev = self.settle(roster)
-            if not self.unresolved(roster).any() or self.ev.replications >= top:
+            open_ = self.unresolved(roster)
+            if not open_.any() or self.ev.replications >= top:
                 return roster, ev
+            # a stage settled with all stages before it is final: more replications for
+            # another stage's sake must not change it (stages on their own targets)
+            settled = True
+            for s in range(self.plan.n_stages):
+                lanes = self.plan.lanes_of(s)
+                settled &= not open_[lanes].any()
+                if settled:
+                    self.changeable[lanes] = False
             more = min(2 * self.ev.replications, top)
             self.say(f"{int(self.unresolved(roster).sum())} lane-hours unresolved: "
                      f"{more} replications")
