@@ -113,6 +113,8 @@ class Evaluator:
                  replications: int, targets: list[Target], confidence: float = 0.95):
         self.scenario = scenario
         self.base = plan
+        # its own drain, without arrivals: sampled and run with no scenario drain
+        plan = replace(plan, drain=0.0)
         self.plan = replace(plan, horizon=plan.horizon + DRAIN)
         self.engine = get_engine(engine)
         self.seed = seed
