@@ -6,11 +6,12 @@ compared on the very same travellers and the search does not flicker with noise.
 Replications can be added later (:meth:`Evaluator.ensure`); replication ``r`` of a
 seed is always the same travellers, so more replications only add information.
 
-The day is treated as repeating: after the last arrival the run continues for
-``DRAIN`` minutes (rosters follow the clock hour as always) with no new arrivals, so
-travellers still queueing at the scenario's horizon are followed until served. Under
-FIFO lanes, travellers arriving later never delay earlier ones, so this gives their
-waits exactly.
+Every counted traveller's wait is measured: as in every run (``borderesim.drain``),
+the run goes on past the counted window, arrivals and rosters continuing as scheduled,
+until every counted traveller has left (up to the scenario's drain cap). Each
+replication's drain arrivals are drawn only a few clock hours past the window, and
+drawn further (the same travellers first: draws are prefix-stable) only when a roster
+leaves a counted traveller inside at that point.
 
 A lane-hour is judged on the travellers *entering* that lane in that hour of day
 (pooled over replications and days), per wait target, with one-sided bounds at the
@@ -30,9 +31,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..drain import FIRST_HOURS
 from ..engines import get_engine
 from ..hourly_metrics import HOURS, by_hour, hour_of_day, quantile, stage_waits, window_segments
 from ..metrics import replication_kpis
+from ..outcomes import is_counted
 from ..plan import Plan
 from ..sampling import Inputs, sample
 from ..scenario import Scenario
@@ -40,8 +43,6 @@ from ..trace import Trace
 from .bounds import ratio_bounds
 from .targets import Target
 
-DRAIN = 24 * 60.0
-"""Minutes the run goes on after the horizon, without arrivals, to finish every wait."""
 EPS = 1e-9
 CACHED_ROSTERS = 8
 """Rosters whose per-replication sums are kept, so adding replications re-runs only new ones."""
@@ -113,13 +114,12 @@ class Evaluator:
                  replications: int, targets: list[Target], confidence: float = 0.95):
         self.scenario = scenario
         self.base = plan
-        # its own drain, without arrivals: sampled and run with no scenario drain
-        plan = replace(plan, drain=0.0)
-        self.plan = replace(plan, horizon=plan.horizon + DRAIN)
+        self.plan = plan
         self.engine = get_engine(engine)
         self.seed = seed
         self.confidence = confidence
         self.inputs: list[Inputs] = []
+        self.until: list[float] = []  # how far each replication's drain arrivals are drawn
         self.targets = [t for t in targets if t.is_wait]
         self.rules: list[Rule] = []
         # rules[l]: (percentile or None, limit in minutes) of every wait target on lane l
@@ -155,19 +155,36 @@ class Evaluator:
 
     def ensure(self, replications: int) -> None:
         """Sample replications up to ``replications`` (never fewer than now)."""
+        first = min(self.plan.run_end, (math.ceil(self.plan.horizon / 60) + FIRST_HOURS) * 60.0)
         for r in range(len(self.inputs), int(replications)):
-            self.inputs.append(sample(self.scenario, self.base, self.seed, r))
+            self.inputs.append(sample(self.scenario, self.base, self.seed, r, until=first))
+            self.until.append(first)
 
     # ------------------------------------------------------------ simulation
-    def _plan(self, roster: np.ndarray) -> Plan:
-        return replace(self.plan, roster=np.ascontiguousarray(roster, dtype=np.int64))
+    def _plan(self, roster: np.ndarray, r: int | None = None) -> Plan:
+        """The plan under ``roster``, with replication ``r``'s drain (else the full cap)."""
+        plan = replace(self.plan, roster=np.ascontiguousarray(roster, dtype=np.int64))
+        return plan if r is None else replace(plan, drain=self.until[r] - plan.horizon)
+
+    def replay(self, roster: np.ndarray, r: int) -> tuple[Plan, Trace]:
+        """Run replication ``r`` under ``roster``, drawing more of its drain if a counted
+        traveller is still inside where the drawn arrivals end (``drain.replay``'s rule)."""
+        while True:
+            plan = self._plan(roster, r)
+            inputs = self.inputs[r]
+            trace = self.engine(plan, inputs)
+            counted = is_counted(inputs.arrival, plan.warmup, plan.horizon)
+            if self.until[r] >= self.plan.run_end or not np.isnan(trace.exit[counted]).any():
+                return plan, trace
+            hours = 4 * (self.until[r] - plan.horizon) / 60.0
+            self.until[r] = min(self.plan.run_end, plan.horizon + hours * 60.0)
+            self.inputs[r] = sample(self.scenario, self.base, self.seed, r, until=self.until[r])
 
     def simulate(self, roster: np.ndarray) -> list[Trace]:
         """Replay every replication under ``roster`` (int[L, 24])."""
-        plan = self._plan(roster)
         self.evaluations += 1
         self.replays += len(self.inputs)
-        return [self.engine(plan, inputs) for inputs in self.inputs]
+        return [self.replay(roster, r)[1] for r in range(len(self.inputs))]
 
     def rep_stats(self, plan: Plan, inputs: Inputs, trace: Trace) -> RepStats:
         """The sums one replication contributes to every lane-hour's judgement."""
@@ -196,13 +213,15 @@ class Evaluator:
                ) -> tuple[list[RepStats], list[Trace] | None]:
         key = np.ascontiguousarray(roster, dtype=np.int64).tobytes()
         have = [] if keep_traces else self._cache.get(key, [])
-        todo = self.inputs[len(have):]
-        plan = self._plan(roster)
-        traces = [self.engine(plan, inputs) for inputs in todo]
+        todo = range(len(have), len(self.inputs))
+        runs = [self.replay(roster, r) for r in todo]
         self.evaluations += 1
         self.replays += len(todo)
-        stats = have + [self.rep_stats(plan, inp, tr)
-                        for inp, tr in zip(todo, traces, strict=True)]
+        # a longer drain drawn for one roster changes nothing for rosters whose counted
+        # travellers had all left before the shorter one ended, so cached sums stay valid
+        stats = have + [self.rep_stats(plan, self.inputs[r], tr)
+                        for r, (plan, tr) in zip(todo, runs, strict=True)]
+        traces = [tr for _, tr in runs]
         self._cache[key] = stats
         self._cache.move_to_end(key)
         while len(self._cache) > CACHED_ROSTERS:
@@ -238,20 +257,20 @@ class Evaluator:
             stage_met[s] = met[plan.lanes_of(s)].all(axis=0)
             stage_point[s] = point[plan.lanes_of(s)].all(axis=0)
         p95 = np.full((plan.n_stages, HOURS), math.nan) if traces is None \
-            else self._stage_p95(self._plan(roster), traces)
+            else self._stage_p95(roster, traces)
         return Evaluation(np.array(roster), reps, count.astype(np.int64), est, low, high, met,
                           miss, point, stranded, sum(s.stage_n for s in stats).astype(np.int64),
                           stage_met, stage_point, p95, traces)
 
     def stage_p95(self, roster: np.ndarray) -> np.ndarray:
         """float[S, 24]: each stage's pooled 95th percentile wait (minutes) by hour entering."""
-        return self._stage_p95(self._plan(roster), self.simulate(roster))
+        return self._stage_p95(roster, self.simulate(roster))
 
-    def _stage_p95(self, plan: Plan, traces: list[Trace]) -> np.ndarray:
-        out = np.full((plan.n_stages, HOURS), math.nan)
-        for s in range(plan.n_stages):
-            waits = [stage_waits(plan, inp, tr, s)
-                     for inp, tr in zip(self.inputs, traces, strict=True)]
+    def _stage_p95(self, roster: np.ndarray, traces: list[Trace]) -> np.ndarray:
+        out = np.full((self.plan.n_stages, HOURS), math.nan)
+        for s in range(self.plan.n_stages):
+            waits = [stage_waits(self._plan(roster, r), self.inputs[r], tr, s)
+                     for r, tr in enumerate(traces)]
             hour = np.concatenate([w.hour for w in waits])
             wait = np.concatenate([w.wait for w in waits])
             for h in range(HOURS):
@@ -261,13 +280,13 @@ class Evaluator:
     def stranded(self, plan: Plan, trace: Trace) -> np.ndarray:
         """bool[L, 24]: a lane with no server on duty in that hour while travellers wait in it."""
         out = np.zeros((plan.n_lanes, HOURS), dtype=bool)
-        bins = int(math.ceil(plan.horizon / 60.0))
+        bins = int(math.ceil(plan.run_end / 60.0))
         hours = hour_of_day(np.arange(bins) * 60.0)
         for lane in np.flatnonzero((plan.roster == 0).any(axis=1)):
             s = int(plan.lane_stage[lane])
             here = trace.lane[s] == lane
             entry, start = trace.entry[s][here], trace.start[s][here]
-            start = np.where(np.isnan(start), plan.horizon, start)
+            start = np.where(np.isnan(start), plan.run_end, start)
             waits = start - entry > EPS
             if not waits.any():
                 continue
@@ -283,7 +302,8 @@ class Evaluator:
 
     def detection_rate(self, traces: list[Trace]) -> float:
         """Mean over replications of the low-variance ``detection_rate`` KPI (a share)."""
-        values = [replication_kpis(self.scenario, self.plan, inp, tr)["detection_rate"]
-                  for inp, tr in zip(self.inputs, traces, strict=True)]
+        values = [replication_kpis(self.scenario, self._plan(self.plan.roster, r),
+                                   self.inputs[r], tr)["detection_rate"]
+                  for r, tr in enumerate(traces)]
         values = [v for v in values if not math.isnan(v)]
         return float(np.mean(values)) if values else math.nan
