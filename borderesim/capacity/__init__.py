@@ -55,7 +55,7 @@ METHOD_NOTE = (
     "upper bound on the share of travellers waiting longer than the limit, or on the mean "
     "wait, is within the target), found on {reps} replications chosen by the search; "
     "removing any one server-hour makes its stage confidently miss a target, unless listed "
-    "as unresolved")
+    "as unresolved (a lane open today keeps at least one server while travellers come)")
 
 
 @dataclass
@@ -283,8 +283,8 @@ def gap(
             warnings.append(_detection_note(detection))
     infra = infrastructure_gaps(plan, req_eval, required, lane_cap, stage_cap)
     unresolved = search.unresolved(required)
-    sched_eval = ev.evaluate(plan.roster)
-    sched_p95 = ev.stage_p95(plan.roster)
+    sched_eval = ev.evaluate(plan.roster, keep_traces=True)
+    sched_p95, sched_eval.traces = sched_eval.stage_wait_p95, None
     val = validate(ev, required, vseed, validation_replications, confidence) \
         if validation_replications else None
     notes, problems = _notes(plan, search, required, unresolved, infra, req_eval, ev, val,
