@@ -11,6 +11,7 @@ from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
+from .quantiles import Tail
 from .sampling import Inputs, sample
 from .scenario import Scenario, load_scenario
 from .serialize import dumps, to_jsonable
@@ -73,12 +74,16 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
 
 
 def run_replication(
-    scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int
+    scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int,
+    samples: dict[str, Tail] | None = None,
 ) -> tuple[dict[str, float], Inputs, Trace]:
-    """Sample and simulate one replication; returns its KPIs, inputs and trace."""
+    """Sample and simulate one replication; returns its KPIs, inputs and trace.
+
+    ``samples``: filled with the tails pooled percentiles need (:func:`replication_kpis`).
+    """
     inputs = sample(scenario, plan, seed, replication)
     trace = get_engine(engine)(plan, inputs)
-    return replication_kpis(scenario, plan, inputs, trace), inputs, trace
+    return replication_kpis(scenario, plan, inputs, trace, samples), inputs, trace
 
 
 def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:
@@ -129,22 +134,26 @@ def simulate(
     if slow:
         budget.announce(slow)
     plan = make_plan(scenario)
-    per_rep, traces = [], []
+    per_rep, samples, traces = [], [], []
     if int(workers) > 1 and reps > 1:
         from .engines.fast.parallel import run_replications
 
         done = run_replications(scenario, name, seed, reps, int(workers), keep_traces)
-        for r, (kpis, trace) in enumerate(done):
+        for r, (kpis, tails, trace) in enumerate(done):
             per_rep.append(kpis)
+            samples.append(tails)
             if keep_traces:
                 traces.append((sample(scenario, plan, seed, r), trace))
     else:
         for r in range(reps):
-            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
+            tails: dict[str, Tail] = {}
+            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails)
             per_rep.append(kpis)
+            samples.append(tails)
             if keep_traces:
                 traces.append((inputs, trace))
             del inputs, trace  # free this replication before the next is sampled
-    summary = summarise(per_rep)
+    summary = summarise(per_rep, samples)
+    del samples  # the tails of pooled percentiles are not kept
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)
