@@ -360,6 +360,26 @@ def format_value(value: float | None, unit_name: str, *, digits: int = 2, sign: 
     return f"{text}{u.symbol}" if u.symbol.startswith(("%", "/")) else f"{text} {u.symbol}"
 
 
+def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
+    """A summary's 95 % interval as text, in the unit shown: ``"1.20 – 3.40"``;
+    ``"exact under the model"`` when the summary says ``"exact"``; ``"(cut to the possible
+    range)"`` appended when the interval was cut to the KPI's bounds (``"clipped"``);
+    ``"upper bound"`` noted for an approximate pooled percentile; ``"—"`` if undefined."""
+    if ci.get("exact"):
+        return "exact under the model"
+    lo, hi = ci.get("ci_low", math.nan), ci.get("ci_high", math.nan)
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return "—"
+    text = (f"{format_value(lo, unit_name, digits=digits)} – "
+            f"{format_value(hi, unit_name, digits=digits)}")
+    notes = []
+    if ci.get("clipped"):
+        notes.append("cut to the possible range")
+    if ci.get("approximate"):
+        notes.append("estimate is an upper bound")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
 # --------------------------------------------------------------------------- README
 
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .outcomes import CHUNK, Outcome
 from .hourly_metrics import window_segments
 from .kpis import is_declared, kpi_info
+from .outcomes import CHUNK, Outcome
 from .plan import Plan
 from .quantiles import Tail, pooled_quantile, quantile, sectioning_interval, tail_of
 from .sampling import Inputs

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 from matplotlib.figure import Figure
 
-from ..kpis import format_value, kpi_info
+from ..kpis import format_value, interval_text, kpi_info
 from ..plots.tradeoff import PANELS
 from ..serialize import to_jsonable
 from . import describe, figures
@@ -58,10 +58,9 @@ def _json(value: float) -> str:
 
 
 def _interval(ci: dict[str, float], unit: str) -> str:
-    """``"1.20 – 3.40"`` in the shown unit of ``unit`` (a catalogue unit name)."""
-    if math.isnan(ci["ci_low"]) or math.isnan(ci["ci_high"]):
-        return "—"
-    return f"{fmt(ci['ci_low'], unit)} – {fmt(ci['ci_high'], unit)}"
+    """``"1.20 – 3.40"`` in the shown unit of ``unit`` (a catalogue unit name), or what
+    :func:`borderesim.kpis.interval_text` says instead (exact, cut to the range)."""
+    return interval_text(ci, unit)
 
 
 def value_cells(ci: dict[str, float], unit: str | None = None, *, kpi: str | None = None,

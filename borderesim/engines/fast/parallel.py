@@ -163,7 +163,8 @@ def run_replications(
     scenario: Scenario, engine: str, seed: int, replications: int, workers: int,
     keep_traces: bool = False,
 ) -> list[tuple[dict[str, float], dict, Trace | None]]:
-    """KPIs, pooled-percentile tails (and traces if ``keep_traces``) of replications ``0..replications-1``, in order.
+    """KPIs, pooled-percentile tails (and traces if ``keep_traces``) of replications
+    ``0..replications-1``, in order.
 
     Inputs are not sent back (a queue-aware rule holds a function, which does not
     pickle); re-sample them in the parent when needed: sampling is deterministic.
