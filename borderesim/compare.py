@@ -12,9 +12,10 @@ Every variant replaces the scenario's ``targeting`` and runs with the same seed 
 replications, so replication r of every variant sees the same travellers, service
 times and threat flags (common random numbers). Differences from the baseline (the
 first variant of the first strategy listed) are taken replication by replication:
-a Student-t 95 % interval for means, a sectioning interval around the difference of
-pooled percentiles for ``wait_p95`` (:mod:`borderesim.quantiles`); paired, so far
-narrower than the difference of two independent intervals.
+a Student-t 95 % interval for means; for a pooled percentile (``wait_p95``) the
+difference of the pooled values with a t-interval on paired per-replication influences
+(the linearisation behind its Woodruff interval, :mod:`borderesim.quantiles`); paired,
+so far narrower than the difference of two independent intervals.
 """
 
 from __future__ import annotations
@@ -183,18 +184,17 @@ class Comparison:
 
         A mean KPI: the mean of per-replication differences with a t-interval. A pooled
         percentile (``wait_p95``): the difference of the pooled percentiles with a
-        sectioning interval over per-replication differences (:mod:`borderesim.quantiles`).
+        t-interval on per-replication differences of their influences
+        (:func:`borderesim.metrics.pooled_difference`).
         """
-        mine = self.results[i].per_replication
-        base = self.results[self.baseline].per_replication
-        pooled = is_declared(kpi) and kpi_info(kpi).summary == "pooled_quantile"
-        name = f"{kpi}_rep" if pooled else kpi
-        a = [r.get(name, math.nan) for r in mine]
-        b = [r.get(name, math.nan) for r in base]
-        if pooled:
+        mine, base = self.results[i], self.results[self.baseline]
+        if is_declared(kpi) and kpi_info(kpi).summary == "pooled_quantile":
+            nan = [math.nan] * self.replications
             return pooled_difference(self.interval(i, kpi), self.interval(self.baseline, kpi),
-                                     a, b)
-        return confidence_interval([x - y for x, y in zip(a, b, strict=True)])
+                                     mine.influence.get(kpi, nan), base.influence.get(kpi, nan))
+        diffs = [a.get(kpi, math.nan) - b.get(kpi, math.nan)
+                 for a, b in zip(mine.per_replication, base.per_replication, strict=True)]
+        return confidence_interval(diffs)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``compare --json`` object; NaN and infinite values become ``None``."""

@@ -36,7 +36,7 @@ Summary = Literal["mean_t", "pooled_quantile", "per_replication"]
 ``mean_t``: the mean of the per-replication values (NaN left out) with a 95 % Student-t
 interval, cut to the KPI's :attr:`KpiFamily.bounds` (``"clipped": true`` when cut).
 ``pooled_quantile``: the percentile of all counted travellers' values pooled over
-replications, with a 95 % sectioning interval (:mod:`borderesim.quantiles`).
+replications, with a 95 % Woodruff interval (:mod:`borderesim.quantiles`).
 ``per_replication``: a per-replication row only (``..._p95_rep``), not summarised."""
 
 Source = Literal["run", "report", "workshop"]
@@ -362,9 +362,9 @@ def format_value(value: float | None, unit_name: str, *, digits: int = 2, sign: 
 
 def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
     """A summary's 95 % interval as text, in the unit shown: ``"1.20 – 3.40"``;
-    ``"exact under the model"`` when the summary says ``"exact"``; ``"(cut to the possible
-    range)"`` appended when the interval was cut to the KPI's bounds (``"clipped"``);
-    ``"upper bound"`` noted for an approximate pooled percentile; ``"—"`` if undefined."""
+    ``"exact under the model"`` when the summary says ``"exact"``; ``"(cut to range)"``
+    appended when the interval was cut to the KPI's bounds (``"clipped"``);
+    a note for a pooled percentile that is not exact (``"approximate"``); ``"—"`` if undefined."""
     if ci.get("exact"):
         return "exact under the model"
     lo, hi = ci.get("ci_low", math.nan), ci.get("ci_high", math.nan)
@@ -374,9 +374,9 @@ def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
             f"{format_value(hi, unit_name, digits=digits)}")
     notes = []
     if ci.get("clipped"):
-        notes.append("cut to the possible range")
+        notes.append("cut to range")
     if ci.get("approximate"):
-        notes.append("estimate is an upper bound")
+        notes.append("estimate within ±0.1 % of rank")
     return text + (f" ({'; '.join(notes)})" if notes else "")
 
 
@@ -392,7 +392,7 @@ SUMMARY_WORDS = {
     "mean_t": "the mean with a 95 % Student-t interval cut to the KPI's range (replications "
               "where the KPI is undefined left out)",
     "pooled_quantile": "the percentile of all replications' travellers pooled, with a 95 % "
-                       "sectioning interval",
+                       "Woodruff interval (replications as clusters)",
     "per_replication": "not summarised (per-replication rows only)",
 }
 """Each :data:`Summary` in words, for the README."""

@@ -13,11 +13,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import quantiles
 from .hourly_metrics import window_segments
 from .kpis import is_declared, kpi_info
 from .outcomes import CHUNK, Outcome
 from .plan import Plan
-from .quantiles import Tail, pooled_quantile, quantile, sectioning_interval, tail_of
+from .quantiles import Tail, quantile, tail_of
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
@@ -319,26 +320,27 @@ def _cut(ci: dict, bounds: tuple[float, float]) -> dict:
     return ci
 
 
-def pooled_interval(tails: list[Tail], share: float, level: float = 0.95) -> dict:
-    """A pooled percentile (``share`` 0-1) with its sectioning interval
-    (:mod:`borderesim.quantiles`); ``"approximate": True`` when the pooled value is an
-    upper bound (see :func:`~borderesim.quantiles.pooled_quantile`)."""
-    value, exact = pooled_quantile(tails, share)
-    lo, hi = sectioning_interval(value, [t.quantile(share) for t in tails], level)
-    ci = _cut({"mean": value, "ci_low": lo, "ci_high": hi}, (0.0, math.inf))
-    if not exact:
+def pooled_summary(tails: list[Tail], share: float, level: float = 0.95
+                   ) -> tuple[dict, np.ndarray]:
+    """A pooled percentile (``share`` 0-1) with its Woodruff interval
+    (:mod:`borderesim.quantiles`), and each replication's influence on it (for paired
+    differences); ``"approximate": True`` when the values are not exact (see
+    :func:`~borderesim.quantiles.pooled_quantile`)."""
+    est = quantiles.pooled_interval(tails, share, level)
+    ci: dict = {"mean": est.value, "ci_low": est.low, "ci_high": est.high}
+    if not est.exact:
         ci["approximate"] = True
-    return ci
+    return ci, est.influence
 
 
-def pooled_difference(mine: dict, base: dict, mine_reps: list[float], base_reps: list[float],
-                      level: float = 0.95) -> dict[str, float]:
+def pooled_difference(mine: dict, base: dict, mine_influence: list[float],
+                      base_influence: list[float], level: float = 0.95) -> dict[str, float]:
     """Paired difference of a pooled percentile KPI (mine minus base): the difference of
-    the pooled values with a sectioning interval over per-replication differences
-    (replications where either is NaN left out)."""
+    the pooled values with a t-interval on per-replication differences of influence
+    (:func:`borderesim.quantiles.paired_interval`)."""
     diff = mine["mean"] - base["mean"]
-    pairs = [a - b for a, b in zip(mine_reps, base_reps, strict=True)]
-    lo, hi = sectioning_interval(diff, pairs, level)
+    lo, hi = quantiles.paired_interval(diff, np.asarray(mine_influence),
+                                       np.asarray(base_influence), level)
     return {"mean": diff, "ci_low": lo, "ci_high": hi}
 
 
@@ -356,14 +358,18 @@ def summarise_kpi(name: str, values: list[float], level: float = 0.95) -> dict:
 
 
 def summarise(per_replication: list[dict[str, float]],
-              samples: list[dict[str, Tail]] | None = None) -> dict[str, dict[str, float]]:
+              samples: list[dict[str, Tail]] | None = None,
+              influence: dict[str, list[float]] | None = None
+              ) -> dict[str, dict[str, float]]:
     """KPI name → estimate (``"mean"``) and 95 % interval across replications.
 
     Each KPI is summarised as its catalogue family says (:data:`borderesim.kpis.Summary`):
     ``mean_t`` KPIs from ``per_replication``; pooled percentiles (``wait_p95``) from
     ``samples`` (each replication's tails, from :func:`replication_kpis`), placed where
-    their per-replication rows (``wait_p95_rep``) stand, which are not summarised. A
-    name the catalogue does not know is summarised as ``mean_t`` without bounds.
+    their per-replication rows (``wait_p95_rep``) stand, which are not summarised; pass
+    a dict as ``influence`` to receive each pooled KPI's per-replication influences
+    (what :func:`pooled_difference` pairs). A name the catalogue does not know is
+    summarised as ``mean_t`` without bounds.
     """
     names = list(dict.fromkeys(n for rep in per_replication for n in rep))
     out: dict[str, dict[str, float]] = {}
@@ -378,5 +384,7 @@ def summarise(per_replication: list[dict[str, float]],
             tails = [s[pooled] for s in samples if pooled in s]
             share = kpi_info(pooled).family.quantile
             if tails and share is not None:
-                out[pooled] = pooled_interval(tails, share)
+                out[pooled], psi = pooled_summary(tails, share)
+                if influence is not None:
+                    influence[pooled] = [float(v) for v in psi]
     return out

@@ -66,5 +66,5 @@ def kpi_table(result: Result) -> str:
 def header(result: Result) -> str:
     """One line naming the scenario, engine, seed and replications."""
     return printable(f"{result.scenario.name} — engine {result.engine}, seed {result.seed}, "
-            f"{result.replications} replications (95% intervals: t for means, sectioning for "
+            f"{result.replications} replications (95% intervals: t for means, Woodruff for "
             "pooled percentiles)")
