@@ -44,7 +44,8 @@ influence on ``ξ`` is ``−(a_r − p n_r) / (mean(n) f)``, with the density ``
 the interval (``2 t se / width``); a difference is summed influence, paired by
 replication (:func:`paired_interval`).
 
-**Memory.** A replication keeps only the largest :data:`KEEP_SHARE` of its waits
+**Memory.** A replication with more than :data:`KEEP_ALL` waits (a year of a busy
+crossing holds ~10^7) keeps only the largest :data:`KEEP_SHARE` of them
 (:class:`Tail`, built with ``np.partition``, no Python loops), their count, and
 :data:`GRID` evenly ranked order statistics of the waits it dropped. The pooled
 percentile is exact whenever it lies above every dropped wait — unless one replication
@@ -65,8 +66,11 @@ import numpy as np
 
 from .student_t import t_quantile
 
+KEEP_ALL = 200_000
+"""A replication with at most this many values keeps them all (1.6 MB): exact pooling."""
+
 KEEP_SHARE = 0.25
-"""Share of a replication's values (the largest) kept for pooling a percentile."""
+"""Share of a larger replication's values (the largest) kept for pooling a percentile."""
 
 GRID = 1000
 """Order statistics kept of the values a replication drops (for a rare inexact pool)."""
@@ -116,11 +120,12 @@ class Tail:
         return float(self.top[k]) if k >= 0 else self.dropped_max
 
 
-def tail_of(values: np.ndarray, keep: float = KEEP_SHARE) -> Tail:
-    """The :class:`Tail` of ``values`` (one partial sort, one copy of the kept part)."""
+def tail_of(values: np.ndarray, keep: float = KEEP_SHARE, keep_all: int = KEEP_ALL) -> Tail:
+    """The :class:`Tail` of ``values``: all of them if at most ``keep_all``, else the
+    largest ``keep`` share (one partial sort, one copy of the kept part)."""
     values = np.asarray(values, dtype=float)
     n = values.size
-    m = min(n, math.ceil(keep * n) + 1)
+    m = n if n <= keep_all else min(n, math.ceil(keep * n) + 1)
     if m == n:
         return Tail(n, np.sort(values), -math.inf, np.zeros(0))
     d = n - m
@@ -165,7 +170,8 @@ class PooledEstimate:
     """A pooled percentile with its Woodruff interval (:func:`pooled_interval`).
 
     ``influence[r]``: replication ``r``'s linearised contribution (its mean is about the
-    estimate's error), for paired differences; ``exact``: see :func:`pooled_quantile`.
+    estimate's error), for paired differences; ``exact``: whether ``value`` is exact
+    (:func:`pooled_quantile`; ``low`` and ``high`` may come from the grid).
     """
 
     value: float
@@ -191,11 +197,11 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     resid = a - ratio * n
     se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
     t = t_quantile(0.5 + level / 2, r - 1)
-    low, ok_low = pooled_quantile(tails, max(share - t * se, 0.0))
-    high, ok_high = pooled_quantile(tails, min(share + t * se, 1.0))
+    low, _ = pooled_quantile(tails, max(share - t * se, 0.0))  # the bounds may use the
+    high, _ = pooled_quantile(tails, min(share + t * se, 1.0))  # grid: ±0.1 % of rank
     if high > low:  # density read off the interval: f = 2 t se / width
         influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)
-    return PooledEstimate(value, low, high, exact and ok_low and ok_high, influence)
+    return PooledEstimate(value, low, high, exact, influence)
 
 
 def paired_interval(diff: float, influence_a: np.ndarray, influence_b: np.ndarray,

@@ -172,7 +172,7 @@ def standards(data: ReportData) -> Section:
     na = (f"do not cover this kind of crossing ({data.kind})" if data.kind else
           "cover only a kind of crossing the scenario does not state")
     paragraphs = [
-        f"{met} of {judged} applicable standards and benchmarks met, judged on the mean of "
+        f"{met} of {judged} applicable standards and benchmarks met, judged on the estimates of "
         f"{_backing(data)}. Rows marked n/a {na} and are shown for reference. The numbers "
         "are those of `borderesim run --json` with the same seed, replications and engine."]
     if data.kind is None:
@@ -200,8 +200,10 @@ def kpis(data: ReportData) -> Section:
     details = (f"<details><summary>All {len(data.result.kpis)} KPIs of "
                f"<code>borderesim run --json</code></summary>{every[1]}</details>")
     return Section("kpis", "Key indicators", paragraphs=[
-        f"Means and 95 % intervals across {_backing(data)}. Percentiles are taken per "
-        "replication, then averaged. Shares are in %, times in minutes.",
+        f"Estimates and 95 % intervals across {_backing(data)}. Means are averaged over "
+        "replications (t-intervals, cut to the possible range where they would cross it); "
+        "a 95th percentile is the wait 95 % of all counted travellers stay within, pooled "
+        "over replications (Woodruff intervals). Shares are in %, times in minutes.",
     ], tables=[main, ([], details)])
 
 
@@ -243,7 +245,7 @@ def hourly(data: ReportData) -> Section:
         "Top: 95th-percentile wait (minutes) at each stage by the hour of day travellers "
         "enter it; bottom: time-averaged number waiting at each stage in that hour. Waits of "
         f"all {r.replications} replications are pooled before the hourly percentile is taken, "
-        "so these differ from the per-replication whole-run percentiles in the KPI table. "
+        "as for the whole-run percentiles in the KPI table. "
         "Dashed: the queue standard. Empty hours: nobody counted entered the stage. "
         f"Backed by {_backing(data)}."))
 
@@ -344,9 +346,15 @@ def scenario_yaml(data: ReportData) -> Section:
 def method(data: ReportData) -> Section:
     return Section("method", "How to read this report", paragraphs=[
         "Counted travellers are those arriving after the warm-up; travellers still inside at "
-        "the end are 'unfinished', never silently lost. Percentiles are taken per replication "
-        "and averaged; intervals are 95 % Student-t intervals across replications.",
-        "A standard is met when the mean across replications is on the right side of its "
+        "the end are 'unfinished', never silently lost. A 95th percentile is the wait 95 % of "
+        "all counted travellers stay within, their waits pooled over replications (so '95 % "
+        "of travellers wait at most X' reads it directly), with a Woodruff 95 % interval "
+        "that treats each replication as one independent cluster; other KPIs are means "
+        "across replications with 95 % Student-t intervals, cut to the possible range (0 to "
+        "100 % for a share, at least 0 for a count) when they would cross it. A value "
+        "'exact under the model' does not vary between replications by construction.",
+        "A standard is met when the estimate (mean, or pooled percentile) is on the right "
+        "side of its "
         "limit; '(interval crosses the limit)' warns that the run cannot tell met from missed "
         "at that precision — add replications.",
         "ICAO Annex 9 RP 3.39 is read as time_in_system_p95 <= 45 min: the clock starts at "
