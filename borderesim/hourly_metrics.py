@@ -95,6 +95,15 @@ def hourly_mean(hours: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
+def within_duty(busy: np.ndarray, on_duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Busy server-minutes split into those within the servers on duty and overtime
+    beyond them (same shapes); overtime under 1e-9 min (rounding of sums) is 0."""
+    within = np.minimum(busy, on_duty)
+    overtime = busy - within
+    overtime[overtime < 1e-9] = 0.0
+    return within, overtime
+
+
 def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     """Per hour of day over ``[warmup, horizon)`` for stage ``s`` (float[24] each):
     ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving within
@@ -104,11 +113,11 @@ def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
     occupied = occupancy(plan, trace, s, edges)
     on_duty = plan.roster[list(plan.lanes_of(s))][:, hours] * lengths  # lanes x pieces
-    within = np.minimum(occupied.busy, on_duty)
+    within, overtime = within_duty(occupied.busy, on_duty)
     return {
         "waiting": by_hour(hours, occupied.waiting.sum(axis=0)),
         "busy": by_hour(hours, within.sum(axis=0)),
-        "overtime": by_hour(hours, (occupied.busy - within).sum(axis=0)),
+        "overtime": by_hour(hours, overtime.sum(axis=0)),
         "on_duty": by_hour(hours, on_duty.sum(axis=0)),
         "minutes": by_hour(hours, lengths),
     }

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from . import quantiles
-from .hourly_metrics import window_segments
+from .hourly_metrics import window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import CHUNK, Outcome
 from .plan import Plan
@@ -169,9 +169,9 @@ def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]
     edges, hours, lengths = window_segments(w0, w1)
     occupied = outcome.occupancy(s, edges)
     duty = plan.roster[lanes][:, hours] * lengths
-    within = np.minimum(occupied.busy, duty)
+    within, overtime = within_duty(occupied.busy, duty)
     return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
-            (occupied.busy - within).sum(axis=1))
+            overtime.sum(axis=1))
 
 
 def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
