@@ -79,7 +79,8 @@ def value_cells(ci: dict[str, float], unit: str | None = None, *, kpi: str | Non
     elif derived is not None:
         attrs = f' data-derived="{html.escape(derived)}"'
     attrs += "".join(f' data-{k.replace("_", "-")}="{_json(ci[k])}"'
-                     for k in ("mean", "ci_low", "ci_high"))
+                     for k in ("mean", "ci_low", "ci_high", "clipped", "exact", "approximate")
+                     if k in ci)
     mean, interval = fmt(ci["mean"], unit), _interval(ci, unit)
     return (f'<td class="num"{attrs}>{mean}</td><td class="ci">{interval}</td>',
             [mean, interval])
