@@ -14,7 +14,7 @@ import sys
 from .. import __version__
 from ..errors import ScenarioError
 
-COMMANDS = ("run", "validate", "schema", "compare", "gap", "sweep", "workshop", "animate",
+COMMANDS = ("run", "validate", "schema", "compare", "gap", "plan", "sweep", "workshop", "animate",
             "report")
 """Subcommand modules, in the order ``--help`` lists them (missing ones are skipped)."""
 
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except ScenarioError as exc:
+        if exc.source is None and exc.path and not exc.path.startswith("-"):
+            # a field of the scenario named on the command line (e.g. a memory check)
+            exc = ScenarioError(exc.problem, getattr(args, "scenario", None), exc.path)
         print(f"borderesim: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -12,7 +12,10 @@ Units: times in minutes, rates per hour, shares 0-1 (the page shows percentages)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +26,7 @@ import numpy as np
 from ..errors import ScenarioError
 from ..hourly import as_24
 from ..metrics import confidence_interval
+from ..outcomes import occupancy
 from ..plan import Plan, make_plan
 from ..sampling import Inputs
 from ..scenario import Scenario, load_scenario, load_scenario_text
@@ -380,25 +384,13 @@ class Outcome:
 def waiting_over_time(plan: Plan, trace: Trace, edges: np.ndarray) -> dict[str, np.ndarray]:
     """Mean number waiting (queued, not in service) at each stage in each time bin.
 
-    ``edges``: bin edges in minutes; returns one value per bin (``len(edges) - 1``),
-    the time average of the queue length over the bin.
+    ``edges``: bin edges in minutes (within the run); one value per bin, the time
+    average of the queue length over the bin (``outcomes.occupancy``; cumulative-sum
+    round-off below zero is clipped).
     """
-    out = {}
     width = np.diff(edges)
-    for s, name in enumerate(plan.stage_names):
-        inside = trace.lane[s] >= 0
-        entry = np.sort(trace.entry[s][inside])
-        start = trace.start[s][inside]
-        start = np.sort(start[~np.isnan(start)])
-        # Waiting time accrued before T: sum over those who joined before T of
-        # min(start, T) - entry = sum(start < T) + T * (#joined - #started) - sum(entry < T).
-        joined = np.searchsorted(entry, edges, side="left")
-        began = np.searchsorted(start, edges, side="left")
-        sum_entry = np.concatenate([[0.0], np.cumsum(entry)])[joined]
-        sum_start = np.concatenate([[0.0], np.cumsum(start)])[began]
-        area = sum_start + edges * (joined - began) - sum_entry
-        out[name] = np.diff(area) / width
-    return out
+    return {name: np.maximum(occupancy(plan, trace, s, edges).waiting.sum(axis=0) / width, 0.0)
+            for s, name in enumerate(plan.stage_names)}
 
 
 def innocent_referred_per_day(kpis: dict[str, float], scenario: Scenario) -> float:
@@ -514,11 +506,67 @@ def stage_waits(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
-def scenario_yaml(scenario: Scenario, knobs: Knobs) -> str:
-    """The current setting as a scenario file (all times in minutes), with a note on top."""
-    lines = [
-        f"# Saved from the borderesim workshop: demand x{knobs.demand:g}",
-        *(f"#   officers at {stage} (peak hour): {n}" for stage, n in knobs.officers),
-        f"#   targeting: {find_form(knobs.strategy).label}",
-    ]
+def describe_setting(knobs: Knobs) -> list[str]:
+    """The page's settings in words, one item each (demand, officers, targeting).
+
+    Used by the page's marker of the setting it shows, the saved YAML's header and the
+    PNG snapshot, so all three say the same thing.
+    """
+    form = find_form(knobs.strategy)
+    officers = ", ".join(f"{stage} {n}" for stage, n in knobs.officers) or "as rostered"
+    labels = {k.name: k for k in form.knobs}
+    params = []
+    for name, value in knobs.params:
+        knob = labels.get(name)
+        shown = f"{value:.4g}" if knob is None or not knob.percent else f"{100 * value:.4g}%"
+        params.append(f"{name.replace('_', ' ')} {shown}")
+    targeting = ", ".join([form.label, *params])
+    return [f"demand x{knobs.demand:g}", f"officers at the busiest hour: {officers}",
+            f"targeting: {targeting}"]
+
+
+def setting_id(scenario_text: str, knobs: Knobs, replications: int, engine: str) -> str:
+    """A short digest (10 hex digits) naming one setting of the page.
+
+    Everything the page's numbers and downloads are computed from goes in: the scenario
+    (as YAML text), the knobs, the number of replications and the engine asked for. The
+    page shows it next to the downloads and writes it into both files, so a file can be
+    matched to the screen it was saved from.
+    """
+    key = json.dumps([scenario_text, knobs.demand, knobs.officers, knobs.strategy,
+                      knobs.params, int(replications), engine])
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+MARKER = "Numbers, charts and downloads show:"
+"""How the page's marker of the setting on screen begins (the browser test waits for it)."""
+
+
+def setting_marker(knobs: Knobs, setting: str) -> str:
+    """The line the page shows after its downloads: the setting in words and its id."""
+    return f"{MARKER} {'; '.join(describe_setting(knobs))} (setting {setting})"
+
+
+def scenario_yaml(scenario: Scenario, knobs: Knobs, setting: str = "") -> str:
+    """The current setting as a scenario file (all times in minutes), with a note on top.
+
+    ``setting``: the page's ``setting_id``, recorded in the note when given.
+    """
+    lines = ["# Saved from the borderesim workshop"
+             + (f" (setting {setting})" if setting else ""),
+             *(f"#   {' '.join(item.splitlines())}" for item in describe_setting(knobs))]
     return "\n".join(lines) + "\n" + scenario.to_yaml()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+"""Every ASCII punctuation character: CommonMark lets each be backslash-escaped."""
+
+
+def plain(text: str) -> str:
+    """``text`` escaped so Streamlit's Markdown shows it literally.
+
+    Every ASCII punctuation character gets a backslash, so names and descriptions from a
+    scenario file cannot make the page render images, links, HTML, LaTeX or headings
+    (an image would make every viewer's browser fetch an outside address).
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
