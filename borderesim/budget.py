@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from .errors import ScenarioError
 from .limits import MAX_REPLICATIONS
+from .quantiles import KEEP_ALL, KEEP_SHARE
 from .scenario import Scenario
 
 ENV = "BORDERESIM_MEMORY_LIMIT"
@@ -67,7 +68,8 @@ class Budget:
     replication_bytes: float
     """Peak memory of one replication."""
     kept_bytes: float
-    """Memory of the replications a run keeps (traces for ``--out``), 0 if none."""
+    """Memory of what a run keeps of every replication: traces for ``--out`` and the
+    waits pooled percentiles need (:mod:`borderesim.quantiles`)."""
     seconds: float
     """Estimated time on one core per worker."""
 
@@ -100,6 +102,9 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     kept = KEPT_BASE + KEPT_PER_LANE * lanes + KEPT_PER_STAGE * stages
     one = n_hi * (kept + TEMPORARY)
     kept_bytes = RECORDS_FACTOR * reps * n_hi * kept if keep_traces else 0.0
+    # pooled percentiles (overall wait, time in the crossing, each stage's wait) keep
+    # every wait of a small replication, the largest quarter of a large one
+    kept_bytes += reps * (2 + stages) * 8 * min(n_hi, max(KEEP_ALL, KEEP_SHARE * n_hi))
     at_once = max(1, min(int(workers), reps))
     if engine == "simpy":
         us = SIMPY_US + SIMPY_US_PER_STAGE * stages

@@ -52,7 +52,8 @@ class Result:
         return dumps(self.to_dict())
 
     def mean(self, kpi: str) -> float:
-        """Mean of ``kpi`` across replications."""
+        """The estimate of ``kpi``: its mean across replications, or for a pooled
+        percentile (``wait_p95``) the percentile of all replications' travellers."""
         return self.kpis[kpi]["mean"]
 
 
