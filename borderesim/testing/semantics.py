@@ -54,9 +54,10 @@ the next event.
 no trace at all, a service that would end then has no end, and travellers still inside
 are *unfinished* (``exit`` is NaN).
 
-**KPIs.** KPIs count travellers who arrive at or after the warm-up. Percentiles are per
-replication, then averaged with a 95 % t-interval. ``detection_rate`` is the low-variance
-estimator: the prevalence-weighted mean over counted *finished* travellers of
+**KPIs.** KPIs count travellers who arrive at or after the warm-up. A percentile
+(``wait_p95``) pools every replication's counted travellers (:mod:`borderesim.quantiles`);
+other KPIs are averaged over replications with a 95 % t-interval. ``detection_rate``
+is the low-variance estimator: the prevalence-weighted mean over counted *finished* travellers of
 P(detected | threat), from the stages each traveller actually passed and the strategy's
 ``p_refer_if_threat``; ``detection_rate_observed`` is detected / threats (both among
 counted finished travellers; travellers still inside at the horizon are reported as
