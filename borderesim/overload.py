@@ -137,8 +137,8 @@ def overloaded_hours(work: np.ndarray, duty: np.ndarray) -> tuple[np.ndarray, np
 
 def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
     """One plain-words warning per lane that runs above capacity in some hour of day,
-    pooled over the replications ``runs``: the hours, the peak load, how long the queue
-    stood without clearing (mean over replications) and the longest wait."""
+    pooled over the replications ``runs``: the hours, the peak load, when the longest
+    queue builds and how long it stands (medians over replications) and the longest wait."""
     if not runs:
         return []
     out = []
@@ -161,15 +161,16 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
             starts = np.array([r.spell_start[ln] for r in runs])
             worst = max(runs, key=lambda r: r.wait_max[ln])
             open_end = any(r.open_end[ln] for r in runs)
-            text = (f"{where}: demand exceeds the officers on duty {stretches} ({peak_text}); "
-                    f"a queue then stands without clearing for {_span(float(spells.mean()))} "
-                    f"on average")
+            text = f"{where}: demand exceeds the officers on duty {stretches} ({peak_text})"
             if np.isfinite(starts).any():
-                text += f" (from about {_clock(float(np.nanmedian(starts)))})"
-            text += (f", and the longest wait is {_span(float(worst.wait_max[ln]))} "
+                begin, length = float(np.nanmedian(starts)), float(np.median(spells))
+                text += (f"; a queue builds from about {_clock(begin)} and stands for about "
+                         f"{_span(length)}")
+                text += (" without clearing before the run ends" if open_end else
+                         f" before it clears (about {_clock(begin + length)})")
+            text += (f"; the longest wait is {_span(float(worst.wait_max[ln]))} "
                      f"(a traveller entering at {int(worst.wait_max_hour[ln]):02d}:00)")
             if open_end:
-                text += ("; travellers were still waiting when the run ended, so these "
-                         "are lower bounds")
+                text += "; travellers were still waiting at the end, so these are lower bounds"
             out.append(text + ".")
     return out

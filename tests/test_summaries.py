@@ -157,7 +157,7 @@ def test_hourly_overload_is_warned_by_lane_and_hour():
     assert len(words) == 1, res.warnings
     text = words[0]
     assert "demand exceeds the officers on duty" in text and "of capacity at" in text
-    assert "07:00" in text and "stands without clearing" in text and "longest wait is" in text
+    assert "07:00" in text and "a queue builds from about" in text and "longest wait is" in text
     assert not any("lane 'ready'" in w for w in res.warnings)
     # the scenario as given has no such warning
     assert not simulate(load_scenario(LAND), replications=2).warnings
@@ -190,3 +190,12 @@ def test_compare_json_stays_strict_with_flags():
     assert strict(dumps(data)) == data
     diff = data["strategies"][1]["difference"]["wait_p95"]
     assert diff["ci_low"] <= diff["mean"] <= diff["ci_high"]
+
+
+def test_longest_spell_joins_overlapping_waits():
+    from borderesim.overload import longest_spell
+
+    entry = np.array([10.0, 12.0, 30.0, 50.0, 51.0, 90.0])
+    start = np.array([15.0, 31.0, 30.0, 55.0, 80.0, 95.0])  # 10-31 and 50-80 are one queue
+    assert longest_spell(entry, start) == (30.0, 50.0)
+    assert longest_spell(entry, entry) == (0.0, pytest.approx(math.nan, nan_ok=True))
