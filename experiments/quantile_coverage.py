@@ -6,7 +6,8 @@ replications each (replications ``k R .. k R + R - 1`` of one seed: independent 
 summarise each exactly as ``borderesim run`` does (:func:`borderesim.metrics.summarise`)
 and count how often the reported 95 % interval of ``desk.wait_p95`` holds the exact value.
 For comparison it also reports the coverage of a sectioning interval around the same
-pooled value, and how often the old KPI (per-replication p95, averaged, with a
+pooled value, a jackknife over replications (pseudo-values of the pooled percentile), a
+percentile bootstrap over replications (200 resamples), and how often the old KPI (per-replication p95, averaged, with a
 t-interval) held it and how far that KPI sat from the exact value.
 
     PYTHONPATH=. python experiments/quantile_coverage.py [RUNS] [R ...]
@@ -20,7 +21,8 @@ import numpy as np
 
 from borderesim.metrics import confidence_interval, summarise
 from borderesim.plan import make_plan
-from borderesim.quantiles import sectioning_interval
+from borderesim.quantiles import pooled_quantile, sectioning_interval
+from borderesim.student_t import t_quantile
 from borderesim.scenario import load_scenario
 from borderesim.simulate import run_replication
 from borderesim.transient import solve_transient
@@ -43,6 +45,26 @@ def scenario(per_hour: list[float], servers, service_mean: float) -> dict:
                 "distribution": "exponential", "mean": f"{service_mean}min"}}}}
 
 
+def jackknife(tails: list[dict], value: float) -> tuple[float, float]:
+    """Delete-one-replication jackknife t-interval of the pooled p95, centred on it."""
+    t = [x["desk.wait_p95"] for x in tails]
+    r = len(t)
+    loo = np.array([pooled_quantile(t[:j] + t[j + 1:], 0.95)[0] for j in range(r)])
+    pseudo = r * value - (r - 1) * loo
+    half = t_quantile(0.975, r - 1) * pseudo.std(ddof=1) / np.sqrt(r)
+    return value - half, value + half
+
+
+def bootstrap(tails: list[dict], rng: np.random.Generator, b: int = 200
+              ) -> tuple[float, float]:
+    """Percentile bootstrap over replications of the pooled p95."""
+    t = [x["desk.wait_p95"] for x in tails]
+    values = [pooled_quantile([t[j] for j in rng.integers(0, len(t), len(t))], 0.95)[0]
+              for _ in range(b)]
+    lo, hi = np.quantile(values, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
 def main(runs: int, sizes: list[int]) -> None:
     for name, (arrivals, servers, mean) in CASES.items():
         exact = solve_transient(arrivals, servers, mean, 24).window_wait_quantile(
@@ -58,7 +80,7 @@ def main(runs: int, sizes: list[int]) -> None:
             tails.append(t)
         print(f"{name}: exact pooled p95 {exact:.3f} min")
         for size in sizes:
-            hit = old_hit = sect_hit = approx = 0
+            hit = old_hit = sect_hit = jack_hit = boot_hit = approx = 0
             est, old = [], []
             for i in range(runs):
                 part = slice(i * size, (i + 1) * size)
@@ -68,6 +90,10 @@ def main(runs: int, sizes: list[int]) -> None:
                 lo, hi = sectioning_interval(ci["mean"], [k["desk.wait_p95_rep"]
                                                           for k in reps[part]])
                 sect_hit += lo <= exact <= hi
+                lo, hi = jackknife(tails[part], ci["mean"])
+                jack_hit += lo <= exact <= hi
+                lo, hi = bootstrap(tails[part], np.random.default_rng(i))
+                boot_hit += lo <= exact <= hi
                 est.append(ci["mean"])
                 o = confidence_interval([k["desk.wait_p95_rep"] for k in reps[part]])
                 old_hit += o["ci_low"] <= exact <= o["ci_high"]
@@ -75,7 +101,8 @@ def main(runs: int, sizes: list[int]) -> None:
             cov = hit / runs
             se = np.sqrt(cov * (1 - cov) / runs)
             print(f"  R={size:3d}: coverage {cov:.3f} ± {1.96 * se:.3f} over {runs} runs "
-                  f"(sectioning {sect_hit / runs:.3f}); mean estimate {np.mean(est):.3f} "
+                  f"(sectioning {sect_hit / runs:.3f}, jackknife {jack_hit / runs:.3f}, "
+                  f"bootstrap {boot_hit / runs:.3f}); mean estimate {np.mean(est):.3f} "
                   f"({approx} not exact) | old KPI mean {np.mean(old):.3f}, its coverage "
                   f"{old_hit / runs:.3f}")
 
