@@ -7,8 +7,9 @@ summarise each exactly as ``borderesim run`` does (:func:`borderesim.metrics.sum
 and count how often the reported 95 % interval of ``desk.wait_p95`` holds the exact value.
 For comparison it also reports the coverage of a sectioning interval around the same
 pooled value, a jackknife over replications (pseudo-values of the pooled percentile), a
-percentile bootstrap over replications (200 resamples), and how often the old KPI (per-replication p95, averaged, with a
-t-interval) held it and how far that KPI sat from the exact value.
+percentile bootstrap over replications (200 resamples), and how often the old KPI
+(per-replication p95, averaged, with a t-interval) held it and how far that KPI sat from
+the exact value.
 
     PYTHONPATH=. python experiments/quantile_coverage.py [RUNS] [R ...]
 """
@@ -22,9 +23,9 @@ import numpy as np
 from borderesim.metrics import confidence_interval, summarise
 from borderesim.plan import make_plan
 from borderesim.quantiles import pooled_quantile, sectioning_interval
-from borderesim.student_t import t_quantile
 from borderesim.scenario import load_scenario
 from borderesim.simulate import run_replication
+from borderesim.student_t import t_quantile
 from borderesim.transient import solve_transient
 
 CASES = {
