@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from .errors import ScenarioError
 from .limits import MAX_REPLICATIONS
-from .quantiles import KEEP_ALL, KEEP_SHARE
+from .quantiles import keep_limit, kept_values
 from .scenario import Scenario
 
 ENV = "BORDERESIM_MEMORY_LIMIT"
@@ -104,7 +104,7 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     kept_bytes = RECORDS_FACTOR * reps * n_hi * kept if keep_traces else 0.0
     # pooled percentiles (overall wait, time in the crossing, each stage's wait) keep
     # every wait of a small replication, the largest quarter of a large one
-    kept_bytes += reps * (2 + stages) * 8 * min(n_hi, max(KEEP_ALL, KEEP_SHARE * n_hi))
+    kept_bytes += reps * (2 + stages) * 8 * kept_values(math.ceil(n_hi), keep_limit(reps))
     at_once = max(1, min(int(workers), reps))
     if engine == "simpy":
         us = SIMPY_US + SIMPY_US_PER_STAGE * stages

@@ -18,7 +18,7 @@ from .hourly_metrics import window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import CHUNK, Outcome
 from .plan import Plan
-from .quantiles import Tail, quantile, tail_of
+from .quantiles import Tail, keep_limit, quantile, tail_of
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
@@ -29,13 +29,15 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
 
-def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None) -> float:
+def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) -> float:
     """The 95th percentile of ``x`` in this replication (kept as ``{name}_rep``); with
-    ``samples``, also keep the :class:`Tail` that pools ``name`` across replications."""
+    ``samples``, also keep the :class:`Tail` (at most ``limit`` values) that pools
+    ``name`` across replications."""
     if samples is None:
         return quantile(x, 0.95)
-    samples[name] = tail = tail_of(x)
-    return tail.quantile(0.95)
+    samples[name] = tail = tail_of(x, limit)
+    value = tail.quantile(0.95)
+    return quantile(x, 0.95) if math.isnan(value) and x.size else value
 
 
 def _ratio(num: float, den: float) -> float:
@@ -175,7 +177,8 @@ def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]
 
 
 def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
-               samples: dict[str, Tail] | None = None) -> np.ndarray:
+               samples: dict[str, Tail] | None = None, limit: int = keep_limit(10)
+               ) -> np.ndarray:
     """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
 
     Waits (minutes) count from reaching the stage to starting service, for counted
@@ -189,7 +192,7 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
     wait = outcome.wait(s)
     here = counted & outcome.started(s)
     k[f"{sname}.wait_mean"] = _mean(wait[here])
-    k[f"{sname}.wait_p95_rep"] = _p95(wait[here], f"{sname}.wait_p95", samples)
+    k[f"{sname}.wait_p95_rep"] = _p95(wait[here], f"{sname}.wait_p95", samples, limit)
     k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
     k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
     lanes = list(plan.lanes_of(s))
@@ -212,13 +215,15 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
 
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
-                     samples: dict[str, Tail] | None = None) -> dict:
+                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
     """All KPIs of one replication as ``{name: value}``.
 
     Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
     dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
-    :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications.
+    :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications,
+    sized for a run of ``replications`` (:func:`~borderesim.quantiles.keep_limit`).
     """
+    limit = keep_limit(replications)
     outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
@@ -233,12 +238,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     wait_total = np.zeros(inputs.n)
     stage_k: dict[str, float] = {}
     for s in range(plan.n_stages):
-        wait_total += stage_kpis(outcome, s, stage_k, samples)  # minutes queueing
+        wait_total += stage_kpis(outcome, s, stage_k, samples, limit)  # minutes queueing
     k["wait_mean"] = _mean(wait_total[done])
-    k["wait_p95_rep"] = _p95(wait_total[done], "wait_p95", samples)
+    k["wait_p95_rep"] = _p95(wait_total[done], "wait_p95", samples, limit)
     tis = (trace.exit - inputs.arrival)[done]
     k["time_in_system_mean"] = _mean(tis)
-    k["time_in_system_p95_rep"] = _p95(tis, "time_in_system_p95", samples)
+    k["time_in_system_p95_rep"] = _p95(tis, "time_in_system_p95", samples, limit)
     del tis
     k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())

@@ -47,16 +47,18 @@ influence on ``ξ`` is ``−(a_r − p n_r) / (mean(n) f)``, with the density ``
 the interval (``2 t se / width``); a difference is summed influence, paired by
 replication (:func:`paired_interval`).
 
-**Memory.** A replication with more than :data:`KEEP_ALL` waits (a year of a busy
-crossing holds ~10^7) keeps only the largest :data:`KEEP_SHARE` of them
-(:class:`Tail`, built with ``np.partition``, no Python loops), their count, and
+**Memory.** A run keeps at most about :data:`POOL_VALUES` values per pooled KPI over all
+its replications (:func:`keep_limit`: that many divided by the replications, at least
+:data:`KEEP_FLOOR`). A replication with more waits than its limit (a year of a busy
+crossing holds ~10^7) keeps only its largest ones — at most :data:`KEEP_SHARE` of them —
+(:class:`Tail`, built with ``np.partition``, no Python loops), their count, and up to
 :data:`GRID` evenly ranked order statistics of the waits it dropped. The pooled
-percentile is exact whenever it lies above every dropped wait — unless one replication
-has more than ``KEEP_SHARE`` of its waits above the pooled 95th percentile (a day far
-more congested than the others). Then the dropped waits are represented by their grid
-(each point standing for ``1/GRID`` of them), so the value returned lies between the
-pooled percentiles at ``share ± 1/GRID`` (95 ± 0.1 %), far inside the interval, and
-:func:`pooled_quantile` says it is not exact.
+percentile is exact whenever it lies above every dropped wait (always in runs of up to
+ten replications of 10^6 travellers) — unless a replication has more of its waits above
+the pooled 95th percentile than it kept (a day far more congested than the others). Then
+the dropped waits are represented by their grid (each point standing for its share of
+them), so the value returned lies between the pooled percentiles at ``share ± 1/grid``
+(95 ± 0.1 % with the full grid), and :func:`pooled_quantile` says it is not exact.
 """
 
 from __future__ import annotations
@@ -69,14 +71,33 @@ import numpy as np
 
 from .student_t import t_quantile
 
-KEEP_ALL = 200_000
-"""A replication with at most this many values keeps them all (1.6 MB): exact pooling."""
+POOL_VALUES = 10_000_000
+"""Values (80 MB) one pooled KPI keeps over all replications of a run, about at most."""
+
+KEEP_FLOOR = 64
+"""Values a replication keeps at least (then a run of 10^5 replications exceeds
+:data:`POOL_VALUES`)."""
 
 KEEP_SHARE = 0.25
-"""Share of a larger replication's values (the largest) kept for pooling a percentile."""
+"""Share of a replication's values (the largest) kept, at most, when it has more than its
+limit."""
 
 GRID = 1000
-"""Order statistics kept of the values a replication drops (for a rare inexact pool)."""
+"""Order statistics kept, at most, of the values a replication drops (for a rare inexact
+pool)."""
+
+
+def keep_limit(replications: int) -> int:
+    """Values each replication of a run of ``replications`` may keep per pooled KPI."""
+    return max(KEEP_FLOOR, POOL_VALUES // max(1, int(replications)))
+
+
+def kept_values(n: int, limit: int) -> int:
+    """How many values :func:`tail_of` keeps of ``n`` under ``limit`` (kept and grid)."""
+    if n <= limit:
+        return n
+    m = min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
+    return m + min(GRID, limit, n - m)
 
 
 def rank(n: int, share: float) -> int:
@@ -115,24 +136,25 @@ class Tail:
         return self.n - self.top.size
 
     def quantile(self, share: float) -> float:
-        """This replication's own inverted-CDF ``share``-quantile (NaN when empty;
-        exact when ``1 - share <= KEEP_SHARE``)."""
+        """This replication's own inverted-CDF ``share``-quantile; NaN when empty or when
+        the value was dropped (then take it from the values themselves)."""
         if self.n == 0:
             return math.nan
         k = rank(self.n, share) - self.dropped
-        return float(self.top[k]) if k >= 0 else self.dropped_max
+        return float(self.top[k]) if k >= 0 else math.nan
 
 
-def tail_of(values: np.ndarray, keep: float = KEEP_SHARE, keep_all: int = KEEP_ALL) -> Tail:
-    """The :class:`Tail` of ``values``: all of them if at most ``keep_all``, else the
-    largest ``keep`` share (one partial sort, one copy of the kept part)."""
+def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10) -> Tail:
+    """The :class:`Tail` of ``values``: all of them if at most ``limit``, else the largest
+    (:func:`kept_values`; one partial sort, one copy of the kept part)."""
     values = np.asarray(values, dtype=float)
     n = values.size
-    m = n if n <= keep_all else min(n, math.ceil(keep * n) + 1)
+    m = n if n <= limit else min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
     if m == n:
         return Tail(n, np.sort(values), -math.inf, np.zeros(0))
     d = n - m
-    ranks = np.unique(np.round(np.linspace(0, d - 1, min(GRID, d))).astype(np.int64))
+    grid = min(GRID, limit, d)
+    ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
     part = np.partition(values, np.unique(np.concatenate([ranks, [d - 1, d]])))
     return Tail(n, np.sort(part[d:]), float(part[d - 1]), part[ranks].copy())
 

@@ -81,17 +81,18 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
 
 def run_replication(
     scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int,
-    samples: dict[str, Any] | None = None,
+    samples: dict[str, Any] | None = None, replications: int = 10,
 ) -> tuple[dict[str, float], Inputs, Trace]:
     """Sample and simulate one replication; returns its KPIs, inputs and trace.
 
     ``samples``: filled with what summaries pool across replications: the tails of
-    pooled percentiles (:func:`replication_kpis`) and, under ``"lane_hours"``, the
-    :class:`~borderesim.overload.LaneHours` the overload warnings read.
+    pooled percentiles (:func:`replication_kpis`, sized for a run of ``replications``)
+    and, under ``"lane_hours"``, the :class:`~borderesim.overload.LaneHours` the
+    overload warnings read.
     """
     inputs = sample(scenario, plan, seed, replication)
     trace = get_engine(engine)(plan, inputs)
-    kpis = replication_kpis(scenario, plan, inputs, trace, samples)
+    kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
     if samples is not None:
         samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
     return kpis, inputs, trace
@@ -164,7 +165,7 @@ def simulate(
     else:
         for r in range(reps):
             tails: dict[str, Any] = {}
-            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails)
+            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails, reps)
             per_rep.append(kpis)
             samples.append(tails)
             if keep_traces:

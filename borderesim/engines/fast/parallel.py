@@ -32,7 +32,7 @@ from multiprocessing.context import BaseContext
 from ...scenario import Scenario
 from ...trace import Trace
 
-Job = tuple[Scenario, str, int, int, bool]
+Job = tuple[Scenario, str, int, int, bool, int]
 
 WATCH_SECONDS = 0.5
 """How often (seconds) a worker checks that the process that started it is alive."""
@@ -146,10 +146,10 @@ def _run_one(job: Job) -> tuple[dict[str, float], dict, Trace | None]:
     from ...plan import make_plan
     from ...simulate import run_replication
 
-    scenario, engine, seed, replication, keep_trace = job
+    scenario, engine, seed, replication, keep_trace, replications = job
     tails: dict = {}
     kpis, _inputs, trace = run_replication(scenario, make_plan(scenario), engine, seed,
-                                           replication, tails)
+                                           replication, tails, replications)
     return kpis, tails, (trace if keep_trace else None)
 
 
@@ -169,6 +169,7 @@ def run_replications(
     Inputs are not sent back (a queue-aware rule holds a function, which does not
     pickle); re-sample them in the parent when needed: sampling is deterministic.
     """
-    jobs = [(scenario, engine, int(seed), r, keep_traces) for r in range(replications)]
+    jobs = [(scenario, engine, int(seed), r, keep_traces, replications)
+            for r in range(replications)]
     with worker_pool(min(workers, replications)) as pool:
         return list(pool.map(_run_one, jobs))
