@@ -23,7 +23,7 @@ from .distributions import Distribution, MinutesOrZero, RunMinutes
 from .errors import InputFileError, ScenarioError, shorten
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
-from .targeting import StrategySpec
+from .targeting import AnyStrategy
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Servers = Annotated[HourlyCount, AfterValidator(limits.server_count)]
@@ -147,7 +147,7 @@ class Scenario(Strict):
     arrivals: Arrivals
     classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)
     stages: dict[StageName, Stage]
-    targeting: StrategySpec | None = None
+    targeting: AnyStrategy | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
