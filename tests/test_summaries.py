@@ -202,3 +202,15 @@ def test_longest_spell_joins_overlapping_waits():
     start = np.array([15.0, 31.0, 30.0, 55.0, 80.0, 95.0])  # 10-31 and 50-80 are one queue
     assert longest_spell(entry, start) == (30.0, 50.0)
     assert longest_spell(entry, entry) == (0.0, pytest.approx(math.nan, nan_ok=True))
+
+
+def test_run_and_hourly_percentiles_are_one_definition():
+    # everyone arrives in the first hour and is served long before the end: the hourly
+    # pooled p95 of that hour and run's pooled p95 are the same number
+    sc = single_stage([50] + [0] * 23, 1, {"distribution": "exponential", "mean": "1min"},
+                      hours=3, warmup=0, replications=4, seed=2)
+    res = simulate(sc, engine="fast", keep_traces=True)
+    hourly = hourly_kpis(make_plan(load_scenario(sc)), res.traces)["desk"]["wait_p95"]
+    assert hourly[0] == res.kpis["desk.wait_p95"]["mean"] > 0
+    waits = np.concatenate([t.start[0] - t.entry[0] for _, t in res.traces])
+    assert hourly[0] == np.percentile(waits, 95, method="inverted_cdf")
