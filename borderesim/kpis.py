@@ -174,7 +174,7 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("throughput_per_hour", "Throughput per hour", "per hour", "higher",
               "travellers leaving the crossing per hour of the counted window"),
     KpiFamily("wait_mean", "Mean wait (all stages)", "min", "lower",
-              "total queueing time per traveller over all stages, travellers who finished"),
+              "total queueing time per counted traveller over all stages, to their exit"),
     KpiFamily("wait_p95", "95th percentile wait (all stages)", "min", "lower",
               "the same, 95th percentile of all counted travellers pooled over "
               "replications", short="wait_p95", summary="pooled_quantile"),
@@ -194,9 +194,8 @@ FAMILIES: list[KpiFamily] = [
               "innocent referred / innocent", short="innocent_ref"),
     KpiFamily("detection_rate", "Threats detected", "share", "higher",
               "a low-variance estimator: prevalence-weighted P(detect | threat) over "
-              "finished travellers — over all counted travellers, by what happened before "
-              "the horizon, when a stage is overloaded; exact under the model (no interval) "
-              "when no referral probability is random", short="detect",
+              "counted travellers, each followed to their exit; exact under the model (no "
+              "interval) when no referral probability is random", short="detect",
               exact_if_constant=True),
     KpiFamily("detection_rate_observed", "Share of sampled threats detected", "share",
               "higher", "detected / threats: counts the few sampled threats (noisy)"),
@@ -209,10 +208,14 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("threats_missed_per_day", "Threats missed per day", "per day", "lower",
               "expected threats arriving per day × (1 − detection rate)", short="missed"),
     KpiFamily("arrived", "Travellers counted", "travellers", "neither",
-              "travellers arriving after the warm-up; arrived = finished + unfinished"),
+              "travellers arriving in the counted window; arrived = finished + unfinished"),
     KpiFamily("finished", "Counted travellers who finished", "travellers", "neither"),
-    KpiFamily("unfinished", "Still inside at the end (unfinished)", "travellers", "lower",
-              "counted travellers still inside at the horizon, never silently lost"),
+    KpiFamily("unfinished", "Still inside at the drain cap (unfinished)", "travellers",
+              "lower", "counted travellers still inside when the drain cap ended the run; "
+              "their waits count as lower bounds"),
+    KpiFamily("queue_aware_spared", "Referrals a queue-aware rule skipped", "travellers",
+              "neither", "counted travellers a queue-aware rule left unreferred because of "
+              "the queue (they would have been referred with nobody waiting)"),
     KpiFamily("innocent_delay_mean", "Mean delay of referred innocents", "min", "lower",
               "minutes an innocent referred traveller spends at `visits: referred` stages",
               short="innocent_delay"),
@@ -230,12 +233,14 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("watchlist.false_hits", "Innocent watchlist matches", "travellers", "lower"),
     # each stage
     KpiFamily("{stage}.wait_mean", "Mean wait at {stage}", "min", "lower",
-              "reaching the stage to starting service, counted travellers who started"),
+              "reaching the stage to starting service, counted travellers, to their start"),
     KpiFamily("{stage}.wait_p95", "95th percentile wait at {stage}", "min", "lower",
-              "counted travellers who started there, pooled over replications",
+              "counted travellers, to their start, pooled over replications",
               summary="pooled_quantile"),
     KpiFamily("{stage}.wait_p95_rep", "95th percentile wait at {stage} of one replication",
               "min", "lower", "per-replication rows only", summary="per_replication"),
+    KpiFamily("{stage}.censored", "Still waiting at {stage} at the drain cap", "travellers",
+              "lower", "counted travellers whose wait at the stage is a lower bound"),
     KpiFamily("{stage}.queue_mean", "Mean queue at {stage}", "travellers", "lower",
               "time-average number waiting over the counted window"),
     KpiFamily("{stage}.utilization", "Utilisation of {stage}", "share", "neither",

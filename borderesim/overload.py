@@ -37,8 +37,8 @@ class LaneHours:
     longest stretch with someone waiting in the lane (0 if nobody waited) and
     ``spell_start[l]`` when it began (clock minutes; NaN if none). ``wait_max[l]``: the
     longest wait in the lane and ``wait_max_hour[l]`` the hour of day its traveller
-    entered (-1 if nobody queued); ``open_end[l]``: the longest wait or spell was still
-    running at the horizon (then both are lower bounds).
+    entered (-1 if nobody queued); ``open_end[l]``: someone was still waiting when the
+    run ended at the drain cap (then both are lower bounds).
     """
 
     work: np.ndarray
@@ -89,8 +89,8 @@ def lane_hours(outcome: Outcome) -> LaneHours:
                 continue
             t_in = entry[mine]
             began = trace.start[s][mine]
-            waiting = np.isnan(began)  # still waiting at the horizon: a lower bound
-            began = np.where(waiting, plan.horizon, began)
+            waiting = np.isnan(began)  # still waiting at the drain cap: a lower bound
+            began = np.where(waiting, plan.run_end, began)
             work[ln] = by_hour(hour_of_day(t_in), inputs.service[ln][mine])
             spell[ln], spell_start[ln] = longest_spell(t_in, began)
             waits = began - t_in

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__, budget
+from . import __version__, budget, drain
+from .drain import drain_warnings
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
@@ -15,7 +16,7 @@ from .outcomes import Outcome
 from .overload import LaneHours, lane_hours
 from .overload import overload_warnings as lane_warnings
 from .plan import Plan, make_plan
-from .sampling import Inputs, sample
+from .sampling import Inputs
 from .scenario import Scenario, load_scenario
 from .serialize import dumps, to_jsonable
 from .trace import Trace
@@ -83,15 +84,15 @@ def run_replication(
     scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int,
     samples: dict[str, Any] | None = None, replications: int = 10,
 ) -> tuple[dict[str, float], Inputs, Trace]:
-    """Sample and simulate one replication; returns its KPIs, inputs and trace.
+    """Sample and simulate one replication; returns its KPIs, inputs and trace
+    (the drain drawn only as far as the run needs: ``drain.replay``).
 
     ``samples``: filled with what summaries pool across replications: the tails of
     pooled percentiles (:func:`replication_kpis`, sized for a run of ``replications``)
     and, under ``"lane_hours"``, the :class:`~borderesim.overload.LaneHours` the
     overload warnings read.
     """
-    inputs = sample(scenario, plan, seed, replication)
-    trace = get_engine(engine)(plan, inputs)
+    inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
     kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
     if samples is not None:
         samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
@@ -161,7 +162,7 @@ def simulate(
             per_rep.append(kpis)
             samples.append(tails)
             if keep_traces:
-                traces.append((sample(scenario, plan, seed, r), trace))
+                traces.append((drain.replayed_inputs(scenario, plan, seed, r, trace), trace))
     else:
         for r in range(reps):
             tails: dict[str, Any] = {}
@@ -175,5 +176,6 @@ def simulate(
     summary = summarise(per_rep, samples, influence)
     lanes = [s["lane_hours"] for s in samples if "lane_hours" in s]
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary, lanes)
+    warnings += drain_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces,
                   influence=influence)

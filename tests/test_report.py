@@ -141,7 +141,9 @@ def test_release_by_channel_from_traces(report):
                       keep_traces=True)
     green, red = [], []
     for inputs, trace in result.traces:
-        done = ~np.isnan(trace.exit)
+        sc = result.scenario  # counted travellers (the window), followed to their exit
+        counted = (inputs.arrival >= sc.warmup) & (inputs.arrival < sc.horizon)
+        done = ~np.isnan(trace.exit) & counted
         tis = trace.exit - inputs.arrival
         green.append(tis[done & ~trace.referred].mean())
         red.append(tis[done & trace.referred].mean())

@@ -169,7 +169,7 @@ def test_run_gives_headline_numbers_with_intervals(small):
 def test_innocent_referrals_per_day_counts_innocent_referred_travellers(small):
     outcome = logic.run(small, replications=1, engine=ENGINE, keep_trace=True)
     inputs, trace = outcome.inputs, outcome.trace
-    counted = inputs.arrival >= small.warmup
+    counted = (inputs.arrival >= small.warmup) & (inputs.arrival < small.horizon)
     innocent_referred = (trace.referred & counted & ~inputs.threat).sum()
     days = small.duration / 1440
     assert outcome.mean("innocent_referred_per_day") == pytest.approx(innocent_referred / days)

@@ -158,7 +158,7 @@ class WatchlistStrategy(Strategy):
         listed = u < np.where(ctx.threat, self.coverage, self.false_hit_rate)
         down = self.offline(ctx.arrival)
         hit = listed & ~down
-        counted = outcomes.is_counted(ctx.arrival, ctx.scenario.warmup)
+        counted = outcomes.is_counted(ctx.arrival, ctx.scenario.warmup, ctx.scenario.horizon)
         extra = {
             "watchlist.hits": float((hit & counted).sum()),
             "watchlist.false_hits": float((hit & counted & ~ctx.threat).sum()),
