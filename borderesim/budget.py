@@ -221,12 +221,14 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
                                 f"{limit}; {fix}", None, field)
         parallel = b.peak_bytes - b.kept_bytes - b.replication_bytes
         if b.kept_bytes >= parallel:
+            what = (f"every replication's travellers ({kept_by})" if keep_traces else
+                    "every replication's waits (for the pooled percentiles)")
             raise ScenarioError(
-                f"keeping every replication's travellers ({kept_by}) would need "
+                f"keeping {what} would need "
                 f"~{gib(b.peak_bytes)} for {size} × {reps:,} replications; {limit}; lower "
                 "replications, duration or per_hour"
-                + (", or run without --out" if kept_by == "--out" else ""), None,
-                "replications")
+                + (", or run without --out" if keep_traces and kept_by == "--out" else ""),
+                None, "replications")
         raise ScenarioError(
             f"{workers} workers at once would need ~{gib(b.peak_bytes)} ({gib(b.replication_bytes)}"
             f" each, {size}); {limit}; use fewer workers", None, "--workers")

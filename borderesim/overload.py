@@ -166,8 +166,10 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
                 begin, length = float(np.nanmedian(starts)), float(np.median(spells))
                 text += (f"; a queue builds from about {_clock(begin)} and stands for about "
                          f"{_span(length)}")
+                days = int((begin + length) // 1440 - begin // 1440)
+                later = {0: "", 1: " the next day"}.get(days, f", {days} days later")
                 text += (" without clearing before the run ends" if open_end else
-                         f" before it clears (about {_clock(begin + length)})")
+                         f" before it clears (about {_clock(begin + length)}{later})")
             text += (f"; the longest wait is {_span(float(worst.wait_max[ln]))} "
                      f"(a traveller entering at {int(worst.wait_max_hour[ln]):02d}:00)")
             if open_end:
