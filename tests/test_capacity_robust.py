@@ -19,13 +19,19 @@ checks the answer names the unresolved hours and their two candidate counts inst
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from borderesim.capacity import gap
-from borderesim.capacity.bounds import grouped_quantiles, ratio_bounds
+from borderesim.capacity.bounds import ratio_bounds
 from borderesim.cli import main
+from borderesim.drain import replay
+from borderesim.engines import get_engine
+from borderesim.hourly_metrics import stage_waits
+from borderesim.plan import make_plan
+from borderesim.quantiles import pooled_interval, quantile, tail_of
 from borderesim.theory import (
     min_servers_for_mean_wait,
     min_servers_for_wait_quantile,
@@ -196,16 +202,22 @@ def test_ratio_bounds():
     assert all(np.isnan(a).all() for a in empty)
 
 
-def test_grouped_quantiles_are_the_inverted_cdf_percentile():
-    rng = np.random.default_rng(1)
-    keys = rng.integers(0, 40, 5000)
-    values = np.round(rng.exponential(size=5000), 2)  # ties included
-    values[::5] = 0.0
-    got = grouped_quantiles(keys, values, 45, 0.95)
-    for g in range(45):
-        mine = values[keys == g]
-        want = np.percentile(mine, 95, method="inverted_cdf") if mine.size else np.nan
-        assert got[g] == pytest.approx(want, nan_ok=True)
+def test_validation_reports_the_pooled_percentile_of_fresh_travellers():
+    result = gap(mm_c(240, 4, seed=0, hours=3), ["desk.wait_p95<=30s"],
+                 validation_replications=10, validation_seed=9)
+    val = result.validation
+    plan = make_plan(result.scenario)
+    plan = replace(plan, roster=result.required)
+    engine = get_engine(result.engine)
+    runs = [replay(result.scenario, plan, engine, 9, r) for r in range(10)]
+    waits = [stage_waits(plan, inputs, trace, 0) for inputs, trace in runs]
+    for h in (2, 3, 4):
+        tails = [tail_of(w.wait[w.hour == h]) for w in waits]
+        want = pooled_interval(tails, 0.95, 0.95)
+        assert val.value[0, 0, h] == want.value == quantile(
+            np.concatenate([w.wait[w.hour == h] for w in waits]), 0.95)
+        assert (val.low[0, 0, h], val.high[0, 0, h]) == (want.low, want.high)
+        assert val.stage_p95[0, h] == want.value
 
 
 def test_cli_json_carries_the_decision_and_the_validation(tmp_path, capsys):

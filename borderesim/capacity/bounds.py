@@ -17,40 +17,22 @@ traveller waited longer than the limit has a zero-width interval: with few trave
 in an hour nothing better is known, and the validation run on fresh travellers is the
 check.
 
-**Reporting.** The validation run reports each hour's pooled percentile with the
-sectioning interval over replications (:func:`sectioning_interval`, the definition of
-issue 14: centred on the pooled percentile, spread of the per-replication percentiles
-around it).
+This is Woodruff's interval (:mod:`borderesim.quantiles`, which every percentile in the
+package reports) turned into a test: Woodruff bounds the share of waits at most the
+pooled percentile with the same ratio estimator over replications and maps it back to
+minutes; deciding whether a target holds needs only the share at the target's limit.
+
+**Reporting.** The validation run reports each hour's pooled percentile with
+:func:`borderesim.quantiles.pooled_interval`.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from ..student_t import t_quantile
 
-__all__ = ["grouped_quantiles", "ratio_bounds", "rank", "sectioning_interval"]
-
-
-# --- the pooled-percentile definition of issue 14 (borderesim.quantiles on the `summaries`
-# branch); kept here until that module is on main, then these two become an import.
-def rank(n: int, share: float) -> int:
-    """0-based ascending index of the inverted-CDF ``share``-quantile of ``n`` values."""
-    return min(n - 1, max(0, math.ceil(round(share * n, 9)) - 1))
-
-
-def sectioning_interval(pooled: float, per_replication: np.ndarray | list[float],
-                        level: float = 0.95) -> tuple[float, float]:
-    """``pooled ± t · S / √R``, ``S`` the spread of the per-replication estimates around
-    ``pooled`` (NaN replications left out); NaN bounds with fewer than two."""
-    x = np.asarray([v for v in per_replication if not math.isnan(v)], dtype=float)
-    if x.size < 2 or math.isnan(pooled):
-        return math.nan, math.nan
-    s = math.sqrt(float(((x - pooled) ** 2).sum()) / (x.size - 1))
-    half = t_quantile(0.5 + level / 2, x.size - 1) * s / math.sqrt(x.size)
-    return pooled - half, pooled + half
+__all__ = ["ratio_bounds"]
 
 
 def ratio_bounds(x: np.ndarray, n: np.ndarray, confidence: float
@@ -74,26 +56,3 @@ def ratio_bounds(x: np.ndarray, n: np.ndarray, confidence: float
     half = t_quantile(confidence, reps - 1) * np.sqrt(var)
     low, high = est - half, est + half
     return est, np.where(seen, low, np.nan), np.where(seen, high, np.nan)
-
-
-def grouped_quantiles(keys: np.ndarray, values: np.ndarray, groups: int, share: float,
-                      order: np.ndarray | None = None) -> np.ndarray:
-    """The inverted-CDF ``share``-quantile of ``values`` within each group ``0..groups-1``
-    (``keys`` the group of each value); NaN for empty groups. ``order``: the permutation
-    sorting ``values`` ascending, if the caller has it (several groupings share it)."""
-    out = np.full(groups, math.nan)
-    if values.size == 0:
-        return out
-    if order is None:
-        order = np.argsort(values, kind="stable")
-    k = keys[order]
-    # a stable sort by group keeps each group's values ascending (radix sort on int16)
-    by_group = np.argsort(k.astype(np.int16) if groups <= 32767 else k, kind="stable")
-    sorted_values = values[order][by_group]
-    count = np.bincount(k, minlength=groups)[:groups]
-    start = np.cumsum(count) - count
-    has = count > 0
-    pos = np.ceil(np.round(share * count[has], 9)).astype(np.int64) - 1
-    pos = np.clip(pos, 0, count[has] - 1)
-    out[has] = sorted_values[start[has] + pos]
-    return out

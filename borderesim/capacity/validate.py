@@ -6,8 +6,9 @@ roster is run again on ``replications`` days drawn from a seed the search never 
 travellers), one replication at a time (memory stays that of one day plus the waits).
 For every lane, hour and wait target it reports the pooled statistic (the
 inverted-CDF percentile of all waits pooled over replications, or the mean) with a
-two-sided interval at ``level`` (sectioning over replications for percentiles, the
-ratio t-interval for means: :mod:`bounds`), and whether the target was met on these
+two-sided interval at ``level`` (Woodruff's, replications as clusters, for percentiles:
+:func:`borderesim.quantiles.pooled_interval`; the ratio t-interval for means:
+:mod:`bounds`), and whether the target was met on these
 travellers (the pooled statistic within the limit). Travellers stranded in a lane with
 nobody on duty are not judged apart: their (long) waits count in the hour they entered,
 like everyone's.
@@ -24,7 +25,8 @@ import numpy as np
 from ..drain import replay
 from ..hourly_metrics import HOURS, stage_waits
 from ..plan import Plan
-from .bounds import grouped_quantiles, ratio_bounds, sectioning_interval
+from ..quantiles import pooled_interval, tail_of
+from .bounds import ratio_bounds
 from .evaluate import EPS, Evaluator, Rule
 
 
@@ -130,7 +132,7 @@ def validate(ev: Evaluator, roster: np.ndarray, seed: int, replications: int,
         for s in range(S):
             w = stage_waits(plan, inputs, trace, s)
             keys[s].append(((r * L + w.lane) * HOURS + w.hour).astype(np.int32))
-            waits[s].append(w.wait.astype(np.float32))  # halves memory; ~7 digits
+            waits[s].append(w.wait)
     ev.replays += replications
     count = n.sum(axis=0)
     value = np.full((K, L, HOURS), math.nan)
@@ -145,8 +147,7 @@ def validate(ev: Evaluator, roster: np.ndarray, seed: int, replications: int,
         keys[s], waits[s] = [], []
         rep, lane_hour = key // (L * HOURS), key % (L * HOURS)
         hour = lane_hour % HOURS
-        order = np.argsort(wait, kind="stable")
-        _pooled_with_interval(hour, rep, wait, order, 0.95, replications, level,
+        _pooled_with_interval(hour, rep, wait, 0.95, replications, level,
                               stage_p95[s], stage_low[s], stage_high[s])
         lanes = base.lanes_of(s)
         for k, rule in enumerate(ev.rules):
@@ -162,7 +163,7 @@ def validate(ev: Evaluator, roster: np.ndarray, seed: int, replications: int,
                 share = rule.percentile / 100
                 flat = np.full(L * HOURS, math.nan)
                 flat_lo, flat_hi = flat.copy(), flat.copy()
-                _pooled_with_interval(lane_hour, rep, wait, order, share, replications, level,
+                _pooled_with_interval(lane_hour, rep, wait, share, replications, level,
                                       flat, flat_lo, flat_hi, groups=L * HOURS)
                 for lane in mine:
                     part = slice(lane * HOURS, (lane + 1) * HOURS)
@@ -177,16 +178,20 @@ def validate(ev: Evaluator, roster: np.ndarray, seed: int, replications: int,
 
 
 def _pooled_with_interval(group: np.ndarray, rep: np.ndarray, wait: np.ndarray,
-                          order: np.ndarray, share: float, replications: int, level: float,
+                          share: float, replications: int, level: float,
                           out: np.ndarray, out_low: np.ndarray, out_high: np.ndarray,
                           groups: int = HOURS) -> None:
     """Fill ``out*[g]`` with the pooled ``share``-quantile of each group and its
-    sectioning interval over replications (``order`` sorts ``wait``)."""
-    pooled = grouped_quantiles(group, wait, groups, share, order)
-    per_rep = grouped_quantiles(rep * groups + group, wait, replications * groups, share, order)
-    per_rep = per_rep.reshape(replications, groups)
+    interval (:func:`borderesim.quantiles.pooled_interval`, replications as clusters)."""
+    key = group * replications + rep
+    order = np.argsort(key, kind="stable")
+    values = wait[order]
+    bounds = np.searchsorted(key[order], np.arange(groups * replications + 1))
     for g in range(groups):
-        if math.isnan(pooled[g]):
+        first = g * replications
+        if bounds[first] == bounds[first + replications]:
             continue
-        out[g] = pooled[g]
-        out_low[g], out_high[g] = sectioning_interval(pooled[g], per_rep[:, g], level)
+        tails = [tail_of(values[bounds[first + r]:bounds[first + r + 1]])
+                 for r in range(replications)]
+        est = pooled_interval(tails, share, level)
+        out[g], out_low[g], out_high[g] = est.value, est.low, est.high
