@@ -46,9 +46,19 @@ def uninformed_route(region: Region, people: Travellers) -> np.ndarray:
     return route
 
 
-def informed_route(travel: np.ndarray, origin: np.ndarray, posted: np.ndarray) -> np.ndarray:
-    """Least travel time + posted wait (minutes) among reachable crossings (ties: first)."""
-    return np.argmin(travel[origin] + posted[None, :], axis=1).astype(np.int64)
+def informed_route(travel: np.ndarray, origin: np.ndarray, posted: np.ndarray,
+                   uninformed: np.ndarray) -> np.ndarray:
+    """Least travel time + posted wait (minutes) among reachable crossings.
+
+    A traveller indifferent between crossings (equal within ``TIE`` minutes) keeps the
+    crossing they would choose uninformed (``uninformed``) when it is among the best,
+    else the first listed: equal posted waits split travellers as the shares do.
+    """
+    cost = travel[origin] + posted[None, :]
+    best = np.argmin(cost, axis=1)
+    rows = np.arange(len(origin))
+    keep = cost[rows, uninformed] <= cost[rows, best] + TIE
+    return np.where(keep, uninformed, best).astype(np.int64)
 
 
 def threat_route(region: Region, people: Travellers, who: np.ndarray, naive: np.ndarray,

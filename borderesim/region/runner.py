@@ -88,14 +88,34 @@ def in_arrival_order(draws: CrossingDraws, who: np.ndarray) -> np.ndarray:
     return who[np.lexsort((who, draws.arrival[who]))]
 
 
-def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float) -> float:
-    """Mean wait (minutes) at the posted stage of those who started service in [t0, t1)."""
+def lane_mean_service(scenario) -> np.ndarray:
+    """Mean service time (minutes) of every lane, in plan order."""
+    from ..sampling import _lane_services
+
+    return np.array([dist.moments()[0] for _, dist in _lane_services(scenario)])
+
+
+def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float,
+                rule: str = "served", lane_mean: np.ndarray | None = None) -> float:
+    """The wait (minutes) a crossing posts at ``t1`` for its posted stage.
+
+    ``served``: mean wait of those who started service in ``[t0, t1)`` (``previous``
+    when nobody did). ``queue``: the travellers waiting at ``t1`` times their lane's mean
+    service time (``lane_mean``, minutes), over the stage's servers on duty (``previous``
+    when none is on duty).
+    """
     s = first_open_stage(plan)
-    start = trace.start[s]
+    start, entry = trace.start[s], trace.entry[s]
+    if rule == "queue":
+        waiting = (trace.lane[s] >= 0) & (entry < t1) & np.isnan(start)
+        servers = sum(plan.capacity(ln, t1) for ln in plan.lanes_of(s))
+        if servers == 0:
+            return previous
+        return float(lane_mean[trace.lane[s][waiting]].sum()) / servers
     mine = (start >= t0) & (start < t1)
     if not mine.any():
         return previous
-    return float((start[mine] - trace.entry[s][mine]).mean())
+    return float((start[mine] - entry[mine]).mean())
 
 
 def route_replication(region: Region, seed: int, replication: int, engine: str = "fast",
@@ -110,11 +130,14 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     draws = [crossing_draws(region, c, plans[i], strategies[c], people, seed, replication)
              for i, c in enumerate(names)]
     travel = travel_matrix(region)
-    naive = uninformed_route(region, people)
+    uninformed = uninformed_route(region, people)
+    naive = uninformed.copy()
     threat = naive.copy()
     route = np.full(people.n, -1, dtype=np.int64)
     horizon = region.horizon
     refresh = region.spec.information.refresh
+    posting = region.spec.information.posted
+    lane_means = [lane_mean_service(region.scenarios[c]) for c in names]
     if people.informed.any():
         edges = np.append(np.arange(0.0, horizon, refresh), horizon)
     else:
@@ -126,7 +149,8 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         batch = np.flatnonzero((people.depart >= t0) & (people.depart < t1))
         posted[k] = now
         informed = batch[people.informed[batch]]
-        naive[informed] = informed_route(travel, people.origin[informed], now)
+        naive[informed] = informed_route(travel, people.origin[informed], now,
+                                         uninformed[informed])
         threat[batch] = threat_route(region, people, batch, naive[batch], draws)
         route[batch] = np.where(people.threat[batch], threat[batch], naive[batch])
         if k + 2 < len(edges):  # the posted waits for the next period
@@ -134,11 +158,14 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
                 who = in_arrival_order(draws[i], np.flatnonzero(route == i))
                 short = replace(plans[i], horizon=float(t1))
                 trace = runs[i](short, crossing_inputs(draws[i], who, seed, replication))
-                now[i] = posted_wait(plans[i], trace, t0, t1, now[i])
+                now[i] = posted_wait(plans[i], trace, t0, t1, now[i], posting, lane_means[i])
     crossings = {}
     for i, c in enumerate(names):
-        who = in_arrival_order(draws[i], np.flatnonzero(route == i))
-        extra = _extra(region, c, strategies[c], draws[i], route == i, seed, replication)
+        # travellers reaching the crossing after the horizon are outside the run
+        who = in_arrival_order(draws[i], np.flatnonzero((route == i)
+                                                        & (draws[i].arrival < horizon)))
+        extra = _extra(region, c, strategies[c], draws[i], np.isin(np.arange(people.n), who),
+                       seed, replication)
         inputs = crossing_inputs(draws[i], who, seed, replication, extra)
         trace = runs[i](plans[i], inputs)
         kpis = replication_kpis(region.scenarios[c], plans[i], inputs, trace)

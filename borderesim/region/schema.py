@@ -96,10 +96,15 @@ class Origin(Strict):
 
 class Information(Strict):
     """Real-time wait information: the share of travellers who check posted waits
-    before choosing, and how often the posted waits are refreshed (minutes)."""
+    before choosing, how often the posted waits are refreshed (minutes), and how a
+    crossing estimates the wait it posts: ``queue`` (those waiting now times their
+    lane's mean service time, over the servers on duty: a forecast for a newcomer) or
+    ``served`` (the mean wait of those who started service in the last period: a
+    report of the past, which lags the queue by a wait)."""
 
     informed_share: Probability = 0.0
     refresh: Minutes = 15.0
+    posted: Literal["queue", "served"] = "queue"
 
 
 class GreenBorder(Strict):
