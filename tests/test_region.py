@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from borderesim.cli import main
+from borderesim.plan import make_plan
 from borderesim.region import GREEN, load_region, route_replication, simulate_region
 from borderesim.region.sampling import crossing_draws, crossing_strategies, sample_travellers
-from borderesim.plan import make_plan
 from borderesim.theory import mg1_mean_wait, mmc_mean_wait
 from tests.conftest import ROOT
 
@@ -91,7 +91,7 @@ def _identical_pair(tmp_path, share: float):
     return write_region(
         tmp_path, {"a": crossing({"desk": {"servers": 2, "service": DESK}}),
                    "b": crossing({"desk": {"servers": 2, "service": DESK}})},
-        duration="2d", warmup="6h", replications=8,
+        duration="1d", warmup="3h", replications=8,
         origins=one_origin(216, {"a": 0, "b": 0}, {"a": 0.5, "b": 0.5}),
         information={"informed_share": share, "refresh": "1min"})
 

@@ -50,7 +50,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
     scored = np.zeros(n, dtype=bool)
     w0, w1 = spec.warmup, spec.horizon
     prober = people.knowing if spec.adversary.behaviour == "probing" else np.zeros(n, bool)
-    for i, (c, run) in enumerate(rep.crossings.items()):
+    for i, run in enumerate(rep.crossings.values()):
         d = rep.draws[i]
         pref = np.where(prober, np.where(d.learnable, 1.0, d.random_p), d.p_threat)
         target = rep.threat_route == i

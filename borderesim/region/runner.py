@@ -11,9 +11,9 @@ at or after ``T``. Every traveller arriving before ``T_k`` departed before it an
 already routed; replaying each crossing's routed travellers with the horizon set to
 ``T_k`` therefore gives exactly the state the full run will have before ``T_k``. The
 posted waits, and so every route, are the same whichever exact engine replays them, and
-the engines agree traveller by traveller. This costs about ``K / 2`` day-runs per
-crossing for ``K`` refreshes a day (cheap with the fast engine). A final full run per
-crossing gives the traces for the KPIs.
+the engines agree traveller by traveller. Each replay starts at the last moment the
+crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
+current busy period. A final full run per crossing gives the traces for the KPIs.
 """
 
 from __future__ import annotations
@@ -88,6 +88,23 @@ def in_arrival_order(draws: CrossingDraws, who: np.ndarray) -> np.ndarray:
     return who[np.lexsort((who, draws.arrival[who]))]
 
 
+def empty_since(arrival: np.ndarray, exit_: np.ndarray, t: float, previous: float) -> float:
+    """The latest arrival time ``a <= t`` (minutes) at which the crossing was empty: every
+    traveller arriving earlier had left by ``a`` (``previous`` if there is none).
+
+    From such a moment the crossing's future depends only on travellers arriving then or
+    later (rosters follow the clock; an empty crossing has no one waiting or in service),
+    so replays up to a later horizon may start there and stay exact: the refresh loop
+    costs the travellers of the current busy period, not the whole day so far.
+    """
+    if arrival.size == 0:
+        return previous
+    left = np.where(np.isnan(exit_), np.inf, exit_)
+    before = np.concatenate([[-np.inf], np.maximum.accumulate(left)[:-1]])
+    ok = np.flatnonzero((before <= arrival) & (arrival <= t))
+    return float(arrival[ok[-1]]) if ok.size else previous
+
+
 def lane_mean_service(scenario) -> np.ndarray:
     """Mean service time (minutes) of every lane, in plan order."""
     from ..sampling import _lane_services
@@ -144,6 +161,7 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         edges = np.array([0.0, horizon])
     posted = np.zeros((len(edges) - 1, len(names)))
     now = np.zeros(len(names))
+    since = np.full(len(names), -np.inf)  # each crossing was empty then: replay from there
     for k in range(len(edges) - 1):
         t0, t1 = edges[k], edges[k + 1]
         batch = np.flatnonzero((people.depart >= t0) & (people.depart < t1))
@@ -155,10 +173,12 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         route[batch] = np.where(people.threat[batch], threat[batch], naive[batch])
         if k + 2 < len(edges):  # the posted waits for the next period
             for i in range(len(names)):
-                who = in_arrival_order(draws[i], np.flatnonzero(route == i))
+                who = in_arrival_order(draws[i], np.flatnonzero(
+                    (route == i) & (draws[i].arrival >= since[i])))
                 short = replace(plans[i], horizon=float(t1))
                 trace = runs[i](short, crossing_inputs(draws[i], who, seed, replication))
                 now[i] = posted_wait(plans[i], trace, t0, t1, now[i], posting, lane_means[i])
+                since[i] = empty_since(draws[i].arrival[who], trace.exit, t1, since[i])
     crossings = {}
     for i, c in enumerate(names):
         # travellers reaching the crossing after the horizon are outside the run
