@@ -151,6 +151,19 @@ def test_engines_agree_traveller_by_traveller_with_informed_travellers(tmp_path,
         for name in ("lane", "entry", "start", "end", "exit", "referred", "threshold"):
             assert np.array_equal(getattr(f, name), getattr(s, name), equal_nan=True), name
     assert fast.kpis == pytest.approx(slow.kpis, nan_ok=True)
+    # exact: the posted waits are what the final full run shows at each refresh
+    for i, run in enumerate(fast.crossings.values()):
+        entry, start, lane = run.trace.entry[0], run.trace.start[0], run.trace.lane[0]
+        value = 0.0
+        for k, t in enumerate(fast.refresh_times[1:], start=1):
+            if posted == "served":
+                mine = (start >= t - 600 / 60) & (start < t)
+                value = float((start - entry)[mine].mean()) if mine.any() else value
+            else:
+                waiting = (lane >= 0) & (entry < t) & ~(start < t)
+                servers = run.plan.capacity(0, t)
+                value = 0.5 * waiting.sum() / servers  # primary: exponential, mean 0.5 min
+            assert fast.posted[k, i] == pytest.approx(value, abs=1e-9), (k, i)
 
 
 # ---------------------------------------------------------------------------- adversaries
