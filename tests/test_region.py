@@ -101,7 +101,7 @@ def test_posted_waits_even_out_two_identical_crossings(tmp_path):
     a, b = (res.crossings[c]["wait_mean"] for c in "ab")
     assert a["ci_low"] <= b["mean"] <= a["ci_high"] and b["ci_low"] <= a["mean"] <= b["ci_high"]
     # paired against informed_share 0 (the random split) on the same travellers
-    saving = res.kpis["region.information_wait_saving"]
+    saving = res.kpis["region.information_time_saving"]
     assert saving["ci_low"] > 0, saving
     split = simulate_region(load_region(_identical_pair(tmp_path, 0.0)))
     assert res.mean("region.wait_mean") < split.mean("region.wait_mean")
@@ -300,7 +300,7 @@ def test_the_example_region_runs_from_the_command_line(capsys):
     assert out["kpis"]["region.detection_rate"]["mean"] > 0
     assert main(["run", str(path), "--replications", "1",
                  "--set", "information.informed_share=0"]) == 0
-    assert "region.information_wait_saving" in capsys.readouterr().out
+    assert "region.information_time_saving" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(("change", "field"), [

@@ -1,7 +1,8 @@
 """Regional KPIs of one replication (names ``region.*``, declared in ``borderesim.kpis``).
 
 Waits and throughput add up the crossings (counted travellers: those reaching their
-crossing at or after the warm-up, as at a single crossing). Detection is seen from the
+crossing at or after the warm-up, as at a single crossing); a journey is the travel time
+to the crossing plus the waits there (what an informed traveller minimises). Detection is seen from the
 threat's side: every traveller is weighted by their class's threat prevalence, and
 scored at the route they would take were they a threat (``threat_route``; the route
 taken for threats), so displacement moves the weight, not only the few sampled threats.
@@ -85,7 +86,7 @@ def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
     spec = region.spec
     hours = spec.duration / 60.0
     k: dict[str, float] = {}
-    waits = []
+    waits, journeys = [], []
     arrived = finished = throughput = 0.0
     for run in rep.crossings.values():
         outcome = Outcome(run.plan, run.inputs, run.trace)
@@ -93,6 +94,8 @@ def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
         for s in range(run.plan.n_stages):
             total += outcome.wait(s)
         waits.append(total[outcome.done])
+        travel = run.inputs.arrival - rep.people.depart[run.who]
+        journeys.append((travel + total)[outcome.done])
         arrived += run.kpis["arrived"]
         finished += run.kpis["finished"]
         throughput += run.kpis["throughput_per_hour"]
@@ -101,6 +104,8 @@ def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
     k["region.throughput_per_hour"] = throughput
     k["region.wait_mean"] = float(wait.mean()) if wait.size else math.nan
     k["region.wait_p95"] = _p95(wait)
+    journey = np.concatenate(journeys) if journeys else np.zeros(0)
+    k["region.journey_mean"] = float(journey.mean()) if journey.size else math.nan
     k["region.unfinished"] = arrived - finished
 
     prevalence = np.array([c.threat_prevalence for c in region.classes.values()])
