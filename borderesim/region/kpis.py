@@ -2,8 +2,8 @@
 
 Waits and throughput add up the crossings (counted travellers: those reaching their
 crossing at or after the warm-up, as at a single crossing); a journey is the travel time
-to the crossing plus the waits there (what an informed traveller minimises). Detection is seen from the
-threat's side: every traveller is weighted by their class's threat prevalence, and
+to the crossing plus the waits there (what an informed traveller minimises). Detection
+is seen from the threat's side: every traveller is weighted by their class's threat prevalence, and
 scored at the route they would take were they a threat (``threat_route``; the route
 taken for threats), so displacement moves the weight, not only the few sampled threats.
 
