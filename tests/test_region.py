@@ -348,3 +348,23 @@ def test_crossings_must_share_class_names(tmp_path, capsys):
     assert main(["run", str(path)]) == 2
     err = capsys.readouterr().err
     assert str(path) in err and "crossings.b" in err and "class" in err
+
+
+def test_a_region_too_big_for_memory_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BORDERESIM_MEMORY_LIMIT", "50M")
+    path = write_region(tmp_path, {"a": crossing({"desk": {"servers": 1, "service": DESK}}),
+                                   "b": crossing({"desk": {"servers": 1, "service": DESK}})},
+                        origins=one_origin(200_000), duration="30d")
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: origins:" in err[0] and "may be used" in err[0], err
+
+
+def test_run_out_writes_the_summary(tmp_path, capsys):
+    path = write_region(tmp_path, {"a": crossing({"desk": {"servers": 2, "service": DESK}}),
+                                   "b": crossing({"desk": {"servers": 2, "service": DESK}})},
+                        origins=one_origin(30), replications=2)
+    assert main(["run", str(path), "--out", str(tmp_path / "out")]) == 0
+    data = yaml.safe_load((tmp_path / "out" / "summary.json").read_text())
+    assert data["region"] == "test region" and set(data["crossings"]) == {"a", "b"}
+    assert "wrote" in capsys.readouterr().out

@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import __version__
 from ..engines import get_engine
+from ..errors import ScenarioError
 from ..metrics import replication_kpis, summarise
 from ..plan import Plan, make_plan
 from ..sampling import Inputs
@@ -250,6 +251,24 @@ class RegionResult:
         return table[kpi]["mean"]
 
 
+def check_memory(region: Region) -> None:
+    """Refuse (``ScenarioError`` on ``origins``) a region whose replication cannot fit in
+    memory: every crossing holds draws for every traveller of the region."""
+    from ..budget import estimate, gib, memory_cap
+    from ..scenario import Arrivals
+
+    total = np.sum([o.hourly() for o in region.spec.origins.values()], axis=0)
+    demand = Arrivals(per_hour=[float(v) for v in total])
+    need = sum(estimate(sc.model_copy(update={"arrivals": demand}), 1).replication_bytes
+               for sc in region.scenarios.values())
+    cap, how = memory_cap()
+    if need > cap:
+        raise ScenarioError(f"one replication would need ~{gib(need)} (every crossing holds "
+                            f"draws for every traveller of the region); at most {gib(cap)} "
+                            f"may be used ({how}); lower per_hour, duration or warmup",
+                            region.source, "origins")
+
+
 def simulate_region(region: Region | dict | str, engine: str = "fast",
                     replications: int | None = None, seed: int | None = None,
                     keep_runs: bool = False) -> RegionResult:
@@ -261,6 +280,7 @@ def simulate_region(region: Region | dict | str, engine: str = "fast",
     replication with ``informed_share: 0`` on the same travellers (paired).
     """
     region = load_region(region)
+    check_memory(region)
     reps = region.spec.replications if replications is None else int(replications)
     if reps < 1:
         raise ValueError("replications must be at least 1")
