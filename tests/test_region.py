@@ -368,3 +368,12 @@ def test_run_out_writes_the_summary(tmp_path, capsys):
     data = yaml.safe_load((tmp_path / "out" / "summary.json").read_text())
     assert data["region"] == "test region" and set(data["crossings"]) == {"a", "b"}
     assert "wrote" in capsys.readouterr().out
+
+
+def test_validate_accepts_a_region_file(capsys):
+    path = ROOT / "scenarios" / "region" / "north.yaml"
+    assert main(["validate", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ok — region 'Northern border region', crossings: north, east" in out
+    assert main(["validate", str(path), "--print"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["adversary"]["behaviour"] == "displacement"

@@ -44,6 +44,25 @@ def region_table(result: RegionResult) -> str:
     return "\n".join([head, kpi_table(result), "", *grid(rows)])
 
 
+def validate_region(args: argparse.Namespace) -> int:
+    """``borderesim validate REGION.yaml``: load the region and every crossing file."""
+    import yaml
+
+    region = load_region(args.scenario, tuple(args.overrides))
+    if getattr(args, "show", False):
+        print(yaml.safe_dump(region.spec.model_dump(mode="json", exclude_none=True),
+                             sort_keys=False), end="")
+        return 0
+    spec = region.spec
+    print(printable(
+        f"{args.scenario}: ok — region '{spec.name}', crossings: "
+        f"{', '.join(region.crossing_names)}; origins: {', '.join(spec.origins)}; "
+        f"{'a green border, ' if spec.green_border else ''}"
+        f"{spec.information.informed_share:.0%} informed, threats {spec.adversary.behaviour}; "
+        f"{spec.duration / 60:g} h counted after {spec.warmup / 60:g} h warm-up"))
+    return 0
+
+
 def run_region(args: argparse.Namespace) -> int:
     """Run the region file named in ``args.scenario``; print a table or ``--json``."""
     from ..cli.common import output_dir, writing
@@ -52,8 +71,8 @@ def run_region(args: argparse.Namespace) -> int:
     out = getattr(args, "out", None)
     if out is not None:
         output_dir(out)
-    result = simulate_region(region, engine="fast" if args.engine == "auto" else args.engine,
-                             replications=args.replications, seed=args.seed)
+    result = simulate_region(region, engine=args.engine, replications=args.replications,
+                             seed=args.seed)
     print(dumps(result.to_dict()) if args.json else region_table(result))
     if out is not None:
         path = out / "summary.json"

@@ -301,7 +301,8 @@ def simulate_region(region: Region | dict | str, engine: str = "fast",
             per_crossing[c].append(run.kpis)
         if keep_runs:
             kept.append(rep)
-    name = engine if engine != "auto" else "auto"
+    engines = {choose_engine(sc, engine)[0] for sc in region.scenarios.values()}
+    name = engines.pop() if len(engines) == 1 else "+".join(sorted(engines))
     return RegionResult(region, name, seed, reps, summarise(per_rep),
                         {c: summarise(v) for c, v in per_crossing.items()}, per_rep, kept)
 
