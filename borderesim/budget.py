@@ -73,9 +73,10 @@ class Budget:
 
 
 def expected_travellers(scenario: Scenario) -> float:
-    """Expected arrivals per replication: the hourly rate integrated over ``[0, horizon)``."""
+    """Expected arrivals sampled per replication: the hourly rate integrated over
+    ``[0, run_end)``, the counted run and the drain after it (``Scenario.run_end``)."""
     rates = scenario.arrivals.hourly()
-    hours = scenario.horizon / 60.0
+    hours = scenario.run_end / 60.0
     whole = math.floor(hours)
     days, rest = divmod(whole, 24)
     return (days * sum(rates) + sum(rates[:rest]) + rates[rest % 24] * (hours - whole))
@@ -209,7 +210,8 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
             lanes_heavy = KEPT_PER_LANE * b.lanes > KEPT_BASE + TEMPORARY + \
                 KEPT_PER_STAGE * b.stages
             field = "stages" if lanes_heavy else "arrivals.per_hour"
-            fix = "fewer lanes" if lanes_heavy else "lower per_hour, duration or warmup"
+            fix = ("fewer lanes" if lanes_heavy
+                   else "lower per_hour, duration, warmup or drain_cap")
             raise ScenarioError(f"the run would need ~{gib(b.replication_bytes)} for {size}; "
                                 f"{limit}; {fix}", None, field)
         parallel = b.peak_bytes - b.kept_bytes - b.replication_bytes

@@ -30,6 +30,7 @@ from .metrics import confidence_interval
 from .scenario import Scenario, load_scenario, read_yaml_mapping, validate
 from .serialize import to_jsonable
 from .simulate import Result, simulate
+from .targeting import Strategy
 
 KEY_KPIS = (
     "detection_rate",
@@ -109,6 +110,21 @@ def expand(group: str, block: Any, source: str | None = None) -> list[Variant]:
     path, values = sweeps[0]
     knob = ".".join(path)
     return [Variant(group, _set(block, path, v), knob, float(v)) for v in values]
+
+
+def knob_variants(strategy: Strategy | None) -> tuple[list[Variant], int, str]:
+    """``strategy`` at each setting of its main knob, fewest referrals first
+    (``Strategy.tradeoff``), the index of its own setting and the settings in words;
+    ``[], -1, why`` when there is no strategy or it has no main knob."""
+    if strategy is None:
+        return [], -1, "the scenario has no targeting strategy: nobody is referred"
+    sweep = strategy.tradeoff()
+    if sweep is None:
+        return [], -1, f"strategy '{strategy.strategy}' has no referral knob to vary"
+    variants = [Variant(strategy.strategy, s.model_dump(mode="json", exclude_none=True),
+                        sweep.knob, v) for v, s in zip(sweep.values, sweep.strategies,
+                                                       strict=True)]
+    return variants, sweep.own, sweep.note
 
 
 def load_strategies(path: str | Path) -> list[Variant]:

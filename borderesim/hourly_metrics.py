@@ -2,9 +2,9 @@
 time-averaged queue length and utilisation in each hour.
 
 Times are minutes; hours are hours of day (0-23), so a run of several days pools
-the same clock hour of every counted day. Only travellers who arrive at or after
-the warm-up are counted for waits; queue length and utilisation are time averages
-over the window ``[warmup, horizon)``.
+the same clock hour of every counted day. Only travellers who arrive in the counted
+window ``[warmup, horizon)`` are counted for waits, each followed to their exit;
+queue length and utilisation are time averages over the window ``[warmup, horizon)``.
 
 Waits are pooled over replications (and days) before taking a percentile: with a
 hundred travellers in an hour, per-replication percentiles would be noisy and
@@ -12,8 +12,9 @@ biased. Percentiles use the inverted-CDF definition (the smallest observed wait
 ``w`` with at least ``q`` % of waits ``<= w``), so "the 95th percentile is at most
 ``t``" is exactly "at most 5 % of travellers wait longer than ``t``".
 
-A traveller still waiting at the horizon has an unknown wait; it is counted as
-its lower bound ``horizon - entry`` (flagged ``censored``).
+Waits are :meth:`borderesim.outcomes.Outcome.wait`, the same numbers ``run``
+averages: a traveller still waiting when the drain cap ended the run counts at the
+lower bound ``run_end - entry`` (flagged ``censored``).
 """
 
 from __future__ import annotations
@@ -66,11 +67,8 @@ def stage_waits(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> StageWaits:
     """Waits at stage ``s`` of the counted travellers, by the hour they entered the stage."""
     outcome = Outcome(plan, inputs, trace)
     here = outcome.counted & outcome.queued(s)
-    entry = trace.entry[s][here]
-    start = trace.start[s][here]
-    censored = np.isnan(start)
-    wait = np.where(censored, plan.horizon - entry, start - entry)
-    return StageWaits(hour_of_day(entry), trace.lane[s][here], wait, censored)
+    return StageWaits(hour_of_day(trace.entry[s][here]), trace.lane[s][here],
+                      outcome.wait(s)[here], outcome.censored(s)[here])
 
 
 def quantile(values: np.ndarray, q: float) -> float:

@@ -1,8 +1,11 @@
 """KPIs of one replication from its trace, and confidence intervals across replications.
 
 Times are minutes, rates are shares (0-1) unless the name says ``per_hour``.
-Only travellers who *arrive* after the warm-up are counted; queue lengths and
-utilisation are time averages over the counted window ``[warmup, horizon)``.
+Only travellers who *arrive* in the counted window ``[warmup, horizon)`` are
+counted; their waits, times in system and detection are followed to their exit in
+the drain after the window (lower bounds, counted in ``censored``, for the few still
+inside at the drain cap). Throughput, queue lengths and utilisation are time
+averages over the counted window.
 Who is counted, finished, checked or flushed is defined once, in :mod:`outcomes`.
 """
 
@@ -18,6 +21,7 @@ from .plan import Plan
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
+from .targeting import DynamicRule
 from .trace import Trace
 
 
@@ -61,22 +65,24 @@ def offered_load(outcome: Outcome) -> dict[str, float]:
     return out
 
 
-def detection_population(outcome: Outcome, overloaded: bool) -> np.ndarray:
-    """Travellers whose detection is scored.
+def detection_population(outcome: Outcome) -> np.ndarray:
+    """Travellers whose detection is scored: every counted traveller.
 
-    Normally the counted travellers who finished: their outcome is known, and the
-    few still inside at the horizon would only add an end-of-run bias. When a stage
-    is overloaded, finishing depends on the path (referred travellers pile up at
-    secondary), so every counted traveller is scored by what happened by the horizon.
+    The run follows each counted traveller to their exit (the drain), so nobody is
+    left out for still being inside and there is no end-of-run bias to avoid. Only
+    when the drain cap cuts a run short (an overloaded stage) are a few still inside;
+    they are scored by what happened before the run ended (a referred traveller
+    stuck in the secondary queue counts as unchecked), so a queue that grows without
+    bound lowers detection instead of vanishing from it.
     """
-    return outcome.counted if overloaded else outcome.done
+    return outcome.counted
 
 
 def check_probability(outcome: Outcome, scored: np.ndarray) -> np.ndarray:
     """P(a traveller would have been detected were they a threat), per traveller.
 
     Stages everybody visits count as the traveller actually passed them (checked,
-    waved through, or not reached by the horizon); stages for referred travellers
+    waved through, or not reached when the run ended); stages for referred travellers
     count through the strategy's probability of referring the traveller were they a
     threat, times the share of the scored travellers entering that stage who were
     checked there, for travellers who reached the referral decision. Averaged with
@@ -103,6 +109,17 @@ def check_probability(outcome: Outcome, scored: np.ndarray) -> np.ndarray:
     np.subtract(1.0, q, out=q)
     q *= miss_all
     return np.subtract(1.0, q, out=q)
+
+
+def queue_aware_spared(outcome: Outcome) -> np.ndarray:
+    """Travellers a queue-aware rule left unreferred because of the queue (bool[n]):
+    their score met the rule's base threshold but not the raised one they met.
+    All False without such a rule (a ``PythonRule``'s reasons are unknown)."""
+    dyn, trace = outcome.inputs.dynamic, outcome.trace
+    if not isinstance(dyn, DynamicRule):
+        return np.zeros(outcome.inputs.n, dtype=bool)
+    met = ~np.isnan(trace.threshold)
+    return met & ~trace.referred & (np.asarray(dyn.score) >= dyn.threshold)
 
 
 def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
@@ -145,18 +162,21 @@ def referred_stage_time(outcome: Outcome) -> np.ndarray:
 def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
     """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
 
-    Waits (minutes) count from reaching the stage to starting service, for counted
-    travellers who started; utilisation and queue length are time averages over the
-    counted window, including travellers who arrived in the warm-up. Written to keep
-    few traveller-sized temporaries alive (a year of a busy crossing is ~10^7 rows).
+    Waits (minutes) count from reaching the stage to starting service, for every
+    counted traveller who queued there (:meth:`Outcome.wait`: a lower bound for those
+    still waiting at the drain cap, counted in ``{stage}.censored``); utilisation and
+    queue length are time averages over the counted window, including travellers who
+    arrived in the warm-up. Written to keep few traveller-sized temporaries alive (a
+    year of a busy crossing is ~10^7 rows).
     """
     plan, counted = outcome.plan, outcome.counted
     w0, w1 = plan.warmup, plan.horizon
     sname = plan.stage_names[s]
     wait = outcome.wait(s)
-    here = counted & outcome.started(s)
+    here = counted & outcome.queued(s)
     k[f"{sname}.wait_mean"] = _mean(wait[here])
     k[f"{sname}.wait_p95"] = _p95(wait[here])
+    k[f"{sname}.censored"] = float((here & outcome.censored(s)).sum())
     k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
     k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
     lanes = list(plan.lanes_of(s))
@@ -195,9 +215,9 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     stage_k: dict[str, float] = {}
     for s in range(plan.n_stages):
         wait_total += stage_kpis(outcome, s, stage_k)  # minutes queueing
-    k["wait_mean"] = _mean(wait_total[done])
-    k["wait_p95"] = _p95(wait_total[done])
-    tis = (trace.exit - inputs.arrival)[done]
+    k["wait_mean"] = _mean(wait_total[counted])
+    k["wait_p95"] = _p95(wait_total[counted])
+    tis = outcome.time_in_system()[counted]
     k["time_in_system_mean"] = _mean(tis)
     k["time_in_system_p95"] = _p95(tis)
     del tis
@@ -206,8 +226,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
 
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
     loads = offered_load(outcome)
-    overloaded = any(v >= 1.0 for v in loads.values())
-    scored = detection_population(outcome, overloaded)
+    scored = detection_population(outcome)
     q = check_probability(outcome, scored)
     q[~scored] = 0.0
     n_classes = len(prevalence)
@@ -232,6 +251,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["arrived"] = float(counted.sum())
     k["finished"] = float(done.sum())
     k["unfinished"] = float(outcome.unfinished.sum())
+    k["queue_aware_spared"] = float((counted & queue_aware_spared(outcome)).sum())
     k.update(stage_k)
 
     innocent_rates = []
@@ -241,7 +261,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"class.{cname}.false_referral_rate"] = _ratio(
             (referred & mine & ~inputs.threat).sum(), (mine & ~inputs.threat).sum()
         )
-        k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine & finished])
+        k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine])
         innocent_rates.append(k[f"class.{cname}.false_referral_rate"])
     k.update(fairness_kpis(innocent_rates))
     k["innocent_delay_mean"] = _mean(referred_stage_time(outcome)[innocent & referred

@@ -4,12 +4,18 @@ Every analysis (KPIs in ``metrics``, hourly KPIs, the capacity search, the repor
 indicators, the per-traveller records, the animation) reads these definitions
 instead of spelling them out:
 
-- *counted*: arrived at or after the warm-up (KPIs count only these);
-- *finished*: left the crossing before the horizon (else *unfinished*);
+- *counted*: arrived in the counted window ``[warmup, horizon)`` (KPIs count only
+  these); the run goes on past the horizon until every counted traveller has left,
+  up to ``Plan.run_end`` (the drain cap);
+- *finished*: left the crossing before the run ended (else *unfinished*: still
+  inside at the drain cap);
 - *entered* stage s: reached it (queued there or was waved through);
 - *queued* at s: joined one of its lanes (entered and not flushed);
 - *flushed* at s: waved through unchecked (``flush_above``);
-- *checked* at s: queued and finished service there before the horizon;
+- *checked* at s: queued and finished service there before the run ended;
+- *wait* at s: minutes from reaching s to starting service; *censored* when service
+  had not started when the run ended at the drain cap, and then the lower bound
+  ``run_end - entry`` (the same number everywhere: run, hourly KPIs, capacity);
 - *occupancy*: the time-integral of the number waiting and the number in service
   in each lane over any windows.
 
@@ -37,14 +43,14 @@ CHUNK = 1 << 20
 """Travellers handled at once where only sums are needed (bounds temporary memory)."""
 
 
-def is_counted(arrival: np.ndarray, warmup: float) -> np.ndarray:
-    """Whether each traveller counts for KPIs: arrived (minutes) at or after ``warmup``."""
-    return arrival >= warmup
+def is_counted(arrival: np.ndarray, warmup: float, horizon: float = np.inf) -> np.ndarray:
+    """Whether each traveller counts for KPIs: arrived (minutes) in ``[warmup, horizon)``."""
+    return (arrival >= warmup) & (arrival < horizon)
 
 
 def is_checked(lane: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Whether each traveller was checked: served in a lane (not flushed, not skipped)
-    and finished there before the horizon. ``lane``/``end`` are ``Trace`` rows of one
+    and finished there before the run ended. ``lane``/``end`` are ``Trace`` rows of one
     stage (``[n]``) or of all stages (``[S, n]``)."""
     return (lane >= 0) & ~np.isnan(end)
 
@@ -93,8 +99,8 @@ def occupancy(plan: Plan, trace: Trace, s: int, edges: np.ndarray) -> Occupancy:
 
     ``edges``: increasing times (minutes) bounding the windows ``[edges[k],
     edges[k+1])``. A traveller queued in a lane waits from ``entry`` to ``start`` and
-    is served from ``start`` to ``end``; an end not reached (NaN) is the horizon, so
-    windows past ``plan.horizon`` see nobody. Travellers who arrived during the
+    is served from ``start`` to ``end``; a time not reached (NaN) is the run's end
+    (``plan.run_end``), so windows past it see nobody. Travellers who arrived during the
     warm-up count too: these are time averages of the crossing's state.
 
     One window is summed directly in chunks of travellers (no sorting, bounded
@@ -112,19 +118,19 @@ def occupancy(plan: Plan, trace: Trace, s: int, edges: np.ndarray) -> Occupancy:
             served = lane[part] >= 0
             by_lane = lane[part][served] - lanes[0]
             begin = start[part][served]
-            begin[np.isnan(begin)] = plan.horizon
+            begin[np.isnan(begin)] = plan.run_end
             waiting += np.bincount(by_lane, _clipped(entry[part][served], begin, t0, t1),
                                    len(lanes))
             finish = end[part][served]
-            finish[np.isnan(finish)] = plan.horizon
+            finish[np.isnan(finish)] = plan.run_end
             busy += np.bincount(by_lane, _clipped(begin, finish, t0, t1), len(lanes))
         return Occupancy(waiting[:, None], busy[:, None])
     waiting = np.zeros((len(lanes), edges.size - 1))
     busy = np.zeros((len(lanes), edges.size - 1))
     for j, ln in enumerate(lanes):
         mine = lane == ln
-        begin = np.where(np.isnan(start[mine]), plan.horizon, start[mine])
-        finish = np.where(np.isnan(end[mine]), plan.horizon, end[mine])
+        begin = np.where(np.isnan(start[mine]), plan.run_end, start[mine])
+        finish = np.where(np.isnan(end[mine]), plan.run_end, end[mine])
         waiting[j] = interval_minutes(entry[mine], begin, edges)
         busy[j] = interval_minutes(begin, finish, edges)
     return Occupancy(waiting, busy)
@@ -143,12 +149,12 @@ class Outcome:
 
     @cached_property
     def counted(self) -> np.ndarray:
-        """Arrived at or after the warm-up."""
-        return is_counted(self.inputs.arrival, self.plan.warmup)
+        """Arrived in the counted window ``[warmup, horizon)``."""
+        return is_counted(self.inputs.arrival, self.plan.warmup, self.plan.horizon)
 
     @cached_property
     def finished(self) -> np.ndarray:
-        """Left the crossing before the horizon (counted or not)."""
+        """Left the crossing before the run ended (counted or not)."""
         return ~np.isnan(self.trace.exit)
 
     @cached_property
@@ -156,9 +162,18 @@ class Outcome:
         """Counted and finished."""
         return self.counted & self.finished
 
+    @cached_property
+    def in_run(self) -> np.ndarray:
+        """Arrived before the run ended (counted or not): the traveller has a trace.
+        Travellers sampled for the drain but arriving after the run ended have none."""
+        out = self.finished.copy()
+        for s in range(self.plan.n_stages):
+            out |= self.entered(s)
+        return out
+
     @property
     def unfinished(self) -> np.ndarray:
-        """Counted but still inside at the horizon."""
+        """Counted but still inside when the run ended at the drain cap."""
         return self.counted & ~self.finished
 
     def entered(self, s: int) -> np.ndarray:
@@ -174,7 +189,7 @@ class Outcome:
         return self.trace.lane[s] == FLUSHED
 
     def started(self, s: int) -> np.ndarray:
-        """Started service at stage ``s`` before the horizon."""
+        """Started service at stage ``s`` before the run ended."""
         return ~np.isnan(self.trace.start[s])
 
     def checked(self, s: int | None = None) -> np.ndarray:
@@ -183,12 +198,28 @@ class Outcome:
             return is_checked(self.trace.lane, self.trace.end)
         return is_checked(self.trace.lane[s], self.trace.end[s])
 
+    def censored(self, s: int) -> np.ndarray:
+        """Queued at stage ``s`` but not started there when the run ended (at the cap):
+        their wait there is only known to be at least ``run_end - entry``."""
+        return self.queued(s) & ~self.started(s)
+
     def wait(self, s: int) -> np.ndarray:
-        """Minutes from reaching stage ``s`` to starting service there (float64[n]);
-        0 where service did not start (not reached, flushed, or still waiting)."""
-        out = np.subtract(self.trace.start[s], self.trace.entry[s])
-        out[~self.started(s)] = 0.0
+        """Minutes from reaching stage ``s`` to starting service there (float64[n]).
+
+        A traveller still waiting when the run ended (:meth:`censored`) gets the lower
+        bound ``plan.run_end - entry``; 0 where the stage was not reached or flushed.
+        """
+        trace = self.trace
+        begin = np.where(self.queued(s) & ~self.started(s), self.plan.run_end, trace.start[s])
+        out = np.subtract(begin, trace.entry[s])
+        out[np.isnan(out)] = 0.0
         return out
+
+    def time_in_system(self) -> np.ndarray:
+        """Minutes from arrival to leaving (float64[n]); the lower bound
+        ``plan.run_end - arrival`` for a traveller still inside when the run ended."""
+        exit_ = np.where(self.finished, self.trace.exit, self.plan.run_end)
+        return np.subtract(exit_, self.inputs.arrival)
 
     def reached_referral(self) -> np.ndarray:
         """Passed the point where referral is settled: finished, or reached the first

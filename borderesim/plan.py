@@ -29,6 +29,13 @@ class Plan:
     roster: np.ndarray  # int64[L, 24]: servers on duty by hour of day
     warmup: float
     horizon: float
+    drain: float = 0.0
+    """Longest the run goes on past ``horizon`` while counted travellers are inside (minutes)."""
+
+    @property
+    def run_end(self) -> float:
+        """Latest end of the run (minutes): nothing at or after it is handled."""
+        return self.horizon + self.drain
 
     @property
     def n_stages(self) -> int:
@@ -84,4 +91,5 @@ def make_plan(scenario: Scenario) -> Plan:
         roster=np.array(roster, dtype=np.int64),
         warmup=scenario.warmup,
         horizon=scenario.horizon,
+        drain=scenario.drain,
     )

@@ -40,17 +40,23 @@ def csv_safe_frame(df: Any) -> Any:
 
 
 def traveller_columns(result: Result) -> dict[str, np.ndarray]:
-    """One row per traveller and replication: times in minutes, NaN where not reached."""
+    """One row per traveller and replication: times in minutes, NaN where not reached.
+
+    Travellers sampled for the drain who would have arrived after the run ended are
+    left out (:attr:`Outcome.in_run`)."""
     plan = make_plan(result.scenario)
     classes = np.array(list(result.scenario.classes))
     lanes = np.array([*plan.lane_names, "flushed", ""])  # codes -2 and -1 index the tail
     cols: dict[str, list[np.ndarray]] = {}
 
+    keep = np.zeros(0, dtype=bool)
+
     def add(name: str, values: np.ndarray) -> None:
-        cols.setdefault(name, []).append(values)
+        cols.setdefault(name, []).append(np.asarray(values)[keep])
 
     for inputs, trace in result.traces:
         outcome = Outcome(plan, inputs, trace)
+        keep = outcome.in_run
         n = inputs.n
         add("replication", np.full(n, inputs.replication))
         add("traveller", np.arange(n))

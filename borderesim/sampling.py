@@ -4,13 +4,15 @@ Each quantity has its own named stream, a child of ``SeedSequence(seed)`` keyed 
 the replication number and the stream's name, so changing one knob (a service
 mean, a referral rate, a lane) never shifts another stream: comparisons on one seed
 see the same travellers (common random numbers). Service times are drawn for every
-traveller in every lane, visited or not.
+traveller in every lane, visited or not. Arrivals are drawn up to the latest end of
+the run (``Plan.run_end``): the counted window from stream ``arrivals``, the drain
+after it from ``arrivals.drain``; the other streams are drawn for all of them.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -49,28 +51,63 @@ class Inputs:
     def n(self) -> int:
         return len(self.arrival)
 
+    def head(self, m: int) -> Inputs:
+        """The first ``m`` travellers (as a shorter drain drawn on the same seed gives)."""
+        dyn = self.dynamic
+        if isinstance(dyn, DynamicRule):
+            dyn = replace(dyn, score=dyn.score[:m], threat_mean=dyn.threat_mean[:m])
+        return replace(self, arrival=self.arrival[:m], cls=self.cls[:m],
+                       threat=self.threat[:m],
+                       service=np.ascontiguousarray(self.service[:, :m]),
+                       caught=np.ascontiguousarray(self.caught[:, :m]), refer=self.refer[:m],
+                       p_refer_if_threat=self.p_refer_if_threat[:m], dynamic=dyn)
 
-def hourly_segments(rates: list[float], horizon: float) -> tuple[np.ndarray, np.ndarray]:
-    """Start (minutes) and expected arrivals of each clock-hour segment up to ``horizon``."""
-    n_seg = int(np.ceil(horizon / 60))
-    starts = np.arange(n_seg) * 60.0
-    lengths = np.minimum(starts + 60.0, horizon) - starts
-    expected = np.array([rates[h % 24] for h in range(n_seg)]) * lengths / 60.0
+
+def hourly_segments(
+    rates: list[float], horizon: float, start: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Start (minutes) and expected arrivals of each clock-hour piece of ``[start, horizon)``."""
+    inner = np.arange(np.floor(start / 60) + 1, np.ceil(horizon / 60)) * 60.0
+    starts = np.concatenate([[start], inner[(inner > start) & (inner < horizon)]])
+    if not start < horizon:
+        starts = starts[:0]
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
+    hours = (starts // 60).astype(np.int64) % 24
+    expected = np.array([rates[h] for h in hours], dtype=float) * lengths / 60.0
     return starts, expected
 
 
-def sample_arrivals(rates: list[float], horizon: float, rng: np.random.Generator) -> np.ndarray:
-    """Poisson arrivals with a piecewise-constant hourly rate, sampled exactly.
+def sample_arrivals(
+    rates: list[float], horizon: float, rng: np.random.Generator, start: float = 0.0
+) -> np.ndarray:
+    """Poisson arrivals in ``[start, horizon)`` with a piecewise-constant hourly rate.
 
     Each clock hour gets a Poisson count with that hour's mean, placed uniformly in
     the hour, so short peaks are never skipped. Returns sorted times in minutes.
     """
-    starts, expected = hourly_segments(rates, horizon)
+    starts, expected = hourly_segments(rates, horizon, start)
     counts = rng.poisson(expected)
-    lengths = np.minimum(starts + 60.0, horizon) - starts
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
     seg = np.repeat(np.arange(len(starts)), counts)
     times = starts[seg] + rng.random(len(seg)) * lengths[seg]
     return np.sort(times)
+
+
+def sample_drain(
+    rates: list[float], horizon: float, until: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Poisson arrivals in the drain ``[horizon, until)``, clock hour by clock hour.
+
+    Each hour's count and then its times are drawn in turn, so the arrivals of the
+    first hours do not depend on ``until``: a run may draw the drain only as far as
+    it needs (``borderesim.drain.replay``). Sorted times in minutes.
+    """
+    starts, expected = hourly_segments(rates, until, start=horizon)
+    ends = np.append(starts[1:], until)[:len(starts)]
+    out = [np.zeros(0)]
+    for t0, t1, mean in zip(starts, ends, expected, strict=True):
+        out.append(np.sort(t0 + rng.random(rng.poisson(mean)) * (t1 - t0)))
+    return np.concatenate(out)
 
 
 def _lane_services(scenario: Scenario) -> list[tuple]:
@@ -81,8 +118,14 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
     ]
 
 
-def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Inputs:
-    """Draw the travellers of one replication.
+def sample(
+    scenario: Scenario, plan: Plan, seed: int, replication: int, until: float | None = None
+) -> Inputs:
+    """Draw the travellers of one replication, arriving up to ``until`` minutes (default,
+    and at most, ``plan.run_end``; the counted window always).
+
+    Every per-traveller draw fills its stream in traveller order, so the travellers up
+    to an earlier ``until`` are the first ones of a later one, drawn identically.
 
     Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
     """
@@ -91,7 +134,15 @@ def sample(scenario: Scenario, plan: Plan, seed: int, replication: int) -> Input
     def rng(name: str) -> np.random.Generator:
         return stream(seed, replication, name)
 
-    arrival = sample_arrivals(scenario.arrivals.hourly(), scenario.horizon, rng("arrivals"))
+    rates = scenario.arrivals.hourly()
+    # the counted window, then the drain after it from a stream of its own: the window's
+    # travellers are the same whatever the drain cap
+    arrival = np.concatenate([
+        sample_arrivals(rates, plan.horizon, rng("arrivals")),
+        sample_drain(rates, plan.horizon,
+                     plan.run_end if until is None else min(until, plan.run_end),
+                     rng("arrivals.drain")),
+    ])
     n = len(arrival)
     shares = np.cumsum([c.share for c in scenario.classes.values()])
     cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),

@@ -23,11 +23,14 @@ from .distributions import Distribution, MinutesOrZero, RunMinutes
 from .errors import InputFileError, ScenarioError, shorten
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
-from .targeting import StrategySpec
+from .targeting import AnyStrategy
 
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Servers = Annotated[HourlyCount, AfterValidator(limits.server_count)]
 """Servers on duty (one count or a 24-hour roster), at most ``limits.MAX_SERVERS``."""
+
+DAY = 1440.0
+"""Minutes in a day: the longest default drain."""
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -131,8 +134,12 @@ class Scenario(Strict):
     """A border crossing point: demand, traveller classes, stages and targeting.
 
     Times are minutes (unit strings accepted); rates are per hour. The run starts at
-    00:00 and lasts ``warmup + duration``; travellers arriving during the warm-up are
-    simulated but not counted.
+    00:00; the *counted window* is ``[warmup, warmup + duration)`` (its end is the
+    *horizon*); travellers arriving during the warm-up are simulated but not counted.
+    After the horizon the run goes on (arrivals and rosters as scheduled, nobody
+    arriving then counted) until every counted traveller has left, for at most
+    ``drain_cap`` minutes (default: ``duration``, at most one day; ``0``: stop at the
+    horizon). Only travellers still inside at that cap have waits known as lower bounds.
     """
 
     name: PlainText
@@ -142,12 +149,15 @@ class Scenario(Strict):
     (``None``: unspecified, only the standards that fit any crossing)."""
     duration: RunMinutes = 1440.0
     warmup: MinutesOrZero = 0.0
+    drain_cap: Annotated[MinutesOrZero, AfterValidator(limits.at_most_minutes)] | None = None
+    """Longest the run goes on past the horizon to let counted travellers leave (minutes;
+    ``None``: ``min(duration, 24 h)``)."""
     replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     arrivals: Arrivals
     classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)
     stages: dict[StageName, Stage]
-    targeting: StrategySpec | None = None
+    targeting: AnyStrategy | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -182,6 +192,16 @@ class Scenario(Strict):
     def horizon(self) -> float:
         """End of the run in minutes (warm-up plus counted duration)."""
         return self.warmup + self.duration
+
+    @property
+    def drain(self) -> float:
+        """Minutes the run may go on past the horizon (the resolved ``drain_cap``)."""
+        return min(self.duration, DAY) if self.drain_cap is None else self.drain_cap
+
+    @property
+    def run_end(self) -> float:
+        """Latest end of the run in minutes: the horizon plus the drain cap."""
+        return self.horizon + self.drain
 
     def to_yaml(self) -> str:
         """The fully resolved scenario (all times in minutes) as YAML."""

@@ -6,12 +6,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__, budget
+from . import __version__, budget, drain
+from .drain import drain_warnings
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
 from .plan import Plan, make_plan
-from .sampling import Inputs, sample
+from .sampling import Inputs
 from .scenario import Scenario, load_scenario
 from .serialize import dumps, to_jsonable
 from .trace import Trace
@@ -75,9 +76,9 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
 def run_replication(
     scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int
 ) -> tuple[dict[str, float], Inputs, Trace]:
-    """Sample and simulate one replication; returns its KPIs, inputs and trace."""
-    inputs = sample(scenario, plan, seed, replication)
-    trace = get_engine(engine)(plan, inputs)
+    """Sample and simulate one replication; returns its KPIs, inputs and trace
+    (the drain drawn only as far as the run needs: ``drain.replay``)."""
+    inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
     return replication_kpis(scenario, plan, inputs, trace), inputs, trace
 
 
@@ -137,7 +138,7 @@ def simulate(
         for r, (kpis, trace) in enumerate(done):
             per_rep.append(kpis)
             if keep_traces:
-                traces.append((sample(scenario, plan, seed, r), trace))
+                traces.append((drain.replayed_inputs(scenario, plan, seed, r, trace), trace))
     else:
         for r in range(reps):
             kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
@@ -147,4 +148,5 @@ def simulate(
             del inputs, trace  # free this replication before the next is sampled
     summary = summarise(per_rep)
     warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
+    warnings += drain_warnings(plan, summary)
     return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)

@@ -9,9 +9,10 @@ from borderesim.sampling import Inputs
 from borderesim.trace import FLUSHED, Trace
 
 
-def in_progress(start: np.ndarray, end: np.ndarray, t: float, horizon: float) -> int:
-    """Number of services in progress just after time t."""
-    end = np.where(np.isnan(end), horizon, end)
+def in_progress(start: np.ndarray, end: np.ndarray, t: float) -> int:
+    """Number of services in progress just after time t (no end: still in service when
+    the run ended, which is after every time the trace records)."""
+    end = np.where(np.isnan(end), np.inf, end)
     return int(((start <= t) & (end > t)).sum())
 
 
@@ -43,12 +44,12 @@ def check_trace(plan: Plan, inputs: Inputs, trace: Trace) -> None:
             assert np.all(np.diff(st[began][order]) >= -1e-9)
             # never more in service than on duty at a start (no start above capacity)
             for t in st[began]:
-                assert in_progress(st[began], en[began], t, plan.horizon) <= max(
+                assert in_progress(st[began], en[began], t) <= max(
                     plan.capacity(ln, t), 0) or plan.capacity(ln, t) == 0 and False
             # work conservation: whoever waits, waits because servers are full
             for k in np.flatnonzero(~began | (st > ent + 1e-9)):
                 t = ent[k]
-                assert in_progress(st[began], en[began], t, plan.horizon) >= plan.capacity(ln, t)
+                assert in_progress(st[began], en[began], t) >= plan.capacity(ln, t)
         # flushing: waved through exactly when more than k were waiting
         k = plan.flush_above[s]
         if k >= 0:

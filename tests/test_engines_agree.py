@@ -4,7 +4,8 @@ Hypothesis generates small scenarios that stress the parts where an event loop c
 go wrong: rosters with zero-server hours, lanes restricted to classes, hourly
 profiles, overload, deterministic and empirical service times (exact ties between
 completions, roster changes and, with arrivals rounded to whole minutes, arrivals),
-flushing, stages only referred travellers visit, and the queue-aware risk rule.
+flushing, stages only referred travellers visit, the queue-aware risk rule, and
+drain caps (the run going on past the horizon while counted travellers are inside).
 """
 
 from __future__ import annotations
@@ -115,6 +116,9 @@ def crossing(draw):
         "classes": classes,
         "stages": stages,
     }
+    drain = draw(st.sampled_from([None, 0, 7, 60, 120]))
+    if drain is not None:
+        scenario["drain_cap"] = drain
     rate = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
     if targeting == "random":
         scenario["targeting"] = {"strategy": "random", "referral_rate": rate}
@@ -140,10 +144,23 @@ def test_engines_agree_on_generated_scenarios(data, quantise):
     scenario = load_scenario(data)
     plan, inputs, ref, got = both_engines(scenario, quantise=quantise)
     assert_same_trace(ref, got)
+    check_drain(plan, inputs, got)
     if not quantise and not has_discrete_service(data):
         # the shared invariants read "waiting" with strict inequalities, so they only
         # hold when no two events share an instant (continuous times)
         check_trace(plan, inputs, got)
+
+
+def check_drain(plan, inputs, trace: Trace) -> None:
+    """[drain]: nothing is recorded at or after the run end, and past the horizon only
+    while a counted traveller is inside (up to the last counted exit, when all left)."""
+    times = np.concatenate([trace.entry.ravel(), trace.start.ravel(), trace.end.ravel(),
+                            trace.exit])
+    times = times[~np.isnan(times)]
+    assert (times < plan.run_end).all()
+    counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
+    if counted.any() and not np.isnan(trace.exit[counted]).any():
+        assert (times <= max(plan.horizon, trace.exit[counted].max())).all()
 
 
 def has_discrete_service(data: dict) -> bool:

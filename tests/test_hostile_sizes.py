@@ -153,8 +153,9 @@ def test_refusal_says_how_much_and_what_to_change(monkeypatch):
         simulate(load_scenario(SMALL, ["arrivals.per_hour=100000000"]))
     text = str(err.value)
     assert err.value.path == "arrivals.per_hour"
-    assert "~28 GiB" in text and "2e+08 travellers" in text
-    assert f"{budget.ENV}=1G" in text and "lower per_hour, duration or warmup" in text
+    # the run samples its drain too (by default one more day): twice a day's travellers
+    assert "~55 GiB" in text and "4e+08 travellers" in text
+    assert f"{budget.ENV}=1G" in text and "lower per_hour, duration, warmup or drain_cap" in text
 
 
 def test_kept_traces_blame_replications(monkeypatch):
@@ -237,7 +238,10 @@ def test_expected_travellers_integrates_the_profile():
     scen = load_scenario({**SMALL, "arrivals": {"per_hour": rates}, "duration": "30h",
                           "warmup": "30min"})
     whole = sum(rates) + sum(rates[:6]) + 0.5 * rates[6]
-    assert budget.expected_travellers(scen) == pytest.approx(whole)
+    # ... and on over the drain (24 h by default: 30:30 to 54:30, one whole day)
+    assert budget.expected_travellers(scen) == pytest.approx(whole + sum(rates))
+    assert budget.expected_travellers(scen.model_copy(update={"drain_cap": 0.0})) == \
+        pytest.approx(whole)
 
 
 # ---------------------------------------------------------------- sweeps

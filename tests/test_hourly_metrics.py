@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -62,6 +64,7 @@ def _toy():
 
 def test_hand_made_trace_bookkeeping():
     _, plan, inputs = _toy()
+    plan = replace(plan, drain=0.0)  # drain_cap: 0, so the run (and this trace) ends at 180
     n = 4
     inputs = type(inputs)(seed=0, replication=0, arrival=np.array([10.0, 20, 65, 170]),
                           cls=np.zeros(n, np.int64), threat=np.zeros(n, bool),
@@ -74,7 +77,7 @@ def test_hand_made_trace_bookkeeping():
     trace.end[0] = [11.0, 51, 126, np.nan]
     w = stage_waits(plan, inputs, trace, 0)
     assert w.hour.tolist() == [0, 0, 1, 2]
-    assert w.wait.tolist() == [0, 30, 60, 10]  # censored at the 180-minute horizon
+    assert w.wait.tolist() == [0, 30, 60, 10]  # censored at the 180-minute run end
     assert w.censored.tolist() == [False, False, False, True]
     k = hourly_kpis(plan, [(inputs, trace)])["desk"]
     assert k["entering_per_hour"][:3].tolist() == [2, 1, 1]

@@ -30,10 +30,10 @@ def _toy() -> Outcome:
 
     0 arrives in the warm-up; 1 queues 5 min at primary and 4 at secondary; 2 is
     flushed at secondary; 3 is still in service at secondary at the horizon, 4 still
-    waiting at primary.
+    waiting at primary. No drain (``drain_cap: 0``): the run ends at the horizon.
     """
     data = copy.deepcopy(DEMO)
-    data.update(duration="3h", warmup="1h")
+    data.update(duration="3h", warmup="1h", drain_cap=0)
     data["stages"]["secondary"]["flush_above"] = 0
     scenario = load_scenario(data)
     plan = make_plan(scenario)
@@ -69,10 +69,15 @@ def test_the_vocabulary_on_a_hand_made_trace():
     assert o.checked(0).tolist() == [True, True, True, True, False]
     assert o.checked(1).tolist() == [False, True, False, False, False]
     assert o.checked().tolist() == [o.checked(0).tolist(), o.checked(1).tolist()]
-    assert o.wait(0).tolist() == [0, 5, 0, 0, 0]  # 4 has not started: 0
+    assert o.wait(0).tolist() == [0, 5, 0, 0, 5]  # 4 has not started: 240 - 235 at least
+    assert o.censored(0).tolist() == [False, False, False, False, True]
     assert o.wait(1).tolist() == [0, 4, 0, 29, 0]
+    assert not o.censored(1).any()  # 3 started (still in service)
+    assert o.time_in_system().tolist() == [1, 20, 1, 40, 5]  # 3 and 4: lower bounds
     assert o.reached_referral().tolist() == [True, True, True, True, False]
     assert is_counted(np.array([59.9, 60.0]), 60.0).tolist() == [False, True]
+    assert is_counted(np.array([59.9, 60.0, 239.9, 240.0]), 60.0, 240.0).tolist() == \
+        [False, True, True, False]
     assert is_checked(np.array([0, 0, -1, -2]), np.array([1.0, nan, nan, nan])).tolist() == \
         [True, False, False, False]
 
@@ -95,11 +100,16 @@ def test_occupancy_over_one_window_and_over_many():
 
 def test_kpis_read_the_vocabulary():
     o = _toy()
-    scenario = load_scenario({**copy.deepcopy(DEMO), "duration": "3h", "warmup": "1h"})
+    scenario = load_scenario({**copy.deepcopy(DEMO), "duration": "3h", "warmup": "1h",
+                              "drain_cap": 0})
     k = replication_kpis(scenario, o.plan, o.inputs, o.trace)
     assert (k["arrived"], k["finished"], k["unfinished"]) == (4, 2, 2)
     assert k["secondary.flushed"] == 1 and k["secondary.visit_rate"] == 3 / 4
-    assert k["primary.wait_mean"] == pytest.approx(5 / 3)  # 1, 2, 3 started; 4 did not
+    # 1, 2, 3 waited 5, 0, 0; 4 is still waiting, at least 5: counted at that lower bound
+    assert k["primary.wait_mean"] == pytest.approx(10 / 4)
+    assert (k["primary.censored"], k["secondary.censored"]) == (1, 0)
+    assert k["wait_mean"] == pytest.approx((9 + 0 + 29 + 5) / 4)
+    assert k["time_in_system_mean"] == pytest.approx((20 + 1 + 40 + 5) / 4)
     assert k["primary.queue_mean"] == pytest.approx(10 / 180)
     assert k["secondary.utilization"] == pytest.approx(20 / (2 * 180))
 

@@ -141,7 +141,9 @@ def test_release_by_channel_from_traces(report):
                       keep_traces=True)
     green, red = [], []
     for inputs, trace in result.traces:
-        done = ~np.isnan(trace.exit)
+        sc = result.scenario  # counted travellers (the window), followed to their exit
+        counted = (inputs.arrival >= sc.warmup) & (inputs.arrival < sc.horizon)
+        done = ~np.isnan(trace.exit) & counted
         tis = trace.exit - inputs.arrival
         green.append(tis[done & ~trace.referred].mean())
         red.append(tis[done & trace.referred].mean())
@@ -157,7 +159,7 @@ def test_bad_targets_exit_2(tmp_path, capsys):
                 "passport.egate.wait_p95<=5min", "detection_rate<=0.5"):
         assert main(["report", AIRPORT, "-o", str(out), "--targets", bad]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("borderesim: error: --targets: ") and err.count("\n") == 1, err
+        assert err.startswith("borderesim: error: --target: ") and err.count("\n") == 1, err
     assert not out.exists()
     assert main(["report", AIRPORT, "-o", str(tmp_path / "missing" / "r.html")]) == 2
     assert "folder does not exist" in capsys.readouterr().err

@@ -38,11 +38,19 @@ def test_partial_last_hour():
     assert abs(t.size - 900) < 5 * np.sqrt(900)
 
 
-def test_arrivals_sorted_and_within_horizon(demo):
+def test_arrivals_sorted_and_within_the_run(demo):
     sc = load_scenario(demo)
-    inp = sample(sc, make_plan(sc), 1, 0)
+    plan = make_plan(sc)
+    inp = sample(sc, plan, 1, 0)
     assert np.all(np.diff(inp.arrival) >= 0)
-    assert inp.arrival.max() < sc.horizon
+    assert plan.run_end == sc.horizon + 1440 and inp.arrival.max() < plan.run_end
+    # the counted window's travellers do not depend on the drain cap (own stream)
+    short = load_scenario({**demo, "drain_cap": "1h"})
+    window = inp.arrival < sc.horizon
+    cut = sample(short, make_plan(short), 1, 0)
+    assert cut.arrival.max() < sc.horizon + 60
+    np.testing.assert_array_equal(cut.arrival[:window.sum()], inp.arrival[window])
+    np.testing.assert_array_equal(cut.service[:, :window.sum()], inp.service[:, window])
 
 
 def test_same_seed_same_inputs_different_replication_differs(demo):

@@ -56,7 +56,9 @@ def test_pollaczek_khinchine_inside_interval(rho, service, days):
 
 
 def test_littles_law_per_replication(demo):
-    demo["stages"]["secondary"]["servers"] = 4
+    # 5 secondary officers (about 86 % load): with 4 (107 %) the queue grows all run, and
+    # the window's queue-time misses the waits counted travellers finish after the horizon
+    demo["stages"]["secondary"]["servers"] = 5
     demo["targeting"]["referral_rate"] = 0.05
     demo["duration"] = "72h"
     res = simulate(demo, engine=ENGINE, replications=4)

@@ -141,7 +141,9 @@ def _hourly_waits(result, hours: int) -> tuple[np.ndarray, np.ndarray]:
     for r, (_, trace) in enumerate(result.traces):
         entry, start = trace.entry[0], trace.start[0]
         assert not np.isnan(start[entry < hours * 60]).any()  # all of them started
-        h = (entry // 60).astype(int)
+        arrived = entry < hours * 60  # NaN: arrived after the run ended (the drain)
+        h = (entry[arrived] // 60).astype(int)
+        entry, start = entry[arrived], start[arrived]
         ok = h < hours
         totals[r] = np.bincount(h[ok], start[ok] - entry[ok], minlength=hours)
         counts[r] = np.bincount(h[ok], minlength=hours)

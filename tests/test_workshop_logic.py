@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
 import math
+import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -166,7 +169,7 @@ def test_run_gives_headline_numbers_with_intervals(small):
 def test_innocent_referrals_per_day_counts_innocent_referred_travellers(small):
     outcome = logic.run(small, replications=1, engine=ENGINE, keep_trace=True)
     inputs, trace = outcome.inputs, outcome.trace
-    counted = inputs.arrival >= small.warmup
+    counted = (inputs.arrival >= small.warmup) & (inputs.arrival < small.horizon)
     innocent_referred = (trace.referred & counted & ~inputs.threat).sum()
     days = small.duration / 1440
     assert outcome.mean("innocent_referred_per_day") == pytest.approx(innocent_referred / days)
@@ -235,9 +238,46 @@ def test_saved_yaml_reloads_to_the_same_setting(small):
     knobs = logic.Knobs(demand=1.25, officers=(("secondary", 3),), strategy="random",
                         params=(("referral_rate", 0.07),))
     scenario = logic.apply_knobs(small, knobs)
-    text = logic.scenario_yaml(scenario, knobs)
-    assert text.startswith("# Saved from the borderesim workshop")
+    text = logic.scenario_yaml(scenario, knobs, "0123456789")
+    assert text.splitlines()[:4] == [
+        "# Saved from the borderesim workshop (setting 0123456789)",
+        "#   demand x1.25", "#   officers at the busiest hour: secondary 3",
+        "#   targeting: Random selection, referral rate 7%"]
     assert load_scenario(yaml.safe_load(text)) == scenario
+    odd = logic.Knobs(officers=(("a\nb: 1", 2),))  # a line break in a name stays in the note
+    assert yaml.safe_load(logic.scenario_yaml(scenario, odd)) == yaml.safe_load(text)
+
+
+def test_setting_id_names_everything_the_page_computes_from():
+    knobs = logic.Knobs(officers=(("secondary", 2),), strategy="random",
+                        params=(("referral_rate", 0.05),))
+    first = logic.setting_id("name: a", knobs, 5, "auto")
+    assert re.fullmatch(r"[0-9a-f]{10}", first)
+    assert first == logic.setting_id("name: a", logic.Knobs(**vars(knobs)), 5, "auto")
+    others = {logic.setting_id("name: b", knobs, 5, "auto"),
+              logic.setting_id("name: a", replace(knobs, officers=(("secondary", 3),)), 5,
+                               "auto"),
+              logic.setting_id("name: a", knobs.with_param("referral_rate", 0.06), 5, "auto"),
+              logic.setting_id("name: a", replace(knobs, demand=1.1), 5, "auto"),
+              logic.setting_id("name: a", knobs, 6, "auto"),
+              logic.setting_id("name: a", knobs, 5, "simpy")}
+    assert len(others) == 6 and first not in others
+    marker = logic.setting_marker(knobs, first)
+    assert marker.startswith(logic.MARKER) and marker.endswith(f"(setting {first})")
+    assert "secondary 2;" in marker
+
+
+MARKDOWN = ("![x](http://example.invalid/a.png) <img src=x> [l](u) $x$ :red[r] "
+            "**b** _i_ `c` # h | t ~s~ 1. \\ &amp; name{}")
+
+
+def test_plain_escapes_every_markdown_character():
+    escaped = logic.plain(MARKDOWN)
+    unescaped = re.sub(r"\\(.)", r"\1", escaped)
+    assert unescaped == MARKDOWN  # shown as written
+    bare = re.sub(r"\\.", "", escaped)  # what is left unescaped: letters, digits, spaces
+    assert re.fullmatch(r"[A-Za-z0-9 ]*", bare), bare
+    assert logic.plain("Land crossing 2") == "Land crossing 2"
 
 
 def test_uploaded_file_errors_name_the_file(tmp_path):
@@ -264,8 +304,13 @@ def test_figures_and_snapshot(small):
     name, points = logic.tradeoff_curve(small, knobs, 2, ENGINE, grid=(0.0, 0.1))
     assert len(tradeoff_figure(name, points, outcome).axes) == 1
     assert len(queue_figure(outcome).axes[0].lines) == len(small.stages)
-    png = snapshot_png(outcome, knobs, name, points)
+    png = snapshot_png(outcome, knobs, name, points, "0123456789")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and 10_000 < len(png) < 500_000
+    image = pytest.importorskip("PIL.Image").open(io.BytesIO(png))
+    assert image.text["Description"] == "borderesim workshop setting 0123456789"
+    odd = replace(outcome, scenario=outcome.scenario.model_copy(update={"name": "$\\badmacro$"}),
+                  queue={f"${k}\\bad$": q for k, q in outcome.queue.items()})
+    assert snapshot_png(odd, knobs, name, points)[:4] == b"\x89PNG"  # names are not mathtext
 
 
 def test_the_land_crossing_runs_with_the_default_engine():

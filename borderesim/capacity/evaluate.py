@@ -62,6 +62,8 @@ class Evaluator:
                  replications: int, targets: list[Target]):
         self.scenario = scenario
         self.base = plan
+        # its own drain, without arrivals: sampled and run with no scenario drain
+        plan = replace(plan, drain=0.0)
         self.plan = replace(plan, horizon=plan.horizon + DRAIN)
         self.engine = get_engine(engine)
         self.inputs: list[Inputs] = [sample(scenario, plan, seed, r) for r in range(replications)]

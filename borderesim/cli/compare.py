@@ -10,7 +10,8 @@ from ..compare import KEY_KPIS, Comparison, compare, load_strategies
 from ..kpis import format_value, kpi_info
 from ..serialize import dumps
 from ..tables import grid
-from .common import add_run_args, add_scenario_args, load, require, warn
+from ..targeting import Strategy
+from .common import add_run_args, add_scenario_args, load, output_dir, require, warn, writing
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_scenario_args(p)
     p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
-                        "numbers in a block sweeps that knob")
+                        "numbers in a block sweeps that knob. Strategies: "
+                        + "; ".join(_knobs_in_words(cls) for cls in Strategy.registry.values()))
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -36,6 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     figure.add_argument("--no-plot", action="store_true",
                         help="with --out, do not draw tradeoff.png")
     p.set_defaults(func=command)
+
+
+def _knobs_in_words(cls: type[Strategy]) -> str:
+    """``"random (main knob referral_rate)"``: a registered strategy for the help text."""
+    return cls.tag() + (f" (main knob {cls.main_knob})" if cls.main_knob else "")
 
 
 def _diff_cell(ci: dict[str, float], unit: str) -> str:
@@ -99,14 +106,15 @@ def command(args: argparse.Namespace) -> int:
         warn(message)
     written: list[Path] = []
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "comparison.json"
-        path.write_text(dumps(comparison.to_dict()) + "\n")
+        path = output_dir(args.out) / "comparison.json"
+        with writing(path):
+            path.write_text(dumps(comparison.to_dict()) + "\n")
         written.append(path)
     if figure is not None:
         from ..plots.tradeoff import plot_tradeoff
 
-        written.append(plot_tradeoff(comparison, figure))
+        with writing(figure, "--plot"):
+            written.append(plot_tradeoff(comparison, figure))
     if args.json:
         data = comparison.to_dict()
         data["written"] = [str(p) for p in written]

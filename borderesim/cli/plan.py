@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..kpis import format_value
 from ..workforce.options import WorkforcePlan, plan_workforce
-from .common import add_run_args, add_scenario_args, fmt, load, show, warn
+from .common import add_run_args, add_scenario_args, load, show, warn
 from .gap import add_target_args
 
 EXAMPLES = """\
@@ -46,7 +47,7 @@ def command(args: argparse.Namespace) -> int:
                             say=lambda m: print(f"borderesim: {m}", file=sys.stderr))
     for note in result.notes:
         warn(note)
-    return show(args, result.to_json(), table(result), lambda out: write_outputs(result, out))
+    return show(args, result.to_dict(), table(result), lambda out: write_outputs(result, out))
 
 
 def write_outputs(result: WorkforcePlan, out: Path) -> list[Path]:
@@ -78,11 +79,13 @@ def table(result: WorkforcePlan) -> str:
     ]
     for o in d["options"]:
         sh = o["shifts"]
+        worst = format_value(o["worst_wait_p95"], "min", digits=1)
+        detect = format_value(o["detection_rate"], "share", digits=1) + " %"
         lines.append(
             f"{o['name'][:24]:<24} {sh['officers_on_shift']:>8} {sh['paid_hours']:>7g} "
             f"{sh['slack_hours']:>7g} {o['fte_total']:>7.1f} {o['fte_gap']:>+8.1f} "
-            f"{o['cost']['total']:>13,.0f} {fmt(o['worst_wait_p95'], 1):>9} "
-            f"{24 - len(o['hours_missed']):>6}/24 {fmt(o['detection_rate'], 3):>7}  "
+            f"{o['cost']['total']:>13,.0f} {worst:>9} "
+            f"{24 - len(o['hours_missed']):>6}/24 {detect:>7}  "
             + ("yes" if o["meets_targets"] else "no (hours " + ", ".join(
                 map(str, o["hours_missed"] or o["infrastructure_gap_hours"])) + ")"))
     best = d["cheapest"]

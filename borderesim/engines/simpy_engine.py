@@ -4,7 +4,10 @@ The semantics it implements (as does the fast engine, traveller by traveller) ar
 stated once, in the docstring of ``borderesim/testing/semantics.py``; the hand-computed
 cases in ``borderesim/testing/cases.py`` pin each rule on every engine. In this engine
 the tie order is the events' SimPy priority: roster changes ``ROSTER_PRIORITY``,
-completions ``2 + i``, arrivals ``2 + n + i``.
+completions ``2 + i``, arrivals ``2 + n + i``. The run ends ([drain]) at the first such
+event at or after the horizon met with no counted traveller inside, or at
+``plan.run_end``: that event's handler sets ``over`` and triggers ``stop``, the event
+``env.run`` waits for; every handler does nothing once ``over`` is set.
 """
 
 from __future__ import annotations
@@ -84,24 +87,48 @@ class CrossingModel:
         self.lanes = [Lane(self.env, plan.capacity(lane, 0.0)) for lane in range(plan.n_lanes)]
         self.trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
         self.decided = np.zeros(inputs.n, dtype=bool)
+        arrival = inputs.arrival
+        self.counted = (arrival >= plan.warmup) & (arrival < plan.horizon)
+        self.inside = 0  # counted travellers arrived and not yet left
+        self.over = False
+        self.stop = Event(self.env)
 
     def run(self) -> Trace:
         self.env.process(self.arrivals())
         self.env.process(self.roster())
-        self.env.run(until=self.plan.horizon)
+        cap = timed(self.env, max(self.plan.run_end, self.plan.horizon), 0)
+        cap.callbacks.append(lambda _: self.end())
+        self.env.run(until=self.stop)
         return self.trace
+
+    def end(self) -> None:
+        """End the run: no event is handled from now on."""
+        if not self.over:
+            self.over = True
+            self.stop.succeed()
+
+    def ended(self) -> bool:
+        """Whether the event being handled comes after the run's end ([drain])."""
+        if not self.over and self.inside == 0 and self.env.now >= self.plan.horizon:
+            self.end()
+        return self.over
 
     def arrivals(self):
         n = self.inputs.n
         for i, t in enumerate(self.inputs.arrival):
             yield timed(self.env, float(t) - self.env.now, 2 + n + i)
+            if self.ended():
+                return
+            self.inside += int(self.counted[i])
             self.env.process(self.traveller(i))
 
     def roster(self):
         plan = self.plan
         hour = 1
-        while hour * 60.0 < plan.horizon:
+        while hour * 60.0 < plan.run_end:
             yield timed(self.env, hour * 60.0 - self.env.now, ROSTER_PRIORITY)
+            if self.ended():
+                return
             for lane_index, lane in enumerate(self.lanes):
                 lane.set_capacity(int(plan.roster[lane_index, hour % 24]))
             hour += 1
@@ -149,9 +176,12 @@ class CrossingModel:
             yield self.lanes[lane].request()
             trace.start[s, i] = env.now
             yield timed(env, float(self.inputs.service[lane, i]), 2 + i)
+            if self.ended():
+                return
             self.lanes[lane].release()
             trace.end[s, i] = env.now
         trace.exit[i] = env.now
+        self.inside -= int(self.counted[i])
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:

@@ -6,19 +6,12 @@ PDF report say the same thing. Times are minutes unless a sentence says otherwis
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..hourly import as_24
 from ..scenario import Lane, Scenario
+from ..targeting.base import share_words
 
-
-def _pct(x: float) -> str:
-    """A share as a percentage with just enough digits (0.0002 -> "0.02 %")."""
-    v = 100 * x
-    if v == 0:
-        return "0 %"
-    digits = 0 if v >= 10 else 1 if v >= 1 else 2 if v >= 0.1 else 3
-    return f"{v:.{digits}f} %"
+_pct = share_words
+"""A share as a percentage with just enough digits (0.0002 -> "0.02 %")."""
 
 
 def _time(minutes: float) -> str:
@@ -101,48 +94,9 @@ def staffing(scenario: Scenario) -> list[str]:
     return [f"{total:,.0f} server-hours a day in all (an e-gate counts as a server)."] + out
 
 
-def _strategy(block: dict[str, Any], classes: list[str]) -> str:
-    name = block.get("strategy", "layers")
-    if name == "random":
-        return f"refers {_pct(block['referral_rate'])} of travellers at random"
-    if name == "by_class":
-        rates = ", ".join(f"{c} {_pct(block['referral_rate'].get(c, 0.0))}" for c in classes)
-        return f"refers a fixed share of each class (a profile): {rates}"
-    if name == "risk_score":
-        cut = (f"at or above threshold {block['threshold']:g}" if "threshold" in block
-               else f"in the top {_pct(block['referral_rate'])} on average")
-        text = f"refers travellers whose risk score (a model with AUC {block['auc']:g}) is {cut}"
-        if block.get("shift"):
-            text += "; scores shifted for " + ", ".join(
-                f"{c} by {v:+g}" for c, v in block["shift"].items())
-        if block.get("per_waiting", 0):
-            text += (f"; the threshold rises by {block['per_waiting']:g} for every traveller "
-                     "waiting at secondary (queue-aware)")
-        return text
-    if name == "sqrt_biased":
-        return (f"refers {_pct(block['referral_rate'])} of travellers, each class in proportion "
-                f"to its prior risk to the power {block.get('exponent', 0.5):g}")
-    if name == "explore":
-        return f"refers a random {_pct(block['share'])} of travellers (exploration)"
-    if name == "watchlist":
-        text = (f"checks travellers against a watchlist holding {_pct(block['coverage'])} of "
-                f"threats, wrongly matching {_pct(block.get('false_hit_rate', 0.0))} of innocents")
-        outages = block.get("outages") or []
-        if outages:
-            fb = block.get("fallback")
-            fallback = fb if isinstance(fb, str) else _strategy(fb, classes)
-            text += f"; during {len(outages)} outage window(s) the fallback {fallback}"
-        return text
-    if name == "layers":
-        return "refers a traveller if any layer does: " + "; ".join(
-            _strategy(layer, classes) for layer in block["layers"])
-    return f"strategy {name}"
-
-
 def strategy(scenario: Scenario) -> list[str]:
-    """The targeting strategy in one sentence."""
-    if scenario.targeting is None:
+    """The targeting strategy in one sentence (the strategy's own ``describe``)."""
+    own = scenario.targeting
+    if own is None:
         return ["No targeting strategy: nobody is referred to secondary inspection."]
-    block = scenario.targeting.model_dump(mode="json", exclude_none=True)
-    return [f"Targeting ({block.get('strategy', 'layers')}): "
-            f"{_strategy(block, list(scenario.classes))}."]
+    return [f"Targeting ({own.strategy}): {own.describe(scenario)}."]

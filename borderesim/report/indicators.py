@@ -13,7 +13,6 @@ import numpy as np
 from ..metrics import (
     check_probability,
     detection_population,
-    offered_load,
     summarise,
 )
 from ..outcomes import Outcome
@@ -56,11 +55,10 @@ def release_by_channel(plan: Plan, inputs: Inputs, trace: Trace) -> dict[str, fl
 def class_detection(scenario: Scenario, plan: Plan, inputs: Inputs,
                     trace: Trace) -> dict[str, float]:
     """Detection rate by class of one replication: the probability a threat of that class
-    would be detected, averaged over the class's finished counted travellers (the
+    would be detected, averaged over the class's counted travellers (the
     low-variance estimator of ``detection_rate`` restricted to one class)."""
     outcome = Outcome(plan, inputs, trace)
-    overloaded = any(v >= 1.0 for v in offered_load(outcome).values())
-    scored = detection_population(outcome, overloaded)
+    scored = detection_population(outcome)
     q = check_probability(outcome, scored)
     return {cname: _mean(q[scored & (inputs.cls == c)]) for c, cname in
             enumerate(scenario.classes)}

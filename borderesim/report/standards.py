@@ -13,7 +13,7 @@ so the KPI table of a report shows exactly the numbers ``run --json`` prints:
   measures under 25 min for EEA passengers, 45 min for others): ``STAGE.wait_p95 <= X``
   at every stage all travellers queue at (``visits: all``), one row per stage. X
   defaults to 25 min at airports and 30 min elsewhere (TSA's standard-lane limit; the
-  reference lists no published land or cargo queue standard). ``--targets`` replaces it.
+  reference lists no published land or cargo queue standard). ``--target`` replaces it.
 * **WCO Time Release Study** style release time: ``time_in_system_mean`` (mean minutes
   from arrival to release) against the FHWA 2001 survey's mean inbound truck crossing of
   26.8 min — a *benchmark*, not a standard (the TRS measures, it sets no limit). Applies
@@ -57,7 +57,7 @@ FHWA_RELEASE_MEAN = 26.8
 
 NO_KIND_NOTE = (
     "the scenario does not say what kind of crossing it is, so the report applies only the "
-    "standards that fit any crossing (the queue standard, 30 min unless --targets are "
+    "standards that fit any crossing (the queue standard, 30 min unless --target is "
     "given); add `kind: airport` to the scenario to compare against ICAO Annex 9 RP 3.39 "
     "and the 25-min UK Border Force queue standard, or `kind: cargo` to compare its mean "
     "release time against the FHWA truck benchmark (`kind: land` or `kind: generic` keeps "
@@ -71,7 +71,7 @@ class Standard:
 
     ``kpi`` names a KPI of ``run --json``; ``limit`` is in that KPI's unit (minutes for
     times, a share 0-1 for rates). ``kind`` is ``standard``, ``benchmark`` or ``target``
-    (given with ``--targets``). ``applies`` is False for a standard shown for reference
+    (given with ``--target``). ``applies`` is False for a standard shown for reference
     that does not cover this kind of crossing; ``reading`` says how the KPI reads it.
     """
 
@@ -179,22 +179,22 @@ def release_benchmark(kind: str | None) -> Standard:
 
 
 def target_standards(texts: list[str] | tuple[str, ...], plan: Plan) -> list[Standard]:
-    """Standards from ``--targets`` texts (the capacity-gap grammar, see
+    """Standards from ``--target`` texts (the capacity-gap grammar, see
     :mod:`borderesim.capacity.targets`): ``[STAGE.]wait_p95<=X``,
     ``[STAGE[.LANE].]wait_mean<=X`` or ``detection_rate>=X``.
 
     A target without a stage gives one row per stage (as the capacity gap reads it).
-    Raises ``ScenarioError`` (source ``--targets``) for text the KPI table cannot show.
+    Raises ``ScenarioError`` (source ``--target``) for text the KPI table cannot show.
     """
     out: list[Standard] = []
     for text in texts:
         try:
             t = parse_target(text, plan)
         except ScenarioError as exc:
-            raise ScenarioError(exc.problem, "--targets", exc.path) from None
+            raise ScenarioError(exc.problem, "--target", exc.path) from None
         if t.kpi == "detection_rate":
             out.append(Standard(
-                name="Detection target", source="--targets", wording=f"detect at least "
+                name="Detection target", source="--target", wording=f"detect at least "
                 f"{100 * t.value:g} % of threats", kpi="detection_rate", op=">=",
                 limit=t.value, unit="%", kind="target", target_text=text,
                 reading="prevalence-weighted share of threats detected (low-variance "
@@ -203,11 +203,11 @@ def target_standards(texts: list[str] | tuple[str, ...], plan: Plan) -> list[Sta
         if t.percentile is not None and t.percentile != 95:
             raise ScenarioError(
                 f"{text!r}: the report's KPI table holds 95th percentiles (as run --json); "
-                "use wait_p95 or wait_mean", "--targets")
+                "use wait_p95 or wait_mean", "--target")
         if t.lane is not None and t.percentile is not None:
             raise ScenarioError(
                 f"{text!r}: run --json has no 95th percentile by lane; write "
-                f"{t.stage}.wait_p95 or {t.stage}.{t.lane}.wait_mean", "--targets")
+                f"{t.stage}.wait_p95 or {t.stage}.{t.lane}.wait_mean", "--target")
         stages = [t.stage] if t.stage is not None else list(plan.stage_names)
         for stage in stages:
             where = stage if t.lane is None else f"{stage}.{t.lane}"
@@ -218,7 +218,7 @@ def target_standards(texts: list[str] | tuple[str, ...], plan: Plan) -> list[Sta
                 wording = f"mean wait at most {t.value:g} min at {where}"
                 name, reading = "Mean-wait target", f"mean wait at {where}"
             out.append(Standard(
-                name=name, source="--targets", wording=wording, kpi=f"{where}.{t.kpi}",
+                name=name, source="--target", wording=wording, kpi=f"{where}.{t.kpi}",
                 op="<=", limit=t.value, unit="min", kind="target", target_text=text,
                 reading=reading + " (minutes), per replication, averaged"))
     return out

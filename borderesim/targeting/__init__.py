@@ -1,98 +1,59 @@
 """Targeting strategies: who is referred to secondary inspection.
 
-Importing this package registers the built-in strategies; ``StrategySpec`` is the
-pydantic type a scenario's ``targeting:`` block is validated against. A block is
-told apart by its ``strategy`` field; a block with ``layers`` and no ``strategy``
-is a ``layers`` strategy.
+A strategy is one file: a ``Strategy`` subclass with its parameters, its knobs, its
+words and its decision rule, registered with ``register_strategy``. Importing this
+package imports every module in it, so a file added here registers its strategy (in the
+order of the module names: the workshop lists them so).
+``StrategySpec`` is the type a scenario's ``targeting:`` block is validated against,
+through the registry as it is when validation runs; a block is told apart by its
+``strategy`` field, and a block with ``layers`` and no ``strategy`` is a ``layers`` one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+import importlib
+import pkgutil
 
-from pydantic import Discriminator, Tag
-
-from .base import Decision, DynamicRule, PythonRule, Strategy, TargetingContext, no_referrals
+from .base import (
+    Decision,
+    DynamicRule,
+    Knob,
+    KnobSweep,
+    PythonRule,
+    Strategy,
+    TargetingContext,
+    no_referrals,
+)
 from .basic import ByClassStrategy, RandomStrategy
 from .explore import ExploreStrategy
 from .layers import LayersStrategy
+from .presets import PRESETS, Preset
+from .registry import AnyFallback, AnyStrategy, register_strategy, strategy
 from .risk_score import RiskScoreStrategy
 from .sqrt_biased import SqrtBiasedStrategy
 from .watchlist import WatchlistStrategy
 
-_BUILTIN: tuple[type[Strategy], ...] = (
-    RandomStrategy, ByClassStrategy, RiskScoreStrategy, WatchlistStrategy,
-    SqrtBiasedStrategy, ExploreStrategy, LayersStrategy,
-)
+for _module in sorted(m.name for m in pkgutil.iter_modules(__path__)):
+    importlib.import_module(f"{__name__}.{_module}")  # each registers its strategies
 
-
-def strategy(value: Any) -> str | None:
-    """The tag of a targeting block (named so error messages read "unknown strategy")."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        tag = value.get("strategy")
-        if tag is None and "layers" in value:
-            return "layers"
-        return tag if isinstance(tag, str) else None
-    return getattr(value, "strategy", None)
-
-
-def _tagged(cls: type[Strategy]) -> Any:
-    return Annotated[cls, Tag(cls.model_fields["strategy"].annotation.__args__[0])]
-
-
-def _specs(classes: tuple[type[Strategy], ...]) -> tuple[Any, Any]:
-    spec = Annotated[
-        Union[tuple(_tagged(cls) for cls in classes)],  # noqa: UP007
-        Discriminator(strategy),
-    ]
-    fallback = Annotated[
-        Union[(Annotated[Literal["none"], Tag("none")], Annotated[Literal["all"], Tag("all")],  # noqa: UP007
-               *(_tagged(cls) for cls in classes))],
-        Discriminator(strategy),
-    ]
-    for cls in (LayersStrategy, WatchlistStrategy):
-        cls.model_rebuild(force=True, _types_namespace={"StrategySpec": spec,
-                                                        "FallbackSpec": fallback})
-    return spec, fallback
-
-
-StrategySpec, FallbackSpec = _specs(_BUILTIN)
-"""``StrategySpec``: any strategy block. ``FallbackSpec``: what a watchlist does during
-outages: ``none``, ``all`` or any strategy block."""
-
-
-def register_strategy(cls: type[Strategy]) -> type[Strategy]:
-    """Make a user's ``Strategy`` subclass usable in scenario files (``strategy: its_name``).
-
-    Rebuilds the scenario schema so validation, layers and fallbacks accept it. Usable
-    as a class decorator. A strategy whose ``decide`` returns a ``PythonRule`` must set
-    ``simpy_only`` (a reason), so ``--engine auto`` runs it with SimPy.
-    """
-    global _BUILTIN, StrategySpec, FallbackSpec
-    from ..scenario import Scenario
-
-    if cls not in _BUILTIN:
-        _BUILTIN = (*_BUILTIN, cls)
-    StrategySpec, FallbackSpec = _specs(_BUILTIN)
-    # fields already typed with the old unions get the new ones, then schemas are rebuilt
-    for model, name, annotation in (
-        (LayersStrategy, "layers", list[StrategySpec]),
-        (WatchlistStrategy, "fallback", FallbackSpec | None),
-        (Scenario, "targeting", StrategySpec | None),
-    ):
-        model.model_fields[name].annotation = annotation
-        model.model_rebuild(force=True)
-    return cls
+StrategySpec = AnyStrategy
+"""Any registered strategy block (the type of a scenario's ``targeting``)."""
+FallbackSpec = AnyFallback
+"""What a watchlist does during outages: ``none``, ``all`` or any strategy block."""
 
 __all__ = [
+    "PRESETS",
+    "AnyFallback",
+    "AnyStrategy",
     "ByClassStrategy",
     "Decision",
     "DynamicRule",
     "ExploreStrategy",
     "FallbackSpec",
+    "Knob",
+    "KnobSweep",
     "LayersStrategy",
+    "Preset",
     "PythonRule",
     "RandomStrategy",
     "RiskScoreStrategy",
@@ -103,4 +64,5 @@ __all__ = [
     "WatchlistStrategy",
     "no_referrals",
     "register_strategy",
+    "strategy",
 ]

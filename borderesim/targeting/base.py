@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
@@ -103,20 +103,97 @@ class Decision:
     extra: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Knob:
+    """A number of a strategy a user may vary: a slider on the workshop page, the knob a
+    trade-off curve or the report sweeps.
+
+    ``name``: the parameter (field) it sets; ``lo``/``hi``/``step``/``default``: the
+    slider's range, step and starting value (in the parameter's units). ``percent``: the
+    value is a share (0-1), shown as a percentage and capped at 1 when scaled.
+    """
+
+    name: str
+    label: str
+    lo: float
+    hi: float
+    step: float
+    default: float
+    percent: bool = True
+    help: str = ""
+
+
+SCALES = (0.25, 0.5, 1.0, 1.5, 2.0)
+"""Factors on a strategy's main knob for its trade-off (1 = its own setting)."""
+
+
+@dataclass(frozen=True)
+class KnobSweep:
+    """A strategy at several settings of its main knob, fewest referrals first.
+
+    ``knob``: what varies (``"scale"``: a factor on the main knob, or a parameter name);
+    ``values``: its settings; ``strategies``: the strategy at each; ``own``: the index of
+    the strategy's own setting; ``note``: the settings in words.
+    """
+
+    knob: str
+    values: tuple[float, ...]
+    strategies: tuple[Strategy, ...]
+    own: int
+    note: str
+
+
+def share_words(x: float) -> str:
+    """A share as a percentage with just enough digits (0.0002 -> "0.02 %")."""
+    v = 100 * x
+    if v == 0:
+        return "0 %"
+    digits = 0 if v >= 10 else 1 if v >= 1 else 2 if v >= 0.1 else 3
+    return f"{v:.{digits}f} %"
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
 class Strategy(Strict):
-    """Base class of targeting strategies. Subclasses set ``strategy: Literal[...]``."""
+    """Base class of targeting strategies. Subclasses set ``strategy: Literal["name"]``.
+
+    A strategy is one file: its parameters (fields), ``decide``, and what every surface
+    shows of it, read from the class by the workshop, the report, ``compare`` and the
+    strategy kit: ``title``; ``knobs`` (sliders) and ``main_knob`` (the one that sets how
+    many are referred) with the workshop curve's ``grid``; ``knob_values``/``from_knobs``
+    (the sliders' values and the block they build); ``scaled``/``tradeoff`` (the
+    strategy along its main knob); ``describe`` (plain words). ``registry`` maps each
+    registered tag to its class (see :func:`targeting.registry.register_strategy`).
+    """
 
     registry: ClassVar[dict[str, type[Strategy]]] = {}
+    """Tag -> class of every registered strategy, in registration order."""
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
+    title: ClassVar[str] = ""
+    """Words for menus ("Random selection"); empty: the tag."""
+    knobs: ClassVar[tuple[Knob, ...]] = ()
+    """The sliders the workshop offers for this strategy."""
+    main_knob: ClassVar[str | None] = None
+    """The knob (one of ``knobs``) that sets how many are referred: the workshop's curve
+    sweeps it over ``grid`` and the report's trade-off scales it. None: no such knob."""
+    grid: ClassVar[tuple[float, ...]] = ()
+    """Values of ``main_knob`` the workshop's trade-off curve runs."""
+    keep: ClassVar[tuple[str, ...]] = ()
+    """Parameters ``from_knobs`` keeps from the scenario's own strategy of this kind."""
+    offered: ClassVar[bool] = True
+    """Whether the workshop offers this strategy with sliders of its own."""
 
     @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        field_info = cls.model_fields.get("strategy")
-        args = getattr(field_info.annotation, "__args__", ()) if field_info else ()
-        for name in args:
-            Strategy.registry[name] = cls
+    def tag(cls) -> str:
+        """The strategy's name in scenario files (the value of its ``strategy`` field)."""
+        return cls.model_fields["strategy"].annotation.__args__[0]
+
+    @classmethod
+    def knob(cls, name: str) -> Knob:
+        """The knob called ``name``."""
+        return next(k for k in cls.knobs if k.name == name)
 
     def check(self, scenario: Scenario) -> None:
         """Raise ``ValueError`` if the strategy does not fit the scenario."""
@@ -127,6 +204,55 @@ class Strategy(Strict):
 
     def decide(self, ctx: TargetingContext) -> Decision:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # ----------------------------------------------------------------- knobs
+
+    def knob_values(self, scenario: Scenario) -> dict[str, float]:
+        """The value of each of ``knobs`` this strategy sets (those that are numbers)."""
+        values = {k.name: getattr(self, k.name, None) for k in self.knobs}
+        return {name: float(v) for name, v in values.items() if _is_number(v)}
+
+    @classmethod
+    def from_knobs(cls, values: dict[str, float], scenario: Scenario,
+                   own: Strategy | None = None) -> dict[str, Any]:
+        """The targeting block the sliders ``values`` set (validated by the caller).
+
+        ``own``: the scenario's own strategy; if it is of this kind, its ``keep``
+        parameters are kept (a biased model, a queue-aware rule).
+        """
+        block: dict[str, Any] = {"strategy": cls.tag()}
+        block.update({k.name: values[k.name] for k in cls.knobs})
+        if isinstance(own, cls):
+            kept = own.model_dump(mode="json", exclude_none=True)
+            block.update({name: kept[name] for name in cls.keep if name in kept})
+        return block
+
+    def scaled(self, factor: float) -> Self | None:
+        """This strategy with its main knob times ``factor`` (a share capped at 1); None
+        if it has no main knob set to a number."""
+        if self.main_knob is None or not _is_number(value := getattr(self, self.main_knob)):
+            return None
+        new = value * factor
+        if self.knob(self.main_knob).percent:
+            new = min(1.0, max(0.0, new))
+        return self.model_copy(update={self.main_knob: new})
+
+    def tradeoff(self) -> KnobSweep | None:
+        """The strategy along its main knob, fewest referrals first (its own setting among
+        them); None if it has none. By default the main knob scaled by ``SCALES``."""
+        if self.scaled(1.0) is None:
+            return None
+        return KnobSweep("scale", SCALES, tuple(self.scaled(f) for f in SCALES),
+                         SCALES.index(1.0),
+                         "referral knob scaled by " + ", ".join(f"×{f:g}" for f in SCALES))
+
+    # ----------------------------------------------------------------- words
+
+    def describe(self, scenario: Scenario) -> str:
+        """What the strategy does, in plain words (a clause: "refers ...")."""
+        params = self.model_dump(mode="json", exclude_none=True, exclude={"strategy"})
+        shown = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in params.items())
+        return f"{self.title or self.tag()}" + (f" ({shown})" if shown else "")
 
 
 def refer_probability(threshold: np.ndarray | float, mean: np.ndarray | float) -> np.ndarray:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from .base import Decision, Strategy, TargetingContext
+from .base import Decision, Knob, Strategy, TargetingContext, share_words
+from .registry import register_strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
 
 Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 """A share between 0 and 1."""
+
+RATE_KNOB = Knob("referral_rate", "Referral rate (share of travellers sent to secondary)",
+                 0.0, 0.3, 0.005, 0.05)
+"""The slider of a strategy whose ``referral_rate`` is the share of travellers referred."""
+RATE_GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.2, 0.3)
+"""Referral rates a trade-off curve runs."""
 
 
 ONE_RATE = "*"
@@ -31,8 +41,14 @@ def _one_rate_problem(classes: list[str], rate: str = "RATE") -> str:
             f"random strategy: {switch_to_random(rate)}")
 
 
+@register_strategy
 class RandomStrategy(Strategy):
     """Refer each traveller independently with probability ``referral_rate``."""
+
+    title = "Random selection"
+    knobs = (RATE_KNOB,)
+    main_knob = "referral_rate"
+    grid = RATE_GRID
 
     strategy: Literal["random"]
     referral_rate: Rate
@@ -47,14 +63,27 @@ class RandomStrategy(Strategy):
                 f"by_class); switching strategy on the command line: {switch_to_random()}")
         return value
 
+    def describe(self, scenario: Scenario) -> str:
+        return f"refers {share_words(self.referral_rate)} of travellers at random"
+
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream("targeting.random").random(ctx.n)
         p = np.full(ctx.n, self.referral_rate)
         return Decision(refer=u < p, p_refer_if_threat=p)
 
 
+@register_strategy
 class ByClassStrategy(Strategy):
-    """Refer travellers of class C with probability ``referral_rate[C]`` (a profile)."""
+    """Refer travellers of class C with probability ``referral_rate[C]`` (a profile).
+
+    Its knob is the average referral rate over arrivals; the profile's shape is kept when
+    it is changed (``profile_rates``, ``scaled``).
+    """
+
+    title = "Profile by traveller class"
+    knobs = (RATE_KNOB,)
+    main_knob = "referral_rate"
+    grid = RATE_GRID
 
     strategy: Literal["by_class"]
     referral_rate: dict[str, Rate]
@@ -87,7 +116,52 @@ class ByClassStrategy(Strategy):
             raise ValueError(_one_rate_problem(class_names))
         return np.array([self.referral_rate.get(c, 0.0) for c in class_names])
 
+    def average_rate(self, scenario: Scenario) -> float:
+        """The share of all travellers referred on average (class shares as weights)."""
+        return float(sum(c.share * self.referral_rate.get(name, 0.0)
+                         for name, c in scenario.classes.items()))
+
+    def knob_values(self, scenario: Scenario) -> dict[str, float]:
+        return {"referral_rate": self.average_rate(scenario)}
+
+    @classmethod
+    def from_knobs(cls, values: dict[str, float], scenario: Scenario,
+                   own: Strategy | None = None) -> dict[str, Any]:
+        return {"strategy": cls.tag(),
+                "referral_rate": profile_rates(values["referral_rate"], scenario, own)}
+
+    def scaled(self, factor: float) -> Self:
+        """Every class's rate times ``factor`` (capped at 1): the profile's shape is kept."""
+        return self.model_copy(update={"referral_rate": {
+            c: min(1.0, max(0.0, r * factor)) for c, r in self.referral_rate.items()}})
+
+    def describe(self, scenario: Scenario) -> str:
+        rates = ", ".join(f"{c} {share_words(self.referral_rate.get(c, 0.0))}"
+                          for c in scenario.classes)
+        return f"refers a fixed share of each class (a profile): {rates}"
+
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream("targeting.random").random(ctx.n)
         p = self.rates(ctx.class_names)[ctx.cls]
         return Decision(refer=u < p, p_refer_if_threat=p)
+
+
+def profile_rates(rate: float, scenario: Scenario,
+                  own: Strategy | None = None) -> dict[str, float]:
+    """Per-class referral rates averaging ``rate`` over arrivals.
+
+    Keeps the proportions of ``own`` (default: the scenario's targeting) if it is a
+    ``by_class`` profile referring anybody, else makes rates proportional to each class's
+    threat prevalence (equal if none). Rates are capped at 1, so a very high ``rate``
+    may average a little less.
+    """
+    own = scenario.targeting if own is None else own
+    if isinstance(own, ByClassStrategy) and own.average_rate(scenario) > 0:
+        weight = {c: own.referral_rate.get(c, 0.0) for c in scenario.classes}
+    else:
+        weight = {c: cls.threat_prevalence for c, cls in scenario.classes.items()}
+        if sum(weight.values()) <= 0:
+            weight = dict.fromkeys(scenario.classes, 1.0)
+    mean = sum(scenario.classes[c].share * w for c, w in weight.items())
+    scale = rate / mean if mean > 0 else 0.0
+    return {c: min(1.0, w * scale) for c, w in weight.items()}

@@ -10,21 +10,39 @@ Alone it is the same as ``random``.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from .base import Decision, Strategy, TargetingContext
+from .base import Decision, Knob, Strategy, TargetingContext, share_words
 from .basic import Rate
+from .registry import register_strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
 
 STREAM = "targeting.explore"
 
 
+@register_strategy
 class ExploreStrategy(Strategy):
-    """Refer each traveller with probability ``share``, independently of other layers."""
+    """Refer each traveller with probability ``share``, independently of other layers.
+
+    Not offered by the workshop on its own: alone it is ``random``, which the page offers.
+    """
+
+    title = "Random exploration share"
+    knobs = (Knob("share", "Exploration share (travellers referred at random)",
+                  0.0, 0.1, 0.005, 0.02),)
+    main_knob = "share"
+    grid = (0.0, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1)
+    offered = False
 
     strategy: Literal["explore"]
     share: Rate
+
+    def describe(self, scenario: Scenario) -> str:
+        return f"refers a random {share_words(self.share)} of travellers (exploration)"
 
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream(STREAM).random(ctx.n)

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 import numpy as np
 from pydantic import Field
 
 from .base import Decision, Strategy, TargetingContext
+from .registry import AnyStrategy, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import StrategySpec
+    from ..scenario import Scenario
 
 
 def combine_p(ps: list[np.ndarray]) -> np.ndarray:
@@ -38,11 +39,20 @@ def combine_p(ps: list[np.ndarray]) -> np.ndarray:
     return 1.0 - miss
 
 
+@register_strategy
 class LayersStrategy(Strategy):
-    """Refer a traveller if any of ``layers`` refers them."""
+    """Refer a traveller if any of ``layers`` refers them.
+
+    Its knobs are its layers': ``scaled`` scales every layer that has a main knob, and
+    ``describe`` joins the layers' words. The workshop offers layers through presets
+    (``targeting.presets``).
+    """
+
+    title = "Layers (referred if any layer refers)"
+    offered = False
 
     strategy: Literal["layers"] = "layers"
-    layers: Annotated[list[StrategySpec], Field(min_length=1)]
+    layers: Annotated[list[AnyStrategy], Field(min_length=1)]
 
     def check(self, scenario) -> None:
         for i, layer in enumerate(self.layers):
@@ -57,6 +67,18 @@ class LayersStrategy(Strategy):
 
     def queue_aware(self) -> bool:
         return any(layer.queue_aware() for layer in self.layers)
+
+    def scaled(self, factor: float) -> Self | None:
+        """Every layer with a main knob scaled by ``factor`` (None if no layer has one)."""
+        scaled = [layer.scaled(factor) for layer in self.layers]
+        if all(s is None for s in scaled):
+            return None
+        return self.model_copy(update={"layers": [
+            layer if s is None else s for layer, s in zip(self.layers, scaled, strict=True)]})
+
+    def describe(self, scenario: Scenario) -> str:
+        return "refers a traveller if any layer does: " + "; ".join(
+            layer.describe(scenario) for layer in self.layers)
 
     def decide(self, ctx: TargetingContext) -> Decision:
         used: Counter[str] = Counter()

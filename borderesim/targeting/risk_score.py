@@ -14,14 +14,27 @@ the other strategies alongside: sweeps and comparisons are paired.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
 from ..limits import MAX_SCORE
-from .base import Decision, DynamicRule, Strategy, TargetingContext, refer_probability
-from .basic import Rate
+from .base import (
+    Decision,
+    DynamicRule,
+    Knob,
+    KnobSweep,
+    Strategy,
+    TargetingContext,
+    refer_probability,
+    share_words,
+)
+from .basic import RATE_GRID, RATE_KNOB, Rate
+from .registry import register_strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
 
 STREAM = "targeting.risk_score"
 """Random stream of the score noise (one standard normal per traveller)."""
@@ -70,6 +83,11 @@ def threshold_for_rate(
     return float(optimize.brentq(gap, lo, hi, xtol=1e-12, rtol=1e-12))
 
 
+SHIFTS = (1.0, 0.5, 0.0, -0.5, -1.0)
+"""Shifts of a threshold for the trade-off (score units; 0 = the strategy's own)."""
+
+
+@register_strategy
 class RiskScoreStrategy(Strategy):
     """Refer travellers whose binormal risk score is at or above a threshold.
 
@@ -81,7 +99,17 @@ class RiskScoreStrategy(Strategy):
     ``per_waiting``: queue-aware option; the threshold rises by this much for every
     traveller waiting at the referred stage when the traveller reaches it (a rule
     both engines implement). 0 (default) keeps the threshold fixed.
+
+    Knobs: ``auc`` and ``referral_rate`` (the main one). Given a ``threshold`` instead,
+    its trade-off shifts the threshold by ``SHIFTS``.
     """
+
+    title = "Risk model (analytics / AI score)"
+    knobs = (Knob("auc", "Risk model quality (AUC: 0.5 = chance, 1 = perfect)",
+                  0.5, 0.99, 0.01, 0.8, percent=False), RATE_KNOB)
+    main_knob = "referral_rate"
+    grid = RATE_GRID
+    keep = ("shift", "per_waiting")
 
     strategy: Literal["risk_score"]
     auc: Annotated[float, Field(ge=0.5, lt=1, allow_inf_nan=False)]
@@ -106,6 +134,27 @@ class RiskScoreStrategy(Strategy):
 
     def queue_aware(self) -> bool:
         return self.per_waiting > 0
+
+    def tradeoff(self) -> KnobSweep | None:
+        if self.threshold is None:
+            return super().tradeoff()
+        values = tuple(self.threshold + d for d in SHIFTS)
+        return KnobSweep("threshold", values,
+                         tuple(self.model_copy(update={"threshold": t}) for t in values),
+                         SHIFTS.index(0.0),
+                         "threshold shifted by " + ", ".join(f"{d:+g}" for d in SHIFTS))
+
+    def describe(self, scenario: Scenario) -> str:
+        cut = (f"at or above threshold {self.threshold:g}" if self.threshold is not None
+               else f"in the top {share_words(self.referral_rate)} on average")
+        text = f"refers travellers whose risk score (a model with AUC {self.auc:g}) is {cut}"
+        if self.shift:
+            text += "; scores shifted for " + ", ".join(
+                f"{c} by {v:+g}" for c, v in self.shift.items())
+        if self.per_waiting:
+            text += (f"; the threshold rises by {self.per_waiting:g} for every traveller "
+                     "waiting at secondary (queue-aware)")
+        return text
 
     @property
     def dprime(self) -> float:

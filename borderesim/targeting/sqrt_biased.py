@@ -9,13 +9,17 @@ screening (``exponent: 0``) and screening in proportion to risk (``exponent: 1``
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from pydantic import Field
 
-from .base import Decision, Strategy, TargetingContext
-from .basic import Rate
+from .base import Decision, Strategy, TargetingContext, share_words
+from .basic import RATE_GRID, RATE_KNOB, Rate
+from .registry import register_strategy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..scenario import Scenario
 
 MAX_EXPONENT = 10.0
 """Largest ``exponent``: beyond it the heaviest class takes every referral anyway."""
@@ -55,6 +59,7 @@ def class_rates(weights: np.ndarray, shares: np.ndarray, rate: float) -> np.ndar
     return p
 
 
+@register_strategy
 class SqrtBiasedStrategy(Strategy):
     """Refer class c with probability proportional to ``risk_c ** exponent``, capped at 1.
 
@@ -63,6 +68,12 @@ class SqrtBiasedStrategy(Strategy):
     ``prior_risk``: the planner's belief about each class's risk (any scale; every
     class must be listed); by default the scenario's ``threat_prevalence``.
     """
+
+    title = "Square-root biased profile (Press 2009)"
+    knobs = (RATE_KNOB,)
+    main_knob = "referral_rate"
+    grid = RATE_GRID
+    keep = ("exponent", "prior_risk")
 
     strategy: Literal["sqrt_biased"]
     referral_rate: Rate
@@ -99,6 +110,10 @@ class SqrtBiasedStrategy(Strategy):
             raise ValueError("prior_risk: every class has prior risk 0 (threat_prevalence); give "
                              "'prior_risk' or use the random strategy")
         self.rates(scenario)
+
+    def describe(self, scenario: Scenario) -> str:
+        return (f"refers {share_words(self.referral_rate)} of travellers, each class in "
+                f"proportion to its prior risk to the power {self.exponent:g}")
 
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream(STREAM).random(ctx.n)

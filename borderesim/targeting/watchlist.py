@@ -21,11 +21,12 @@ from pydantic import BeforeValidator, Field, model_validator
 from .. import outcomes
 from ..schema_base import Strict
 from ..units import to_minutes
-from .base import Decision, DynamicRule, PythonRule, Strategy, TargetingContext
+from .base import Decision, DynamicRule, Knob, PythonRule, Strategy, TargetingContext, share_words
 from .basic import Rate
+from .registry import AnyFallback, register_strategy
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import FallbackSpec
+    from ..scenario import Scenario
 
 STREAM = "targeting.watchlist"
 DAY = 1440.0
@@ -86,6 +87,7 @@ class Outage(Strict):
         return (tod >= self.start) | (tod < self.end)
 
 
+@register_strategy
 class WatchlistStrategy(Strategy):
     """Refer travellers matched against a watchlist when they arrive.
 
@@ -94,13 +96,22 @@ class WatchlistStrategy(Strategy):
     ``fallback`` (required with outages) decides: ``none`` (nobody referred on
     watchlist grounds), ``all`` (everybody), or any strategy block. Reports
     ``watchlist.hits`` and ``watchlist.false_hits`` (counted travellers matched).
+    Knobs: ``coverage`` (the main one) and ``false_hit_rate``.
     """
+
+    title = "Watchlist (API/PNR, database checks)"
+    knobs = (Knob("coverage", "Watchlist coverage (share of threats listed)",
+                  0.0, 1.0, 0.05, 0.5),
+             Knob("false_hit_rate", "Watchlist false hits (share of innocent travellers "
+                  "matched)", 0.0, 0.02, 0.0005, 0.001))
+    main_knob = "coverage"
+    grid = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
 
     strategy: Literal["watchlist"]
     coverage: Rate
     false_hit_rate: Rate = 0.0
     outages: list[Outage] = Field(default_factory=list)
-    fallback: FallbackSpec | None = None
+    fallback: AnyFallback | None = None
 
     @model_validator(mode="after")
     def _fallback_declared(self) -> WatchlistStrategy:
@@ -126,6 +137,15 @@ class WatchlistStrategy(Strategy):
         inner = self._fallback_strategy()
         return inner is not None and inner.queue_aware()
 
+    def describe(self, scenario: Scenario) -> str:
+        text = (f"checks travellers against a watchlist holding {share_words(self.coverage)} "
+                f"of threats, wrongly matching {share_words(self.false_hit_rate)} of innocents")
+        if self.outages:
+            inner = self._fallback_strategy()
+            fallback = self.fallback if inner is None else inner.describe(scenario)
+            text += f"; during {len(self.outages)} outage window(s) the fallback {fallback}"
+        return text
+
     def offline(self, arrival: np.ndarray) -> np.ndarray:
         """Whether the database is down when each traveller arrives."""
         down = np.zeros(len(arrival), dtype=bool)
@@ -138,7 +158,7 @@ class WatchlistStrategy(Strategy):
         listed = u < np.where(ctx.threat, self.coverage, self.false_hit_rate)
         down = self.offline(ctx.arrival)
         hit = listed & ~down
-        counted = outcomes.is_counted(ctx.arrival, ctx.scenario.warmup)
+        counted = outcomes.is_counted(ctx.arrival, ctx.scenario.warmup, ctx.scenario.horizon)
         extra = {
             "watchlist.hits": float((hit & counted).sum()),
             "watchlist.false_hits": float((hit & counted & ~ctx.threat).sum()),

@@ -96,6 +96,8 @@ class Case:
     service: Sequence[Sequence[float]]
     expected: Sequence[Row]
     horizon: float = 600.0
+    warmup: float = 0.0
+    drain: float = 0.0
     cls: Sequence[int] | None = None
     n_classes: int = 1
     refer: Sequence[bool] | None = None
@@ -120,8 +122,9 @@ class Case:
                                 for c in range(self.n_classes)] for _, lane in lanes],
                               dtype=bool).reshape(len(lanes), self.n_classes),
             roster=np.array([lane.roster() for _, lane in lanes], dtype=np.int64),
-            warmup=0.0,
+            warmup=float(self.warmup),
             horizon=float(self.horizon),
+            drain=float(self.drain),
         )
 
     def names(self) -> list[str]:
@@ -504,11 +507,60 @@ def referred_stages_in_order() -> None:
                 Row([SKIP]),
                 Row([SKIP])])
 def events_at_horizon_unhandled() -> None:
-    """Nothing at or after the horizon (t=10) is handled; those inside are unfinished.
+    """With no drain, nothing at or after the horizon (t=10) is handled; those inside are
+    unfinished.
 
     One lane with 2 servers. Traveller 0 is served 1-6 and leaves. Traveller 1 starts at
     2 and would end at 2 + 8 = 10, the horizon: no end, no exit. Traveller 2 waits from 3
     and starts at 6 (traveller 0 left), still in service at the horizon. Traveller 3
     waits from 4 and never starts. Travellers 4 (arriving at exactly 10) and 5 (12) have
     no trace at all.
+    """
+
+
+# --- drain --------------------------------------------------------------------------------
+
+@case("drain",
+      stages=[Stage(lanes=[Lane(2)])],
+      warmup=2.0, horizon=10.0, drain=50.0,
+      arrival=[1.0, 3.0, 8.0, 12.0, 18.0],
+      service=[[30.0], [4.0], [9.0], [2.0], [1.0]],
+      expected=[Row([Visit(A, 1.0, 1.0)]),
+                Row([Visit(A, 3.0, 3.0, 7.0)], exit=7.0),
+                Row([Visit(A, 8.0, 8.0, 17.0)], exit=17.0),
+                Row([Visit(A, 12.0, 17.0)]),
+                Row([SKIP])])
+def drain_until_counted_travellers_leave() -> None:
+    """Past the horizon (t=10) the run goes on only while a counted traveller is inside.
+
+    Warm-up 2, horizon 10, drain cap 50 (run end 60); one lane with 2 servers. Traveller
+    0 arrives in the warm-up (not counted) and is served from 1, to end at 31. Traveller 1
+    (counted) is served 3-7. Traveller 2 (counted) starts at 8 on the server 1 freed and
+    would leave at 17, so the run goes on past 10. Traveller 3 arrives at 12, after the
+    counted window (not counted, but handled: a counted traveller is inside) and waits.
+    At 17 traveller 2's completion is handled: traveller 3 starts in the freed server and
+    traveller 2 leaves; nobody counted is inside now. The next event, traveller 4's
+    arrival at 18, is not handled and the run ends: traveller 3 has no end, traveller 0
+    (a warm-up traveller, who never holds the run open) no end, traveller 4 no trace.
+    """
+
+
+@case("drain",
+      stages=[Stage(lanes=[Lane(1)])],
+      horizon=10.0, drain=5.0,
+      arrival=[1.0, 2.0, 3.0, 12.0, 16.0],
+      service=[[6.0], [6.0], [6.0], [1.0], [1.0]],
+      expected=[Row([Visit(A, 1.0, 1.0, 7.0)], exit=7.0),
+                Row([Visit(A, 2.0, 7.0, 13.0)], exit=13.0),
+                Row([Visit(A, 3.0, 13.0)]),
+                Row([Visit(A, 12.0)]),
+                Row([SKIP])])
+def drain_cap_ends_the_run() -> None:
+    """The drain cap (run end = horizon 10 + 5 = 15) ends the run with counted travellers
+    inside: they are unfinished and their waits are known only as lower bounds.
+
+    One lane, 1 server, services 6. Travellers 0-2 (counted) are served 1-7, 7-13 and
+    from 13; traveller 2 would end at 19, at or after the run end 15: no end, no exit.
+    Traveller 3 arrives at 12 (after the window; handled, traveller 2 is inside) and
+    waits, never starting. Traveller 4 arrives at 16, after the run end: no trace.
     """

@@ -5,14 +5,21 @@ engines' docstrings point here; ``borderesim.testing.cases`` pins each engine ru
 (the ones tagged below with a name in brackets) with a hand-computed trace, and
 ``tests/test_conformance.py`` runs those cases on every engine.
 
-**Time.** Minutes (float64) from 00:00 of day one; the run lasts ``warmup + duration``
-(the *horizon*). Hourly profiles and rosters index ``hour % 24``.
+**Time.** Minutes (float64) from 00:00 of day one. The *counted window* is
+``[warmup, warmup + duration)``; its end is the *horizon*. The run may go on past it
+for at most the drain cap (``drain_cap``, default ``min(duration, 24 h)``), to the
+*run end* ``Plan.run_end = horizon + drain``. Hourly profiles and rosters index
+``hour % 24``.
 
 **Arrivals.** Per clock hour a Poisson count with that hour's mean, placed uniformly in
-the hour (exact for a piecewise-constant rate). Travellers are numbered in arrival order.
+the hour (exact for a piecewise-constant rate), up to the run end: the counted window
+from stream ``arrivals``, the drain after it from ``arrivals.drain`` hour by hour (so
+the window's travellers do not depend on the cap, and ``drain.replay`` may draw the
+drain only as far as the run needs). Travellers are numbered in arrival order.
 
 **Streams.** Every random quantity has its own stream,
-``SeedSequence(seed, spawn_key=(replication, crc32(name)))``: ``arrivals``, ``classes``,
+``SeedSequence(seed, spawn_key=(replication, crc32(name)))``: ``arrivals``,
+``arrivals.drain``, ``classes``,
 ``threats``, ``service.<stage>.<lane>``, ``detect.<stage>``, and strategy streams
 (``targeting.*``). Service times are drawn for every traveller in every lane, so changing
 one knob never shifts another stream. Everything random is drawn before an engine runs
@@ -50,27 +57,37 @@ priorities ``1``, ``2 + i``, ``2 + n + i``). Everything an event causes (starts 
 servers, the next stage's referral, flushing and lane choice) happens at once, before
 the next event.
 
-[horizon] Events at or after the horizon are not handled: a traveller arriving then has
-no trace at all, a service that would end then has no end, and travellers still inside
-are *unfinished* (``exit`` is NaN).
+[horizon] Events at or after the run end are not handled: a traveller arriving then
+has no trace at all, a service that would end then has no end, and travellers still
+inside are *unfinished* (``exit`` is NaN). With no drain the run end is the horizon.
 
-**KPIs.** KPIs count travellers who arrive at or after the warm-up. Percentiles are per
-replication, then averaged with a 95 % t-interval. ``detection_rate`` is the low-variance
-estimator: the prevalence-weighted mean over counted *finished* travellers of
-P(detected | threat), from the stages each traveller actually passed and the strategy's
-``p_refer_if_threat``; ``detection_rate_observed`` is detected / threats (both among
-counted finished travellers; travellers still inside at the horizon are reported as
-``unfinished``, not as misses).
+[drain] Past the horizon the run goes on as scheduled (arrivals, roster changes) only
+while a *counted* traveller (one who arrived in the counted window) is inside: a
+roster change, completion or arrival at a time at or after the horizon is not
+handled, and the run ends there, if no counted traveller is inside when it comes up.
+Everything the last handled event caused has happened (a traveller it started in a
+freed server has a start). Warm-up and post-window travellers never hold the run open.
 
-**Overload.** When a stage's offered load reaches 100 % in a replication, detection is
-scored over *all* counted travellers by what happened before the horizon (referred
-travellers stuck in a growing secondary queue count as unchecked); otherwise over
-finished travellers, which avoids an end-of-run bias.
+**KPIs.** KPIs count travellers who arrive in the counted window. Waits, times in the
+crossing and detection are per counted traveller, followed to their exit in the drain;
+throughput, queue length and utilisation are time averages over the counted window.
+Percentiles are per replication, then averaged with a 95 % t-interval.
+``detection_rate`` is the low-variance estimator: the prevalence-weighted mean over
+counted travellers of P(detected | threat), from the stages each traveller actually
+passed and the strategy's ``p_refer_if_threat``; ``detection_rate_observed`` is
+detected / threats among counted travellers.
+
+**Censoring.** Only when the drain cap ends the run are counted travellers still inside
+(``unfinished``): a wait not yet ended counts as its lower bound ``run_end - entry``
+(``{stage}.censored`` counts them; ``borderesim.outcomes.Outcome.wait`` is the one
+definition, used by ``run`` and the hourly KPIs alike), and detection scores them by
+what happened before the run ended (a referred traveller stuck in a growing secondary
+queue counts as unchecked). ``run`` then warns that these waits are lower bounds.
 """
 
 from __future__ import annotations
 
 ENGINE_RULES: tuple[str, ...] = (
-    "stages", "referral", "flushing", "lanes", "rosters", "ties", "horizon",
+    "stages", "referral", "flushing", "lanes", "rosters", "ties", "horizon", "drain",
 )
 """The bracketed rule names above: what an engine decides, each pinned by conformance cases."""

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..compare import Variant, with_targeting
+from ..compare import Variant, knob_variants, with_targeting
 from ..engines.fast.support import supports
 from ..plan import make_plan
 from ..sampling import Inputs, sample, stream
@@ -161,12 +161,9 @@ def referred_at(decision: Decision, waiting: int) -> np.ndarray:
 def knob_settings(scenario: Scenario) -> list[Variant]:
     """The scenario's strategy at each setting of its main knob, fewest referrals first.
 
-    From ``report.knobs.tradeoff_variants`` (empty when the strategy has no knob there).
+    From the strategy's own ``tradeoff`` (empty when it has no main knob).
     """
-    from ..report.knobs import tradeoff_variants
-
-    variants, _, _ = tradeoff_variants(scenario)
-    return variants
+    return knob_variants(scenario.targeting)[0]
 
 
 def pairing_problems(decisions: Sequence[Decision], labels: Sequence[str]) -> list[str]:

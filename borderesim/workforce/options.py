@@ -29,11 +29,12 @@ import numpy as np
 from .. import __version__
 from ..capacity import GapResult, gap
 from ..capacity.evaluate import Evaluation, Evaluator
-from ..capacity.search import caps, nan_to_none
+from ..capacity.search import caps
 from ..capacity.targets import Target, parse_max_servers, parse_targets
 from ..errors import ScenarioError
 from ..plan import Plan, make_plan
 from ..scenario import Scenario, load_scenario
+from ..serialize import to_jsonable as nan_to_none
 from .costs import annuity, fte
 from .schema import Option, OptionsFile, load_options
 from .shifts import HOURS, ShiftPlan, solve_cover

@@ -2,7 +2,10 @@
 
 Everything it computes comes from ``logic`` (numbers) and ``charts`` (figures);
 this file only lays out widgets and caches results so each change redraws in
-about a second. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
+about a second. Names and descriptions from a scenario are shown as text, never as
+Markdown. Under the title, the downloads and a marker naming the setting they hold
+(``logic.setting_marker``) are written last in each run, after the numbers and charts
+of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
 """
 
 from __future__ import annotations
@@ -100,8 +103,8 @@ def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
     for stage, spec in scenario.stages.items():
         peak = logic.peak_officers(scenario, stage)
         who = "referred travellers" if spec.visits == "referred" else "everyone"
-        n = sb.slider(f"Officers at {stage} (busiest hour)", 1, max(2 * peak, peak + 6), peak,
-                      key=f"officers|{stage}|{sid}",
+        n = sb.slider(f"Officers at {logic.plain(stage)} (busiest hour)", 1,
+                      max(2 * peak, peak + 6), peak, key=f"officers|{stage}|{sid}",
                       help=f"Visited by {who}. Every hour's roster is scaled by the same factor.")
         officers.append((stage, int(n)))
     sb.subheader("Targeting: who goes to secondary")
@@ -145,7 +148,7 @@ def show_numbers(outcome: logic.Outcome, baseline: logic.Outcome) -> None:
         col.metric(row["label"], logic.fmt_number(row["mean"], row["unit"]), shown,
                    delta_color="inverse" if row["key"] in lower_is_better else "normal")
         col.caption(logic.fmt_interval(row, outcome.replications))
-    st.caption(logic.stage_waits(outcome))
+    st.caption(logic.plain(logic.stage_waits(outcome)))
 
 
 def show_animation(text: str, knobs: logic.Knobs, reps: int, engine: str,
@@ -175,6 +178,28 @@ def show_animation(text: str, knobs: logic.Knobs, reps: int, engine: str,
         st.info("The setting changed: press “Play the crossing” to replay it.")
 
 
+def show_downloads(text: str, knobs: logic.Knobs, reps: int, engine: str,
+                   outcome: logic.Outcome, knob: str | None,
+                   points: list[logic.CurvePoint]) -> None:
+    """The two downloads, then the marker naming the setting they hold.
+
+    Both files are pure functions of this run's ``knobs`` (and scenario, replications,
+    engine), and carry the same ``setting_id`` as the marker. Clicking them does not
+    rerun the page (``on_click="ignore"``), so a click never replaces the files it asked
+    for. The marker comes last: once it shows, this run's buttons are on the page.
+    """
+    setting = logic.setting_id(text, knobs, reps, engine)
+    c1, c2, _ = st.columns([1, 1, 2])
+    c1.download_button("Save setting as scenario YAML",
+                       logic.scenario_yaml(outcome.scenario, knobs, setting),
+                       file_name="workshop_setting.yaml", mime="application/x-yaml",
+                       on_click="ignore")
+    c2.download_button("PNG snapshot",
+                       lambda: charts.snapshot_png(outcome, knobs, knob, points, setting),
+                       file_name="workshop_snapshot.png", mime="image/png", on_click="ignore")
+    st.caption(logic.plain(logic.setting_marker(knobs, setting)))
+
+
 def main() -> None:
     args = _args()
     st.set_page_config(page_title="borderesim workshop", layout="wide")
@@ -185,30 +210,32 @@ def main() -> None:
     sid, text = picked
     scenario = _scenario_from_text(text)
     knobs, reps = pick_knobs(scenario, sid)
-    st.title(scenario.name)
+    st.title(logic.plain(scenario.name), anchor=False)
     if scenario.description:
-        st.caption(scenario.description)
+        st.text(scenario.description)  # no Markdown: it could fetch outside images
+    # Sent before anything slow: the previous setting's downloads and marker leave the
+    # page as soon as this run starts (a click before that gets the previous setting,
+    # which the marker beside the button still names); this run refills them at the end.
+    downloads = st.empty()
+    downloads.caption("Simulating this setting…")
     try:
         outcome = cached_run(text, knobs, reps, args.engine)
     except ScenarioError as exc:
-        st.error(str(exc))
+        downloads.empty()
+        st.error(logic.plain(str(exc)))
         st.stop()
     baseline = cached_run(text, logic.Knobs(), reps, args.engine)
     show_numbers(outcome, baseline)
     for message in outcome.warnings:
-        st.warning(message)
+        st.warning(logic.plain(message))
     left, right = st.columns(2)
     with right:
         st.pyplot(charts.queue_figure(outcome))
     with left:
         knob, points = cached_curve(text, logic.curve_knobs(knobs), reps, args.engine)
         st.pyplot(charts.tradeoff_figure(knob, points, outcome))
-    c1, c2, _ = st.columns([1, 1, 2])
-    c1.download_button("Save setting as scenario YAML",
-                       logic.scenario_yaml(outcome.scenario, knobs),
-                       file_name="workshop_setting.yaml", mime="application/x-yaml")
-    c2.download_button("PNG snapshot", lambda: charts.snapshot_png(outcome, knobs, knob, points),
-                       file_name="workshop_snapshot.png", mime="image/png")
+    with downloads.container():
+        show_downloads(text, knobs, reps, args.engine, outcome, knob, points)
     show_animation(text, knobs, reps, args.engine, scenario)
     st.caption(f"{reps} runs of the day on seed {outcome.scenario.seed}, engine "
                f"{outcome.engine}; intervals are 95% t-intervals across runs. Every setting "

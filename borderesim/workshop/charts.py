@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .logic import CurvePoint, Knobs, Outcome, find_form, fmt_interval, fmt_number, headline
+from .logic import CurvePoint, Knobs, Outcome, describe_setting, fmt_interval, fmt_number, headline
 
 CURRENT = "#d62728"
 CURVE = "#4c72b0"
@@ -55,7 +55,7 @@ def draw_tradeoff(ax: Axes, knob: str | None, points: list[CurvePoint], outcome:
 def draw_queue(ax: Axes, outcome: Outcome) -> None:
     """Travellers waiting at each stage over the day (mean over replications)."""
     for stage, q in outcome.queue.items():
-        ax.plot(outcome.queue_hours, q, label=stage, linewidth=1.4)
+        ax.plot(outcome.queue_hours, q, label=stage.replace("$", r"\$"), linewidth=1.4)
     warm = outcome.scenario.warmup / 60.0
     if warm > 0:
         ax.axvspan(0, warm, color="#cccccc", alpha=0.4, label="warm-up (not counted)")
@@ -83,16 +83,19 @@ def queue_figure(outcome: Outcome) -> Figure:
 
 
 def snapshot_png(outcome: Outcome, knobs: Knobs, knob: str | None,
-                 points: list[CurvePoint]) -> bytes:
-    """One PNG for slides: the setting, the four numbers with intervals, both charts."""
+                 points: list[CurvePoint], setting: str = "") -> bytes:
+    """One PNG for slides: the setting, the four numbers with intervals, both charts.
+
+    ``setting``: the page's ``logic.setting_id``, printed on the image and stored in the
+    PNG's ``Description`` text chunk.
+    """
     fig = _figure(11, 5.6)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 3])
-    officers = ", ".join(f"{n} at {s}" for s, n in knobs.officers) or "as rostered"
-    top.text(0.01, 0.92, outcome.scenario.name, fontsize=13, weight="bold", va="top")
-    top.text(0.01, 0.62,
-             f"demand x{knobs.demand:g}   officers (peak hour): {officers}   "
-             f"targeting: {find_form(knobs.strategy).label}   engine {outcome.engine}",
-             fontsize=9, va="top")
+    words = "   ".join([*describe_setting(knobs), f"engine {outcome.engine}"])
+    top.text(0.01, 0.92, outcome.scenario.name, fontsize=13, weight="bold", va="top",
+             parse_math=False)
+    top.text(0.01, 0.62, words + (f"   setting {setting}" if setting else ""), fontsize=9,
+             va="top", parse_math=False)
     for i, row in enumerate(headline(outcome)):
         x = 0.01 + i * 0.25
         top.text(x, 0.36, row["label"], fontsize=9, va="top", color="#555555")
@@ -104,5 +107,6 @@ def snapshot_png(outcome: Outcome, knobs: Knobs, knob: str | None,
     draw_tradeoff(left, knob, points, outcome)
     draw_queue(right, outcome)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
+    fig.savefig(buf, format="png", dpi=100,
+                metadata={"Description": f"borderesim workshop setting {setting}"})
     return buf.getvalue()

@@ -12,9 +12,13 @@ Units: times in minutes, rates per hour, shares 0-1 (the page shows percentages)
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +27,12 @@ import numpy as np
 from ..errors import ScenarioError
 from ..hourly import as_24
 from ..metrics import confidence_interval
+from ..outcomes import occupancy
 from ..plan import Plan, make_plan
 from ..sampling import Inputs
 from ..scenario import Scenario, load_scenario, load_scenario_text
 from ..simulate import simulate
-from ..targeting import Strategy
+from ..targeting import PRESETS, Knob, Preset, Strategy, basic
 from ..trace import Trace
 from ..yamlio import decode_text
 
@@ -60,26 +65,11 @@ def load_uploaded(filename: str, data: bytes) -> Scenario:
 
 
 @dataclass(frozen=True)
-class Knob:
-    """One slider of a strategy: parameter ``name`` between ``lo`` and ``hi``.
-
-    ``percent``: the value is a share (0-1) shown as a percentage.
-    """
-
-    name: str
-    label: str
-    lo: float
-    hi: float
-    step: float
-    default: float
-    percent: bool = True
-    help: str = ""
-
-
-@dataclass(frozen=True)
 class StrategyForm:
     """How the page offers one targeting strategy: its sliders and how to build it.
 
+    Made from a registered strategy class (or a preset of layers) by ``strategy_forms``;
+    the page knows no strategy by name.
     ``sweep``: the knob the trade-off curve varies (None: no curve) over ``grid``.
     ``build(params, scenario)``: the ``targeting:`` block (None: nobody referred).
     ``read(scenario)``: the knob values the scenario itself sets, if it uses this form.
@@ -96,135 +86,55 @@ class StrategyForm:
     """Strategies that must be registered for this form to be offered."""
 
 
-RATE_GRID = (0.0, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12, 0.16, 0.2, 0.3)
-COVERAGE_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0)
-
-
-def _rate_knob(default: float = 0.05) -> Knob:
-    return Knob("referral_rate", "Referral rate (share of travellers sent to secondary)",
-                0.0, 0.3, 0.005, default)
-
-
 def _targeting(scenario: Scenario) -> dict[str, Any] | None:
     if scenario.targeting is None:
         return None
     return scenario.targeting.model_dump(mode="json", exclude_none=True)
 
 
-def _average_rate(block: dict[str, Any], scenario: Scenario) -> float:
-    rates = block.get("referral_rate", {})
-    return float(sum(c.share * rates.get(name, 0.0) for name, c in scenario.classes.items()))
+@cache
+def _class_form(cls: type[Strategy]) -> StrategyForm:
+    """The form of a registered strategy class: its knobs, built and read by the class."""
+    tag = cls.tag()
 
-
-def profile_rates(rate: float, scenario: Scenario) -> dict[str, float]:
-    """Per-class referral rates averaging ``rate`` over arrivals.
-
-    Keeps the proportions of the scenario's own ``by_class`` profile, or, without one,
-    makes rates proportional to each class's threat prevalence (equal if none).
-    Rates are capped at 1, so a very high ``rate`` may average a little less.
-    """
-    block = _targeting(scenario)
-    if block and block.get("strategy") == "by_class" and _average_rate(block, scenario) > 0:
-        weight = {c: block["referral_rate"].get(c, 0.0) for c in scenario.classes}
-    else:
-        weight = {c: cls.threat_prevalence for c, cls in scenario.classes.items()}
-        if sum(weight.values()) <= 0:
-            weight = dict.fromkeys(scenario.classes, 1.0)
-    mean = sum(scenario.classes[c].share * w for c, w in weight.items())
-    scale = rate / mean if mean > 0 else 0.0
-    return {c: min(1.0, w * scale) for c, w in weight.items()}
-
-
-def _read_simple(key: str, *fields: str) -> Callable[[Scenario], dict[str, float] | None]:
     def read(scenario: Scenario) -> dict[str, float] | None:
-        block = _targeting(scenario)
-        if not block or block.get("strategy") != key:
+        own = scenario.targeting
+        if not isinstance(own, cls) or own.strategy != tag:
             return None
-        return {f: float(block[f]) for f in fields if isinstance(block.get(f), int | float)}
-    return read
+        return own.knob_values(scenario)
+
+    return StrategyForm(tag, cls.title or tag, cls.knobs, cls.main_knob, cls.grid,
+                        lambda p, s: cls.from_knobs(p, s, s.targeting), read, (tag,))
 
 
-def _read_by_class(scenario: Scenario) -> dict[str, float] | None:
-    block = _targeting(scenario)
-    if not block or block.get("strategy") != "by_class":
-        return None
-    return {"referral_rate": _average_rate(block, scenario)}
+@cache
+def _preset_form(preset: Preset, classes: tuple[type[Strategy], ...]) -> StrategyForm:
+    """The form of a preset of layers (of ``classes``, the registered ones now)."""
+    return StrategyForm(preset.key, preset.title, preset.knobs, preset.main_knob, preset.grid,
+                        preset.from_knobs, preset.knob_values, preset.needs)
 
 
-def _build_risk(params: dict[str, float], scenario: Scenario) -> dict[str, Any]:
-    block = _targeting(scenario) or {}
-    out: dict[str, Any] = {"strategy": "risk_score", "auc": params["auc"],
-                           "referral_rate": params["referral_rate"]}
-    if block.get("strategy") == "risk_score":  # keep a biased model / queue-aware rule
-        for extra in ("shift", "per_waiting"):
-            if extra in block:
-                out[extra] = block[extra]
-    return out
-
-
-def _build_sqrt(params: dict[str, float], scenario: Scenario) -> dict[str, Any]:
-    block = _targeting(scenario) or {}
-    out: dict[str, Any] = {"strategy": "sqrt_biased", "referral_rate": params["referral_rate"]}
-    if block.get("strategy") == "sqrt_biased":  # keep the scenario's exponent and priors
-        for extra in ("exponent", "prior_risk"):
-            if extra in block:
-                out[extra] = block[extra]
-    return out
-
-
-def _read_layers(scenario: Scenario) -> dict[str, float] | None:
-    block = _targeting(scenario)
-    if not block or block.get("strategy") != "layers":
-        return None
-    out: dict[str, float] = {}
-    for layer in block.get("layers", []):
-        if layer.get("strategy") == "watchlist":
-            out.update({k: float(layer[k]) for k in ("coverage", "false_hit_rate") if k in layer})
-        if layer.get("strategy") == "risk_score":
-            out.update({k: float(layer[k]) for k in ("auc", "referral_rate") if k in layer})
-    return out or None
-
-
-AUC = Knob("auc", "Risk model quality (AUC: 0.5 = chance, 1 = perfect)", 0.5, 0.99, 0.01, 0.8,
-           percent=False)
-COVERAGE = Knob("coverage", "Watchlist coverage (share of threats listed)", 0.0, 1.0, 0.05, 0.5)
-FALSE_HITS = Knob("false_hit_rate", "Watchlist false hits (share of innocent travellers matched)",
-                  0.0, 0.02, 0.0005, 0.001)
-
-FORMS: tuple[StrategyForm, ...] = (
-    StrategyForm("none", "Nobody referred", (), None, (),
-                 lambda p, s: None, lambda s: {} if s.targeting is None else None),
-    StrategyForm("random", "Random selection", (_rate_knob(),), "referral_rate", RATE_GRID,
-                 lambda p, s: {"strategy": "random", "referral_rate": p["referral_rate"]},
-                 _read_simple("random", "referral_rate"), ("random",)),
-    StrategyForm("by_class", "Profile by traveller class", (_rate_knob(),), "referral_rate",
-                 RATE_GRID,
-                 lambda p, s: {"strategy": "by_class",
-                               "referral_rate": profile_rates(p["referral_rate"], s)},
-                 _read_by_class, ("by_class",)),
-    StrategyForm("risk_score", "Risk model (analytics / AI score)", (AUC, _rate_knob()),
-                 "referral_rate", RATE_GRID, _build_risk,
-                 _read_simple("risk_score", "auc", "referral_rate"), ("risk_score",)),
-    StrategyForm("sqrt_biased", "Square-root biased profile (Press 2009)", (_rate_knob(),),
-                 "referral_rate", RATE_GRID, _build_sqrt,
-                 _read_simple("sqrt_biased", "referral_rate"), ("sqrt_biased",)),
-    StrategyForm("watchlist", "Watchlist (API/PNR, database checks)", (COVERAGE, FALSE_HITS),
-                 "coverage", COVERAGE_GRID,
-                 lambda p, s: {"strategy": "watchlist", "coverage": p["coverage"],
-                               "false_hit_rate": p["false_hit_rate"]},
-                 _read_simple("watchlist", "coverage", "false_hit_rate"), ("watchlist",)),
-    StrategyForm("watchlist+risk", "Watchlist and risk model (layers)",
-                 (COVERAGE, FALSE_HITS, AUC, _rate_knob(0.03)), "referral_rate", RATE_GRID,
-                 lambda p, s: {"layers": [
-                     {"strategy": "watchlist", "coverage": p["coverage"],
-                      "false_hit_rate": p["false_hit_rate"]},
-                     {"strategy": "risk_score", "auc": p["auc"],
-                      "referral_rate": p["referral_rate"]}]},
-                 _read_layers, ("layers", "watchlist", "risk_score")),
-)
+NO_FORM = StrategyForm("none", "Nobody referred", (), None, (),
+                       lambda p, s: None, lambda s: {} if s.targeting is None else None)
 SCENARIO_FORM = StrategyForm("scenario", "As in the scenario file", (), None, (),
                              lambda p, s: _targeting(s), lambda s: {})
 """Keeps the scenario's own targeting block (for strategies the page has no sliders for)."""
+
+
+def _forms() -> list[StrategyForm]:
+    """Nobody referred, every registered strategy offered with knobs, then the presets
+    whose strategies are all registered."""
+    registry = Strategy.registry
+    forms = [NO_FORM]
+    forms += [_class_form(cls) for cls in registry.values() if cls.offered and cls.knobs]
+    forms += [_preset_form(p, tuple(p.classes())) for p in PRESETS
+              if all(n in registry for n in p.needs)]
+    return forms
+
+
+def profile_rates(rate: float, scenario: Scenario) -> dict[str, float]:
+    """Per-class referral rates averaging ``rate`` (see ``targeting.basic.profile_rates``)."""
+    return basic.profile_rates(rate, scenario)
 
 
 def strategy_forms(scenario: Scenario) -> list[StrategyForm]:
@@ -232,7 +142,7 @@ def strategy_forms(scenario: Scenario) -> list[StrategyForm]:
 
     The scenario's own block comes first when no form with sliders reproduces it.
     """
-    forms = [f for f in FORMS if all(n in Strategy.registry for n in f.needs)]
+    forms = _forms()
     if scenario.targeting is not None and not any(f.read(scenario) is not None for f in forms):
         forms.insert(0, SCENARIO_FORM)
     return forms
@@ -303,11 +213,12 @@ def _scale_rate(value: float | list[float], factor: float) -> float | list[float
 
 def find_form(key: str) -> StrategyForm:
     """The form called ``key``."""
-    for form in (*FORMS, SCENARIO_FORM):
+    forms = [SCENARIO_FORM, *_forms()]
+    for form in forms:
         if form.key == key:
             return form
     raise ScenarioError(f"unknown strategy {key!r}; choose one of "
-                        f"{[f.key for f in (SCENARIO_FORM, *FORMS)]}", None, "targeting")
+                        f"{[f.key for f in forms]}", None, "targeting")
 
 
 def apply_knobs(scenario: Scenario, knobs: Knobs) -> Scenario:
@@ -380,25 +291,13 @@ class Outcome:
 def waiting_over_time(plan: Plan, trace: Trace, edges: np.ndarray) -> dict[str, np.ndarray]:
     """Mean number waiting (queued, not in service) at each stage in each time bin.
 
-    ``edges``: bin edges in minutes; returns one value per bin (``len(edges) - 1``),
-    the time average of the queue length over the bin.
+    ``edges``: bin edges in minutes (within the run); one value per bin, the time
+    average of the queue length over the bin (``outcomes.occupancy``; cumulative-sum
+    round-off below zero is clipped).
     """
-    out = {}
     width = np.diff(edges)
-    for s, name in enumerate(plan.stage_names):
-        inside = trace.lane[s] >= 0
-        entry = np.sort(trace.entry[s][inside])
-        start = trace.start[s][inside]
-        start = np.sort(start[~np.isnan(start)])
-        # Waiting time accrued before T: sum over those who joined before T of
-        # min(start, T) - entry = sum(start < T) + T * (#joined - #started) - sum(entry < T).
-        joined = np.searchsorted(entry, edges, side="left")
-        began = np.searchsorted(start, edges, side="left")
-        sum_entry = np.concatenate([[0.0], np.cumsum(entry)])[joined]
-        sum_start = np.concatenate([[0.0], np.cumsum(start)])[began]
-        area = sum_start + edges * (joined - began) - sum_entry
-        out[name] = np.diff(area) / width
-    return out
+    return {name: np.maximum(occupancy(plan, trace, s, edges).waiting.sum(axis=0) / width, 0.0)
+            for s, name in enumerate(plan.stage_names)}
 
 
 def innocent_referred_per_day(kpis: dict[str, float], scenario: Scenario) -> float:
@@ -514,11 +413,67 @@ def stage_waits(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
-def scenario_yaml(scenario: Scenario, knobs: Knobs) -> str:
-    """The current setting as a scenario file (all times in minutes), with a note on top."""
-    lines = [
-        f"# Saved from the borderesim workshop: demand x{knobs.demand:g}",
-        *(f"#   officers at {stage} (peak hour): {n}" for stage, n in knobs.officers),
-        f"#   targeting: {find_form(knobs.strategy).label}",
-    ]
+def describe_setting(knobs: Knobs) -> list[str]:
+    """The page's settings in words, one item each (demand, officers, targeting).
+
+    Used by the page's marker of the setting it shows, the saved YAML's header and the
+    PNG snapshot, so all three say the same thing.
+    """
+    form = find_form(knobs.strategy)
+    officers = ", ".join(f"{stage} {n}" for stage, n in knobs.officers) or "as rostered"
+    labels = {k.name: k for k in form.knobs}
+    params = []
+    for name, value in knobs.params:
+        knob = labels.get(name)
+        shown = f"{value:.4g}" if knob is None or not knob.percent else f"{100 * value:.4g}%"
+        params.append(f"{name.replace('_', ' ')} {shown}")
+    targeting = ", ".join([form.label, *params])
+    return [f"demand x{knobs.demand:g}", f"officers at the busiest hour: {officers}",
+            f"targeting: {targeting}"]
+
+
+def setting_id(scenario_text: str, knobs: Knobs, replications: int, engine: str) -> str:
+    """A short digest (10 hex digits) naming one setting of the page.
+
+    Everything the page's numbers and downloads are computed from goes in: the scenario
+    (as YAML text), the knobs, the number of replications and the engine asked for. The
+    page shows it next to the downloads and writes it into both files, so a file can be
+    matched to the screen it was saved from.
+    """
+    key = json.dumps([scenario_text, knobs.demand, knobs.officers, knobs.strategy,
+                      knobs.params, int(replications), engine])
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+MARKER = "Numbers, charts and downloads show:"
+"""How the page's marker of the setting on screen begins (the browser test waits for it)."""
+
+
+def setting_marker(knobs: Knobs, setting: str) -> str:
+    """The line the page shows after its downloads: the setting in words and its id."""
+    return f"{MARKER} {'; '.join(describe_setting(knobs))} (setting {setting})"
+
+
+def scenario_yaml(scenario: Scenario, knobs: Knobs, setting: str = "") -> str:
+    """The current setting as a scenario file (all times in minutes), with a note on top.
+
+    ``setting``: the page's ``setting_id``, recorded in the note when given.
+    """
+    lines = ["# Saved from the borderesim workshop"
+             + (f" (setting {setting})" if setting else ""),
+             *(f"#   {' '.join(item.splitlines())}" for item in describe_setting(knobs))]
     return "\n".join(lines) + "\n" + scenario.to_yaml()
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
+"""Every ASCII punctuation character: CommonMark lets each be backslash-escaped."""
+
+
+def plain(text: str) -> str:
+    """``text`` escaped so Streamlit's Markdown shows it literally.
+
+    Every ASCII punctuation character gets a backslash, so names and descriptions from a
+    scenario file cannot make the page render images, links, HTML, LaTeX or headings
+    (an image would make every viewer's browser fetch an outside address).
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)

@@ -74,5 +74,6 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         plan.eligible.reshape(-1), plan.roster.reshape(-1), float(plan.horizon),
         trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
         trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
+        float(plan.warmup), float(plan.run_end),
     )
     return trace

@@ -162,7 +162,7 @@ def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
 def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
     lane_stage, lane_start, stage_referred, flush_above, eligible, roster, horizon,
-    lane_out, entry, start, end, exit_, referred, threshold,
+    lane_out, entry, start, end, exit_, referred, threshold, warmup=0.0, run_end=-1.0,
 ):
     """Replay one replication; fills the (flattened) trace arrays in place.
 
@@ -170,16 +170,21 @@ def replay_flat(
     float64[L*n] (minutes, lane-major), ``score`` float64[n] (dynamic rule; unused
     unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
     ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
-    ``roster`` int64[L*24], ``horizon`` minutes. Outputs, every slot written here (their
-    contents on entry do not matter): ``lane_out`` int64[S*n], ``entry``/``start``/``end``
-    float64[S*n], ``exit_``, ``threshold`` float64[n]; and ``referred`` bool[n], which
-    the caller fills with the static referral. Returns the number of events handled.
+    ``roster`` int64[L*24], ``horizon`` minutes (end of the counted window), ``warmup``
+    (its start) and ``run_end`` (the drain cap; ``< horizon`` means ``horizon``).
+    Outputs, every slot written here (their contents on entry do not matter):
+    ``lane_out`` int64[S*n], ``entry``/``start``/``end`` float64[S*n], ``exit_``,
+    ``threshold`` float64[n]; and ``referred`` bool[n], which the caller fills with the
+    static referral. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
     n_stages = lane_start.shape[0] - 1
     n_cls = eligible.shape[0] // n_lanes
 
+    # [drain] past the horizon, events are handled only while a counted traveller is inside
+    run_end = max(run_end, horizon)
+    inside = 0
     # every referral is settled at the first referred stage (stages are visited in order)
     first_ref = -1
     for s in range(n_stages):
@@ -200,7 +205,7 @@ def replay_flat(
     size = 0
 
     hour = 1
-    t_roster = 60.0 if 60.0 < horizon else np.inf
+    t_roster = 60.0 if 60.0 < run_end else np.inf
     n_arr = 0
     t_arr = arrival[0] if n > 0 else np.inf
     events = 0
@@ -215,7 +220,7 @@ def replay_flat(
         if t_arr < t:
             kind = 2
             t = t_arr
-        if not t < horizon:
+        if not t < run_end or (inside == 0 and not t < horizon):
             break
         events += 1
         top_done = False
@@ -240,7 +245,7 @@ def replay_flat(
                                     (j << LANE_BITS) | lane)
             hour += 1
             t_roster = hour * 60.0
-            if not t_roster < horizon:
+            if not t_roster < run_end:
                 t_roster = np.inf
             continue
 
@@ -270,6 +275,7 @@ def replay_flat(
             n_arr += 1
             _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
             t_arr = t + (arrival[_u(n_arr)] - t) if n_arr < n else np.inf
+            inside += (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
             s0 = 0
 
         # traveller i reaches stage s0 (and any stage it passes straight through) at t
@@ -310,6 +316,7 @@ def replay_flat(
             break
         if not placed:
             exit_[_u(i)] = t
+            inside -= (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
         if top_done:
             # nothing replaced the handled completion: remove it
             size -= 1
@@ -317,7 +324,7 @@ def replay_flat(
             htime[_u(size)] = np.inf
             if size > 0:
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
-    for i in range(n_arr, n):  # travellers arriving at or after the horizon
+    for i in range(n_arr, n):  # travellers arriving after the run ended
         _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
     return events
 
@@ -329,6 +336,7 @@ def replay(
     flush_above: np.ndarray, eligible: np.ndarray, roster: np.ndarray, horizon: float,
     lane_out: np.ndarray, entry: np.ndarray, start: np.ndarray, end: np.ndarray,
     exit_: np.ndarray, referred: np.ndarray, threshold: np.ndarray,
+    warmup: float = 0.0, run_end: float = -1.0,
 ) -> int:
     """``replay_flat`` on 2-D arrays (``service`` [L, n], trace arrays [S, n], C-contiguous).
 
@@ -346,5 +354,6 @@ def replay(
         float(dyn_per_waiting), flat(lane_stage, np.int64), flat(lane_start, np.int64),
         flat(stage_referred, np.bool_), flat(flush_above, np.int64), flat(eligible, np.bool_),
         flat(roster, np.int64), float(horizon), lane_out.reshape(-1), entry.reshape(-1),
-        start.reshape(-1), end.reshape(-1), exit_, referred, threshold,
+        start.reshape(-1), end.reshape(-1), exit_, referred, threshold, float(warmup),
+        float(run_end),
     )

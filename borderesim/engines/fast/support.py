@@ -17,8 +17,8 @@ from pydantic import BaseModel
 from ...scenario import Scenario
 
 SCENARIO_FIELDS = frozenset({
-    "name", "description", "kind", "duration", "warmup", "replications", "seed", "arrivals",
-    "classes", "stages", "targeting",
+    "name", "description", "kind", "duration", "warmup", "drain_cap", "replications", "seed",
+    "arrivals", "classes", "stages", "targeting",
 })
 """Scenario fields the kernels (or sampling, before them) account for (``kind`` only picks
 a report's standards; the model does not read it)."""
