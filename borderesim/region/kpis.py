@@ -1,16 +1,17 @@
 """Regional KPIs of one replication (names ``region.*``, declared in ``borderesim.kpis``).
 
 Waits and throughput add up the crossings (counted travellers: those reaching their
-crossing at or after the warm-up, as at a single crossing); a journey is the travel time
-to the crossing plus the waits there (what an informed traveller minimises). Detection
-is seen from the threat's side: every traveller is weighted by their class's threat prevalence, and
-scored at the route they would take were they a threat (``threat_route``; the route
-taken for threats), so displacement moves the weight, not only the few sampled threats.
+crossing in the counted window, as at a single crossing, followed to their exit); a
+journey is the travel time to the crossing plus the waits there (what an informed
+traveller minimises). Detection is seen from the threat's side: every traveller is
+weighted by their class's threat prevalence, and scored at the route they would take
+were they a threat (``threat_route``; the route taken for threats), so displacement
+moves the weight, not only the few sampled threats.
 
 Per traveller, P(detected were they a threat) at their threat route is:
 - at a crossing they actually passed: the single-crossing estimator
   (:func:`borderesim.metrics.check_probability`, from the stages they passed), scored
-  as there (finished travellers, or every counted one when a stage is overloaded);
+  as there (every counted traveller, followed to their exit in the drain);
 - at a crossing they did not pass (an innocent whose threat route differs from their
   route): the static value, nobody waved through (``CrossingDraws.detect``);
 - at the green border: its detection probability at the hour they reach it.
@@ -67,8 +68,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
         inputs = replace(run.inputs, p_refer_if_threat=np.where(
             prober[who], pref[who], run.inputs.p_refer_if_threat))
         outcome = Outcome(run.plan, inputs, run.trace)
-        overloaded = any(v >= 1.0 for k, v in run.kpis.items() if k.endswith(".offered_load"))
-        here = detection_population(outcome, overloaded)
+        here = detection_population(outcome)
         q_here = check_probability(outcome, here)
         mine = target[who]  # passed here and would as a threat too
         q[who[mine]] = q_here[mine]
@@ -93,9 +93,9 @@ def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
         total = np.zeros(run.inputs.n)
         for s in range(run.plan.n_stages):
             total += outcome.wait(s)
-        waits.append(total[outcome.done])
+        waits.append(total[outcome.counted])
         travel = run.inputs.arrival - rep.people.depart[run.who]
-        journeys.append((travel + total)[outcome.done])
+        journeys.append((travel + total)[outcome.counted])
         arrived += run.kpis["arrived"]
         finished += run.kpis["finished"]
         throughput += run.kpis["throughput_per_hour"]

@@ -1,15 +1,19 @@
 """Run a region: route the travellers, replay each crossing through an engine, summarise.
 
-**Posted waits.** Every ``refresh`` minutes (at ``T_k = k * refresh``) each crossing
-posts the mean wait, at its first stage everybody visits, of the travellers who started
-service there in the last refresh period ``[T_{k-1}, T_k)``; when nobody did, the
-previous posted value stays (0 at the start). An informed traveller departing in
-``[T_k, T_{k+1})`` takes the reachable crossing with the least travel time + posted wait.
+**Posted waits.** At every refresh ``T_k = k * refresh`` (up to the run end: travellers
+keep departing during the drain, as arrivals go on at a single crossing) each crossing
+posts a wait for its first stage everybody visits (:func:`posted_wait`): by default the
+travellers waiting then times their lane's mean service time over the servers on duty
+(``posted: queue``, a forecast), or the mean wait of those who started service in the
+last period (``posted: served``, a report of the past; the previous value when nobody
+started, 0 at first). An informed traveller departing in ``[T_k, T_{k+1})`` takes the
+reachable crossing with the least travel time + posted wait (on a tie, the crossing
+they would choose uninformed).
 
 **Exactness.** The engines are causal: nothing before a time ``T`` depends on arrivals
 at or after ``T``. Every traveller arriving before ``T_k`` departed before it and so is
-already routed; replaying each crossing's routed travellers with the horizon set to
-``T_k`` therefore gives exactly the state the full run will have before ``T_k``. The
+already routed; replaying each crossing's routed travellers with the run ending at
+``T_k`` (:func:`up_to`) therefore gives exactly the state the full run will have before ``T_k``. The
 posted waits, and so every route, are the same whichever exact engine replays them, and
 the engines agree traveller by traveller. Each replay starts at the last moment the
 crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
@@ -76,6 +80,15 @@ class RegionReplication:
     refresh_times: np.ndarray
     crossings: dict[str, CrossingRun]
     kpis: dict[str, float] = field(default_factory=dict)
+
+
+def up_to(plan: Plan, t: float) -> Plan:
+    """``plan`` ending at ``t`` (minutes): what the full run does before ``t``, nothing
+    after. Before the horizon: the horizon moved to ``t``, no drain; after it: the drain
+    cut to ``t`` (the run still ends earlier once no counted traveller is inside)."""
+    if t <= plan.horizon:
+        return replace(plan, horizon=t, drain=0.0)
+    return replace(plan, drain=min(plan.drain, t - plan.horizon))
 
 
 def first_open_stage(plan: Plan) -> int:
@@ -152,14 +165,14 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     naive = uninformed.copy()
     threat = naive.copy()
     route = np.full(people.n, -1, dtype=np.int64)
-    horizon = region.horizon
+    run_end = region.run_end
     refresh = region.spec.information.refresh
     posting = region.spec.information.posted
     lane_means = [lane_mean_service(region.scenarios[c]) for c in names]
     if people.informed.any():
-        edges = np.append(np.arange(0.0, horizon, refresh), horizon)
+        edges = np.append(np.arange(0.0, run_end, refresh), run_end)
     else:
-        edges = np.array([0.0, horizon])
+        edges = np.array([0.0, run_end])
     posted = np.zeros((len(edges) - 1, len(names)))
     now = np.zeros(len(names))
     since = np.full(len(names), -np.inf)  # each crossing was empty then: replay from there
@@ -176,15 +189,15 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
             for i in range(len(names)):
                 who = in_arrival_order(draws[i], np.flatnonzero(
                     (route == i) & (draws[i].arrival >= since[i])))
-                short = replace(plans[i], horizon=float(t1))
+                short = up_to(plans[i], float(t1))
                 trace = runs[i](short, crossing_inputs(draws[i], who, seed, replication))
                 now[i] = posted_wait(plans[i], trace, t0, t1, now[i], posting, lane_means[i])
                 since[i] = empty_since(draws[i].arrival[who], trace.exit, t1, since[i])
     crossings = {}
     for i, c in enumerate(names):
-        # travellers reaching the crossing after the horizon are outside the run
+        # travellers reaching the crossing after the run end are outside the run
         who = in_arrival_order(draws[i], np.flatnonzero((route == i)
-                                                        & (draws[i].arrival < horizon)))
+                                                        & (draws[i].arrival < run_end)))
         extra = _extra(region, c, strategies[c], draws[i], np.isin(np.arange(people.n), who),
                        seed, replication)
         inputs = crossing_inputs(draws[i], who, seed, replication, extra)

@@ -2,7 +2,8 @@
 
 Travellers are numbered origin by origin (in the file's order), in departure order
 within an origin. Per origin ``o`` the streams ``region.<o>.departures`` (Poisson with
-the hourly profile, as :func:`borderesim.sampling.sample_arrivals`), ``.classes``,
+the hourly profile, as :func:`borderesim.sampling.sample_arrivals`, up to the horizon;
+then ``.departures.drain`` up to the run end, as a crossing's drain), ``.classes``,
 ``.threats``, ``.informed``, ``.knowledge`` and ``.route`` (one uniform each per
 traveller) decide who travels. Per crossing ``c`` every traveller of the region gets a
 service time in every lane (``crossing.<c>.service.<stage>.<lane>``), a detection draw
@@ -24,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..plan import Plan
-from ..sampling import Inputs, sample_arrivals, stream
+from ..sampling import Inputs, sample_arrivals, sample_drain, stream
 from ..scenario import Scenario
 from ..targeting import (
     ByClassStrategy,
@@ -80,7 +81,9 @@ def sample_travellers(region: Region, seed: int, replication: int,
         def rng(name: str, oname: str = oname) -> np.random.Generator:
             return stream(seed, replication, f"region.{oname}.{name}")
 
-        depart = sample_arrivals(origin.hourly(), spec.horizon, rng("departures"))
+        depart = np.concatenate([  # the counted window, then the drain (its own stream)
+            sample_arrivals(origin.hourly(), spec.horizon, rng("departures")),
+            sample_drain(origin.hourly(), spec.horizon, spec.run_end, rng("departures.drain"))])
         n = len(depart)
         cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),
                          len(shares) - 1).astype(np.int64)

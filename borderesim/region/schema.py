@@ -4,8 +4,8 @@ A region file names crossings (each an ordinary scenario file whose ``arrivals``
 replaced by the travellers routed to it), origins with their demand and travel times,
 the real-time wait information travellers may use, the green border between the ports,
 and how threats choose their route. Times are minutes (unit strings accepted); rates are
-per hour. The region's ``duration``, ``warmup``, ``replications`` and ``seed`` apply to
-every crossing (their own are ignored).
+per hour. The region's ``duration``, ``warmup``, ``drain_cap``, ``replications`` and
+``seed`` apply to every crossing (their own are ignored).
 
 Bad input raises one :class:`~borderesim.errors.ScenarioError` naming the region file
 (or the crossing file at fault) and the field.
@@ -26,6 +26,7 @@ from ..distributions import Minutes, MinutesOrZero, RunMinutes
 from ..errors import InputFileError, ScenarioError, shorten
 from ..hourly import HOURS_PER_DAY, HourlyRate, as_24
 from ..scenario import (
+    DAY,
     ClassName,
     PlainText,
     Probability,
@@ -146,6 +147,9 @@ class RegionSpec(Strict):
     description: PlainText = ""
     duration: RunMinutes = 1440.0
     warmup: MinutesOrZero = 0.0
+    drain_cap: Annotated[MinutesOrZero, AfterValidator(limits.at_most_minutes)] | None = None
+    """Longest the run goes on past the horizon to let counted travellers leave (minutes;
+    ``None``: ``min(duration, 24 h)``), as for a scenario; travellers keep departing."""
     replications: Annotated[int, Field(gt=0, le=limits.MAX_REPLICATIONS)] = 10
     seed: Annotated[int, Field(ge=0)] = 0
     crossings: Annotated[dict[CrossingName, CrossingRef], Field(min_length=1)]
@@ -161,8 +165,18 @@ class RegionSpec(Strict):
 
     @property
     def horizon(self) -> float:
-        """End of the run (minutes)."""
+        """End of the counted window (minutes)."""
         return self.warmup + self.duration
+
+    @property
+    def drain(self) -> float:
+        """Minutes the run may go on past the horizon (the resolved ``drain_cap``)."""
+        return min(self.duration, DAY) if self.drain_cap is None else self.drain_cap
+
+    @property
+    def run_end(self) -> float:
+        """Latest end of the run (minutes): the horizon plus the drain."""
+        return self.horizon + self.drain
 
 
 @dataclass(frozen=True)
@@ -196,6 +210,10 @@ class Region:
     def horizon(self) -> float:
         return self.spec.horizon
 
+    @property
+    def run_end(self) -> float:
+        return self.spec.run_end
+
 
 def is_region_mapping(data: Any) -> bool:
     """Whether a YAML mapping is a region file (it has a top-level ``crossings:`` key)."""
@@ -228,6 +246,7 @@ def _load_crossing(name: str, ref: CrossingRef, spec: RegionSpec, base: Path,
     path = base / ref.scenario
     where = f"crossings.{name}.scenario"
     overrides = (f"duration={spec.duration!r}", f"warmup={spec.warmup!r}",
+                 f"drain_cap={spec.drain!r}",
                  f"seed={spec.seed}", f"replications={spec.replications}")
     try:
         return load_scenario(path, overrides)
