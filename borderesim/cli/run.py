@@ -16,7 +16,9 @@ examples (each runs on the demo scenario):
   borderesim run scenarios/land_crossing.yaml --set stages.primary.lanes.general.servers=8
   borderesim run scenarios/land_crossing.yaml --set targeting.referral_rate.general=0.08
   borderesim run scenarios/land_crossing.yaml --replications 20 --workers 2 --json
-  borderesim run scenarios/region/north.yaml      # a region of crossings
+
+a region of crossings (a file with a top-level `crossings:`; regional and per-crossing KPIs):
+  borderesim run scenarios/region/north.yaml
 
 switching strategy: set it and each of its fields (a field of the old strategy that the
 new one lacks is refused as unknown; then replace the whole block):
