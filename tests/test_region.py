@@ -377,3 +377,17 @@ def test_validate_accepts_a_region_file(capsys):
     assert "ok — region 'Northern border region', crossings: north, east" in out
     assert main(["validate", str(path), "--print"]) == 0
     assert yaml.safe_load(capsys.readouterr().out)["adversary"]["behaviour"] == "displacement"
+
+
+def test_variants_are_compared_on_the_same_travellers(tmp_path):
+    from borderesim.region.compare import compare_regions
+
+    region = _displacement(tmp_path, GREEN_P)
+    naive = load_region(region, ["adversary.behaviour=naive"])
+    out = compare_regions({"displacement": region, "again": region, "naive": naive},
+                          replications=4)
+    same = out.differences["again"]
+    assert all(ci["mean"] == 0 for ci in same.values() if ci["mean"] == ci["mean"])
+    diff = out.differences["naive"]["region.detection_rate"]
+    assert diff["ci_low"] > 0  # naive threats are caught more often, paired per replication
+    assert out.differences["naive"]["region.wait_mean"]["mean"] == pytest.approx(0, abs=0.05)
