@@ -317,6 +317,7 @@ def test_the_example_region_runs_from_the_command_line(capsys):
     ({"green_border": {"travel": "1h", "detection_probability": [0.1] * 23}},
      "green_border.detection_probability"),
     ({"crossing": {}}, "crossing"),
+    ({"information": {"informed_share": 0.5, "refresh": "0.001min"}}, "information.refresh"),
 ])
 def test_a_bad_region_file_gets_one_line(tmp_path, capsys, change, field):
     path = write_region(tmp_path, {"a": crossing({"desk": {"servers": 1, "service": DESK}}),
@@ -391,3 +392,12 @@ def test_variants_are_compared_on_the_same_travellers(tmp_path):
     diff = out.differences["naive"]["region.detection_rate"]
     assert diff["ci_low"] > 0  # naive threats are caught more often, paired per replication
     assert out.differences["naive"]["region.wait_mean"]["mean"] == pytest.approx(0, abs=0.05)
+
+
+def test_region_classes_replace_the_crossings(tmp_path):
+    classes = {"all": {"share": 1.0, "threat_prevalence": 0.2}}
+    path = write_region(tmp_path, {"a": crossing({"desk": {"servers": 1, "service": DESK}}),
+                                   "b": crossing({"desk": {"servers": 1, "service": DESK}})},
+                        origins=one_origin(10), classes=classes)
+    region = load_region(path)
+    assert all(sc.classes["all"].threat_prevalence == 0.2 for sc in region.scenarios.values())

@@ -13,6 +13,7 @@ Bad input raises one :class:`~borderesim.errors.ScenarioError` naming the region
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -220,7 +221,16 @@ def is_region_mapping(data: Any) -> bool:
     return isinstance(data, dict) and "crossings" in data
 
 
+MAX_REFRESHES = 200_000
+"""Most refreshes of the posted waits in one run (each replays every crossing)."""
+
+
 def _check_origins(spec: RegionSpec, source: str | None) -> None:
+    refreshes = spec.run_end / spec.information.refresh
+    if spec.information.informed_share > 0 and refreshes > MAX_REFRESHES:
+        raise ScenarioError(f"{refreshes:,.0f} refreshes over the run (duration plus drain); "
+                            f"at most {MAX_REFRESHES:,}: refresh less often",
+                            source, "information.refresh")
     crossings = list(spec.crossings)
     for oname, origin in spec.origins.items():
         for cname in origin.travel:
@@ -245,9 +255,12 @@ def _load_crossing(name: str, ref: CrossingRef, spec: RegionSpec, base: Path,
                    source: str | None) -> Scenario:
     path = base / ref.scenario
     where = f"crossings.{name}.scenario"
-    overrides = (f"duration={spec.duration!r}", f"warmup={spec.warmup!r}",
+    overrides = [f"duration={spec.duration!r}", f"warmup={spec.warmup!r}",
                  f"drain_cap={spec.drain!r}",
-                 f"seed={spec.seed}", f"replications={spec.replications}")
+                 f"seed={spec.seed}", f"replications={spec.replications}"]
+    if spec.classes is not None:  # the region's classes replace the crossing's
+        classes = {k: c.model_dump(mode="json") for k, c in spec.classes.items()}
+        overrides.append(f"classes={json.dumps(classes)}")
     try:
         return load_scenario(path, overrides)
     except InputFileError as exc:
