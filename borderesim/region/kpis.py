@@ -30,8 +30,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..metrics import _p95, check_probability, detection_population
+from ..metrics import check_probability, detection_population
 from ..outcomes import Outcome
+from ..quantiles import Tail, keep_limit, quantile, tail_of
 from .sampling import stage_misses
 from .schema import GREEN, Region
 
@@ -81,8 +82,14 @@ def detection_if_threat(region: Region, rep: RegionReplication
     return q, scored
 
 
-def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
-    """The ``region.*`` KPIs of one replication (see the module docstring)."""
+def regional_kpis(region: Region, rep: RegionReplication, samples: dict[str, Tail] | None = None,
+                  replications: int = 10) -> dict[str, float]:
+    """The ``region.*`` KPIs of one replication (see the module docstring).
+
+    ``region.wait_p95_rep`` is this replication's percentile; pass a dict as ``samples``
+    to receive the tail that ``metrics.summarise`` pools into ``region.wait_p95``, sized
+    for a run of ``replications`` (as :func:`borderesim.metrics.replication_kpis`).
+    """
     spec = region.spec
     hours = spec.duration / 60.0
     k: dict[str, float] = {}
@@ -103,7 +110,9 @@ def regional_kpis(region: Region, rep: RegionReplication) -> dict[str, float]:
     k["region.arrivals_per_hour"] = arrived / hours
     k["region.throughput_per_hour"] = throughput
     k["region.wait_mean"] = float(wait.mean()) if wait.size else math.nan
-    k["region.wait_p95"] = _p95(wait)
+    k["region.wait_p95_rep"] = quantile(wait, 0.95)
+    if samples is not None:
+        samples["region.wait_p95"] = tail_of(wait, keep_limit(replications))
     journey = np.concatenate(journeys) if journeys else np.zeros(0)
     k["region.journey_mean"] = float(journey.mean()) if journey.size else math.nan
     k["region.unfinished"] = arrived - finished

@@ -60,6 +60,8 @@ class CrossingRun:
     inputs: Inputs
     trace: Trace
     kpis: dict[str, float]
+    samples: dict = field(default_factory=dict)
+    """The tails ``metrics.summarise`` pools into percentile KPIs (``wait_p95``)."""
 
 
 @dataclass
@@ -80,6 +82,8 @@ class RegionReplication:
     refresh_times: np.ndarray
     crossings: dict[str, CrossingRun]
     kpis: dict[str, float] = field(default_factory=dict)
+    samples: dict = field(default_factory=dict)
+    """The tails ``metrics.summarise`` pools into ``region.wait_p95``."""
 
 
 def up_to(plan: Plan, t: float) -> Plan:
@@ -150,9 +154,11 @@ def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float,
 
 
 def route_replication(region: Region, seed: int, replication: int, engine: str = "fast",
-                      informed_share: float | None = None) -> RegionReplication:
+                      informed_share: float | None = None, replications: int = 10
+                      ) -> RegionReplication:
     """Route and run one replication (``engine``: "fast" or "simpy" for every crossing,
-    or "auto": fast where it can run the crossing)."""
+    or "auto": fast where it can run the crossing). ``replications``: how many the run
+    has (sizes the tails kept for pooled percentiles)."""
     people = sample_travellers(region, seed, replication, informed_share)
     names = region.crossing_names
     strategies = crossing_strategies(region)
@@ -202,12 +208,14 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
                        seed, replication)
         inputs = crossing_inputs(draws[i], who, seed, replication, extra)
         trace = runs[i](plans[i], inputs)
-        kpis = replication_kpis(region.scenarios[c], plans[i], inputs, trace)
-        crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis)
+        samples: dict = {}
+        kpis = replication_kpis(region.scenarios[c], plans[i], inputs, trace, samples,
+                                replications)
+        crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis, samples)
     rep = RegionReplication(people, draws, naive, threat, route, posted, edges[:-1], crossings)
     from .kpis import regional_kpis
 
-    rep.kpis = regional_kpis(region, rep)
+    rep.kpis = regional_kpis(region, rep, rep.samples, replications)
     return rep
 
 
@@ -300,11 +308,15 @@ def simulate_region(region: Region | dict | str, engine: str = "fast",
     seed = region.spec.seed if seed is None else int(seed)
     share = region.spec.information.informed_share
     per_rep, per_crossing, kept = [], {c: [] for c in region.crossing_names}, []
+    samples: list[dict] = []
+    crossing_samples: dict[str, list[dict]] = {c: [] for c in region.crossing_names}
     for r in range(reps):
-        rep = route_replication(region, seed, r, engine)
+        rep = route_replication(region, seed, r, engine, replications=reps)
+        samples.append(rep.samples)
         k = dict(rep.kpis)
         if share > 0:
-            base = route_replication(region, seed, r, engine, informed_share=0.0)
+            base = route_replication(region, seed, r, engine, informed_share=0.0,
+                                     replications=reps)
             k["region.information_time_saving"] = base.kpis["region.journey_mean"] - \
                 k["region.journey_mean"]
         else:
@@ -312,12 +324,14 @@ def simulate_region(region: Region | dict | str, engine: str = "fast",
         per_rep.append(k)
         for c, run in rep.crossings.items():
             per_crossing[c].append(run.kpis)
+            crossing_samples[c].append(run.samples)
         if keep_runs:
             kept.append(rep)
     engines = {choose_engine(sc, engine)[0] for sc in region.scenarios.values()}
     name = engines.pop() if len(engines) == 1 else "+".join(sorted(engines))
-    return RegionResult(region, name, seed, reps, summarise(per_rep),
-                        {c: summarise(v) for c, v in per_crossing.items()}, per_rep, kept)
+    return RegionResult(region, name, seed, reps, summarise(per_rep, samples),
+                        {c: summarise(v, crossing_samples[c]) for c, v in per_crossing.items()},
+                        per_rep, kept)
 
 
 def route_names(region: Region) -> list[str]:
