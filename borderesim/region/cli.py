@@ -3,7 +3,8 @@
 A file is a region file when its top-level mapping has a ``crossings:`` key. ``--set``
 overrides apply to the region file; ``--replications`` and ``--seed`` as for a scenario;
 ``--engine auto`` is the fast engine wherever it can run a crossing; ``--workers`` is
-not used (replications run one after the other); ``--out DIR`` writes ``summary.json``.
+not used (replications run one after the other; a warning says so); ``--out DIR``
+writes ``summary.json``.
 """
 
 from __future__ import annotations
@@ -65,9 +66,11 @@ def validate_region(args: argparse.Namespace) -> int:
 
 def run_region(args: argparse.Namespace) -> int:
     """Run the region file named in ``args.scenario``; print a table or ``--json``."""
-    from ..cli.common import output_dir, writing
+    from ..cli.common import output_dir, warn, writing
 
     region = load_region(args.scenario, tuple(args.overrides))
+    if getattr(args, "workers", 1) > 1:
+        warn("a region's replications run one after another; --workers is not used")
     out = getattr(args, "out", None)
     if out is not None:
         output_dir(out)
