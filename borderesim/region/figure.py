@@ -15,7 +15,8 @@ from .schema import GREEN
 
 def flows(result: RegionResult) -> dict[tuple[str, str], float]:
     """Travellers per hour from each origin to each route, averaged over the kept runs
-    (``simulate_region(..., keep_runs=True)``); departures in the counted window."""
+    (``simulate_region(..., keep_runs=True)``); departures in the counted window
+    ``[warmup, horizon)`` (not the drain after it)."""
     region = result.region
     spec = region.spec
     routes = region.routes
@@ -24,7 +25,7 @@ def flows(result: RegionResult) -> dict[tuple[str, str], float]:
     if not result.runs:
         raise ValueError("flows need the runs: simulate_region(..., keep_runs=True)")
     for rep in result.runs:
-        counted = rep.people.depart >= spec.warmup
+        counted = (rep.people.depart >= spec.warmup) & (rep.people.depart < spec.horizon)
         for o, oname in enumerate(spec.origins):
             mine = counted & (rep.people.origin == o)
             counts = np.bincount(rep.route[mine], minlength=len(routes))
