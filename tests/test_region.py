@@ -401,3 +401,15 @@ def test_region_classes_replace_the_crossings(tmp_path):
                         origins=one_origin(10), classes=classes)
     region = load_region(path)
     assert all(sc.classes["all"].threat_prevalence == 0.2 for sc in region.scenarios.values())
+
+
+def test_the_map_draws_names_as_written(tmp_path):
+    from borderesim.region.figure import flows, plot_region
+
+    region = load_region(_displacement(tmp_path, 0.05), [r"name=$\badmacro$ region"])
+    res = simulate_region(region, replications=2, keep_runs=True)
+    f = flows(res)
+    assert f[("town", GREEN)] > 0 and f[("town", "a")] > f[("town", "b")] > 0
+    assert sum(f.values()) == pytest.approx(res.mean("region.arrivals_per_hour"), rel=0.05)
+    path = plot_region(res, {"as given": res}, tmp_path / "map.png")
+    assert path.stat().st_size > 10_000
