@@ -327,9 +327,12 @@ def capacity_gap(data: ReportData) -> Section:
         tables=[_table(head, rows, "gap")], figure=figures.fig_gap(data), caption=(
         f"Servers on duty by hour of day: scheduled (blue) and the fewest meeting {targets} in "
         "every hour (required, red), found by borderesim.capacity.gap on the travellers of "
-        f"{g.replications} replications (seed {g.seed}, engine {g.engine}; {g.simulations} "
-        "rosters simulated). Red shading: hours short of staff; green: spare; grey bands: "
-        "hours the booths cannot cover; dotted: booth limit."))
+        f"{g.start_replications} replications, added to {g.replications} where a count was "
+        f"not yet clear (seed {g.seed}, engine {g.engine}; {g.simulations} rosters "
+        f"simulated). Each count is the fewest servers that meet the targets with "
+        f"{g.confidence:.0%} confidence, and the roster was then re-run on fresh travellers "
+        "the search never saw (see the notes). Red shading: hours short of staff; green: "
+        "spare; grey bands: hours the booths cannot cover; dotted: booth limit."))
 
 
 def resolved_yaml(data: ReportData) -> str:
