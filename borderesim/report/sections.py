@@ -44,6 +44,9 @@ class Section:
     caption: str = ""
     pre: str | None = None
     subsections: list[tuple[str, list[str]]] = field(default_factory=list)
+    table_intros: list[tuple[str, list[str]]] = field(default_factory=list)
+    """A heading and plain-text paragraphs shown before each table, in table order (the
+    list may be shorter than ``tables``; an empty heading shows none)."""
 
 
 # --------------------------------------------------------------------------- cells
@@ -366,5 +369,12 @@ BUILDERS = (summary, standards, kpis, release, hourly, utilisation, fairness, tr
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    """Every section of the report, in :data:`SECTION_IDS` order."""
-    return [b(data) for b in BUILDERS]
+    """Every section of the report, in :data:`SECTION_IDS` order; with an options file,
+    the "Workforce and cost" section (id ``workforce``) follows the capacity gap."""
+    from .workforce import workforce  # it builds on this module's cells
+
+    out = [b(data) for b in BUILDERS]
+    extra = workforce(data)
+    if extra is not None:
+        out.insert(SECTION_IDS.index("capacity-gap") + 1, extra)
+    return out
