@@ -120,7 +120,10 @@ def test_no_option_meets_pdf(tmp_path):
     assert data.workforce.cheapest is None
     assert cheapest_words(data) == "; no staffing option meets every target"
     section = next(s for s in build_sections(data) if s.id == "workforce")
-    assert section.paragraphs[1].startswith("No option meets every target in every hour")
+    assert section.paragraphs[1].startswith("No option meets every target in every hour on "
+                                            "fresh travellers. The closest is “officers only”")
+    missed = [r for r in section.tables[3][0][1:] if r[-1] != "met"]
+    assert missed and all(r[-1].startswith("missed: ") for r in missed)
     assert not any("cheapest option meeting" in p for p in section.paragraphs)
     out = write_report(data, tmp_path / "r.pdf", "pdf")
     assert out.read_bytes().startswith(b"%PDF")

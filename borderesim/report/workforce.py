@@ -14,8 +14,12 @@ import html
 import json
 from typing import Any
 
+import numpy as np
+
 from ..kpis import format_value
+from ..plots.workforce import _hours as hour_runs
 from ..plots.workforce import draw_options
+from ..workforce import OptionResult, WorkforcePlan
 from .build import ReportData
 from .sections import Section, _table
 
@@ -25,14 +29,16 @@ Cell = tuple[str, str]
 """(HTML ``<td>``, plain text) of one table cell."""
 
 
-def cell(text: str, path: str | None = None, value: Any = None, cls: str = "num") -> Cell:
+def cell(text: str, path: str | None = None, value: Any = None, cls: str = "num",
+         plain: str | None = None) -> Cell:
     """A ``<td>`` showing ``text``; ``path``: its ``plan --json`` path, ``value`` the JSON
-    value there (written as ``data-plan``/``data-value``)."""
+    value there (written as ``data-plan``/``data-value``); ``plain``: shorter text for the
+    PDF's monospace table (default ``text``)."""
     attrs = f' class="{cls}"' if cls else ""
     if path is not None:
         attrs += (f' data-plan="{html.escape(path)}" '
                   f'data-value="{html.escape(json.dumps(value))}"')
-    return f"<td{attrs}>{html.escape(text)}</td>", text
+    return f"<td{attrs}>{html.escape(text)}</td>", text if plain is None else plain
 
 
 def row(cells: list[Cell]) -> tuple[list[str], list[str]]:
@@ -76,18 +82,20 @@ def options_table(d: dict[str, Any]) -> tuple[list[list[str]], str]:
             cell(hours_text(sh["slack_hours"]), f"{p}.shifts.slack_hours", sh["slack_hours"]),
             cell(f"{o['fte_total']:,.1f}", f"{p}.fte_total", o["fte_total"]),
             cell(f"{o['fte_gap']:+,.1f}", f"{p}.fte_gap", o["fte_gap"]),
-            cell(money(o["cost"]["total"], cur), f"{p}.cost.total", o["cost"]["total"]),
+            cell(money(o["cost"]["total"], cur), f"{p}.cost.total", o["cost"]["total"],
+                 plain=f"{o['cost']['total']:,.0f}"),
             cell(_wait(o["worst_wait_p95"]), f"{p}.worst_wait_p95", o["worst_wait_p95"]),
-            cell(f"{met} of 24"),
+            cell(f"{met} of 24", plain=f"{met}/24"),
             cell(verdict, f"{p}.meets_targets", o["meets_targets"],
-                 cls=f"mark {'met' if o['meets_targets'] else 'missed'}"),
+                 cls=f"mark {'met' if o['meets_targets'] else 'missed'}",
+                 plain=verdict.split(" ")[0]),
         ]))
     head = ["option", "officers on shift a day", "paid officer-hours a day",
             "slack (paid, not needed)", "FTE needed", "FTE gap (vs today)",
             f"annual cost ({cur})", "worst hour: 95% of travellers wait at most",
             "hours meeting the targets (fresh travellers)", "meets every target?"]
-    plain_head = ["option", "officers", "paid h", "slack h", "FTE", "FTE gap", "cost/yr",
-                  "worst p95", "hours met", "meets"]
+    plain_head = ["option", "officers", "paid h", "slack h", "FTE", "FTE gap",
+                  f"{cur} a year", "worst p95", "met h", "meets"]
     return _table(head, rows, "workforce options", plain_head=plain_head)
 
 
@@ -153,8 +161,20 @@ def solver_words(sh: dict[str, Any], currency: str) -> str:
             f"Solver status {sh['status']}, MIP gap {gap} — {proof}.")
 
 
-def check_table(d: dict[str, Any], i: int, stages: list[str]) -> tuple[list[list[str]], str]:
-    """Hour by hour on fresh travellers: officers on duty, servers, each stage's wait, met?"""
+def missed_where(result: OptionResult, hour: int) -> str:
+    """The lanes missing a target in ``hour`` on fresh travellers, e.g. ``"primary.ready"``
+    (``"LANE (no officer on duty)"`` when travellers wait at a lane nobody staffs)."""
+    check, names = result.check, result.gap.lane_names
+    return ", ".join(names[lane] + (" (no officer on duty)" if check.stranded[lane, hour] else "")
+                     for lane in np.flatnonzero(check.fail[:, hour]))
+
+
+def check_table(d: dict[str, Any], i: int, stages: list[str], result: OptionResult
+                ) -> tuple[list[list[str]], str]:
+    """Hour by hour on fresh travellers: officers on duty, servers, each stage's wait, met?
+
+    ``result``: option ``i`` evaluated, for the lanes that miss (``plan --json`` gives
+    only whole hours)."""
     o, p = d["options"][i], f"options.{i}"
     on_duty = [sum(v[h] for v in o["shifts"]["on_duty_by_hour"].values()) for h in range(24)]
     rows = []
@@ -167,7 +187,8 @@ def check_table(d: dict[str, Any], i: int, stages: list[str]) -> tuple[list[list
         rows.append(row([
             cell(f"{h:02d}:00", cls=""), cell(f"{on_duty[h]:,}"), cell(f"{need:,}"),
             cell(f"{staffed:,}"), *waits,
-            cell("met" if ok else "missed", f"{p}.hours_met.{h}", ok,
+            cell("met" if ok else f"missed: {missed_where(result, h) or 'a target'}",
+                 f"{p}.hours_met.{h}", ok,
                  cls=f"mark {'met' if ok else 'missed'}")]))
     head = ["hour", "officers on duty (whole hour)", "servers required", "servers staffed",
             *[f"{s}: 95% wait at most" for s in stages], "targets"]
@@ -202,6 +223,16 @@ def assumptions_table(d: dict[str, Any]) -> tuple[list[list[str]], str]:
     return _table(["assumption", "value"], rows, "workforce assumptions")
 
 
+def shown_option(wp: WorkforcePlan) -> int:
+    """Index of the option the report details: the cheapest meeting every target, else the
+    closest (fewest hours missed, then cheapest — as ``plan`` names it in its note)."""
+    best = wp.cheapest
+    if best is not None:
+        return wp.results.index(best)
+    return min(range(len(wp.results)), key=lambda i: (
+        int((~wp.results[i].hours_met).sum()), wp.results[i].cost["total"]))
+
+
 def workforce(data: ReportData) -> Section | None:
     """The "Workforce and cost" section (``None`` when the report has no options file)."""
     wp = data.workforce
@@ -209,12 +240,12 @@ def workforce(data: ReportData) -> Section | None:
         return None
     d = wp.to_dict()
     best = d["cheapest"]
-    shown = next((i for i, o in enumerate(d["options"]) if o["name"] == best), 0)
+    shown = shown_option(wp)
     o = d["options"][shown]
     name, sh = o["name"], o["shifts"]
     names = list(wp.results[0].gap.stage_names)
     stages = [names[s] for s in wp.targeted_stages]
-    targets = ", ".join(t["target"] for t in d["targets"])
+    targets = ", ".join(f"`{t['target']}`" for t in d["targets"])
     reps = f"{d['replications']} replication{'s' if d['replications'] != 1 else ''}"
     source = f" ({d['options_file']})" if d["options_file"] else ""
     paragraphs = [
@@ -230,10 +261,18 @@ def workforce(data: ReportData) -> Section | None:
         paragraphs.append(f"The cheapest option meeting every target in every hour is "
                           f"“{best}”, at {money(o['cost']['total'], d['currency'])} a year.")
     else:
-        paragraphs.append("No option meets every target in every hour on fresh travellers"
-                          + (f" ({wp.notes[0]})" if wp.notes else "") + ". The shift plan "
-                          f"and hourly check below are those of “{name}”, the first option.")
-    chosen = "The cheapest option meeting every target" if best else f"Option “{name}”"
+        missed = hour_runs(o["hours_missed"])
+        paragraphs.append(
+            "No option meets every target in every hour on fresh travellers. The closest is "
+            f"“{name}” ({money(o['cost']['total'], d['currency'])} a year"
+            + (f"; hours of the day missed: {missed}" if missed else "")
+            + (f"; too few booths for the servers needed in hours "
+               f"{hour_runs(o['infrastructure_gap_hours'])}"
+               if o["infrastructure_gap_hours"] else "")
+            + ("" if wp.results[shown].detection_met else "; detection target missed")
+            + "); the details below are its.")
+    chosen = "The cheapest option meeting every target" if best else \
+        f"The closest option: “{name}”"
     intros = [
         ("The options compared", [
             "Officers on shift: officers working in the day; paid and slack hours are "
@@ -251,7 +290,9 @@ def workforce(data: ReportData) -> Section | None:
             *[f"Note: {n}" for n in o["notes"]]]),
         (f"Hour by hour on fresh travellers (“{name}”)", [
             f"The shift plan's roster simulated on {reps} of new travellers (seed "
-            f"{d['check_seed']}). An hour is met when every stage meets its targets in it."]),
+            f"{d['check_seed']}). An hour is met when every lane meets its targets in it; the 95 % "
+            "wait shown pools a stage's lanes, so one lane can miss while the stage's pooled "
+            "wait is within the target."]),
         ("Assumptions", [
             "FTE needed = paid officer-hours a day × days a year ÷ (paid hours per FTE × "
             "(1 − shrinkage)); whole officers are employed, each at the annual cost the "
@@ -261,7 +302,8 @@ def workforce(data: ReportData) -> Section | None:
     ]
     return Section(SECTION_ID, TITLE, paragraphs=paragraphs, tables=[
         options_table(d), choice_table(d, shown), shifts_table(d, shown),
-        check_table(d, shown, stages), assumptions_table(d)], table_intros=intros,
+        check_table(d, shown, stages, wp.results[shown]), assumptions_table(d)],
+        table_intros=intros,
         figure=draw_options(wp), caption=(
         f"Each option's annual cost ({d['currency']}: staff + capital annuity + upkeep) "
         "against its worst hour's 95th-percentile wait on fresh travellers; filled green: "
