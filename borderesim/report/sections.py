@@ -29,7 +29,9 @@ NAN = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
 
 SECTION_IDS = ("summary", "standards", "kpis", "release-time", "hourly", "utilisation",
                "fairness", "tradeoff", "capacity-gap", "scenario-yaml", "method")
-"""Every section a report holds, in order (the HTML ``id`` of each)."""
+"""Every section a report holds, in order (the HTML ``id`` of each); a report given an
+options file also holds ``workforce`` (:mod:`borderesim.report.workforce`) after
+``capacity-gap``."""
 
 
 @dataclass
