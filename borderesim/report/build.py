@@ -5,7 +5,9 @@ keep_traces=True)`` call, the same call ``borderesim run`` makes, so its numbers
 those of ``run --json`` with the same options. The other parts reuse that call's
 seed and replications: the trade-off runs the strategy's variants through
 :func:`borderesim.compare.compare` (common random numbers) and the capacity gap
-runs :func:`borderesim.capacity.gap` on the report's wait targets.
+runs :func:`borderesim.capacity.gap` on the report's wait targets. Given an options
+file, :func:`borderesim.workforce.plan_workforce` evaluates its options on the same
+targets, seed, replications and engine (the numbers of ``borderesim plan --json``).
 """
 
 from __future__ import annotations
