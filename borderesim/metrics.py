@@ -16,8 +16,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from . import quantiles
+from .hourly_metrics import window_segments, within_duty
+from .kpis import is_declared, kpi_info
 from .outcomes import CHUNK, Outcome
 from .plan import Plan
+from .quantiles import Tail, keep_limit, quantile, tail_of
 from .sampling import Inputs
 from .scenario import Scenario
 from .student_t import t_quantile
@@ -29,8 +33,15 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
 
-def _p95(x: np.ndarray) -> float:
-    return float(np.percentile(x, 95)) if x.size else math.nan
+def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) -> float:
+    """The 95th percentile of ``x`` in this replication (kept as ``{name}_rep``); with
+    ``samples``, also keep the :class:`Tail` (at most ``limit`` values) that pools
+    ``name`` across replications."""
+    if samples is None:
+        return quantile(x, 0.95)
+    samples[name] = tail = tail_of(x, limit)
+    value = tail.quantile(0.95)
+    return quantile(x, 0.95) if math.isnan(value) and x.size else value
 
 
 def _ratio(num: float, den: float) -> float:
@@ -159,7 +170,32 @@ def referred_stage_time(outcome: Outcome) -> np.ndarray:
     return total
 
 
-def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
+def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]:
+    """Per lane of stage ``s`` over the counted window (minutes, float[lanes] each): time
+    waiting, busy time within the officers on duty, server time on duty, and overtime.
+
+    Overtime is busy server-time above the servers on duty in a clock hour (officers
+    finishing a traveller after their shift); it is counted hour by hour, where the
+    roster is constant, so utilisation (busy within duty / on duty) stays in [0, 1].
+    """
+    w0, w1 = plan.warmup, plan.horizon
+    lanes = list(plan.lanes_of(s))
+    if all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes):
+        occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
+        avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
+        busy = occupied.busy[:, 0]
+        return occupied.waiting[:, 0], busy, avail, np.zeros(len(lanes))
+    edges, hours, lengths = window_segments(w0, w1)
+    occupied = outcome.occupancy(s, edges)
+    duty = plan.roster[lanes][:, hours] * lengths
+    within, overtime = within_duty(occupied.busy, duty)
+    return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
+            overtime.sum(axis=1))
+
+
+def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
+               samples: dict[str, Tail] | None = None, limit: int = keep_limit(10)
+               ) -> np.ndarray:
     """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
 
     Waits (minutes) count from reaching the stage to starting service, for every
@@ -175,15 +211,13 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
     wait = outcome.wait(s)
     here = counted & outcome.queued(s)
     k[f"{sname}.wait_mean"] = _mean(wait[here])
-    k[f"{sname}.wait_p95"] = _p95(wait[here])
+    k[f"{sname}.wait_p95_rep"] = _p95(wait[here], f"{sname}.wait_p95", samples, limit)
     k[f"{sname}.censored"] = float((here & outcome.censored(s)).sum())
     k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
     k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
     lanes = list(plan.lanes_of(s))
     offset = lanes[0]
-    occupied = outcome.occupancy(s, np.array([w0, w1]))
-    queued, busy = occupied.waiting[:, 0], occupied.busy[:, 0]
-    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
+    queued, busy, avail, overtime = busy_on_duty(plan, outcome, s)
     if plan.lane_names[offset] != sname:  # a stage with named lanes
         here_lane = outcome.trace.lane[s][here] - offset
         counts = np.bincount(here_lane, minlength=len(lanes))
@@ -191,15 +225,25 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
         for j, ln in enumerate(lanes):
             lname = plan.lane_names[ln]
             k[f"{lname}.utilization"] = _ratio(busy[j], avail[j])
+            k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
             k[f"{lname}.wait_mean"] = _ratio(wait_sums[j], counts[j])
             k[f"{lname}.share"] = _ratio(counts[j], counts.sum())
     k[f"{sname}.utilization"] = _ratio(busy.sum(), avail.sum())
+    k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
     k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
     return wait
 
 
-def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
-    """All KPIs of one replication as ``{name: value}``."""
+def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
+                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
+    """All KPIs of one replication as ``{name: value}``.
+
+    Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
+    dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
+    :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications,
+    sized for a run of ``replications`` (:func:`~borderesim.quantiles.keep_limit`).
+    """
+    limit = keep_limit(replications)
     outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
@@ -214,12 +258,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     wait_total = np.zeros(inputs.n)
     stage_k: dict[str, float] = {}
     for s in range(plan.n_stages):
-        wait_total += stage_kpis(outcome, s, stage_k)  # minutes queueing
+        wait_total += stage_kpis(outcome, s, stage_k, samples, limit)  # minutes queueing
     k["wait_mean"] = _mean(wait_total[counted])
-    k["wait_p95"] = _p95(wait_total[counted])
+    k["wait_p95_rep"] = _p95(wait_total[counted], "wait_p95", samples, limit)
     tis = outcome.time_in_system()[counted]
     k["time_in_system_mean"] = _mean(tis)
-    k["time_in_system_p95"] = _p95(tis)
+    k["time_in_system_p95_rep"] = _p95(tis, "time_in_system_p95", samples, limit)
     del tis
     k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
@@ -274,10 +318,15 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     return {name: float(v) for name, v in k.items()}
 
 
-def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[str, float]:
+def confidence_interval(values: Iterable[float], level: float = 0.95,
+                        bounds: tuple[float, float] = (-math.inf, math.inf)
+                        ) -> dict[str, float]:
     """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
 
-    With one value the interval is undefined and reported as NaN.
+    With one value the interval is undefined and reported as NaN. ``bounds``: the
+    values the KPI can take; an interval reaching past them is cut there (which never
+    lowers its coverage: the true mean lies within the bounds) and ``"clipped": True``
+    says so.
     """
     x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
     if x.size == 0:
@@ -286,10 +335,81 @@ def confidence_interval(values: Iterable[float], level: float = 0.95) -> dict[st
     if x.size < 2:
         return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
     half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
-    return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+    return _cut({"mean": mean, "ci_low": mean - half, "ci_high": mean + half}, bounds)
 
 
-def summarise(per_replication: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """KPI name → mean and 95 % confidence interval across replications."""
+def _cut(ci: dict, bounds: tuple[float, float]) -> dict:
+    lo, hi = bounds
+    if ci["ci_low"] < lo or ci["ci_high"] > hi:
+        ci.update(ci_low=max(ci["ci_low"], lo), ci_high=min(ci["ci_high"], hi), clipped=True)
+    return ci
+
+
+def pooled_summary(tails: list[Tail], share: float, level: float = 0.95
+                   ) -> tuple[dict, np.ndarray]:
+    """A pooled percentile (``share`` 0-1) with its Woodruff interval
+    (:mod:`borderesim.quantiles`), and each replication's influence on it (for paired
+    differences); ``"approximate": True`` when the values are not exact (see
+    :func:`~borderesim.quantiles.pooled_quantile`)."""
+    est = quantiles.pooled_interval(tails, share, level)
+    ci: dict = {"mean": est.value, "ci_low": est.low, "ci_high": est.high}
+    if not est.exact:
+        ci["approximate"] = True
+    return ci, est.influence
+
+
+def pooled_difference(mine: dict, base: dict, mine_influence: list[float],
+                      base_influence: list[float], level: float = 0.95) -> dict[str, float]:
+    """Paired difference of a pooled percentile KPI (mine minus base): the difference of
+    the pooled values with a t-interval on per-replication differences of influence
+    (:func:`borderesim.quantiles.paired_interval`)."""
+    diff = mine["mean"] - base["mean"]
+    lo, hi = quantiles.paired_interval(diff, np.asarray(mine_influence),
+                                       np.asarray(base_influence), level)
+    return {"mean": diff, "ci_low": lo, "ci_high": hi}
+
+
+def summarise_kpi(name: str, values: list[float], level: float = 0.95) -> dict:
+    """One ``mean_t`` KPI across replications, as its catalogue family says: a t-interval
+    cut to the KPI's bounds, or ``"exact": True`` (no interval) when the family is exact
+    whenever every replication agrees and they do."""
+    family = kpi_info(name).family
+    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf))
+    finite = [v for v in values if not math.isnan(v)]
+    if (family.exact_if_constant and len(finite) >= 2
+            and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
+        ci.update(ci_low=ci["mean"], ci_high=ci["mean"], exact=True)
+    return ci
+
+
+def summarise(per_replication: list[dict[str, float]],
+              samples: list[dict[str, Tail]] | None = None,
+              influence: dict[str, list[float]] | None = None
+              ) -> dict[str, dict[str, float]]:
+    """KPI name → estimate (``"mean"``) and 95 % interval across replications.
+
+    Each KPI is summarised as its catalogue family says (:data:`borderesim.kpis.Summary`):
+    ``mean_t`` KPIs from ``per_replication``; pooled percentiles (``wait_p95``) from
+    ``samples`` (each replication's tails, from :func:`replication_kpis`), placed where
+    their per-replication rows (``wait_p95_rep``) stand, which are not summarised; pass
+    a dict as ``influence`` to receive each pooled KPI's per-replication influences
+    (what :func:`pooled_difference` pairs). A name the catalogue does not know is
+    summarised as ``mean_t`` without bounds.
+    """
     names = list(dict.fromkeys(n for rep in per_replication for n in rep))
-    return {n: confidence_interval(rep.get(n, math.nan) for rep in per_replication) for n in names}
+    out: dict[str, dict[str, float]] = {}
+    for n in names:
+        kind = kpi_info(n).summary if is_declared(n) else "mean_t"
+        values = [rep.get(n, math.nan) for rep in per_replication]
+        if kind == "mean_t":
+            out[n] = (summarise_kpi(n, values) if is_declared(n)
+                      else confidence_interval(values))
+        elif kind == "per_replication" and samples is not None:
+            pooled = n.removesuffix("_rep")
+            tails = [s[pooled] for s in samples if pooled in s]
+            share = kpi_info(pooled).family.quantile
+            if tails and share is not None:
+                out[pooled], psi = pooled_summary(tails, share)
+                if influence is not None:
+                    influence[pooled] = [float(v) for v in psi]
+    return out

@@ -32,7 +32,7 @@ from borderesim.sweep.sensitivity import sobol_indices
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "scenarios" / "sweeps"
 FIGURES = ROOT / "figures"
-KPIS = ["wait_p95", "secondary.wait_mean", "detection_rate"]
+KPIS = ["wait_p95_rep", "secondary.wait_mean", "detection_rate"]
 
 
 def save(fig, path: Path) -> None:
@@ -60,7 +60,7 @@ def main() -> None:
           f"on {run.backend}, engines {run.engines}")
     df = load_results(grid_out)
     servers, rate = grid.paths
-    save(draw_heatmaps(grid, df, "wait_p95", [(servers, rate)], log=True),
+    save(draw_heatmaps(grid, df, "wait_p95_rep", [(servers, rate)], log=True),
          FIGURES / "sweep_heatmap.png")
 
     sobol = load_sweep(SWEEPS / "land_sobol.yaml")

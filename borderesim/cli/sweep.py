@@ -10,7 +10,7 @@ from ..errors import ScenarioError
 from ..plots.sizes import size_option
 from .common import positive_int, warn
 
-DEFAULT_KPIS = ("wait_p95", "wait_mean", "throughput_per_hour", "detection_rate")
+DEFAULT_KPIS = ("wait_p95_rep", "wait_mean", "throughput_per_hour", "detection_rate")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
