@@ -242,8 +242,9 @@ def main() -> None:
         show_downloads(text, knobs, reps, args.engine, outcome, knob, points)
     show_animation(text, knobs, reps, args.engine, scenario)
     st.caption(f"{reps} runs of the day on seed {outcome.scenario.seed}, engine "
-               f"{outcome.engine}; intervals are 95% t-intervals across runs. Every setting "
-               "sees the same travellers (common random numbers).")
+               f"{outcome.engine}; intervals are 95% intervals across runs (percentiles pool "
+               "every traveller of every run). Every setting sees the same travellers "
+               "(common random numbers).")
 
 
 main()
