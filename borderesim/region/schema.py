@@ -332,8 +332,8 @@ def load_region(source: str | Path | dict[str, Any] | Region,
 
     ``overrides``: ``dotted.path=value`` strings, as ``--set`` for scenarios (e.g.
     ``information.informed_share=0.5``; ``crossings.north.targeting.auc=0.9`` sets a
-    field of that crossing's scenario, through its ``set``). Crossing files are read relative to the region
-    file. Raises ``ScenarioError`` (``FILE: FIELD.PATH: PROBLEM``).
+    field of that crossing's scenario, through its ``set``). Crossing files are read
+    relative to the region file. Raises ``ScenarioError`` (``FILE: FIELD.PATH: PROBLEM``).
     """
     if isinstance(source, Region) and not overrides:
         return source

@@ -1,0 +1,136 @@
+"""A region file through compare, report, sweep and the workshop (issue 20's surfaces)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from borderesim.cli import main
+from borderesim.region import load_region
+from tests.test_region import crossing, one_origin, two_stage, write_region
+
+GREEN_P = 0.2
+
+
+def small_region(tmp_path, **fields):
+    """Two crossings with random targeting (a: 50 %, b: 5 %), a green border, 4 h."""
+    data = {"origins": one_origin(40, {"a": 10, "b": 20}, {"a": 0.7, "b": 0.3}),
+            "green_border": {"travel": "2h", "detection_probability": GREEN_P},
+            "adversary": {"behaviour": "displacement", "knowledge": 1.0},
+            "duration": "4h", "warmup": "30min", "replications": 3}
+    data.update(fields)
+    return write_region(
+        tmp_path, {"a": crossing(two_stage(), {"strategy": "random", "referral_rate": 0.5}),
+                   "b": crossing(two_stage(), {"strategy": "random", "referral_rate": 0.05})},
+        **data)
+
+
+def write_variants(tmp_path, variants) -> str:
+    path = tmp_path / "variants.yaml"
+    path.write_text(yaml.safe_dump({"variants": variants}, sort_keys=False))
+    return str(path)
+
+
+def one_line_error(capsys, *names: str) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and all(n in err[0] for n in names), err
+    return err[0]
+
+
+# --------------------------------------------------------------------- --set crossings
+
+
+def test_set_reaches_a_crossings_own_fields(tmp_path):
+    path = small_region(tmp_path)
+    region = load_region(path, ["crossings.b.targeting.referral_rate=0.3",
+                                "crossings.a.stages.primary.servers=7"])
+    assert region.scenarios["b"].targeting.referral_rate == 0.3
+    assert region.scenarios["a"].stages["primary"].servers == 7
+    assert region.scenarios["a"].targeting.referral_rate == 0.5  # the other one untouched
+    # the region's own duration still wins over a crossing's
+    again = load_region(path, ["crossings.a.duration=10h"])
+    assert again.scenarios["a"].duration == 240
+
+
+@pytest.mark.parametrize(("assignment", "names"), [
+    ("crossings.west.targeting.referral_rate=0.1", ("region.yaml", "crossings.west:",
+                                                     "unknown crossing")),
+    ("crossings.a.targeting.bogus=1", ("a.yaml", "targeting.bogus", "unknown field")),
+])
+def test_a_bad_crossing_set_gets_one_line(tmp_path, capsys, assignment, names):
+    path = small_region(tmp_path)
+    assert main(["run", str(path), "--set", assignment]) == 2
+    one_line_error(capsys, *names)
+
+
+# ------------------------------------------------------------------------ compare
+
+
+def test_compare_variants_on_the_same_travellers(tmp_path, capsys):
+    path = small_region(tmp_path)
+    variants = write_variants(tmp_path, {
+        "as_is": {},
+        "again": None,
+        "naive": {"adversary.behaviour": "naive"},
+        "stricter_b": {"crossings.b.targeting.referral_rate": 0.5},
+    })
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "--variants", variants, "--json",
+                 "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    data = json.loads(text)
+    assert json.loads((out / "comparison.json").read_text())["variants"].keys() == \
+        data["variants"].keys()
+    assert "NaN" not in text and data["baseline"] == "as_is"
+    assert data["replications"] == 3
+    v = data["variants"]
+    same = v["again"]["difference"]
+    assert all(ci["mean"] in (0, None) for ci in same.values())
+    # knowing threats go to b (0.1405 < the green border's 0.2); naive ones split 70/30
+    assert v["as_is"]["kpis"]["region.detection_rate"]["mean"] == pytest.approx(0.1405)
+    assert v["naive"]["difference"]["region.detection_rate"]["ci_low"] > 0
+    assert v["naive"]["changes"] == {"adversary.behaviour": "naive"}
+    # b as strict as a: displaced threats now take the green border
+    stricter = v["stricter_b"]["kpis"]
+    assert stricter["region.route.green_border.threat_share"]["mean"] == pytest.approx(1.0)
+    assert stricter["region.detection_rate"]["mean"] == pytest.approx(GREEN_P)
+    # the crossings' own KPIs are there too
+    assert v["stricter_b"]["crossings"]["b"]["referral_rate"]["mean"] == \
+        pytest.approx(0.5, abs=0.1)
+
+
+def test_compare_table_shows_units_and_paired_differences(tmp_path, capsys):
+    path = small_region(tmp_path)
+    variants = write_variants(tmp_path, {"none": {"information.informed_share": 0},
+                                         "posted": {"information.informed_share": 1}})
+    assert main(["compare", str(path), "--variants", variants, "--replications", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "2 variants" in text and "same travellers" in text
+    assert "detection_rate %" in text and "wait_mean min" in text
+    assert "Paired differences from 'none'" in text and "±" in text
+
+
+@pytest.mark.parametrize(("variants", "names"), [
+    ({"x": 3}, ("variants.yaml", "variants.x:", "must be a mapping")),
+    ({"x": {"adversary.behaviour": "clever"}},
+     ("variants.yaml", "variants.x:", "adversary.behaviour")),
+    ({"x": {"crossings.zz.targeting.auc": 0.9}}, ("variants.yaml", "variants.x:", "zz")),
+    ({}, ("variants.yaml", "variants:")),
+])
+def test_a_bad_variants_file_gets_one_line(tmp_path, capsys, variants, names):
+    path = small_region(tmp_path)
+    assert main(["compare", str(path), "--variants", write_variants(tmp_path, variants)]) == 2
+    one_line_error(capsys, *names)
+
+
+def test_compare_a_region_needs_variants(tmp_path, capsys):
+    path = small_region(tmp_path)
+    (tmp_path / "s.yaml").write_text("strategies: {r: {strategy: random}}\n")
+    assert main(["compare", str(path), "--strategies", str(tmp_path / "s.yaml")]) == 2
+    one_line_error(capsys, "region.yaml", "--variants")
+    # and a single crossing is not compared with --variants
+    assert main(["compare", str(tmp_path / "a.yaml"), "--variants",
+                 write_variants(tmp_path, {"x": {}})]) == 2
+    one_line_error(capsys, "a.yaml", "--variants", "--strategies")
