@@ -134,3 +134,46 @@ def test_compare_a_region_needs_variants(tmp_path, capsys):
     assert main(["compare", str(tmp_path / "a.yaml"), "--variants",
                  write_variants(tmp_path, {"x": {}})]) == 2
     one_line_error(capsys, "a.yaml", "--variants", "--strategies")
+
+
+# ------------------------------------------------------------------------- report
+
+
+def test_region_report_matches_run_and_escapes_user_text(tmp_path, capsys):
+    path = small_region(tmp_path, name="<script>alert(1)</script> & co",
+                        description="north <b>bold</b>",
+                        information={"informed_share": 0.5})
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out), "--replications", "2"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    page = out.read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
+    assert "<b>bold</b>" not in page
+    from borderesim.report.region import REGION_IDS
+
+    for sid in REGION_IDS:
+        assert f'<section id="{sid}">' in page
+    assert page.count("data:image/png;base64,") == 1
+    # regional numbers are those of `run --json` with the same options
+    assert main(["run", str(path), "--replications", "2", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    for kpi in ("region.detection_rate", "region.wait_mean",
+                "region.information_time_saving", "region.route.b.threat_share"):
+        mean = run["kpis"][kpi]["mean"]
+        assert f'data-kpi="{kpi}" data-mean="{json.dumps(mean)}"' in page, kpi
+    # each crossing's headline KPIs are there, and the naive threats for comparison
+    referred = json.dumps(run["crossings"]["a"]["referral_rate"]["mean"])
+    assert f'data-kpi="referral_rate" data-mean="{referred}"' in page
+    assert "Were the threats naive" in page and "green border" in page
+
+
+def test_region_report_as_pdf_and_bad_input(tmp_path, capsys):
+    path = small_region(tmp_path, adversary={"behaviour": "naive"})
+    pdf = tmp_path / "r.pdf"
+    assert main(["report", str(path), "-o", str(pdf), "--replications", "1"]) == 0
+    assert pdf.read_bytes().startswith(b"%PDF")
+    capsys.readouterr()
+    assert main(["report", str(path), "-o", str(tmp_path / "x.html"),
+                 "--set", "origins.town.travel.west=3"]) == 2
+    one_line_error(capsys, "region.yaml", "origins.town.travel.west")
+    assert not (tmp_path / "x.html").exists()

@@ -50,7 +50,11 @@ def output_format(output: Path | None, fmt: str | None) -> tuple[Path, str]:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..region.cli import is_region_file
+
     output, fmt = output_format(args.output, args.format)
+    if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
+        return region_command(args, output, fmt)
     scenario = load(args)
     data = build(scenario, targets=args.targets, kind=args.kind, engine=args.engine,
                  replications=args.replications, seed=args.seed,
@@ -65,4 +69,26 @@ def command(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({fmt}; {met} of {judged} standards met; "
           f"{data.result.replications} replications, seed {data.result.seed}, "
           f"engine {data.result.engine})")
+    return 0
+
+
+def region_command(args: argparse.Namespace, output: Path, fmt: str) -> int:
+    """``borderesim report REGION.yaml``: regional KPIs, threats by route, the value of
+    information, the map and each crossing's headline KPIs (no standards or gap)."""
+    from ..region import load_region
+    from ..report.region import build_region, write_region_report
+
+    if args.targets or args.kind:
+        warn("--target and --kind judge one crossing against standards; a region report "
+             "does not use them")
+    if args.workers > 1:
+        warn("a region's replications run one after another; --workers is not used")
+    region = load_region(args.scenario, tuple(args.overrides))
+    report = build_region(region, engine=args.engine, replications=args.replications,
+                          seed=args.seed)
+    with writing(output, "-o"):
+        path = write_region_report(report, output, fmt)
+    r = report.result
+    print(f"wrote {path} ({fmt}; region of {len(region.crossing_names)} crossings; "
+          f"{r.replications} replications, seed {r.seed}, engine {r.engine})")
     return 0
