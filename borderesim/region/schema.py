@@ -310,20 +310,29 @@ def region_from_mapping(data: dict[str, Any], source: str | None = None,
     return Region(spec, scenarios, classes, class_map, source)
 
 
-def _crossing_override(data: dict[str, Any], assignment: str) -> dict[str, Any] | None:
-    """``crossings.NAME.FIELD...=VALUE`` (a field of the crossing's own scenario, not
-    ``scenario`` or ``set``) as ``crossings.NAME.set[FIELD...] = VALUE``; else ``None``."""
-    key, eq, text = assignment.partition("=")
-    parts = [p for p in key.strip().split(".") if p]
-    if not eq or len(parts) < 3 or parts[0] != "crossings" or parts[2] in ("scenario", "set"):
-        return None
+def set_region_field(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """A copy of the region mapping ``data`` with the field ``parts`` set to ``value``;
+    ``crossings.NAME.FIELD...`` (not ``scenario`` or ``set``) goes into that crossing's
+    ``set`` (a field of its own scenario). Raises ``ScenarioError`` (field path only)
+    for an unknown crossing or a path through a non-mapping."""
+    if len(parts) < 3 or parts[0] != "crossings" or parts[2] in ("scenario", "set"):
+        return set_path(data, parts, value)
     crossings = data.get("crossings")
     if not isinstance(crossings, dict) or not isinstance(crossings.get(parts[1]), dict):
         known = list(crossings) if isinstance(crossings, dict) else []
         raise ScenarioError(f"unknown crossing {shorten(parts[1])}; crossings are {known}",
                             None, f"crossings.{parts[1]}")
-    value = apply_override({}, f"value={text}")["value"]
     return set_path(data, ["crossings", parts[1], "set", ".".join(parts[2:])], value)
+
+
+def _region_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
+    """One ``--set`` assignment on a region mapping (see :func:`set_region_field`)."""
+    key, eq, text = assignment.partition("=")
+    parts = [p for p in key.strip().split(".") if p]
+    if not eq or not parts:
+        return apply_override(data, assignment)  # its own message for a malformed one
+    value = apply_override({}, f"value={text}")["value"]
+    return set_region_field(data, parts, value)
 
 
 def load_region(source: str | Path | dict[str, Any] | Region,
@@ -347,7 +356,7 @@ def load_region(source: str | Path | dict[str, Any] | Region,
         data, name, base = read_yaml_mapping(path, "region file"), str(source), path.parent
     for assignment in overrides:
         try:
-            data = _crossing_override(data, assignment) or apply_override(data, assignment)
+            data = _region_override(data, assignment)
         except ScenarioError as exc:
             raise ScenarioError(exc.problem, name, exc.path) from None
     return region_from_mapping(data, name, base)
