@@ -177,3 +177,62 @@ def test_region_report_as_pdf_and_bad_input(tmp_path, capsys):
                  "--set", "origins.town.travel.west=3"]) == 2
     one_line_error(capsys, "region.yaml", "origins.town.travel.west")
     assert not (tmp_path / "x.html").exists()
+
+
+# -------------------------------------------------------------------------- sweep
+
+
+def write_sweep(tmp_path, grid, **fields) -> str:
+    data = {"scenario": "region.yaml", "replications": 2, "grid": grid}
+    data.update(fields)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def test_sweep_over_a_region_gives_regional_rows(tmp_path, capsys):
+    import pandas as pd
+
+    from borderesim.region import simulate_region
+
+    region_path = small_region(tmp_path, information={"informed_share": 0.5})
+    sweep = write_sweep(tmp_path, {"crossings.b.targeting.referral_rate": [0.05, 0.5],
+                                   "adversary.knowledge": [1.0]},
+                        set={"duration": "3h"})
+    out = tmp_path / "out"
+    assert main(["sweep", sweep, "--out", str(out), "--no-progress"]) == 0
+    assert "2 points x 2 replications = 4 rows" in capsys.readouterr().out
+    df = pd.read_parquet(out / "results.parquet").sort_values(["point", "replication"])
+    assert len(df) == 4 and set(df["engine"]) == {"fast"}
+    # every row is the replication `run` makes for that point, on the same travellers
+    for point, rate in enumerate((0.05, 0.5)):
+        res = simulate_region(load_region(region_path, [
+            "duration=3h", f"crossings.b.targeting.referral_rate={rate}"]), replications=2)
+        rows = df[df["point"] == point]
+        for r in range(2):
+            for kpi in ("region.detection_rate", "region.wait_mean",
+                        "region.information_time_saving"):
+                assert rows[kpi].iloc[r] == pytest.approx(res.per_replication[r][kpi],
+                                                          abs=1e-12), (point, r, kpi)
+    # b as strict as a: knowing threats leave the crossings for the green border
+    strict = df[df["point"] == 1]
+    assert (strict["region.route.green_border.threat_share"] == 1.0).all()
+    # a rerun computes nothing new
+    assert main(["sweep", sweep, "--out", str(out), "--no-progress"]) == 0
+    assert "computed 0 now (4 were done)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("grid", "names"), [
+    ({"information.informed_share": [0, 1.5]},
+     ("sweep.yaml", "grid.information.informed_share", "point 1", "not a valid region")),
+    ({"crossings.b.targeting.bogus": [1]},
+     ("sweep.yaml", "grid.crossings.b.targeting.bogus", "b.yaml", "unknown field")),
+    ({"crossings.zz.targeting.referral_rate": [0.1]},
+     ("sweep.yaml", "grid.crossings.zz.targeting.referral_rate", "unknown crossing")),
+])
+def test_a_bad_region_sweep_point_gets_one_line(tmp_path, capsys, grid, names):
+    small_region(tmp_path)
+    assert main(["sweep", write_sweep(tmp_path, grid), "--out", str(tmp_path / "o"),
+                 "--no-progress"]) == 2
+    one_line_error(capsys, *names)
+    assert not (tmp_path / "o").exists()

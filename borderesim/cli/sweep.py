@@ -86,7 +86,12 @@ def command(args: argparse.Namespace) -> int:
         if unknown:
             raise ScenarioError(f"unknown KPI {unknown[0]!r}; choose from {', '.join(names)}",
                                 None, "--kpi")
-        kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
+        if spec.region_file is not None and not args.kpi:
+            from ..region.sweep import DEFAULT_KPIS as region_kpis
+
+            kpis = [k for k in region_kpis if k in names]
+        else:
+            kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
         dpi = args.dpi or DPI
         size = inches(args.size, dpi)
         figures = {"main_effects.png": draw_main_effects(spec, df, kpis, size)}
