@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -236,3 +237,73 @@ def test_a_bad_region_sweep_point_gets_one_line(tmp_path, capsys, grid, names):
                  "--no-progress"]) == 2
     one_line_error(capsys, *names)
     assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------- workshop
+
+
+def test_an_uploaded_region_is_refused_before_any_file_is_opened(tmp_path, monkeypatch):
+    from borderesim import scenario as scenario_module
+    from borderesim import yamlio
+    from borderesim.errors import ScenarioError
+    from borderesim.workshop import logic
+
+    path = small_region(tmp_path)
+
+    def no_files(*args, **kwargs):
+        raise AssertionError("an upload made the server open a file")
+
+    monkeypatch.setattr(scenario_module, "load_scenario", no_files)
+    monkeypatch.setattr(scenario_module, "read_yaml_mapping", no_files)
+    monkeypatch.setattr(yamlio, "read_mapping", no_files)
+    with pytest.raises(ScenarioError) as err:
+        logic.load_uploaded("../region.yaml", path.read_bytes())
+    text = str(err.value)
+    assert text.startswith("region.yaml: crossings: a region file cannot be uploaded")
+    assert "borderesim workshop REGION.yaml" in text and str(tmp_path) not in text
+
+
+def test_workshop_starts_on_a_region_file(tmp_path, capsys, monkeypatch):
+    from borderesim.workshop import server
+
+    served = []
+    monkeypatch.setattr(server, "streamlit_available", lambda: True)
+    monkeypatch.setattr(server, "serve", lambda *a: served.append(a))
+    path = small_region(tmp_path)
+    assert main(["workshop", str(path), "--port", "8999"]) == 0
+    assert served and served[0][0] == str(path)
+    # a bad region file fails before serving, in one line
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(path.read_text().replace("a.yaml", "missing.yaml"))
+    served.clear()
+    assert main(["workshop", str(bad)]) == 2
+    one_line_error(capsys, "bad.yaml", "crossings.a.scenario")
+    assert not served
+
+
+def test_the_region_page_shows_regional_numbers(tmp_path, monkeypatch):
+    import sys
+
+    from streamlit.testing.v1 import AppTest
+
+    from borderesim.region import simulate_region
+    from borderesim.workshop import region as page
+
+    path = small_region(tmp_path, name="Two *ports* <b>", replications=2)
+    result = simulate_region(load_region(path), replications=2, keep_runs=True)
+    rows = page.headline(result)
+    assert [r["kpi"] for r in rows] == list(page.HEADLINE)
+    det = next(r for r in rows if r["kpi"] == "region.detection_rate")
+    assert det["value"] == "14.05%" and "(2 runs)" in det["interval"]
+    assert [r["crossing"] for r in page.crossing_table(result)] == ["a", "b"]
+    assert page.map_png(result).startswith(b"\x89PNG")
+
+    app = Path(page.__file__).with_name("app.py")
+    monkeypatch.setattr(sys, "argv", [str(app), "--scenario", str(path), "--engine", "fast"])
+    at = AppTest.from_file(str(app), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == r"Two \*ports\* \<b\>"  # shown literally, never as Markdown
+    labels = [m.label for m in at.metric]
+    assert "Threats detected in the region" in labels
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Threats detected in the region"] == det["value"]
