@@ -126,14 +126,43 @@ def test_a_bad_variants_file_gets_one_line(tmp_path, capsys, variants, names):
     one_line_error(capsys, *names)
 
 
-def test_compare_a_region_needs_variants(tmp_path, capsys):
+def test_compare_a_region_with_strategies_at_every_crossing(tmp_path, capsys):
+    path = small_region(tmp_path)
+    strategies = tmp_path / "s.yaml"
+    strategies.write_text("strategies: {loose: {strategy: random, referral_rate: [0.05, 0.5]}}\n")
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "--strategies", str(strategies), "--json",
+                 "--out", str(out)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert list(data["variants"]) == ["loose referral_rate=0.05", "loose referral_rate=0.5"]
+    changes = data["variants"]["loose referral_rate=0.5"]["changes"]
+    assert changes == {f"crossings.{c}.targeting": {"strategy": "random", "referral_rate": 0.5}
+                       for c in ("a", "b")}
+    # both crossings refer 5 %: detection 0.1405 wherever knowing threats go; at 50 % both
+    # are less watched than the green border (0.2), so all threats take it
+    kpis = {v: d["kpis"] for v, d in data["variants"].items()}
+    assert kpis["loose referral_rate=0.05"]["region.detection_rate"]["mean"] == \
+        pytest.approx(0.1405)
+    assert kpis["loose referral_rate=0.5"]["region.detection_rate"]["mean"] == \
+        pytest.approx(GREEN_P)
+    assert (out / "comparison.json").exists() and (out / "region.png").stat().st_size > 10_000
+    assert data["written"] == [str(out / "comparison.json"), str(out / "region.png")]
+
+
+def test_compare_a_region_needs_one_variants_file(tmp_path, capsys):
     path = small_region(tmp_path)
     (tmp_path / "s.yaml").write_text("strategies: {r: {strategy: random}}\n")
-    assert main(["compare", str(path), "--strategies", str(tmp_path / "s.yaml")]) == 2
+    variants = write_variants(tmp_path, {"x": {}})
+    assert main(["compare", str(path), "--strategies", str(tmp_path / "s.yaml"),
+                 "--variants", variants]) == 2
+    one_line_error(capsys, "region.yaml", "--variants", "give one of them")
+    assert main(["compare", str(path)]) == 2
     one_line_error(capsys, "region.yaml", "--variants")
+    assert main(["compare", str(path), "--variants", variants, "--plot",
+                 str(tmp_path / "fig.txt")]) == 2
+    one_line_error(capsys, "fig.txt", "--plot")
     # and a single crossing is not compared with --variants
-    assert main(["compare", str(tmp_path / "a.yaml"), "--variants",
-                 write_variants(tmp_path, {"x": {}})]) == 2
+    assert main(["compare", str(tmp_path / "a.yaml"), "--variants", variants]) == 2
     one_line_error(capsys, "a.yaml", "--variants", "--strategies")
 
 

@@ -13,7 +13,8 @@ A variants file names, per variant, the region fields it changes (dotted paths a
 The first variant is the baseline. Every variant runs on one seed and replication count
 (:func:`borderesim.region.compare_regions`), so replication r of every variant sees the
 same travellers; differences from the baseline are taken replication by replication
-(Student-t 95 % intervals).
+(Student-t 95 % intervals). ``--strategies FILE`` (a single crossing's strategies file)
+compares each strategy applied at every crossing.
 """
 
 from __future__ import annotations
@@ -83,18 +84,28 @@ def variant_overrides(changes: dict[str, Any]) -> list[str]:
     return [f"{key}={json.dumps(value)}" for key, value in changes.items()]
 
 
+def strategies_as_variants(path: str | Path, crossings: list[str]
+                           ) -> dict[str, dict[str, Any]]:
+    """A strategies file (``borderesim compare --strategies``) as region variants: each
+    strategy (and each value of a swept knob) replaces the targeting of every crossing."""
+    from ..compare import load_strategies
+
+    return {v.label: {f"crossings.{c}.targeting": v.targeting for c in crossings}
+            for v in load_strategies(path)}
+
+
 def load_variant_regions(region_file: str | Path, overrides: list[str] | tuple[str, ...],
-                         variants: dict[str, dict[str, Any]], source: str
-                         ) -> dict[str, Region]:
+                         variants: dict[str, dict[str, Any]], source: str,
+                         section: str = "variants") -> dict[str, Region]:
     """Each variant's region: the region file, its ``--set`` overrides, then the variant's
-    changes. A bad change is reported against the variants file and variant."""
+    changes. A bad change is reported against ``source`` and ``SECTION.NAME``."""
     regions = {}
     for name, changes in variants.items():
         try:
             regions[name] = load_region(region_file,
                                         [*overrides, *variant_overrides(changes)])
         except ScenarioError as exc:
-            raise ScenarioError(str(exc), source, f"variants.{name}") from None
+            raise ScenarioError(str(exc), source, f"{section}.{name}") from None
     return regions
 
 
@@ -158,24 +169,34 @@ def comparison_dict(comparison: RegionComparison, variants: dict[str, dict[str, 
 
 
 def compare_region_command(args: argparse.Namespace) -> int:
-    """``borderesim compare REGION.yaml --variants FILE``: table, ``--json``, ``--out DIR``."""
+    """``borderesim compare REGION.yaml --variants FILE`` (or ``--strategies FILE``: each
+    strategy at every crossing): table, ``--json``, ``--out DIR`` (comparison.json and
+    region.png: the first variant's map and every variant's threat routes), ``--plot``."""
     from ..cli.common import check_output_dir, output_dir, require, warn, writing
+    from ..cli.compare import figure_path
 
-    require(args.variants is not None,
+    require((args.variants is None) != (args.strategies is None),
             "a region file is compared with --variants FILE (variants: {NAME: {region "
-            "field: value, ...}}); --strategies is for a single crossing",
-            str(args.scenario), "--variants")
-    require(args.plot is None, "no trade-off figure is drawn for a region; leave out --plot",
-            str(args.scenario), "--plot")
+            "field: value, ...}}) or --strategies FILE (each strategy at every crossing); "
+            "give one of them", str(args.scenario), "--variants")
+    figure = figure_path(args)
+    if figure is not None and args.plot is None:
+        figure = args.out / "region.png"
     if args.out is not None:
         check_output_dir(args.out)
-    source = str(args.variants)
-    variants = load_variants(args.variants)
-    regions = load_variant_regions(args.scenario, tuple(args.overrides), variants, source)
+    if args.variants is not None:
+        source = str(args.variants)
+        variants = load_variants(args.variants)
+    else:
+        source = str(args.strategies)
+        crossings = load_region(args.scenario, tuple(args.overrides)).crossing_names
+        variants = strategies_as_variants(args.strategies, crossings)
+    regions = load_variant_regions(args.scenario, tuple(args.overrides), variants, source,
+                                   "variants" if args.variants is not None else "strategies")
     if getattr(args, "workers", 1) > 1:
         warn("a region's replications run one after another; --workers is not used")
     comparison = compare_regions(regions, engine=args.engine, replications=args.replications,
-                                 seed=args.seed)
+                                 seed=args.seed, keep_runs=figure is not None)
     data = comparison_dict(comparison, variants, source)
     written: list[Path] = []
     if args.out is not None:
@@ -183,6 +204,12 @@ def compare_region_command(args: argparse.Namespace) -> int:
         with writing(path):
             path.write_text(dumps(data) + "\n", encoding="utf-8")
         written.append(path)
+    if figure is not None:
+        from .figure import plot_region
+
+        first = next(iter(comparison.results.values()))
+        with writing(figure, "--plot"):
+            written.append(plot_region(first, comparison.results, figure))
     if args.json:
         data["written"] = [str(p) for p in written]
         print(dumps(data))
