@@ -20,7 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run each strategy of a strategies file (and each value of a swept knob) "
                     "on the same seed and travellers; print KPIs and paired differences from "
                     "the first strategy with 95% t-intervals. Files are written only when "
-                    "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH.")
+                    "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH. A region "
+                    "file (top-level crossings:) is compared with --variants FILE, or with "
+                    "--strategies FILE applied at every crossing; its figure is region.png.")
     add_scenario_args(p)
     p.add_argument("--strategies", type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "

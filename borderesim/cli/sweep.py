@@ -19,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run every point of a sweep file, one row per (point, replication), into "
                     "DIR/results.parquet. Rerun the same command to finish an interrupted "
                     "sweep: only missing rows are computed.")
-    p.add_argument("sweep", help="sweep YAML file (scenario, grid or sample, replications, seed)")
+    p.add_argument("sweep", help="sweep YAML file (scenario, grid or sample, replications, "
+                                  "seed); its scenario may be a region file: rows then hold "
+                                  "the regional KPIs (region.*)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="results folder (manifest.json, results.parquet/, figures)")
     where = p.add_mutually_exclusive_group()
