@@ -336,3 +336,18 @@ def test_the_region_page_shows_regional_numbers(tmp_path, monkeypatch):
     assert "Threats detected in the region" in labels
     shown = {m.label: m.value for m in at.metric}
     assert shown["Threats detected in the region"] == det["value"]
+
+
+def test_the_example_variants_and_sweep_files_load():
+    from borderesim.region.variants import load_variant_regions, load_variants
+    from borderesim.sweep import load_sweep
+    from tests.conftest import ROOT
+
+    folder = ROOT / "scenarios" / "region"
+    variants = load_variants(folder / "variants.yaml")
+    regions = load_variant_regions(folder / "north.yaml", (), variants, "variants.yaml")
+    assert regions["stricter_north"].scenarios["north"].targeting.referral_rate["general"] \
+        == 0.08
+    assert regions["no_posted_waits"].spec.information.informed_share == 0
+    spec = load_sweep(folder / "sweep.yaml")
+    assert spec.region_file is not None and len(spec.points) == 6
