@@ -73,7 +73,7 @@ def hourly_segments(
         starts = starts[:0]
     lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
     hours = (starts // 60).astype(np.int64) % 24
-    expected = np.array([rates[h] for h in hours], dtype=float) * lengths / 60.0
+    expected = np.asarray(rates, dtype=float)[hours] * lengths / 60.0
     return starts, expected
 
 
@@ -89,8 +89,16 @@ def sample_arrivals(
     counts = rng.poisson(expected)
     lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
     seg = np.repeat(np.arange(len(starts)), counts)
-    times = starts[seg] + rng.random(len(seg)) * lengths[seg]
-    return np.sort(times)
+    times = rng.random(len(seg))
+    times *= lengths[seg]
+    times += starts[seg]
+    # the hours are disjoint and in order, so sorting each hour's times sorts them all
+    # (the same values as one global sort, several times faster on a long run)
+    ends = np.cumsum(counts).tolist()
+    for lo, hi in zip([0, *ends[:-1]], ends, strict=True):
+        if hi - lo > 1:
+            times[lo:hi].sort()
+    return times
 
 
 def sample_drain(
@@ -108,6 +116,18 @@ def sample_drain(
     for t0, t1, mean in zip(starts, ends, expected, strict=True):
         out.append(np.sort(t0 + rng.random(rng.poisson(mean)) * (t1 - t0)))
     return np.concatenate(out)
+
+
+def _class_of(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Class index of each uniform draw ``u``: how many cumulative shares ``edges`` are at
+    most ``u`` (``searchsorted(edges, u, "right")``), capped at the last class. A few
+    classes are counted by comparisons, faster than a binary search per traveller."""
+    if len(edges) > 8:
+        return np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1).astype(np.int64)
+    cls = np.zeros(u.size, dtype=np.int64)
+    for edge in edges[:-1]:  # the last edge only ever adds a class past the cap
+        cls += u >= edge
+    return cls
 
 
 def _lane_services(scenario: Scenario) -> list[tuple]:
@@ -145,13 +165,12 @@ def sample(
     ])
     n = len(arrival)
     shares = np.cumsum([c.share for c in scenario.classes.values()])
-    cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),
-                     len(shares) - 1).astype(np.int64)
+    cls = _class_of(shares / shares[-1], rng("classes").random(n))
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
     threat = rng("threats").random(n) < prevalence[cls]
     service = np.empty((plan.n_lanes, n))
     for lane, (name, dist) in enumerate(_lane_services(scenario)):
-        service[lane] = dist.draw(rng(name), n)
+        dist.draw(rng(name), n, out=service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
     for s, sname in enumerate(plan.stage_names):
         caught[s] = threat & (rng(f"detect.{sname}").random(n) < plan.detect_p[s])

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from borderesim import drain, kpi_kernel
+from borderesim import drain, kpi_kernel, sampling
 from borderesim.engines import fast
 from borderesim.metrics import replication_kpis
 from borderesim.plan import make_plan
@@ -104,3 +104,27 @@ def test_server_minutes_is_the_plans(t0, t1):
     for lane in range(plan.n_lanes):
         assert kpi_kernel.server_minutes(plan.roster[lane], t0, t1) == \
             plan.server_minutes(lane, t0, t1)
+
+
+@given(st.lists(st.floats(0.01, 5), min_size=1, max_size=12),
+       st.lists(st.floats(0, 1, exclude_max=True), max_size=40))
+def test_class_draws_are_a_binary_search(shares, u):
+    """``sampling._class_of`` is ``searchsorted`` capped at the last class."""
+    edges = np.cumsum(shares) / np.sum(shares)
+    u = np.array(u + [float(edges[0]), float(edges[-1])])
+    want = np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1)
+    np.testing.assert_array_equal(sampling._class_of(edges, u), want)
+
+
+@given(st.lists(st.floats(0, 400), min_size=24, max_size=24), st.integers(1, 4000),
+       st.integers(0, 10**6))
+def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed):
+    """Sorting each clock hour's times gives the one global sort of the same draws."""
+    got = sampling.sample_arrivals(rates, float(horizon), np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    starts, expected = sampling.hourly_segments(rates, float(horizon))
+    counts = rng.poisson(expected)
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
+    seg = np.repeat(np.arange(len(starts)), counts)
+    np.testing.assert_array_equal(got, np.sort(starts[seg] + rng.random(len(seg))
+                                               * lengths[seg]))
