@@ -117,10 +117,15 @@ def test_class_draws_are_a_binary_search(shares, u):
 
 
 @given(st.lists(st.floats(0, 400), min_size=24, max_size=24), st.integers(1, 4000),
-       st.integers(0, 10**6))
-def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed):
-    """Sorting each clock hour's times gives the one global sort of the same draws."""
-    got = sampling.sample_arrivals(rates, float(horizon), np.random.default_rng(seed))
+       st.integers(0, 10**6), st.sampled_from([0, 1 << 20]))
+def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed, small):
+    """Sorting each clock hour's times gives the one global sort of the same draws,
+    placed by whole-array temporaries or hour by hour (a long run)."""
+    saved, sampling._SMALL = sampling._SMALL, small
+    try:
+        got = sampling.sample_arrivals(rates, float(horizon), np.random.default_rng(seed))
+    finally:
+        sampling._SMALL = saved
     rng = np.random.default_rng(seed)
     starts, expected = sampling.hourly_segments(rates, float(horizon))
     counts = rng.poisson(expected)
