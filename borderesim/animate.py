@@ -1,7 +1,9 @@
 """Replay one replication's trace as an animation of the crossing.
 
 Frames are computed from the per-traveller event log (``Trace``): at each frame time a
-traveller is drawn queueing in front of their lane's booths or in a booth. Travellers
+traveller is drawn queueing in front of their lane's booths or in a booth; each lane
+says how many are waiting in it, a colour key, the clock (to the second) and running
+counts (passed, referred, threats caught, threats missed) sit above the crossing. Travellers
 at a stage only referred travellers visit are orange; a threat, once detected, is a
 red star wherever it is, and joins the "held" box when it leaves the crossing.
 Nothing is sampled here: the picture is exactly what the simulation did.
@@ -35,6 +37,8 @@ QUEUE_ROOM = 24
 """Queue places drawn in front of a lane; longer queues show a "+N" label (dots)."""
 QUEUE_GAP = 0.5
 """Horizontal spacing of queue places (drawing units)."""
+LANE_GAP = 2.2
+"""Vertical room between a lane's top booth and the next lane's first (its label)."""
 STAGE_WIDTH = QUEUE_ROOM * QUEUE_GAP + 3.0
 """Horizontal room of one stage: its queue plus its booths (drawing units)."""
 
@@ -84,6 +88,8 @@ class Frame:
     referred: int
     detected: int
     threats_missed: int
+    lane_waiting: tuple[int, ...] = ()
+    """The number queueing in each lane (all of them, drawn or not)."""
 
 
 def make_layout(plan: Plan) -> Layout:
@@ -97,8 +103,8 @@ def make_layout(plan: Plan) -> Layout:
             booth_x.append((s + 1) * STAGE_WIDTH - 1.5)
             lane_y0.append(y)
             slots.append(k)
-            y += k + 1.0
-        height = max(height, y - 1.0)
+            y += k + LANE_GAP
+        height = max(height, y - LANE_GAP)
     return Layout(
         stage_names=plan.stage_names,
         stage_referred=tuple(bool(b) for b in plan.stage_referred),
@@ -177,6 +183,7 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
         ys: list[np.ndarray] = []
         kinds: list[np.ndarray] = []
         waiting_per_stage = []
+        waiting_per_lane = []
         overflow: dict[int, int] = {}
         flagged = det <= t
         for s in range(plan.n_stages):
@@ -187,6 +194,7 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
             for lane in plan.lanes_of(s):
                 idx = np.flatnonzero(waiting & (trace.lane[s] == lane))
                 idx = idx[np.argsort(entry[s, idx], kind="stable")]
+                waiting_per_lane.append(int(idx.size))
                 if idx.size > QUEUE_ROOM:
                     overflow[lane] = int(idx.size - QUEUE_ROOM)
                     idx = idx[:QUEUE_ROOM]
@@ -216,6 +224,7 @@ def make_frames(plan: Plan, inputs: Inputs, trace: Trace, times: np.ndarray) -> 
             referred=int(((first_ref <= t) & (first_ref >= t_first) & trace.referred).sum()),
             detected=int((flagged & (det >= t_first)).sum()),
             threats_missed=int((left & inputs.threat & np.isinf(det)).sum()),
+            lane_waiting=tuple(waiting_per_lane),
         ))
     return frames
 
@@ -267,8 +276,14 @@ COLOURS = {
 
 
 COUNTERS = (("passed", "#333333"), ("referred", COLOURS[REFERRED_WAITING]),
-            ("detected", COLOURS[DETECTED]), ("threats missed", "#7f7f7f"))
+            ("threats caught", COLOURS[DETECTED]), ("threats missed", "#7f7f7f"))
 """Running counts shown above the crossing, with their colours."""
+
+SIZE = (1280, 720)
+"""Default animation size (pixels): a 16:9 slide."""
+DPI = 100
+TEXT_PX = 18.0
+"""Height (pixels) of the smallest text at a width of 1280 px; text scales with the width."""
 
 
 def clock(t: float) -> str:
@@ -277,62 +292,84 @@ def clock(t: float) -> str:
     return f"day {day + 1} {rest // 60:02d}:{rest % 60:02d}"
 
 
+def clock_seconds(t: float) -> str:
+    """``t`` minutes as a clock reading to the second, e.g. ``day 1 08:05:20``.
+
+    Frames at least a second apart always differ in this text, so a GIF writer never
+    merges two of them (it merges identical consecutive frames).
+    """
+    day, rest = divmod(math.floor(t * 60 + 1e-6), 86400)  # floor: 1 s apart → differ
+    return f"day {day + 1} {rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}"
+
+
 class Painter:
     """Draws frames on one matplotlib figure (no pyplot, so it is safe in servers).
 
-    The booths and labels are drawn once; each frame restores that background and
-    draws only the moving dots and the status line (blitting), which keeps a frame
-    to a few milliseconds.
+    ``size``: pixels (width, height), default :data:`SIZE`; text is at least
+    :data:`TEXT_PX` pixels high at 1280 px wide and scales with the width. The booths,
+    labels and colour key are drawn once; each frame restores that background and draws
+    only the moving dots, the clock, the counts and each lane's queue length (blitting),
+    which keeps a frame to a few milliseconds.
     """
 
-    def __init__(self, layout: Layout, title: str = "", dpi: int = 80):
+    def __init__(self, layout: Layout, title: str = "", dpi: int = DPI,
+                 size: tuple[int, int] = SIZE):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
         from matplotlib.patches import Rectangle
 
         self.layout = layout
-        width = 2.2 + 3.4 * len(layout.stage_names)
-        self.fig = Figure(figsize=(width, 3.6), dpi=dpi)
+        w, h = size
+        self.fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        ax = self.ax = self.fig.add_axes((0.01, 0.02, 0.98, 0.68))
+        unit = TEXT_PX * w / 1280 * 72.0 / dpi  # points of the smallest text
+
+        def pt(k: float) -> float:
+            return k * unit
+
+        ax = self.ax = self.fig.add_axes((0.01, 0.02, 0.98, 0.66))
         ax.set_xlim(-0.5, layout.held_x + 5.5)
-        ax.set_ylim(-1.0, layout.height + 0.8)
+        ax.set_ylim(-1.0, layout.height + 1.0)
         ax.set_axis_off()
-        for lane, name in enumerate(layout.lane_names):
+        self.lanes = []
+        self.lane_names = [plain(n.split(".")[-1]) for n in layout.lane_names]
+        for lane in range(len(layout.lane_names)):
             x, y0 = layout.booth_x[lane], layout.lane_y0[lane]
             for k in range(layout.slots[lane]):
                 ax.add_patch(Rectangle((x - 0.45, y0 + k - 0.45), 0.9, 0.9, fill=False,
-                                       edgecolor="#999999", linewidth=0.8))
-            ax.text(x + 0.7, layout.queue_y(lane), plain(name.split(".")[-1]), fontsize=7,
-                    va="center", color="#555555")
+                                       edgecolor="#999999", linewidth=1.0))
+            self.lanes.append(ax.text(
+                x + 0.5, y0 + layout.slots[lane] - 0.45, "", ha="right", va="bottom",
+                fontsize=pt(1), color="#444444", animated=True))
         for s, name in enumerate(layout.stage_names):
             label = f"{name} (referred only)" if layout.stage_referred[s] else name
-            ax.text((s + 1) * STAGE_WIDTH - 1.5, 1.0, plain(label), ha="right", va="bottom",
-                    fontsize=9, weight="bold", transform=ax.get_xaxis_transform())
-        ax.text(layout.held_x, 1.0, "held (detected)", ha="left", va="bottom", fontsize=9,
+            ax.text((s + 1) * STAGE_WIDTH - 1.0, 1.0, plain(label), ha="right", va="bottom",
+                    fontsize=pt(1.15), weight="bold", transform=ax.get_xaxis_transform())
+        ax.text(layout.held_x, 1.0, "held", ha="left", va="bottom", fontsize=pt(1.15),
                 weight="bold", color=COLOURS[DETECTED], transform=ax.get_xaxis_transform())
-        self.fig.text(0.01, 0.97, plain(title), fontsize=10, weight="bold", va="top")
-        self.dots = ax.scatter([], [], s=22, animated=True)
-        self.stars = ax.scatter([], [], s=70, marker="*", color=COLOURS[DETECTED],
+        self.fig.suptitle(plain(title), x=0.01, y=0.985, ha="left", va="top", fontsize=pt(1.4),
+                          weight="bold")
+        dot = max(20.0, (pt(0.75)) ** 2)
+        self.dots = ax.scatter([], [], s=dot, animated=True)
+        self.stars = ax.scatter([], [], s=3 * dot, marker="*", color=COLOURS[DETECTED],
                                 animated=True)
-        self.overflow = [
-            ax.text(layout.booth_x[lane] - 1.2 - QUEUE_GAP * QUEUE_ROOM,
-                    layout.queue_y(lane) + 0.45, "", fontsize=7, color=COLOURS[WAITING],
-                    animated=True)
-            for lane in range(len(layout.lane_names))
-        ]
-        self.waiting = [
-            ax.text(s * STAGE_WIDTH + 1.0, 1.0, "", ha="left", va="bottom", fontsize=8,
-                    color="#555555", animated=True, transform=ax.get_xaxis_transform())
-            for s in range(len(layout.stage_names))
-        ]
-        # Counters: static labels in the background, only the numbers change.
-        self.clock = self.fig.text(0.01, 0.86, "", fontsize=10, va="bottom", animated=True)
+        key = [Line2D([], [], ls="none", marker="o", color=COLOURS[WAITING]),
+               Line2D([], [], ls="none", marker="o", color=COLOURS[REFERRED_WAITING]),
+               Line2D([], [], ls="none", marker="*", ms=pt(0.9), color=COLOURS[DETECTED])]
+        self.fig.legend(key, ["traveller", "referred traveller", "threat caught"],
+                        loc="upper right", bbox_to_anchor=(0.995, 0.985), fontsize=pt(1),
+                        frameon=False, handletextpad=0.2, borderaxespad=0.0)
+        # Clock and counters: static labels in the background, only the numbers change.
+        self.clock = self.fig.text(0.01, 0.80, "", fontsize=pt(1.4), va="bottom",
+                                   family="monospace", animated=True)
+        self.fig.text(0.01, 0.78, "clock (hh:mm:ss)", fontsize=pt(1), va="top",
+                      color="#555555")
         self.counts = []
         for k, (label, colour) in enumerate(COUNTERS):
-            x = (1.9 + 1.1 * k) / width
-            self.fig.text(x, 0.84, label, fontsize=8, va="top", color=colour)
-            self.counts.append(self.fig.text(x, 0.86, "", fontsize=10, weight="bold",
+            x = 0.30 + 0.135 * k
+            self.fig.text(x, 0.78, label, fontsize=pt(1), va="top", color=colour)
+            self.counts.append(self.fig.text(x, 0.80, "", fontsize=pt(1.4), weight="bold",
                                              va="bottom", color=colour, animated=True))
         self._background = None
         self._size: tuple[int, int] = (0, 0)
@@ -350,16 +387,14 @@ class Painter:
         self.dots.set_offsets(pts[~star] if (~star).any() else np.empty((0, 2)))
         self.dots.set_facecolors([COLOURS[int(k)] for k in frame.kind[~star]] or "none")
         self.stars.set_offsets(pts[star] if star.any() else np.empty((0, 2)))
-        for lane, text in enumerate(self.overflow):
-            more = frame.overflow.get(lane, 0)
-            text.set_text(f"+{more} more waiting" if more else "")
-        for text, n in zip(self.waiting, frame.waiting, strict=True):
-            text.set_text(f"{n} waiting")
-        self.clock.set_text(clock(frame.t))
+        for lane, text in enumerate(self.lanes):
+            n = frame.lane_waiting[lane] if frame.lane_waiting else 0
+            text.set_text(f"{self.lane_names[lane]}: {n} waiting")
+        self.clock.set_text(clock_seconds(frame.t))
         values = (frame.passed, frame.referred, frame.detected, frame.threats_missed)
         for text, n in zip(self.counts, values, strict=True):
             text.set_text(str(n))
-        for artist in (self.dots, self.stars, *self.overflow, *self.waiting):
+        for artist in (self.dots, self.stars, *self.lanes):
             self.ax.draw_artist(artist)
         for artist in (self.clock, *self.counts):
             self.fig.draw_artist(artist)
@@ -409,43 +444,51 @@ def check_output(output: Path) -> None:
 
 
 def write_animation(frames: list[Frame], layout: Layout, output: Path, fps: int = 12,
-                    title: str = "", dpi: int = 80) -> Path:
+                    title: str = "", dpi: int = DPI, size: tuple[int, int] = SIZE) -> int:
     """Write ``frames`` to ``output``: a GIF (Pillow) or, if ``ffmpeg`` exists, an MP4.
 
-    Raises ``ScenarioError`` for another extension or an MP4 without ffmpeg.
+    ``size``: pixels (width, height). Returns the number of frames written (for a GIF,
+    counted in the file; the clock to the second makes frames a second or more apart
+    all differ, so none is merged). Raises ``ScenarioError`` for another extension or an
+    MP4 without ffmpeg.
     """
     check_output(output)
     if not frames:
         raise ScenarioError("the animation window holds no frames", str(output))
     gif_writer, mp4_writer = _writers()
     output = Path(output)
-    if output.suffix.lower() == ".gif":
-        writer = gif_writer(fps=fps)
-    else:
-        writer = mp4_writer(fps=fps, codec="h264")
-    painter = Painter(layout, title, dpi)
+    gif = output.suffix.lower() == ".gif"
+    writer = gif_writer(fps=fps) if gif else mp4_writer(fps=fps, codec="h264")
+    painter = Painter(layout, title, dpi, size)
     with writer.saving(painter.fig, str(output), dpi):
         for frame in frames:
             painter.draw(frame)
             writer.grab_frame()
-    return output
+    if gif:
+        from .plots.checks import gif_frames
+
+        return gif_frames(output)
+    return len(frames)
 
 
 def gif_bytes(frames: list[Frame], layout: Layout, fps: int = 12, title: str = "",
-              dpi: int = 70) -> bytes:
-    """The animation as GIF bytes (for showing in a web page)."""
+              dpi: int = DPI, size: tuple[int, int] = SIZE) -> bytes:
+    """The animation as GIF bytes (for showing in a web page), ``size`` in pixels."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = write_animation(frames, layout, Path(tmp) / "crossing.gif", fps, title, dpi)
+        path = Path(tmp) / "crossing.gif"
+        write_animation(frames, layout, path, fps, title, dpi, size)
         return path.read_bytes()
 
 
 def animate_scenario(scenario: Scenario, output: Path, window: tuple[float, float] | None = None,
                      fps: int = 12, step: float = 1 / 3, engine: str = "auto",
-                     replication: int = 0, seed: int | None = None) -> tuple[Path, int]:
+                     replication: int = 0, seed: int | None = None,
+                     size: tuple[int, int] = SIZE) -> tuple[Path, int]:
     """Simulate one replication of ``scenario`` and animate ``window`` (minutes).
 
     ``step``: simulated minutes per frame (default 20 s). ``window`` defaults to the
-    busiest hour. Returns the file written and the number of frames.
+    busiest hour. ``size``: pixels (width, height). Returns the file written and the
+    number of frames it holds.
     """
     from .engines import get_engine
     from .plan import make_plan
@@ -458,5 +501,5 @@ def animate_scenario(scenario: Scenario, output: Path, window: tuple[float, floa
     inputs = sample(scenario, plan, scenario.seed if seed is None else seed, replication)
     trace = get_engine(name)(plan, inputs)
     frames = make_frames(plan, inputs, trace, frame_times(t0, t1, step))
-    write_animation(frames, make_layout(plan), output, fps, scenario.name)
-    return Path(output), len(frames)
+    n = write_animation(frames, make_layout(plan), output, fps, scenario.name, size=size)
+    return Path(output), n

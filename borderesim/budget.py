@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from .errors import ScenarioError
 from .limits import MAX_REPLICATIONS
+from .quantiles import keep_limit, kept_values
 from .scenario import Scenario
 
 ENV = "BORDERESIM_MEMORY_LIMIT"
@@ -67,7 +68,8 @@ class Budget:
     replication_bytes: float
     """Peak memory of one replication."""
     kept_bytes: float
-    """Memory of the replications a run keeps (traces for ``--out``), 0 if none."""
+    """Memory of what a run keeps of every replication: traces for ``--out`` and the
+    waits pooled percentiles need (:mod:`borderesim.quantiles`)."""
     seconds: float
     """Estimated time on one core per worker."""
 
@@ -101,6 +103,9 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     kept = KEPT_BASE + KEPT_PER_LANE * lanes + KEPT_PER_STAGE * stages
     one = n_hi * (kept + TEMPORARY)
     kept_bytes = RECORDS_FACTOR * reps * n_hi * kept if keep_traces else 0.0
+    # pooled percentiles (overall wait, time in the crossing, each stage's wait) keep
+    # every wait of a small replication, the largest quarter of a large one
+    kept_bytes += reps * (2 + stages) * 8 * kept_values(math.ceil(n_hi), keep_limit(reps))
     at_once = max(1, min(int(workers), reps))
     if engine == "simpy":
         us = SIMPY_US + SIMPY_US_PER_STAGE * stages
@@ -216,12 +221,14 @@ def check(scenario: Scenario, replications: int | None = None, engine: str = "fa
                                 f"{limit}; {fix}", None, field)
         parallel = b.peak_bytes - b.kept_bytes - b.replication_bytes
         if b.kept_bytes >= parallel:
+            what = (f"every replication's travellers ({kept_by})" if keep_traces else
+                    "every replication's waits (for the pooled percentiles)")
             raise ScenarioError(
-                f"keeping every replication's travellers ({kept_by}) would need "
+                f"keeping {what} would need "
                 f"~{gib(b.peak_bytes)} for {size} × {reps:,} replications; {limit}; lower "
                 "replications, duration or per_hour"
-                + (", or run without --out" if kept_by == "--out" else ""), None,
-                "replications")
+                + (", or run without --out" if keep_traces and kept_by == "--out" else ""),
+                None, "replications")
         raise ScenarioError(
             f"{workers} workers at once would need ~{gib(b.peak_bytes)} ({gib(b.replication_bytes)}"
             f" each, {size}); {limit}; use fewer workers", None, "--workers")

@@ -11,9 +11,11 @@ A list of numbers anywhere in a block is a sweep: the strategy runs once per val
 Every variant replaces the scenario's ``targeting`` and runs with the same seed and
 replications, so replication r of every variant sees the same travellers, service
 times and threat flags (common random numbers). Differences from the baseline (the
-first variant of the first strategy listed) are taken replication by replication and
-summarised with a Student-t 95 % interval: paired, so far narrower than the
-difference of two independent intervals.
+first variant of the first strategy listed) are taken replication by replication:
+a Student-t 95 % interval for means; for a pooled percentile (``wait_p95``) the
+difference of the pooled values with a t-interval on paired per-replication influences
+(the linearisation behind its Woodruff interval, :mod:`borderesim.quantiles`); paired,
+so far narrower than the difference of two independent intervals.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 
 from . import __version__
 from .errors import ScenarioError
-from .metrics import confidence_interval
+from .kpis import is_declared, kpi_info
+from .metrics import confidence_interval, pooled_difference
 from .scenario import Scenario, load_scenario, read_yaml_mapping, validate
 from .serialize import to_jsonable
 from .simulate import Result, simulate
@@ -192,14 +195,21 @@ class Comparison:
         return self.results[i].kpis.get(kpi, nan)
 
     def difference(self, i: int, kpi: str) -> dict[str, float]:
-        """Mean and 95 % t-interval of ``kpi`` (variant i minus baseline), paired by replication.
+        """``kpi`` of variant i minus the baseline's, with a 95 % interval paired by
+        replication (replications where either value is NaN left out).
 
-        Replications where either value is NaN are left out.
+        A mean KPI: the mean of per-replication differences with a t-interval. A pooled
+        percentile (``wait_p95``): the difference of the pooled percentiles with a
+        t-interval on per-replication differences of their influences
+        (:func:`borderesim.metrics.pooled_difference`).
         """
-        mine = self.results[i].per_replication
-        base = self.results[self.baseline].per_replication
-        diffs = [a.get(kpi, math.nan) - b.get(kpi, math.nan) for a, b in zip(mine, base,
-                                                                            strict=True)]
+        mine, base = self.results[i], self.results[self.baseline]
+        if is_declared(kpi) and kpi_info(kpi).summary == "pooled_quantile":
+            nan = [math.nan] * self.replications
+            return pooled_difference(self.interval(i, kpi), self.interval(self.baseline, kpi),
+                                     mine.influence.get(kpi, nan), base.influence.get(kpi, nan))
+        diffs = [a.get(kpi, math.nan) - b.get(kpi, math.nan)
+                 for a, b in zip(mine.per_replication, base.per_replication, strict=True)]
         return confidence_interval(diffs)
 
     def to_dict(self) -> dict[str, Any]:

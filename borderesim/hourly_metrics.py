@@ -8,9 +8,11 @@ queue length and utilisation are time averages over the window ``[warmup, horizo
 
 Waits are pooled over replications (and days) before taking a percentile: with a
 hundred travellers in an hour, per-replication percentiles would be noisy and
-biased. Percentiles use the inverted-CDF definition (the smallest observed wait
-``w`` with at least ``q`` % of waits ``<= w``), so "the 95th percentile is at most
-``t``" is exactly "at most 5 % of travellers wait longer than ``t``".
+biased. Percentiles are the package's one definition (:mod:`borderesim.quantiles`:
+inverted CDF, pooled), the same as ``run``'s ``wait_p95``, so "the 95th percentile is
+at most ``t``" is exactly "at most 5 % of travellers wait longer than ``t``".
+Utilisation counts busy time only up to the servers on duty; serving beyond them
+(officers finishing a traveller after their shift) is ``overtime_hours``.
 
 Waits are :meth:`borderesim.outcomes.Outcome.wait`, the same numbers ``run``
 averages: a traveller still waiting when the drain cap ended the run counts at the
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import quantiles
 from .outcomes import Outcome, occupancy
 from .outcomes import interval_minutes as interval_minutes  # re-exported
 from .plan import Plan
@@ -72,10 +75,9 @@ def stage_waits(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> StageWaits:
 
 
 def quantile(values: np.ndarray, q: float) -> float:
-    """The inverted-CDF ``q``-th percentile (q in 0-100); NaN for no values."""
-    if values.size == 0:
-        return math.nan
-    return float(np.percentile(values, q, method="inverted_cdf"))
+    """The ``q``-th percentile (q in 0-100) by :func:`borderesim.quantiles.quantile`;
+    NaN for no values."""
+    return quantiles.quantile(values, q / 100.0)
 
 
 def hourly_quantile(hours: np.ndarray, values: np.ndarray, q: float) -> np.ndarray:
@@ -91,19 +93,30 @@ def hourly_mean(hours: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(n > 0, total / np.maximum(n, 1), np.nan)
 
 
+def within_duty(busy: np.ndarray, on_duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Busy server-minutes split into those within the servers on duty and overtime
+    beyond them (same shapes); overtime under 1e-9 min (rounding of sums) is 0."""
+    within = np.minimum(busy, on_duty)
+    overtime = busy - within
+    overtime[overtime < 1e-9] = 0.0
+    return within, overtime
+
+
 def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     """Per hour of day over ``[warmup, horizon)`` for stage ``s`` (float[24] each):
-    ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving,
-    ``on_duty`` server-minutes rostered and ``minutes`` of window."""
+    ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving within
+    the servers on duty (lane by lane, clock hour by clock hour), ``overtime``
+    server-minutes serving beyond them, ``on_duty`` server-minutes rostered and
+    ``minutes`` of window."""
     edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
     occupied = occupancy(plan, trace, s, edges)
-    on_duty = np.zeros(len(lengths))
-    for lane in plan.lanes_of(s):
-        on_duty += plan.roster[lane, hours] * lengths
+    on_duty = plan.roster[list(plan.lanes_of(s))][:, hours] * lengths  # lanes x pieces
+    within, overtime = within_duty(occupied.busy, on_duty)
     return {
         "waiting": by_hour(hours, occupied.waiting.sum(axis=0)),
-        "busy": by_hour(hours, occupied.busy.sum(axis=0)),
-        "on_duty": by_hour(hours, on_duty),
+        "busy": by_hour(hours, within.sum(axis=0)),
+        "overtime": by_hour(hours, overtime.sum(axis=0)),
+        "on_duty": by_hour(hours, on_duty.sum(axis=0)),
         "minutes": by_hour(hours, lengths),
     }
 
@@ -121,7 +134,9 @@ def hourly_kpis(
     For each stage name, float[24] arrays:
     ``entering_per_hour`` (counted travellers queueing there per clock hour),
     ``wait_mean`` and ``wait_pQ`` (minutes; travellers entering the stage in that hour),
-    ``queue_mean`` (time-average number waiting) and ``utilization`` (busy / on duty).
+    ``queue_mean`` (time-average number waiting), ``utilization`` (busy within the
+    servers on duty / on duty, in [0, 1]) and ``overtime_hours`` (server-hours served
+    beyond the servers on duty, per replication).
     """
     out: dict[str, dict[str, np.ndarray]] = {}
     _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
@@ -131,12 +146,14 @@ def hourly_kpis(
         hours = np.concatenate([w.hour for w in waits]) if waits else np.zeros(0, np.int64)
         wait = np.concatenate([w.wait for w in waits]) if waits else np.zeros(0)
         sums = [stage_time_sums(plan, trace, s) for _, trace in runs]
-        total = {k: sum(x[k] for x in sums) for k in ("waiting", "busy", "on_duty", "minutes")}
+        total = {k: sum(x[k] for x in sums)
+                 for k in ("waiting", "busy", "overtime", "on_duty", "minutes")}
         out[sname] = {
             "entering_per_hour": _ratio(np.bincount(hours, minlength=HOURS)[:HOURS], exposure),
             "wait_mean": hourly_mean(hours, wait),
             f"wait_p{q:g}": hourly_quantile(hours, wait, q),
             "queue_mean": _ratio(total["waiting"], total["minutes"]),
             "utilization": _ratio(total["busy"], total["on_duty"]),
+            "overtime_hours": total["overtime"] / 60.0 / max(len(runs), 1),
         }
     return out

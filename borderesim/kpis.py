@@ -31,10 +31,13 @@ from typing import Literal
 Better = Literal["lower", "higher", "neither"]
 """Which direction of a KPI is better (``neither``: context decides, e.g. utilisation)."""
 
-Summary = Literal["mean_t"]
-"""How a KPI is summarised across replications. ``mean_t``: the mean of the
-per-replication values (NaN left out) with a 95 % Student-t interval
-(:func:`borderesim.metrics.confidence_interval`)."""
+Summary = Literal["mean_t", "pooled_quantile", "per_replication"]
+"""How a KPI is summarised across replications (:func:`borderesim.metrics.summarise`).
+``mean_t``: the mean of the per-replication values (NaN left out) with a 95 % Student-t
+interval, cut to the KPI's :attr:`KpiFamily.bounds` (``"clipped": true`` when cut).
+``pooled_quantile``: the percentile of all counted travellers' values pooled over
+replications, with a 95 % Woodruff interval (:mod:`borderesim.quantiles`).
+``per_replication``: a per-replication row only (``..._p95_rep``), not summarised."""
 
 Source = Literal["run", "report", "workshop"]
 """Who computes the KPI: ``run`` (every ``run --json``), ``report`` (from traces, in the
@@ -57,6 +60,7 @@ UNITS: dict[str, Unit] = {u.name: u for u in (
     Unit("per day", "/day"),
     Unit("travellers", "travellers"),  # a count or a time-average number (or vehicles)
     Unit("ratio", "ratio"),
+    Unit("hours", "h"),
 )}
 """Every unit a KPI may have, by name."""
 
@@ -78,7 +82,11 @@ class KpiFamily:
     """One family of KPIs, e.g. ``{stage}.wait_p95`` (one KPI per stage).
 
     ``label`` is plain words with the same placeholders; ``meaning`` adds what the
-    label cannot say (README); ``short`` heads a narrow table column.
+    label cannot say (README); ``short`` heads a narrow table column. ``bounds``: the
+    values the KPI can take (default ``[0, 1]`` for a share, ``[0, inf)`` otherwise);
+    intervals are cut to them. ``exact_if_constant``: when every replication gives the
+    same value, the value is exact under the model (it has no sampling noise), and the
+    summary says ``"exact": true`` instead of showing a zero-width interval.
     """
 
     pattern: str
@@ -89,6 +97,8 @@ class KpiFamily:
     short: str = ""
     summary: Summary = "mean_t"
     source: Source = "run"
+    bounds: tuple[float, float] | None = None
+    exact_if_constant: bool = False
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -103,6 +113,17 @@ class KpiFamily:
         body = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+)"
                        for i, p in enumerate(parts))
         object.__setattr__(self, "regex", re.compile(body))
+        if self.bounds is None:  # shares lie in [0, 1]; every other unit is >= 0
+            object.__setattr__(self, "bounds",
+                               (0.0, 1.0) if self.unit == "share" else (0.0, math.inf))
+
+    @property
+    def quantile(self) -> float | None:
+        """The percentile as a share (0.95 for ``..._p95``) of a pooled-quantile KPI."""
+        if self.summary != "pooled_quantile":
+            return None
+        m = re.search(r"_p(\d+(?:\.\d+)?)$", self.pattern)
+        return float(m.group(1)) / 100 if m else None
 
     @property
     def specificity(self) -> tuple[int, int]:
@@ -155,18 +176,27 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("wait_mean", "Mean wait (all stages)", "min", "lower",
               "total queueing time per counted traveller over all stages, to their exit"),
     KpiFamily("wait_p95", "95th percentile wait (all stages)", "min", "lower",
-              "the same, 95th percentile per replication, then averaged", short="wait_p95"),
+              "the same, 95th percentile of all counted travellers pooled over "
+              "replications", short="wait_p95", summary="pooled_quantile"),
+    KpiFamily("wait_p95_rep", "95th percentile wait (all stages) of one replication", "min",
+              "lower", "per-replication rows only (`per_replication.csv`, sweeps); the "
+              "summary's `wait_p95` pools replications instead", summary="per_replication"),
     KpiFamily("time_in_system_mean", "Mean time in the crossing", "min", "lower",
               "arrival to exit"),
     KpiFamily("time_in_system_p95", "95th percentile time in the crossing", "min", "lower",
-              "arrival to exit"),
+              "arrival to exit, pooled over replications", summary="pooled_quantile"),
+    KpiFamily("time_in_system_p95_rep", "95th percentile time in the crossing of one "
+              "replication", "min", "lower", "per-replication rows only",
+              summary="per_replication"),
     KpiFamily("referral_rate", "Travellers referred", "share", "neither",
               "referred / counted", short="referred"),
     KpiFamily("false_referral_rate", "Innocent travellers referred", "share", "lower",
               "innocent referred / innocent", short="innocent_ref"),
     KpiFamily("detection_rate", "Threats detected", "share", "higher",
               "a low-variance estimator: prevalence-weighted P(detect | threat) over "
-              "counted travellers, each followed to their exit", short="detect"),
+              "counted travellers, each followed to their exit; exact under the model (no "
+              "interval) when no referral probability is random", short="detect",
+              exact_if_constant=True),
     KpiFamily("detection_rate_observed", "Share of sampled threats detected", "share",
               "higher", "detected / threats: counts the few sampled threats (noisy)"),
     KpiFamily("threats", "Sampled threats", "travellers", "neither",
@@ -205,16 +235,23 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("{stage}.wait_mean", "Mean wait at {stage}", "min", "lower",
               "reaching the stage to starting service, counted travellers, to their start"),
     KpiFamily("{stage}.wait_p95", "95th percentile wait at {stage}", "min", "lower",
-              "per replication, then averaged"),
+              "counted travellers, to their start, pooled over replications",
+              summary="pooled_quantile"),
+    KpiFamily("{stage}.wait_p95_rep", "95th percentile wait at {stage} of one replication",
+              "min", "lower", "per-replication rows only", summary="per_replication"),
     KpiFamily("{stage}.censored", "Still waiting at {stage} at the drain cap", "travellers",
               "lower", "counted travellers whose wait at the stage is a lower bound"),
     KpiFamily("{stage}.queue_mean", "Mean queue at {stage}", "travellers", "lower",
               "time-average number waiting over the counted window"),
     KpiFamily("{stage}.utilization", "Utilisation of {stage}", "share", "neither",
-              "busy server time / server time on duty, counted window"),
+              "busy server time within the roster / server time on duty, counted window "
+              "(at most 100 %: serving past a shift's end is overtime)"),
+    KpiFamily("{stage}.overtime_hours", "Overtime at {stage}", "hours", "lower",
+              "server-hours of service beyond the officers on duty in each clock hour "
+              "(officers finishing a traveller after their shift), counted window"),
     KpiFamily("{stage}.offered_load", "Offered load at {stage}", "share", "lower",
               "work arriving / server time on duty; 100 % or more: the queue grows without "
-              "bound; `null` in JSON when no server is on duty"),
+              "bound; `null` in JSON when no server is on duty", bounds=(0.0, math.inf)),
     KpiFamily("{stage}.visit_rate", "Counted travellers reaching {stage}", "share", "neither"),
     KpiFamily("{stage}.flushed", "Waved through {stage} unchecked (flushed)", "travellers",
               "lower", "counted travellers waved through because the queue was over "
@@ -222,6 +259,8 @@ FAMILIES: list[KpiFamily] = [
     # each named lane of a stage
     KpiFamily("{stage}.{lane}.utilization", "Utilisation of lane {lane} at {stage}", "share",
               "neither"),
+    KpiFamily("{stage}.{lane}.overtime_hours", "Overtime in lane {lane} at {stage}", "hours",
+              "lower"),
     KpiFamily("{stage}.{lane}.wait_mean", "Mean wait in lane {lane} at {stage}", "min",
               "lower"),
     KpiFamily("{stage}.{lane}.share", "Share of {stage}'s travellers served in lane {lane}",
@@ -326,6 +365,26 @@ def format_value(value: float | None, unit_name: str, *, digits: int = 2, sign: 
     return f"{text}{u.symbol}" if u.symbol.startswith(("%", "/")) else f"{text} {u.symbol}"
 
 
+def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
+    """A summary's 95 % interval as text, in the unit shown: ``"1.20 – 3.40"``;
+    ``"exact under the model"`` when the summary says ``"exact"``; ``"(cut to range)"``
+    appended when the interval was cut to the KPI's bounds (``"clipped"``);
+    a note for a pooled percentile that is not exact (``"approximate"``); ``"—"`` if undefined."""
+    if ci.get("exact"):
+        return "exact under the model"
+    lo, hi = ci.get("ci_low", math.nan), ci.get("ci_high", math.nan)
+    if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
+        return "—"
+    text = (f"{format_value(lo, unit_name, digits=digits)} – "
+            f"{format_value(hi, unit_name, digits=digits)}")
+    notes = []
+    if ci.get("clipped"):
+        notes.append("cut to range")
+    if ci.get("approximate"):
+        notes.append("estimate within ±0.1 % of rank")
+    return text + (f" ({'; '.join(notes)})" if notes else "")
+
+
 # --------------------------------------------------------------------------- README
 
 
@@ -334,8 +393,13 @@ START, END = "<!-- kpi-table:start -->", "<!-- kpi-table:end -->"
 """Markers around the generated KPI table in README.md."""
 
 _BETTER = {"lower": "lower", "higher": "higher", "neither": "—"}
-SUMMARY_WORDS = {"mean_t": "the mean with a 95 % Student-t interval (replications where the "
-                           "KPI is undefined left out)"}
+SUMMARY_WORDS = {
+    "mean_t": "the mean with a 95 % Student-t interval cut to the KPI's range (replications "
+              "where the KPI is undefined left out)",
+    "pooled_quantile": "the percentile of all replications' travellers pooled, with a 95 % "
+                       "Woodruff interval (replications as clusters)",
+    "per_replication": "not summarised (per-replication rows only)",
+}
 """Each :data:`Summary` in words, for the README."""
 
 

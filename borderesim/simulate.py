@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,9 @@ from .drain import drain_warnings
 from .engines import get_engine
 from .errors import ScenarioError
 from .metrics import replication_kpis, summarise
+from .outcomes import Outcome
+from .overload import LaneHours, lane_hours
+from .overload import overload_warnings as lane_warnings
 from .plan import Plan, make_plan
 from .sampling import Inputs
 from .scenario import Scenario, load_scenario
@@ -30,6 +34,8 @@ class Result:
     per_replication: list[dict[str, float]]
     warnings: list[str] = field(default_factory=list)
     traces: list[tuple[Inputs, Trace]] = field(default_factory=list, repr=False)
+    influence: dict[str, list[float]] = field(default_factory=dict, repr=False)
+    """Pooled percentile KPI → each replication's influence on it (paired differences)."""
     version: str = __version__
 
     def to_dict(self) -> dict[str, Any]:
@@ -47,7 +53,8 @@ class Result:
         return dumps(self.to_dict())
 
     def mean(self, kpi: str) -> float:
-        """Mean of ``kpi`` across replications."""
+        """The estimate of ``kpi``: its mean across replications, or for a pooled
+        percentile (``wait_p95``) the percentile of all replications' travellers."""
         return self.kpis[kpi]["mean"]
 
 
@@ -74,25 +81,41 @@ def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
 
 
 def run_replication(
-    scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int
+    scenario: Scenario, plan: Plan, engine: str, seed: int, replication: int,
+    samples: dict[str, Any] | None = None, replications: int = 10,
 ) -> tuple[dict[str, float], Inputs, Trace]:
     """Sample and simulate one replication; returns its KPIs, inputs and trace
-    (the drain drawn only as far as the run needs: ``drain.replay``)."""
+    (the drain drawn only as far as the run needs: ``drain.replay``).
+
+    ``samples``: filled with what summaries pool across replications: the tails of
+    pooled percentiles (:func:`replication_kpis`, sized for a run of ``replications``)
+    and, under ``"lane_hours"``, the :class:`~borderesim.overload.LaneHours` the
+    overload warnings read.
+    """
     inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
-    return replication_kpis(scenario, plan, inputs, trace), inputs, trace
+    kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
+    if samples is not None:
+        samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
+    return kpis, inputs, trace
 
 
-def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]]) -> list[str]:
-    """Plain-words warnings for stages whose load reaches their capacity."""
+def overload_warnings(plan: Plan, kpis: dict[str, dict[str, float]],
+                      lanes: Sequence[LaneHours] = ()) -> list[str]:
+    """Plain-words warnings: stages whose load over the run reaches their capacity (or
+    that nobody staffs), then every lane running above capacity in some hour of day
+    (:func:`borderesim.overload.overload_warnings`; ``lanes``: one per replication)."""
     out = []
     for sname in plan.stage_names:
         load = kpis.get(f"{sname}.offered_load", {}).get("mean", math.nan)
-        if load >= 1.0:
+        if math.isinf(load):
+            out.append(f"stage '{sname}': no server is on duty during the counted window, "
+                       "yet travellers need it; they wait until the run ends")
+        elif load >= 1.0:
             out.append(
                 f"stage '{sname}': demand is {load:.0%} of its capacity over the run; the queue "
                 "grows without bound, so waits depend on how long the run lasts"
             )
-    return out
+    return out + lane_warnings(plan, lanes)
 
 
 def simulate(
@@ -130,23 +153,29 @@ def simulate(
     if slow:
         budget.announce(slow)
     plan = make_plan(scenario)
-    per_rep, traces = [], []
+    per_rep, samples, traces = [], [], []
     if int(workers) > 1 and reps > 1:
         from .engines.fast.parallel import run_replications
 
         done = run_replications(scenario, name, seed, reps, int(workers), keep_traces)
-        for r, (kpis, trace) in enumerate(done):
+        for r, (kpis, tails, trace) in enumerate(done):
             per_rep.append(kpis)
+            samples.append(tails)
             if keep_traces:
                 traces.append((drain.replayed_inputs(scenario, plan, seed, r, trace), trace))
     else:
         for r in range(reps):
-            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r)
+            tails: dict[str, Any] = {}
+            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails, reps)
             per_rep.append(kpis)
+            samples.append(tails)
             if keep_traces:
                 traces.append((inputs, trace))
             del inputs, trace  # free this replication before the next is sampled
-    summary = summarise(per_rep)
-    warnings = ([reason] if reason else []) + overload_warnings(plan, summary)
+    influence: dict[str, list[float]] = {}
+    summary = summarise(per_rep, samples, influence)
+    lanes = [s["lane_hours"] for s in samples if "lane_hours" in s]
+    warnings = ([reason] if reason else []) + overload_warnings(plan, summary, lanes)
     warnings += drain_warnings(plan, summary)
-    return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces)
+    return Result(scenario, name, seed, reps, summary, per_rep, warnings, traces,
+                  influence=influence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import TYPE_CHECKING
 
-from .kpis import kpi_info
+from .kpis import interval_text, kpi_info
 
 if TYPE_CHECKING:
     from .simulate import Result
@@ -58,7 +58,7 @@ def kpi_table(result: Result) -> str:
     rows = [("KPI", "mean", "95% CI", "unit")]
     for name, ci in result.kpis.items():
         info = kpi_info(name)
-        interval = f"{info.format(ci['ci_low'])} – {info.format(ci['ci_high'])}"
+        interval = interval_text(ci, info.unit.name)
         rows.append((name, info.format(ci["mean"]), interval, info.unit.symbol))
     return "\n".join(grid(rows, left=(0, 3)))
 
@@ -66,4 +66,5 @@ def kpi_table(result: Result) -> str:
 def header(result: Result) -> str:
     """One line naming the scenario, engine, seed and replications."""
     return printable(f"{result.scenario.name} — engine {result.engine}, seed {result.seed}, "
-            f"{result.replications} replications (95% t-intervals)")
+            f"{result.replications} replications (95% intervals: t for means, Woodruff for "
+            "pooled percentiles)")

@@ -17,7 +17,9 @@ import time
 from pathlib import Path
 
 from borderesim.capacity import gap
-from borderesim.plots.gap import plot_gap
+from borderesim.plots.checks import figure_problems
+from borderesim.plots.gap import draw_gap
+from borderesim.plots.style import save_png
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = (
@@ -61,8 +63,12 @@ def main() -> None:
             print(f"  note: {note}")
         if i == 0:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            plot_gap(result, args.out)
-            print(f"  wrote {args.out}")
+            fig = draw_gap(result)
+            problems = figure_problems(fig)
+            if problems:
+                raise SystemExit("figure checks failed: " + "; ".join(problems))
+            save_png(fig, args.out)
+            print(f"  wrote {args.out} (passes the figure checks)")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,46 @@ import argparse
 import time
 from pathlib import Path
 
-from matplotlib.figure import Figure
-
 from borderesim.cli.compare import tables
 from borderesim.compare import compare, load_strategies
+from borderesim.plots.checks import figure_problems
+from borderesim.plots.style import (
+    legend_below,
+    place_labels,
+    save_png,
+    slide_figure,
+    slide_style,
+    wrap,
+)
+from borderesim.plots.text import plain
 from borderesim.plots.tradeoff import PANELS, draw_tradeoff
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = (("land_crossing", "strategies_land"), ("airport_arrivals", "strategies_airport"))
+
+
+@slide_style
+def draw(args: argparse.Namespace):
+    """One row per crossing (its own legend below it), three trade-off panels each."""
+    fig = slide_figure((12.8, 12.0))
+    labels = []
+    for sub, (scenario, strategies) in zip(fig.subfigures(len(CASES), 1), CASES, strict=True):
+        t0 = time.perf_counter()
+        comparison = compare(ROOT / "scenarios" / f"{scenario}.yaml",
+                             load_strategies(ROOT / "scenarios" / f"{strategies}.yaml"),
+                             engine=args.engine, replications=args.replications)
+        print(tables(comparison))
+        print(f"({len(comparison.variants)} variants in {time.perf_counter() - t0:.1f} s)\n")
+        row = list(sub.subplots(1, len(PANELS), sharey=True))
+        labels += draw_tradeoff(row, comparison)
+        sub.suptitle(plain(wrap(f"{comparison.scenario.name}: {comparison.replications} "
+                                f"replications, seed {comparison.seed}, same travellers "
+                                "for all", 100)), fontsize=15)
+        legend_below(sub, axes=row[:1], ncol=3)
+    fig.suptitle("Targeting strategies: threats detected against delay and innocent burden\n"
+                 "(bars: 95 % intervals; labels: the swept value)")
+    place_labels(fig, labels)
+    return fig
 
 
 def main() -> None:
@@ -35,25 +67,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "figures" / "tradeoff_frontier.png")
     args = parser.parse_args()
 
-    fig = Figure(figsize=(13.0, 7.6))
-    rows = fig.subplots(len(CASES), len(PANELS), sharey="row")
-    for row, (scenario, strategies) in zip(rows, CASES, strict=True):
-        t0 = time.perf_counter()
-        comparison = compare(ROOT / "scenarios" / f"{scenario}.yaml",
-                             load_strategies(ROOT / "scenarios" / f"{strategies}.yaml"),
-                             engine=args.engine, replications=args.replications)
-        print(tables(comparison))
-        print(f"({len(comparison.variants)} variants in {time.perf_counter() - t0:.1f} s)\n")
-        draw_tradeoff(list(row), comparison)
-        row[0].set_title(f"{comparison.scenario.name}\n({comparison.replications} "
-                         f"replications, seed {comparison.seed}, same travellers for all)",
-                         fontsize=8, loc="left")
-        row[-1].legend(fontsize=6.5, loc="lower right")
-    fig.suptitle("Targeting strategies: threats detected vs delay and innocent burden "
-                 "(bars: 95% intervals)", fontsize=10)
-    fig.tight_layout()
+    fig = draw(args)
+    problems = figure_problems(fig)
+    if problems:
+        raise SystemExit("figure checks failed: " + "; ".join(problems))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
+    save_png(fig, args.out)
     print(f"wrote {args.out}")
 
 

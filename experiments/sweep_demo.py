@@ -6,7 +6,10 @@ scenarios/sweeps/land_sobol.yaml (1536 points, Saltelli scheme) through the same
 
 - figures/sweep_heatmap.png: p95 of the total wait (minutes) over general primary booths
   x constant arrival rate (vehicles per hour), mean of the replications;
-- figures/sensitivity.png: first- and total-order Sobol' indices of three KPIs.
+- figures/sensitivity.png: first- and total-order Sobol' indices of three KPIs with their
+  95 % bootstrap intervals.
+
+Each figure must pass :func:`borderesim.plots.checks.figure_problems` before it is saved.
 
 Results are kept under OUT (default: the system temp dir), one folder per sweep version,
 so a rerun only redraws.
@@ -20,14 +23,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from borderesim.plots.sweep import plot_heatmap, plot_sensitivity
+from borderesim.plots.checks import figure_problems
+from borderesim.plots.style import save_png
+from borderesim.plots.sweep import draw_heatmaps, draw_sensitivity
 from borderesim.sweep import load_results, load_sweep, run_sweep
 from borderesim.sweep.sensitivity import sobol_indices
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "scenarios" / "sweeps"
 FIGURES = ROOT / "figures"
-KPIS = ["wait_p95", "secondary.wait_mean", "detection_rate"]
+KPIS = ["wait_p95_rep", "secondary.wait_mean", "detection_rate"]
+
+
+def save(fig, path: Path) -> None:
+    """Save ``fig`` at ``path`` if it passes the figure checks; stop otherwise."""
+    problems = figure_problems(fig)
+    if problems:
+        raise SystemExit(f"{path.name}: figure checks failed: " + "; ".join(problems))
+    save_png(fig, path)
+    print(f"wrote {path.relative_to(ROOT)} (passes the figure checks)")
 
 
 def main() -> None:
@@ -46,10 +60,8 @@ def main() -> None:
           f"on {run.backend}, engines {run.engines}")
     df = load_results(grid_out)
     servers, rate = grid.paths
-    fig = plot_heatmap(grid, df, x=servers, y=rate, kpi="wait_p95",
-                       path=FIGURES / "sweep_heatmap.png", log=True,
-                       label="p95 total wait (min)")
-    print(f"wrote {fig.relative_to(ROOT)}")
+    save(draw_heatmaps(grid, df, "wait_p95_rep", [(servers, rate)], log=True),
+         FIGURES / "sweep_heatmap.png")
 
     sobol = load_sweep(SWEEPS / "land_sobol.yaml")
     t = time.perf_counter()
@@ -59,10 +71,8 @@ def main() -> None:
           f"{time.perf_counter() - t:.1f} s on {run.backend}, engines {run.engines}")
     table = sobol_indices(sobol, load_results(sobol_out), KPIS)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    title = (f"Land crossing: Sobol' indices (SALib) from {len(sobol.points)} one-day runs; "
-             "bars: 95 % bootstrap intervals")
-    fig = plot_sensitivity(table, KPIS, FIGURES / "sensitivity.png", title=title)
-    print(f"wrote {fig.relative_to(ROOT)}")
+    title = (f"Land crossing: Sobol' indices (SALib) from {len(sobol.points)} one-day runs")
+    save(draw_sensitivity(table, KPIS, title), FIGURES / "sensitivity.png")
 
 
 if __name__ == "__main__":

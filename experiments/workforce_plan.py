@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 from borderesim.cli.plan import table
-from borderesim.plots.workforce import plot_options
+from borderesim.plots.checks import figure_problems
+from borderesim.plots.style import save_png
+from borderesim.plots.workforce import draw_options
 from borderesim.workforce import plan_workforce
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,8 +55,12 @@ def main() -> None:
         print(f"note: {note}")
     print(f"evaluated {len(result.results)} options in {seconds:.0f} s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    plot_options(result, args.out)
-    print(f"wrote {args.out}")
+    fig = draw_options(result)
+    problems = figure_problems(fig)
+    if problems:
+        raise SystemExit("figure checks failed: " + "; ".join(problems))
+    save_png(fig, args.out)
+    print(f"wrote {args.out} (passes the figure checks)")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,10 @@ def test_run_json_contract(tmp_path, capsys, demo):
                                                 "wait_mean")}
     assert names <= set(out["kpis"])
     for ci in out["kpis"].values():
-        assert set(ci) == {"mean", "ci_low", "ci_high"}
+        # flags appear only when true: interval cut to the range, exact, not exact pooling
+        assert {"mean", "ci_low", "ci_high"} <= set(ci) <= {"mean", "ci_low", "ci_high",
+                                                           "clipped", "exact", "approximate"}
+        assert all(ci[f] is True for f in ("clipped", "exact", "approximate") if f in ci)
     w = out["kpis"]["wait_mean"]
     assert w["ci_low"] <= w["mean"] <= w["ci_high"]
     # the Python API gives exactly the same object

@@ -107,7 +107,7 @@ def test_strategies_are_paired_on_the_same_travellers():
         assert not np.array_equal(drawn[0].refer, drawn[1].refer)
 
 
-def test_compare_differences_are_paired_t_intervals():
+def test_compare_differences_are_paired_intervals():
     variants = [v for name, block in STRATEGIES.items() for v in expand(name, block)]
     comparison = compare(small_scenario(), variants, engine="simpy", replications=3, seed=9)
     assert len(comparison.results) == len(variants)
@@ -118,9 +118,17 @@ def test_compare_differences_are_paired_t_intervals():
         assert zero["mean"] == 0 or np.isnan(zero["mean"])
     base = comparison.results[0].per_replication
     mine = comparison.results[2].per_replication
-    manual = confidence_interval([m["wait_p95"] - b["wait_p95"] for m, b in zip(mine, base,
-                                                                               strict=True)])
-    assert comparison.difference(2, "wait_p95") == pytest.approx(manual)
+    manual = confidence_interval([m["wait_mean"] - b["wait_mean"] for m, b in zip(mine, base,
+                                                                                 strict=True)])
+    assert comparison.difference(2, "wait_mean") == pytest.approx(manual)
+    # a pooled percentile: the difference of pooled values, with a t-interval on the
+    # per-replication differences of their influences (paired by replication)
+    diff = comparison.mean(2, "wait_p95") - comparison.mean(0, "wait_p95")
+    pairs = (np.array(comparison.results[2].influence["wait_p95"])
+             - np.array(comparison.results[0].influence["wait_p95"]))
+    half = 4.302652729911275 * pairs.std(ddof=1) / np.sqrt(3)
+    assert comparison.difference(2, "wait_p95") == pytest.approx(
+        {"mean": diff, "ci_low": diff - half, "ci_high": diff + half})
     # a higher threshold refers fewer travellers in every replication: paired, it is certain
     lower, higher = comparison.results[1], comparison.results[3]
     assert all(h["referral_rate"] < lo["referral_rate"]

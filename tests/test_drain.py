@@ -63,7 +63,9 @@ def hourly_ratio(plan, traces) -> tuple[np.ndarray, np.ndarray]:
 
 def test_waits_match_exact_theory_when_the_run_ends_in_congestion(exact):
     res = simulate(evening(), engine="fast", keep_traces=True)
-    assert not res.warnings and res.mean("unfinished") == 0
+    # the only warning: the afternoon hours above capacity (no censoring, no drain cap)
+    assert all("demand exceeds the officers on duty" in w for w in res.warnings)
+    assert res.mean("unfinished") == 0
     assert res.mean("desk.offered_load") == pytest.approx(0.81, abs=0.03)
     daily = exact.window_wait_mean(0, HOURS * 60)
     assert exact.hourly_wait_mean[-1] > 2 * daily  # the run ends in the peak
@@ -114,7 +116,8 @@ def test_run_and_hourly_kpis_share_one_wait_definition():
 
 # --- cutting officers never makes a wait look shorter -------------------------------------
 
-WAIT_KPIS = ("wait_mean", "wait_p95", "time_in_system_mean", "time_in_system_p95")
+# per-replication rows: a percentile there is the replication's own (``_rep``)
+WAIT_KPIS = ("wait_mean", "wait_p95_rep", "time_in_system_mean", "time_in_system_p95_rep")
 
 
 @st.composite
@@ -179,7 +182,8 @@ def test_cutting_officers_never_lowers_a_wait(data, which, by):
     base = simulate(data, engine="fast").per_replication[0]
     less = simulate(cut(data, stage, by), engine="fast").per_replication[0]
     assert less["unfinished"] == base["unfinished"] == 0  # the drain clears all of these
-    kpis = [f"{s}.{k}" for s in names[:names.index(stage) + 1] for k in ("wait_mean", "wait_p95")]
+    kpis = [f"{s}.{k}" for s in names[:names.index(stage) + 1] for k in ("wait_mean",
+                                                                         "wait_p95_rep")]
     if stage == names[-1]:
         kpis += WAIT_KPIS
     for kpi in kpis:

@@ -384,8 +384,9 @@ def test_limits_are_documented_in_messages():
 
 
 def test_parallel_workers_blamed_when_they_do_not_fit(monkeypatch):
-    monkeypatch.setenv(budget.ENV, "20M")
-    scen = load_scenario(SMALL, ["arrivals.per_hour=20000"])  # ~6 MB a replication
+    # ~6 MB a replication, and 8 x 1.9 MB of waits kept for the pooled percentiles
+    monkeypatch.setenv(budget.ENV, "30M")
+    scen = load_scenario(SMALL, ["arrivals.per_hour=20000"])
     assert budget.check(scen, 8, workers=1) is None
     with pytest.raises(ScenarioError) as err:
         budget.check(scen, 8, workers=8)

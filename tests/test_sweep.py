@@ -51,9 +51,9 @@ def test_rows_columns_and_manifest(serial_rows, tmp_path):
     path, df = serial_rows
     assert len(df) == 4 * 2
     assert list(df.columns[:6]) == [SERVERS, RATE, "point", "replication", "seed", "engine"]
-    assert {"wait_p95", "wait_mean", "throughput_per_hour", "primary.utilization",
+    assert {"wait_p95_rep", "wait_mean", "throughput_per_hour", "primary.utilization",
             "detection_rate"} <= set(df.columns)
-    assert df[SERVERS].dtype == "int64" and df["wait_p95"].dtype == "float64"
+    assert df[SERVERS].dtype == "int64" and df["wait_p95_rep"].dtype == "float64"
     keys = sorted(zip(df.point, df.replication, strict=True))
     assert keys == [(p, r) for p in range(4) for r in range(2)]
     assert set(df.seed) == {5}

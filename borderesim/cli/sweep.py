@@ -7,9 +7,10 @@ import sys
 from pathlib import Path
 
 from ..errors import ScenarioError
+from ..plots.sizes import size_option
 from .common import positive_int, warn
 
-DEFAULT_KPIS = ("wait_p95", "wait_mean", "throughput_per_hour", "detection_rate")
+DEFAULT_KPIS = ("wait_p95_rep", "wait_mean", "throughput_per_hour", "detection_rate")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="run on an existing Dask cluster, e.g. tcp://host:8786")
     p.add_argument("--plot", action="store_true",
-                   help="draw DIR/main_effects.png (and DIR/sensitivity.png for Sobol')")
+                   help="draw DIR/main_effects.png (95 %% intervals), DIR/heatmap.png for a "
+                        "grid of two or more parameters, DIR/sensitivity.png for Sobol'")
+    p.add_argument("--size", type=size_option, default=None, metavar="WxH",
+                   help="figure size in pixels (default 1280x720, a 16:9 slide)")
+    p.add_argument("--dpi", type=positive_int, default=None, metavar="N",
+                   help="dots per inch of the figures (default 100; text scales with it)")
     p.add_argument("--kpi", action="append", default=None, metavar="NAME",
                    help=f"KPI to plot (repeatable; default: {', '.join(DEFAULT_KPIS)})")
     p.add_argument("--no-progress", action="store_true", help="no progress bar or lines")
@@ -70,7 +76,9 @@ def command(args: argparse.Namespace) -> int:
         if len(shown):
             print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.plot:
-        from ..plots.sweep import plot_main_effects, plot_sensitivity
+        from ..kpis import kpi_info
+        from ..plots.style import DPI, inches
+        from ..plots.sweep import draw_heatmaps, draw_main_effects, draw_sensitivity, heatmap_pairs
         from ..sweep.spec import META_COLUMNS
 
         names = [c for c in df.columns if c not in META_COLUMNS and c not in spec.paths]
@@ -79,9 +87,18 @@ def command(args: argparse.Namespace) -> int:
             raise ScenarioError(f"unknown KPI {unknown[0]!r}; choose from {', '.join(names)}",
                                 None, "--kpi")
         kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
-        made = [plot_main_effects(spec, df, kpis, args.out / "main_effects.png")]
+        dpi = args.dpi or DPI
+        size = inches(args.size, dpi)
+        figures = {"main_effects.png": draw_main_effects(spec, df, kpis, size)}
+        if heatmap_pairs(spec):
+            figures["heatmap.png"] = draw_heatmaps(spec, df, kpis[0], heatmap_pairs(spec),
+                                                   log=kpi_info(kpis[0]).unit.name == "min",
+                                                   size=size)
         if table is not None and len(table):
-            made.append(plot_sensitivity(table, kpis, args.out / "sensitivity.png",
-                                         title=f"Sobol' indices, {len(spec.points)} points"))
-        print(f"wrote {', '.join(str(m) for m in made)}")
+            title = (f"Sobol' indices at {spec.base.get('name', spec.scenario_path)} from "
+                     f"{len(spec.points)} points")
+            figures["sensitivity.png"] = draw_sensitivity(table, kpis, title, size)
+        for name, fig in figures.items():
+            fig.savefig(args.out / name, dpi=dpi)
+        print(f"wrote {', '.join(str(args.out / name) for name in figures)}")
     return 0

@@ -16,9 +16,11 @@ from pathlib import Path
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from ..compare import Comparison
 from ..kpis import kpi_info
+from .style import DPI, legend_below, place_labels, slide_figure, slide_style, wrap
 from .text import plain
 
 PANELS = tuple((k, kpi_info(k).axis_label, kpi_info(k).unit.scale)
@@ -33,9 +35,14 @@ def _groups(comparison: Comparison) -> dict[str, list[int]]:
     return groups
 
 
-def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = True) -> None:
-    """Draw the trade-off panels of ``comparison`` on ``axes`` (one Axes per ``PANELS``)."""
+def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = True) -> list[Text]:
+    """Draw the trade-off panels of ``comparison`` on ``axes`` (one Axes per ``PANELS``).
+
+    Returns the value labels written next to swept points; pass them to
+    :func:`borderesim.plots.style.place_labels` once the figure is laid out.
+    """
     k = kpi_info("detection_rate").unit.scale
+    labels: list[Text] = []
     for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
         for group, idx in _groups(comparison).items():
             xs = [comparison.mean(i, kpi) * scale for i in idx]
@@ -47,29 +54,35 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
                   for y, c in zip(ys, cis, strict=True)]
             knob = comparison.variants[idx[0]].knob
             name = f"{group} ({knob.rsplit('.', 1)[-1]})" if knob and len(idx) > 1 else group
-            line = ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=4, lw=1.4, capsize=2,
-                               label=plain(name))
+            line = ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, label=plain(name))
             if annotate and len(idx) > 1:
                 for i, x, y in zip(idx, xs, ys, strict=True):
-                    ax.annotate(f"{comparison.variants[i].value:g}", (x, y),
-                                textcoords="offset points", xytext=(4, -9), fontsize=6,
-                                color=line[0].get_color())
-        ax.set_xlabel(label, fontsize=8)
-        ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
-    axes[0].set_ylabel(kpi_info("detection_rate").axis_label, fontsize=8)
+                    labels.append(ax.annotate(
+                        f"{comparison.variants[i].value:g}", (x, y), textcoords="offset points",
+                        xytext=(5, -14), fontsize=12, color=line[0].get_color()))
+        ax.set_xlabel(wrap(label, 30))
+    axes[0].set_ylabel(kpi_info("detection_rate").axis_label)
+    return labels
+
+
+@slide_style
+def draw_tradeoff_figure(comparison: Comparison, title: str | None = None,
+                         size: tuple[float, float] | None = None) -> Figure:
+    """The trade-off figure of ``comparison``: three panels, one legend below them."""
+    fig = slide_figure(size)
+    axes = list(fig.subplots(1, len(PANELS), sharey=True))
+    labels = draw_tradeoff(axes, comparison)
+    legend_below(fig, axes=axes[:1], ncol=3)
+    fig.suptitle(plain(wrap(title or f"{comparison.scenario.name}: threats detected against "
+                            f"delay and innocent burden ({comparison.replications} "
+                            f"replications, seed {comparison.seed}; bars: 95 % intervals; "
+                            "labels: the swept value)", 100)))
+    place_labels(fig, labels)
+    return fig
 
 
 def plot_tradeoff(comparison: Comparison, path: str | Path, title: str | None = None,
-                  dpi: int = 110) -> Path:
+                  dpi: int = DPI, size: tuple[float, float] | None = None) -> Path:
     """Save the trade-off figure of ``comparison`` as a PNG at ``path``."""
-    fig = Figure(figsize=(12.0, 3.8))
-    axes = list(fig.subplots(1, len(PANELS), sharey=True))
-    draw_tradeoff(axes, comparison)
-    axes[-1].legend(fontsize=7, loc="lower right")
-    fig.suptitle(plain(title or f"{comparison.scenario.name}: detection against delay and "
-                       f"burden ({comparison.replications} replications, seed "
-                       f"{comparison.seed})"), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    draw_tradeoff_figure(comparison, title, size).savefig(path, dpi=dpi)
     return Path(path)

@@ -1,8 +1,9 @@
 """Figure of staffing options: annualised cost against the worst hour's 95th-percentile wait.
 
 One numbered point per option (filled green: meets every target on fresh travellers; open
-red: misses one), the numbers explained in a legend with the hours each option misses;
-dashed lines mark the 95th-percentile wait targets.
+red: misses one), the numbers explained in a legend below with the hours each option
+misses; dashed lines mark the 95th-percentile wait targets. Number labels that would
+overlap are moved apart (:func:`borderesim.plots.style.place_labels`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from .style import DPI, legend_below, place_labels, slide_figure, slide_style, wrap
 from .text import plain
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,57 +33,59 @@ def _hours(hours: list[int]) -> str:
     return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else f"{r[0]}" for r in runs)
 
 
-def plot_options(result: WorkforcePlan, path: str | Path, dpi: int = 110) -> Path:
-    """Draw every option of ``result`` and save a PNG at ``path``; returns the path."""
+@slide_style
+def draw_options(result: WorkforcePlan, size: tuple[float, float] | None = None) -> Figure:
+    """Every option of ``result``: cost against the worst hour's wait, numbered points
+    explained in a legend below (16:9 slide by default, ``size`` in inches)."""
     d = result.to_dict()
     opts = d["options"]
-    height = 4.4 + 0.18 * len(opts)
-    fig = Figure(figsize=(7.6, height))
+    fig = slide_figure(size)
     ax = fig.subplots()
     top = max(o["cost"]["total"] for o in opts)
     scale, unit = (1e6, "million") if top >= 1e6 else (1e3, "thousand")
     handles = []
-    points: list[tuple[float, float]] = []
-    xs = [o["cost"]["total"] / scale for o in opts]
-    ys = [o["worst_wait_p95"] or 0.0 for o in opts]
-    dx, dy = max(max(xs) - min(xs), 1e-9), max(max(ys) - min(ys), 1.0)
+    labels = []
     for i, o in enumerate(opts, start=1):
         x = o["cost"]["total"] / scale
         y = o["worst_wait_p95"] if o["worst_wait_p95"] is not None else 0.0
         ok = o["meets_targets"]
         best = o["name"] == d["cheapest"]
         colour = "#2e7d32" if ok else "#c62828"
-        ax.scatter([x], [y], s=110 if best else 60, zorder=3, facecolors=colour if ok else "none",
-                   edgecolors=colour, linewidths=1.6)
-        stack = sum(abs(x - px) < 0.04 * dx and abs(y - py) < 0.04 * dy for px, py in points)
-        points.append((x, y))
-        ax.annotate(str(i), (x, y), xytext=(7, 2 + 10 * stack), textcoords="offset points",
-                    fontsize=8, fontweight="bold" if best else "normal")
+        ax.scatter([x], [y], s=220 if best else 110, zorder=3,
+                   facecolors=colour if ok else "none", edgecolors=colour, linewidths=2)
+        labels.append(ax.annotate(str(i), (x, y), xytext=(9, 4), textcoords="offset points",
+                                  fontweight="bold" if best else "normal"))
         missed = o["hours_missed"] or o["infrastructure_gap_hours"]
         status = "meets every target" + (" — cheapest" if best else "") if ok \
             else f"misses hours {_hours(missed)}" if missed else "misses a target"
-        handles.append(Line2D([], [], ls="", marker="o", color=colour,
+        handles.append(Line2D([], [], ls="", marker="o", ms=9, color=colour,
                               markerfacecolor=colour if ok else "none",
                               label=plain(f"{i}. {o['name']}: {d['currency']} {x:,.2f} {unit}; "
                                           f"{status}")))
     for t in d["targets"]:
         if t["kpi"] == "wait_p95":
-            ax.axhline(t["value"], color="0.4", ls="--", lw=1)
-            ax.annotate(plain(f"target {t['target']}"), (0, t["value"]),
-                        xycoords=("axes fraction", "data"), xytext=(4, 3),
-                        textcoords="offset points", fontsize=8, color="0.3")
+            ax.axhline(t["value"], color="0.4", ls="--", lw=1.5)
+            handles.append(Line2D([], [], color="0.4", ls="--", lw=1.5,
+                                  label=plain(f"target {t['target']}")))
     ax.set_xlabel(plain(f"annualised cost ({d['currency']} {unit} a year: staff + capital "
                         "annuity + upkeep)"))
-    ax.set_ylabel("worst hour's 95th-percentile wait (min)")
-    ax.set_ylim(bottom=0)
-    ax.margins(x=0.2, y=0.15)
-    ax.grid(alpha=0.3)
-    source = textwrap.shorten(d["cost_source"], 40, placeholder="…")
-    ax.set_title(plain(f"{d['scenario']}: staffing options\nchecked on fresh travellers (seed "
-                       f"{d['check_seed']}); costs: {source}"), fontsize=9)
-    fig.legend(handles=handles, loc="lower center", fontsize=8, frameon=False,
-               ncol=1, bbox_to_anchor=(0.5, 0.0))
-    fig.tight_layout(rect=(0, (0.2 + 0.17 * len(opts)) / height, 1, 1))
+    ax.set_ylabel(wrap("worst hour's 95th-percentile wait (min)", 24))
+    ax.set_ylim(bottom=0, top=1.1 * max([*(o["worst_wait_p95"] or 0.0 for o in opts),
+                                         *(t["value"] for t in d["targets"]
+                                           if t["kpi"] == "wait_p95"), 1.0]))
+    ax.margins(x=0.15)
+    source = textwrap.shorten(d["cost_source"], 60, placeholder="…")
+    fig.suptitle(plain(f"{d['scenario']}: staffing options, checked on fresh travellers "
+                       f"(seed {d['check_seed']})\ncosts: {source}"))
+    legend_below(fig, handles, [h.get_label() for h in handles],
+                 ncol=1 if len(handles) <= 4 else 2)
+    place_labels(fig, labels)
+    return fig
+
+
+def plot_options(result: WorkforcePlan, path: str | Path, dpi: int = DPI,
+                 size: tuple[float, float] | None = None) -> Path:
+    """Draw every option of ``result`` (:func:`draw_options`) and save a PNG at ``path``."""
     path = Path(path)
-    fig.savefig(path, dpi=dpi)
+    draw_options(result, size).savefig(path, dpi=dpi)
     return path

@@ -2,7 +2,10 @@
 
 Each ``fig_*`` function returns a ``Figure`` (or ``None`` when there is nothing to
 draw); :func:`png_base64` turns one into the base64 PNG the HTML embeds, and the PDF
-writer saves the same objects. Times are minutes, rates percent on the axes.
+writer saves the same objects. Times are minutes, rates percent on the axes, hours of
+the day clock times with the hours nobody was counted in (warm-up) shaded; every figure
+is a 16:9 slide (:mod:`borderesim.plots.style`) and passes
+:func:`borderesim.plots.checks.figure_problems`.
 """
 
 from __future__ import annotations
@@ -13,29 +16,51 @@ import math
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from ..compare import Comparison
+from ..hourly_metrics import by_hour, window_segments
 from ..kpis import kpi_info
+from ..plots.style import (
+    DPI,
+    SLIDE,
+    UNCOUNTED,
+    clock_axis,
+    legend_below,
+    place_labels,
+    shade_uncounted,
+    slide_figure,
+    slide_style,
+    wrap,
+)
 from ..plots.text import plain
 from ..plots.tradeoff import PANELS, draw_tradeoff
 from .build import ReportData
 from .standards import Verdict
 
 HOURS = np.arange(24)
+MID = HOURS + 0.5
+"""x of each clock hour's value: the middle of the hour (axes in hours since midnight)."""
 
 
-def png_base64(fig: Figure, dpi: int = 100) -> str:
+def png_base64(fig: Figure, dpi: int = DPI) -> str:
     """The figure as a base64-encoded PNG (for an ``<img src="data:image/png;base64,...">``)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _hour_axis(ax) -> None:
-    ax.set_xlim(-0.5, 23.5)
-    ax.set_xticks(range(0, 24, 3), [f"{h:02d}" for h in range(0, 24, 3)])
-    ax.grid(alpha=0.3)
-    ax.tick_params(labelsize=7)
+def counted_hours(data: ReportData) -> np.ndarray:
+    """bool[24]: whether any counted time (after the warm-up) falls in each clock hour."""
+    _, hours, length = window_segments(data.plan.warmup, data.plan.horizon)
+    return by_hour(hours, length) > 0
+
+
+def uncounted_label(data: ReportData) -> str:
+    """What the shaded hours are: the warm-up, or also hours after a run shorter than a day."""
+    return ("not counted (warm-up)" if data.plan.horizon >= 24 * 60
+            else "not counted (warm-up, or after the run)")
 
 
 def _queue_limits(standards: list[Verdict]) -> dict[str, float]:
@@ -49,28 +74,45 @@ def _queue_limits(standards: list[Verdict]) -> dict[str, float]:
     return out
 
 
+@slide_style
 def fig_hourly(data: ReportData) -> Figure:
-    """95th-percentile wait (minutes) and mean queue length by hour of day, per stage."""
-    fig = Figure(figsize=(9.0, 4.6))
-    top, bottom = fig.subplots(2, 1, sharex=True)
+    """By clock hour, one column per stage, each panel on its own scale: top, the
+    95th-percentile wait (minutes) of travellers entering the stage with its standard;
+    bottom, the mean number waiting. Hours nobody was counted in are shaded."""
+    stages = list(data.hourly)
+    fig = slide_figure((max(SLIDE[0], 4.3 * len(stages)), SLIDE[1]))
+    axes = fig.subplots(2, len(stages), squeeze=False, sharex=True)
     limits = _queue_limits(data.standards)
-    for stage, kpis in data.hourly.items():
-        line, = top.plot(HOURS, kpis["wait_p95"], marker="o", ms=3, lw=1.4, label=plain(stage))
-        bottom.plot(HOURS, kpis["queue_mean"], marker="o", ms=3, lw=1.4,
-                    color=line.get_color(), label=plain(stage))
+    counted = counted_hours(data)
+    n = data.result.replications
+    step = 3 if len(stages) < 3 else 6
+    for col, stage in enumerate(stages):
+        kpis = data.hourly[stage]
+        colour = f"C{col}"
+        wx, qx = axes[:, col]
+        wx.plot(MID, kpis["wait_p95"], marker="o", color=colour)
+        qx.plot(MID, kpis["queue_mean"], marker="o", color=colour)
+        top = np.nanmax([*kpis["wait_p95"], 0.0])
         if stage in limits:
-            top.axhline(limits[stage], color=line.get_color(), ls="--", lw=1)
-            top.annotate(plain(f"{stage} standard {limits[stage]:g} min"), (23.4, limits[stage]),
-                         ha="right", va="bottom", fontsize=7, color=line.get_color())
-    waits = [v for k in data.hourly.values() for v in k["wait_p95"] if not math.isnan(v)]
-    top.set_ylim(0, 1.18 * max([*waits, *limits.values(), 1.0]))
-    top.set_ylabel("95th pct wait (min)", fontsize=8)
-    bottom.set_ylabel("travellers waiting", fontsize=8)
-    bottom.set_xlabel("hour of day (travellers entering the stage)", fontsize=8)
-    for ax in (top, bottom):
-        _hour_axis(ax)
-    top.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+            wx.axhline(limits[stage], color="0.35", ls="--", lw=1.8)
+            top = max(top, limits[stage])
+        wx.set_ylim(0, 1.12 * max(top, 1.0))
+        qx.set_ylim(0, 1.12 * max(np.nanmax([*kpis["queue_mean"], 0.0]), 1.0))
+        for ax in (wx, qx):
+            shade_uncounted(ax, counted, uncounted_label(data))
+            clock_axis(ax, 0, 24, step=step, label="")
+        wx.set_title(plain(stage))
+        wx.set_ylabel(wrap("95th percentile wait (min)", 18))
+        qx.set_ylabel(wrap("number waiting (travellers)", 18))
+        qx.set_xlabel("time of day (hh:mm)")
+    grey = {"color": "0.35"}
+    handles = [Line2D([], [], marker="o", **grey), Line2D([], [], ls="--", **grey)]
+    labels = [f"by hour entering (colour: stage; {n} replications pooled)", "service standard"]
+    if not counted.all():
+        handles.append(Patch(color=UNCOUNTED))
+        labels.append(uncounted_label(data))
+    legend_below(fig, handles, labels, ncol=3)
+    fig.suptitle(plain(f"Waits and queues by hour of the day at {data.scenario.name}"))
     return fig
 
 
@@ -95,41 +137,48 @@ def utilisation_rows(data: ReportData) -> list[tuple[str, str]]:
     return rows
 
 
+@slide_style
 def fig_utilisation(data: ReportData) -> Figure:
-    """Utilisation by stage and lane over the run (bars, 95 % intervals) and by hour."""
-    fig = Figure(figsize=(9.0, 3.6))
+    """Utilisation by stage and lane over the run (bars, 95 % intervals) and by clock hour."""
+    fig = slide_figure()
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     rows = utilisation_rows(data)
     kpis = data.result.kpis
     nan = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    vals = [_err(kpis.get(k, nan), 100) for _, k in rows]
+    scale = kpi_info("x.utilization").unit.scale
+    vals = [_err(kpis.get(k, nan), scale) for _, k in rows]
+    vals = [(m, min(lo, m), hi) for m, lo, hi in vals]  # a share is never below 0 %
     y = np.arange(len(rows))[::-1]
-    colors = ["tab:blue" if not label.startswith(" ") else "tab:gray" for label, _ in rows]
+    colors = ["C0" if not label.startswith(" ") else "0.55" for label, _ in rows]
     left.barh(y, [v[0] for v in vals], xerr=[[v[1] for v in vals], [v[2] for v in vals]],
-              color=colors, capsize=2)
-    left.set_yticks(y, [plain(label.strip()) for label, _ in rows], fontsize=7)
-    left.set_xlabel("busy / on duty, whole run (%)", fontsize=8)
-    left.axvline(100, color="k", lw=0.8)
-    left.grid(alpha=0.3, axis="x")
-    left.tick_params(labelsize=7)
-    for stage, hk in data.hourly.items():
-        right.plot(HOURS, 100 * hk["utilization"], marker="o", ms=3, lw=1.4,
-                   label=plain(stage))
-    right.axhline(100, color="k", lw=0.8)
-    right.set_ylabel("utilisation (%)", fontsize=8)
-    right.set_xlabel("hour of day", fontsize=8)
-    _hour_axis(right)
-    right.legend(fontsize=7)
-    fig.tight_layout()
+              color=colors, capsize=4)
+    left.set_yticks(y, [plain(label.strip()) for label, _ in rows])
+    left.set_xlabel("busy / on duty, whole run (%)")
+    left.set_ylabel("stage or lane (grey: lane)")
+    left.axvline(100, color="k", lw=1)
+    left.grid(axis="y", visible=False)
+    left.set_title("whole run, 95 % intervals")
+    for i, (stage, hk) in enumerate(data.hourly.items()):
+        right.plot(MID, scale * hk["utilization"], marker="o", color=f"C{i}", label=plain(stage))
+    shade_uncounted(right, counted_hours(data), uncounted_label(data))
+    right.axhline(100, color="k", lw=1)
+    right.set_ylim(0, max(105.0, 1.05 * np.nanmax([scale * v for hk in data.hourly.values()
+                                                   for v in hk["utilization"]] + [0.0])))
+    right.set_ylabel("utilisation (%)")
+    right.set_title(f"by hour, {data.result.replications} replications pooled")
+    clock_axis(right, 0, 24, step=4)
+    legend_below(fig, axes=[right], ncol=5)
+    fig.suptitle(plain(f"Utilisation of officers at {data.scenario.name}"))
     return fig
 
 
+@slide_style
 def fig_fairness(data: ReportData) -> Figure:
     """By class: share of innocent travellers referred, and share of threats detected."""
     classes = list(data.scenario.classes)
     kpis = data.result.kpis
     nan = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    fig = Figure(figsize=(9.0, 3.2))
+    fig = slide_figure()
     left, right = fig.subplots(1, 2)
     x = np.arange(len(classes))
     ref_info, det_info = kpi_info("false_referral_rate"), kpi_info("detection_rate")
@@ -141,65 +190,69 @@ def fig_fairness(data: ReportData) -> Figure:
         (right, det, "tab:green", det_info.axis_label),
     ):
         ax.bar(x, [v[0] for v in vals], yerr=[[v[1] for v in vals], [v[2] for v in vals]],
-               color=color, capsize=3)
-        ax.set_xticks(x, [plain(c) for c in classes], fontsize=8)
-        ax.set_ylabel(label, fontsize=8)
-        ax.grid(alpha=0.3, axis="y")
-        ax.tick_params(labelsize=7)
+               color=color, capsize=5, label=f"{label.rsplit(' (', 1)[0]} (bars: 95 % interval)")
+        ax.set_xticks(x, [plain(c) for c in classes])
+        ax.set_xlabel("traveller class")
+        ax.set_ylabel(wrap(label, 30))
+        ax.grid(axis="x", visible=False)
     overall = kpis.get("detection_rate", nan)["mean"]
     if not math.isnan(overall):
-        shown = overall * det_info.unit.scale
-        right.axhline(shown, color="k", ls="--", lw=1)
-        right.annotate(f"all classes {det_info.format(overall, digits=1, with_unit=True)}",
-                       (len(classes) - 0.6, shown), ha="right", va="bottom", fontsize=7)
-    fig.tight_layout()
+        right.axhline(overall * det_info.unit.scale, color="k", ls="--", lw=1.5,
+                      label=f"all classes {det_info.format(overall, digits=1, with_unit=True)}")
+    legend_below(fig, axes=[left, right], ncol=3)
+    fig.suptitle(plain(f"Innocent referrals and detection by class at {data.scenario.name}"))
     return fig
 
 
+@slide_style
 def fig_tradeoff(comparison: Comparison, own: int) -> Figure:
     """Detection against each trade-off KPI of :data:`borderesim.plots.tradeoff.PANELS`
     (wait, innocent referrals, ...) along the knob; a star marks the scenario's own setting."""
-    n = len(PANELS)
-    fig = Figure(figsize=(9.0, 3.6))
-    axes = list(fig.subplots(1, n, sharey=True))
-    draw_tradeoff(axes, comparison)
+    fig = slide_figure()
+    axes = list(fig.subplots(1, len(PANELS), sharey=True))
+    labels = draw_tradeoff(axes, comparison)
     det = comparison.mean(own, "detection_rate") * kpi_info("detection_rate").unit.scale
-    for ax, (kpi, label, scale) in zip(axes, PANELS, strict=True):
-        ax.set_xlabel(label, fontsize=8)  # name the axis by its KPI, whatever draw_tradeoff did
-        ax.plot([comparison.mean(own, kpi) * scale], [det], marker="*", ms=14, color="crimson",
+    for ax, (kpi, _label, scale) in zip(axes, PANELS, strict=True):
+        ax.plot([comparison.mean(own, kpi) * scale], [det], marker="*", ms=18, color="crimson",
                 ls="none", label="this scenario", zorder=5)
-    axes[-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    legend_below(fig, axes=axes[:1], ncol=4)
+    fig.suptitle(plain(f"Detection against delay and burden at {comparison.scenario.name} "
+                       "(bars: 95 % intervals)"))
+    place_labels(fig, labels)
     return fig
 
 
+@slide_style
 def fig_gap(data: ReportData) -> Figure | None:
-    """Servers scheduled and required by hour of day, per stage, with the gap shaded."""
+    """Servers scheduled and required by clock hour, per stage, with the gap shaded."""
     if data.gap is None:
         return None
     d = data.gap.to_dict()["stages"]
     stages = [s for s, sd in d.items() if sd["targets"]
               or any(r["gap"] != 0 for r in sd["by_hour"])] or list(d)
-    fig = Figure(figsize=(9.0, 2.5 * len(stages) + 0.4))
+    fig = slide_figure((SLIDE[0], max(SLIDE[1], 1.6 + 2.2 * len(stages))))
     axes = np.atleast_1d(fig.subplots(len(stages), 1, sharex=True, squeeze=False)[:, 0])
+    edges = np.arange(25)
     for ax, stage in zip(axes, stages, strict=True):
         rows = d[stage]["by_hour"]
-        sched = np.array([r["scheduled"] for r in rows], dtype=float)
-        req = np.array([r["required"] for r in rows], dtype=float)
-        ax.step(HOURS, sched, where="mid", lw=1.6, label="scheduled", color="tab:blue")
-        ax.step(HOURS, req, where="mid", lw=1.6, label="required", color="tab:red")
-        ax.fill_between(HOURS, sched, req, where=req > sched, step="mid", color="tab:red",
-                        alpha=0.25, label="short")
-        ax.fill_between(HOURS, sched, req, where=req < sched, step="mid", color="tab:green",
-                        alpha=0.2, label="spare")
-        for h in d[stage]["infrastructure_gap_hours"]:
-            ax.axvspan(h - 0.5, h + 0.5, color="k", alpha=0.08)
+        sched = np.array([r["scheduled"] for r in rows] + [rows[-1]["scheduled"]], dtype=float)
+        req = np.array([r["required"] for r in rows] + [rows[-1]["required"]], dtype=float)
+        ax.step(edges, sched, where="post", label="scheduled", color="tab:blue")
+        ax.step(edges, req, where="post", label="required", color="tab:red")
+        ax.fill_between(edges, sched, req, where=req > sched, step="post", color="tab:red",
+                        alpha=0.25, label="short", lw=0)
+        ax.fill_between(edges, sched, req, where=req < sched, step="post", color="tab:green",
+                        alpha=0.2, label="spare", lw=0)
+        for i, h in enumerate(d[stage]["infrastructure_gap_hours"]):
+            ax.axvspan(h, h + 1, color="k", alpha=0.08,
+                       label="short even at the cap" if i == 0 else None)
         cap = d[stage]["max_servers"]
         if cap is not None:
-            ax.axhline(cap, color="k", ls=":", lw=1)
-        ax.set_ylabel(plain(f"{stage}\nservers"), fontsize=8)
-        _hour_axis(ax)
-    axes[0].legend(fontsize=7, ncol=4, loc="upper left")
-    axes[-1].set_xlabel("hour of day", fontsize=8)
-    fig.tight_layout()
+            ax.axhline(cap, color="k", ls=":", lw=1.5, label="cap (booths)")
+        ax.set_ylim(0, 1.1 * max(sched.max(), req.max(), cap or 0, 1))
+        ax.set_ylabel(plain(wrap(f"{stage}: servers on duty (servers)", 22)))
+        clock_axis(ax, 0, 24, step=3, label="")
+    axes[-1].set_xlabel("time of day (hh:mm)")
+    legend_below(fig, axes=axes, ncol=6)
+    fig.suptitle(plain(f"Servers scheduled and required by hour at {data.scenario.name}"))
     return fig

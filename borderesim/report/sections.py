@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import yaml
 from matplotlib.figure import Figure
 
-from ..kpis import format_value, kpi_info
+from ..kpis import format_value, interval_text, kpi_info
 from ..plots.tradeoff import PANELS
 from ..serialize import to_jsonable
 from . import describe, figures
@@ -58,10 +58,9 @@ def _json(value: float) -> str:
 
 
 def _interval(ci: dict[str, float], unit: str) -> str:
-    """``"1.20 – 3.40"`` in the shown unit of ``unit`` (a catalogue unit name)."""
-    if math.isnan(ci["ci_low"]) or math.isnan(ci["ci_high"]):
-        return "—"
-    return f"{fmt(ci['ci_low'], unit)} – {fmt(ci['ci_high'], unit)}"
+    """``"1.20 – 3.40"`` in the shown unit of ``unit`` (a catalogue unit name), or what
+    :func:`borderesim.kpis.interval_text` says instead (exact, cut to the range)."""
+    return interval_text(ci, unit)
 
 
 def value_cells(ci: dict[str, float], unit: str | None = None, *, kpi: str | None = None,
@@ -80,7 +79,8 @@ def value_cells(ci: dict[str, float], unit: str | None = None, *, kpi: str | Non
     elif derived is not None:
         attrs = f' data-derived="{html.escape(derived)}"'
     attrs += "".join(f' data-{k.replace("_", "-")}="{_json(ci[k])}"'
-                     for k in ("mean", "ci_low", "ci_high"))
+                     for k in ("mean", "ci_low", "ci_high", "clipped", "exact", "approximate")
+                     if k in ci)
     mean, interval = fmt(ci["mean"], unit), _interval(ci, unit)
     return (f'<td class="num"{attrs}>{mean}</td><td class="ci">{interval}</td>',
             [mean, interval])
@@ -173,7 +173,7 @@ def standards(data: ReportData) -> Section:
     na = (f"do not cover this kind of crossing ({data.kind})" if data.kind else
           "cover only a kind of crossing the scenario does not state")
     paragraphs = [
-        f"{met} of {judged} applicable standards and benchmarks met, judged on the mean of "
+        f"{met} of {judged} applicable standards and benchmarks met, judged on the estimates of "
         f"{_backing(data)}. Rows marked n/a {na} and are shown for reference. The numbers "
         "are those of `borderesim run --json` with the same seed, replications and engine."]
     if data.kind is None:
@@ -201,8 +201,10 @@ def kpis(data: ReportData) -> Section:
     details = (f"<details><summary>All {len(data.result.kpis)} KPIs of "
                f"<code>borderesim run --json</code></summary>{every[1]}</details>")
     return Section("kpis", "Key indicators", paragraphs=[
-        f"Means and 95 % intervals across {_backing(data)}. Percentiles are taken per "
-        "replication, then averaged. Shares are in %, times in minutes.",
+        f"Estimates and 95 % intervals across {_backing(data)}. Means are averaged over "
+        "replications (t-intervals, cut to the possible range where they would cross it); "
+        "a 95th percentile is the wait 95 % of all counted travellers stay within, pooled "
+        "over replications (Woodruff intervals). Shares are in %, times in minutes.",
     ], tables=[main, ([], details)])
 
 
@@ -244,7 +246,7 @@ def hourly(data: ReportData) -> Section:
         "Top: 95th-percentile wait (minutes) at each stage by the hour of day travellers "
         "enter it; bottom: time-averaged number waiting at each stage in that hour. Waits of "
         f"all {r.replications} replications are pooled before the hourly percentile is taken, "
-        "so these differ from the per-replication whole-run percentiles in the KPI table. "
+        "as for the whole-run percentiles in the KPI table. "
         "Dashed: the queue standard. Empty hours: nobody counted entered the stage. "
         f"Backed by {_backing(data)}."))
 
@@ -345,9 +347,15 @@ def scenario_yaml(data: ReportData) -> Section:
 def method(data: ReportData) -> Section:
     return Section("method", "How to read this report", paragraphs=[
         "Counted travellers are those arriving after the warm-up; travellers still inside at "
-        "the end are 'unfinished', never silently lost. Percentiles are taken per replication "
-        "and averaged; intervals are 95 % Student-t intervals across replications.",
-        "A standard is met when the mean across replications is on the right side of its "
+        "the end are 'unfinished', never silently lost. A 95th percentile is the wait 95 % of "
+        "all counted travellers stay within, their waits pooled over replications (so '95 % "
+        "of travellers wait at most X' reads it directly), with a Woodruff 95 % interval "
+        "that treats each replication as one independent cluster; other KPIs are means "
+        "across replications with 95 % Student-t intervals, cut to the possible range (0 to "
+        "100 % for a share, at least 0 for a count) when they would cross it. A value "
+        "'exact under the model' does not vary between replications by construction.",
+        "A standard is met when the estimate (mean, or pooled percentile) is on the right "
+        "side of its "
         "limit; '(interval crosses the limit)' warns that the run cannot tell met from missed "
         "at that precision — add replications.",
         "ICAO Annex 9 RP 3.39 is read as time_in_system_p95 <= 45 min: the clock starts at "

@@ -25,7 +25,7 @@ The kind of crossing (``airport``, ``land``, ``cargo`` or ``generic``) is the sc
 Without it only the standards that fit any crossing apply (the queue standard), and the
 report says which ``kind:`` would add the others.
 
-A standard is *met* when the KPI's mean across replications is on the right side of
+A standard is *met* when the KPI's estimate (mean, or pooled percentile) is on the right side of
 the limit; the mark says so too when the 95 % interval straddles the limit (the run
 cannot tell met from missed at that precision).
 """
@@ -147,8 +147,9 @@ def queue_standard(stage: str, limit: float, kind: str | None) -> Standard:
         name="Queue standard", source=source,
         wording=f"95 % of travellers wait at most {limit:g} min at {stage}",
         kpi=f"{stage}.wait_p95", op="<=", limit=limit, unit="min",
-        reading=f"95th percentile of the wait in the {stage} queue (minutes), per "
-                "replication, averaged", target_text=f"{stage}.wait_p95<={limit:g}min",
+        reading=f"95th percentile of the wait in the {stage} queue (minutes) of all "
+                "counted travellers, pooled over replications",
+        target_text=f"{stage}.wait_p95<={limit:g}min",
     )
 
 
@@ -160,7 +161,8 @@ def icao_standard(kind: str | None) -> Standard:
         kpi="time_in_system_p95", op="<=", limit=ICAO_LIMIT, unit="min",
         applies=kind == "airport",
         reading="95th percentile of minutes from reaching the first stage to leaving the "
-                "crossing (referred travellers included); covers air arrivals only",
+                "crossing (referred travellers included), all travellers pooled over "
+                "replications; covers air arrivals only",
     )
 
 
@@ -213,14 +215,17 @@ def target_standards(texts: list[str] | tuple[str, ...], plan: Plan) -> list[Sta
             where = stage if t.lane is None else f"{stage}.{t.lane}"
             if t.percentile is not None:
                 wording = f"95 % of travellers wait at most {t.value:g} min at {where}"
-                name, reading = "Queue standard", f"95th percentile of the wait at {where}"
+                name, reading = "Queue standard", (f"95th percentile of the wait at {where} "
+                                                   "(minutes), all counted travellers pooled "
+                                                   "over replications")
             else:
                 wording = f"mean wait at most {t.value:g} min at {where}"
-                name, reading = "Mean-wait target", f"mean wait at {where}"
+                name, reading = "Mean-wait target", (f"mean wait at {where} (minutes), per "
+                                                     "replication, averaged")
             out.append(Standard(
                 name=name, source="--target", wording=wording, kpi=f"{where}.{t.kpi}",
                 op="<=", limit=t.value, unit="min", kind="target", target_text=text,
-                reading=reading + " (minutes), per replication, averaged"))
+                reading=reading))
     return out
 
 

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ..hourly_metrics import window_segments, within_duty
 from ..metrics import (
     _mean,
     _p95,
@@ -24,6 +25,7 @@ from ..metrics import (
 )
 from ..outcomes import CHUNK, Outcome
 from ..plan import Plan
+from ..quantiles import Tail, keep_limit
 from ..sampling import Inputs
 from ..scenario import Scenario
 from ..trace import Trace
@@ -57,7 +59,32 @@ def offered_load(outcome: Outcome) -> dict[str, float]:
     return out
 
 
-def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
+def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]:
+    """Per lane of stage ``s`` over the counted window (minutes, float[lanes] each): time
+    waiting, busy time within the officers on duty, server time on duty, and overtime.
+
+    Overtime is busy server-time above the servers on duty in a clock hour (officers
+    finishing a traveller after their shift); it is counted hour by hour, where the
+    roster is constant, so utilisation (busy within duty / on duty) stays in [0, 1].
+    """
+    w0, w1 = plan.warmup, plan.horizon
+    lanes = list(plan.lanes_of(s))
+    if all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes):
+        occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
+        avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
+        busy = occupied.busy[:, 0]
+        return occupied.waiting[:, 0], busy, avail, np.zeros(len(lanes))
+    edges, hours, lengths = window_segments(w0, w1)
+    occupied = outcome.occupancy(s, edges)
+    duty = plan.roster[lanes][:, hours] * lengths
+    within, overtime = within_duty(occupied.busy, duty)
+    return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
+            overtime.sum(axis=1))
+
+
+def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
+               samples: dict[str, Tail] | None = None, limit: int = keep_limit(10)
+               ) -> np.ndarray:
     """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
 
     Waits (minutes) count from reaching the stage to starting service, for every
@@ -73,15 +100,13 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
     wait = outcome.wait(s)
     here = counted & outcome.queued(s)
     k[f"{sname}.wait_mean"] = _mean(wait[here])
-    k[f"{sname}.wait_p95"] = _p95(wait[here])
+    k[f"{sname}.wait_p95_rep"] = _p95(wait[here], f"{sname}.wait_p95", samples, limit)
     k[f"{sname}.censored"] = float((here & outcome.censored(s)).sum())
     k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
     k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
     lanes = list(plan.lanes_of(s))
     offset = lanes[0]
-    occupied = outcome.occupancy(s, np.array([w0, w1]))
-    queued, busy = occupied.waiting[:, 0], occupied.busy[:, 0]
-    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
+    queued, busy, avail, overtime = busy_on_duty(plan, outcome, s)
     if plan.lane_names[offset] != sname:  # a stage with named lanes
         here_lane = outcome.trace.lane[s][here] - offset
         counts = np.bincount(here_lane, minlength=len(lanes))
@@ -89,15 +114,25 @@ def stage_kpis(outcome: Outcome, s: int, k: dict[str, float]) -> np.ndarray:
         for j, ln in enumerate(lanes):
             lname = plan.lane_names[ln]
             k[f"{lname}.utilization"] = _ratio(busy[j], avail[j])
+            k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
             k[f"{lname}.wait_mean"] = _ratio(wait_sums[j], counts[j])
             k[f"{lname}.share"] = _ratio(counts[j], counts.sum())
     k[f"{sname}.utilization"] = _ratio(busy.sum(), avail.sum())
+    k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
     k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
     return wait
 
 
-def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace) -> dict:
-    """All KPIs of one replication as ``{name: value}``."""
+def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
+                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
+    """All KPIs of one replication as ``{name: value}``.
+
+    Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
+    dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
+    :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications,
+    sized for a run of ``replications`` (:func:`~borderesim.quantiles.keep_limit`).
+    """
+    limit = keep_limit(replications)
     outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
@@ -112,12 +147,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     wait_total = np.zeros(inputs.n)
     stage_k: dict[str, float] = {}
     for s in range(plan.n_stages):
-        wait_total += stage_kpis(outcome, s, stage_k)  # minutes queueing
+        wait_total += stage_kpis(outcome, s, stage_k, samples, limit)  # minutes queueing
     k["wait_mean"] = _mean(wait_total[counted])
-    k["wait_p95"] = _p95(wait_total[counted])
+    k["wait_p95_rep"] = _p95(wait_total[counted], "wait_p95", samples, limit)
     tis = outcome.time_in_system()[counted]
     k["time_in_system_mean"] = _mean(tis)
-    k["time_in_system_p95"] = _p95(tis)
+    k["time_in_system_p95_rep"] = _p95(tis, "time_in_system_p95", samples, limit)
     del tis
     k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
     k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())

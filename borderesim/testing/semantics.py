@@ -71,7 +71,9 @@ freed server has a start). Warm-up and post-window travellers never hold the run
 **KPIs.** KPIs count travellers who arrive in the counted window. Waits, times in the
 crossing and detection are per counted traveller, followed to their exit in the drain;
 throughput, queue length and utilisation are time averages over the counted window.
-Percentiles are per replication, then averaged with a 95 % t-interval.
+A percentile (``wait_p95``) pools every replication's counted travellers
+(:mod:`borderesim.quantiles`); other KPIs are averaged over replications with a 95 %
+t-interval.
 ``detection_rate`` is the low-variance estimator: the prevalence-weighted mean over
 counted travellers of P(detected | threat), from the stages each traveller actually
 passed and the strategy's ``p_refer_if_threat``; ``detection_rate_observed`` is

@@ -32,7 +32,7 @@ from multiprocessing.context import BaseContext
 from ...scenario import Scenario
 from ...trace import Trace
 
-Job = tuple[Scenario, str, int, int, bool]
+Job = tuple[Scenario, str, int, int, bool, int]
 
 WATCH_SECONDS = 0.5
 """How often (seconds) a worker checks that the process that started it is alive."""
@@ -140,15 +140,17 @@ def worker_pool(workers: int, context: BaseContext | None = None
         pool.shutdown(wait=True)
 
 
-def _run_one(job: Job) -> tuple[dict[str, float], Trace | None]:
-    """Worker: one replication's KPIs (and its trace when asked)."""
+def _run_one(job: Job) -> tuple[dict[str, float], dict, Trace | None]:
+    """Worker: one replication's KPIs, the tails of its pooled percentiles
+    (:func:`borderesim.metrics.replication_kpis`) and its trace when asked."""
     from ...plan import make_plan
     from ...simulate import run_replication
 
-    scenario, engine, seed, replication, keep_trace = job
+    scenario, engine, seed, replication, keep_trace, replications = job
+    tails: dict = {}
     kpis, _inputs, trace = run_replication(scenario, make_plan(scenario), engine, seed,
-                                           replication)
-    return kpis, (trace if keep_trace else None)
+                                           replication, tails, replications)
+    return kpis, tails, (trace if keep_trace else None)
 
 
 def start_method() -> str:
@@ -160,12 +162,14 @@ def start_method() -> str:
 def run_replications(
     scenario: Scenario, engine: str, seed: int, replications: int, workers: int,
     keep_traces: bool = False,
-) -> list[tuple[dict[str, float], Trace | None]]:
-    """KPIs (and traces if ``keep_traces``) of replications ``0..replications-1``, in order.
+) -> list[tuple[dict[str, float], dict, Trace | None]]:
+    """KPIs, pooled-percentile tails (and traces if ``keep_traces``) of replications
+    ``0..replications-1``, in order.
 
     Inputs are not sent back (a queue-aware rule holds a function, which does not
     pickle); re-sample them in the parent when needed: sampling is deterministic.
     """
-    jobs = [(scenario, engine, int(seed), r, keep_traces) for r in range(replications)]
+    jobs = [(scenario, engine, int(seed), r, keep_traces, replications)
+            for r in range(replications)]
     with worker_pool(min(workers, replications)) as pool:
         return list(pool.map(_run_one, jobs))
