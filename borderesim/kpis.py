@@ -307,6 +307,7 @@ def declare(family: KpiFamily) -> KpiFamily:
             return old
     FAMILIES.append(family)
     _resolve.cache_clear()
+    _best.cache_clear()
     return family
 
 
@@ -319,6 +320,7 @@ def kpi_info(name: str) -> KpiInfo:
     return _resolve(name)
 
 
+@lru_cache(maxsize=4096)  # cleared by declare(); simulate() asks for every KPI name
 def _best(name: str) -> tuple[KpiFamily, dict[str, str]] | None:
     found = [(f, m.groupdict()) for f in FAMILIES if (m := f.regex.fullmatch(name))]
     if not found:

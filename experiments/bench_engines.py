@@ -8,8 +8,11 @@ cost); wall seconds are printed beside them.
 1. The issue-18 table: each example scenario for 72 hours, fast engine, replications
    0..R-1. Per replication: seconds sampling (``sample``, as ``drain.replay`` calls it,
    the drain drawn only as far as needed), replaying (the engine), and computing the
-   KPIs (``replication_kpis``); the engine's share of the three; and the whole
-   ``simulate()`` call with the fast engine against the same call with SimPy.
+   KPIs (``replication_kpis`` with the tails pooled percentiles keep, and the lane
+   hours the overload warnings read, as ``simulate.run_replication`` does); the
+   engine's share of the three; and the whole ``simulate()`` call (which also
+   summarises across replications) with the fast engine against the same call with
+   SimPy.
    *Travellers* are those the run simulated (arrived before the run ended), not drain
    arrivals drawn but never reached.
 2. The engine loop alone on ``scenarios/land_crossing.yaml``: travellers/s of each
@@ -67,14 +70,16 @@ def since(t: tuple[float, float]) -> np.ndarray:
     return np.array([w - t[0], c - t[1]])
 
 
-def phases(scenario, plan, seed: int, replication: int) -> dict:
-    """(wall, CPU) seconds of sample, engine and KPIs of one replication (as ``simulate``
-    runs it: ``drain.replay`` then ``replication_kpis``), its KPIs, and how many
-    travellers it simulated (arrived before the run ended)."""
+def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -> dict:
+    """(wall, CPU) seconds of sample, engine and KPIs of one replication as
+    ``simulate.run_replication`` runs it (``drain.replay``, then ``replication_kpis``
+    keeping the tails of pooled percentiles and ``overload.lane_hours``), its KPIs, and
+    how many travellers it simulated (arrived before the run ended)."""
     from borderesim import drain
     from borderesim.engines import get_engine
     from borderesim.metrics import replication_kpis
     from borderesim.outcomes import Outcome
+    from borderesim.overload import lane_hours
 
     engine = get_engine("fast")
     spent = []
@@ -89,7 +94,9 @@ def phases(scenario, plan, seed: int, replication: int) -> dict:
     inputs, trace = drain.replay(scenario, plan, timed, seed, replication)
     whole = since(t)
     t = clock()
-    kpis = replication_kpis(scenario, plan, inputs, trace)
+    samples: dict = {}
+    kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
+    samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
     k = since(t)
     eng = np.sum(spent, axis=0)
     n = int(Outcome(plan, inputs, trace).in_run.sum())
@@ -111,7 +118,7 @@ def scenario_row(path: Path, replications: int, repeats: int, simpy_repeats: int
     for _ in range(repeats):
         n = 0
         for r in range(replications):
-            got = phases(scenario, plan, scenario.seed, r)
+            got = phases(scenario, plan, scenario.seed, r, replications)
             n += got["n"]
             for p in best:
                 best[p][r] = np.minimum(best[p][r], got[p])
@@ -243,7 +250,7 @@ from borderesim.scenario import load_scenario
 tiny = load_scenario({land!r}, ["duration=60"])
 phases(tiny, make_plan(tiny), 0, 0)  # kernels loaded: the run below is warm
 s = load_scenario({land!r}, {overrides!r}); p = make_plan(s)
-got = phases(s, p, s.seed, 0)
+got = phases(s, p, s.seed, 0, s.replications)  # tails sized as simulate() sizes them
 out = {{k: got[k].tolist() for k in ("sample", "engine", "kpis")}}
 out["n"] = got["n"]; out["wait_mean"] = got["kpi"]["wait_mean"]
 out["utilization"] = got["kpi"]["primary.utilization"]
