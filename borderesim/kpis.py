@@ -39,9 +39,10 @@ interval, cut to the KPI's :attr:`KpiFamily.bounds` (``"clipped": true`` when cu
 replications, with a 95 % Woodruff interval (:mod:`borderesim.quantiles`).
 ``per_replication``: a per-replication row only (``..._p95_rep``), not summarised."""
 
-Source = Literal["run", "report", "workshop"]
+Source = Literal["run", "report", "workshop", "region"]
 """Who computes the KPI: ``run`` (every ``run --json``), ``report`` (from traces, in the
-report only) or ``workshop`` (the workshop page only)."""
+report only), ``workshop`` (the workshop page only) or ``region`` (a region file's run,
+:mod:`borderesim.region`)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def unit(name: str) -> Unit:
         raise KeyError(f"unknown unit {name!r}; one of {', '.join(UNITS)}") from None
 
 
-PLACEHOLDERS = {"stage": "a stage", "lane": "a lane of the stage", "cls": "a traveller class"}
+PLACEHOLDERS = {"stage": "a stage", "lane": "a lane of the stage", "cls": "a traveller class",
+                "route": "a route of a region: a crossing or green_border"}
 """Placeholders a name pattern may hold, and what each stands for."""
 
 
@@ -286,6 +288,39 @@ FAMILIES: list[KpiFamily] = [
     # computed by the workshop page
     KpiFamily("innocent_referred_per_day", "Innocent travellers referred per day", "per day",
               "lower", source="workshop"),
+    # a region of crossings (borderesim.region.kpis)
+    KpiFamily("region.arrivals_per_hour", "Arrivals per hour, all crossings", "per hour",
+              "neither", source="region"),
+    KpiFamily("region.throughput_per_hour", "Throughput per hour, all crossings", "per hour",
+              "higher", source="region"),
+    KpiFamily("region.wait_mean", "Mean wait, all crossings", "min", "lower", source="region"),
+    KpiFamily("region.wait_p95", "95th percentile wait, all crossings", "min", "lower",
+              "pooled over replications", summary="pooled_quantile", source="region"),
+    KpiFamily("region.wait_p95_rep", "95th percentile wait, all crossings, of one replication",
+              "min", "lower", "per-replication rows only", summary="per_replication",
+              source="region"),
+    KpiFamily("region.unfinished", "Still inside a crossing at the end", "travellers", "lower",
+              source="region"),
+    KpiFamily("region.detection_rate", "Threats detected in the region", "share", "higher",
+              "prevalence-weighted P(detect) at the route each traveller would take as a "
+              "threat (crossings and green border)", source="region"),
+    KpiFamily("region.threats_per_day", "Threats per day in the region (expected)", "per day",
+              "neither", source="region"),
+    KpiFamily("region.threats_missed_per_day", "Threats missed per day in the region",
+              "per day", "lower", source="region"),
+    KpiFamily("region.threats", "Sampled threats in the region", "travellers", "neither",
+              source="region"),
+    KpiFamily("region.displacement_share", "Threats on another route than as naive", "share",
+              "neither", source="region"),
+    KpiFamily("region.journey_mean", "Mean travel + wait to cross", "min", "lower",
+              "travel time to the crossing plus all waits there", source="region"),
+    KpiFamily("region.information_time_saving", "Travel + wait saved by posted waits", "min",
+              "higher", "mean journey with informed_share 0 minus as given, same travellers",
+              source="region", bounds=(-math.inf, math.inf)),
+    KpiFamily("region.route.{route}.threat_share", "Threats taking route {route}", "share",
+              "neither", source="region"),
+    KpiFamily("region.route.{route}.detection_rate", "Threats detected on route {route}",
+              "share", "higher", source="region"),
 ]
 """Every KPI family, in the order of the README's table."""
 

@@ -221,7 +221,8 @@ def test_tradeoff_curve_sweeps_the_knob_on_the_same_travellers(small):
     detection = [p.detection_rate for p in points]
     assert detection == sorted(detection) and detection[0] < detection[-1]
     current = logic.run(logic.apply_knobs(small, knobs), 2, ENGINE)  # the marked point
-    assert points[1].wait_p95 == pytest.approx(current.mean("wait_p95"))
+    assert points[1].wait_p95 == pytest.approx(logic.worst_wait(current.kpis, current.scenario))
+    assert points[1].wait_p95 >= current.mean("wait_p95")  # the stage that breaks, not everyone
     assert points[1].detection_rate == pytest.approx(current.mean("detection_rate"))
     assert logic.tradeoff_curve(small, logic.Knobs(strategy="none"), 2, ENGINE) == (None, [])
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from ..report import FORMATS, KINDS, build, write_report
+from ..report import FORMATS, KINDS, ReportData, build, write_report
+from ..tables import printable
 from .common import add_run_args, add_scenario_args, check_output_file, load, warn, writing
 from .gap import add_target_args
 
@@ -17,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "embedded, opens offline): the scenario in plain words, KPIs against "
                     "ICAO Annex 9, a '95% within X min' queue standard and WCO release time, "
                     "waits by hour, utilisation, fairness by class, the detection-delay "
-                    "trade-off and the capacity gap. Its KPI numbers equal `borderesim run "
+                    "trade-off and the capacity gap; with --options, a workforce and cost "
+                    "section (officers on shifts, FTE and the cheapest option meeting the "
+                    "targets, as `borderesim plan`). Its KPI numbers equal `borderesim run "
                     "--json` with the same seed, replications and engine.")
     add_scenario_args(p)
     p.add_argument("-o", "--output", type=Path, default=None, metavar="FILE",
@@ -35,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="skip the trade-off curve (it runs 5 variants of the strategy)")
     p.add_argument("--no-gap", action="store_true",
                    help="skip the capacity gap (it searches rosters)")
+    p.add_argument("--options", type=Path, default=None, metavar="OPTIONS.yaml",
+                   help="staffing-options file (as for `borderesim plan`): adds a 'Workforce "
+                        "and cost' section evaluating each option on the report's targets")
     add_run_args(p)
     p.set_defaults(func=command)
 
@@ -55,8 +62,9 @@ def command(args: argparse.Namespace) -> int:
     data = build(scenario, targets=args.targets, kind=args.kind, engine=args.engine,
                  replications=args.replications, seed=args.seed,
                  tradeoff=not args.no_tradeoff, capacity_gap=not args.no_gap,
-                 workers=args.workers)
-    for message in data.notes:
+                 workers=args.workers, options=args.options,
+                 say=lambda m: print(f"borderesim: {m}", file=sys.stderr))
+    for message in data.notes + (data.workforce.notes if data.workforce else []):
         warn(message)
     with writing(output, "-o"):
         path = write_report(data, output, fmt)
@@ -64,5 +72,14 @@ def command(args: argparse.Namespace) -> int:
     judged = sum(v.status in ("met", "missed") for v in data.standards)
     print(f"wrote {path} ({fmt}; {met} of {judged} standards met; "
           f"{data.result.replications} replications, seed {data.result.seed}, "
-          f"engine {data.result.engine})")
+          f"engine {data.result.engine}{cheapest_words(data)})")
     return 0
+
+
+def cheapest_words(data: ReportData) -> str:
+    """``"; cheapest option meeting every target: X"`` (empty without an options file)."""
+    if data.workforce is None:
+        return ""
+    best = data.workforce.cheapest
+    return ("; no staffing option meets every target" if best is None
+            else f"; cheapest option meeting every target: {printable(best.option.name)}")

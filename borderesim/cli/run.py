@@ -17,6 +17,9 @@ examples (each runs on the demo scenario):
   borderesim run scenarios/land_crossing.yaml --set targeting.referral_rate.general=0.08
   borderesim run scenarios/land_crossing.yaml --replications 20 --workers 2 --json
 
+a region of crossings (a file with a top-level `crossings:`; regional and per-crossing KPIs):
+  borderesim run scenarios/region/north.yaml
+
 switching strategy: set it and each of its fields (a field of the old strategy that the
 new one lacks is refused as unknown; then replace the whole block):
   borderesim run scenarios/land_crossing.yaml --set targeting.strategy=random \\
@@ -40,6 +43,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..region.cli import is_region_file, run_region
+
+    if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
+        return run_region(args)
     scenario = load(args)
     result = simulate(scenario, engine=args.engine, replications=args.replications,
                       seed=args.seed, keep_traces=args.out is not None,

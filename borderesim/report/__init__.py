@@ -4,7 +4,8 @@
 (``.pdf``: the same content as PDF pages). :func:`build` runs the simulation and the
 analyses once; :mod:`sections` turns them into content, :mod:`render` into HTML and
 :mod:`pdf` into PDF. The KPI table's numbers are those of ``borderesim run --json``
-for the same seed, replications and engine.
+for the same seed, replications and engine; with ``build(..., options=FILE)`` a
+"Workforce and cost" section (:mod:`workforce`) shows those of ``borderesim plan --json``.
 """
 
 from __future__ import annotations

@@ -5,21 +5,27 @@ keep_traces=True)`` call, the same call ``borderesim run`` makes, so its numbers
 those of ``run --json`` with the same options. The other parts reuse that call's
 seed and replications: the trade-off runs the strategy's variants through
 :func:`borderesim.compare.compare` (common random numbers) and the capacity gap
-runs :func:`borderesim.capacity.gap` on the report's wait targets.
+runs :func:`borderesim.capacity.gap` on the report's wait targets. Given an options
+file, :func:`borderesim.workforce.plan_workforce` evaluates its options on the same
+targets, seed, replications and engine (the numbers of ``borderesim plan --json``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from ..capacity import GapResult, gap
 from ..compare import Comparison, compare
+from ..errors import ScenarioError
 from ..hourly_metrics import hourly_kpis
 from ..plan import Plan, make_plan
 from ..scenario import Scenario, load_scenario
 from ..simulate import Result, simulate
+from ..workforce import OptionsFile, WorkforcePlan, load_options, plan_workforce
 from . import indicators
 from .knobs import tradeoff_variants
 from .standards import NO_KIND_NOTE, Standard, Verdict, gap_targets, judge, standards_for
@@ -45,6 +51,8 @@ class ReportData:
     gap_targets: list[str]
     gap_note: str = ""
     notes: list[str] = field(default_factory=list)
+    workforce: WorkforcePlan | None = None
+    """Every option of the ``--options`` file evaluated (``None``: no options file given)."""
 
 
 def build(
@@ -57,6 +65,8 @@ def build(
     tradeoff: bool = True,
     capacity_gap: bool = True,
     workers: int = 1,
+    options: str | Path | dict | OptionsFile | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> ReportData:
     """Simulate ``scenario`` and compute every part of its report.
 
@@ -65,12 +75,26 @@ def build(
     ``kind:`` (neither given: only the standards that fit any crossing, with a note saying
     how to get the others). ``tradeoff``/``capacity_gap`` False skip those parts.
     ``workers``: processes for the main simulation (its numbers do not depend on it).
-    Raises ``ScenarioError`` for bad input before anything runs.
+    ``options``: a staffing-options file (path, mapping or loaded) whose options
+    :func:`borderesim.workforce.plan_workforce` evaluates on the report's targets, seed,
+    replications and engine — the numbers of ``borderesim plan --json`` with those
+    arguments; ``say`` hears its progress. Raises ``ScenarioError`` for bad input
+    (including the options file) before anything runs.
     """
     scenario = load_scenario(scenario)
     plan = make_plan(scenario)
     kind = kind or scenario.kind
     standards: list[Standard] = standards_for(scenario, plan, kind, targets)
+    texts = gap_targets(standards)
+    source = None
+    if options is not None:
+        if not isinstance(options, OptionsFile):
+            options, source = load_options(options)
+        options.check_against(scenario, plan, source)
+        if not texts:
+            raise ScenarioError("the workforce plan needs a wait or detection target; give "
+                                "one (e.g. --target 'wait_p95<=15min') or --kind", None,
+                                "--target")
     result = simulate(scenario, engine=engine, replications=replications, seed=seed,
                       keep_traces=True, workers=workers)
     verdicts = [judge(s, result.kpis.get(s.kpi)) for s in standards]
@@ -81,13 +105,17 @@ def build(
                              replications=result.replications, seed=result.seed)
     elif not tradeoff:
         note = "skipped (--no-tradeoff)"
-    texts = gap_targets(standards)
     gap_result, gap_note = None, ""
     if capacity_gap:
         gap_result = gap(scenario, texts, engine=engine, replications=result.replications,
                          seed=result.seed)
     else:
         gap_note = "skipped (--no-gap)"
+    workforce = None
+    if options is not None:
+        workforce = plan_workforce(scenario, options, texts, engine=engine,
+                                   replications=result.replications, seed=result.seed, say=say)
+        workforce.source = source
     notes = list(result.warnings)
     if kind is None:
         notes.append(NO_KIND_NOTE)
@@ -98,4 +126,5 @@ def build(
         class_detection=indicators.detection_by_class(scenario, plan, result.traces),
         comparison=comparison, own_variant=own, tradeoff_note=note,
         gap=gap_result, gap_targets=texts, gap_note=gap_note, notes=notes,
+        workforce=workforce,
     )

@@ -38,7 +38,12 @@ def section_lines(section: Section) -> list[str]:
         lines.append("")
     for p in section.paragraphs:
         lines += textwrap.wrap(p.replace("`", ""), WIDTH) + [""]
-    for rows, _ in section.tables:
+    for i, (rows, _) in enumerate(section.tables):
+        if i < len(section.table_intros):
+            heading, paras = section.table_intros[i]
+            lines += [heading] if heading else []
+            for p in paras:
+                lines += textwrap.wrap(p.replace("`", ""), WIDTH) + [""]
         lines += [row if len(row) <= WIDTH else row[:WIDTH - 1] + "…" for row in grid(rows)]
         lines.append("")
     if section.pre is not None:

@@ -82,7 +82,13 @@ def section_html(section: Section) -> str:
         parts.append(f"<h3>{html.escape(title)}</h3>")
         parts += [f"<p>{_code(line)}</p>" for line in lines]
     parts += [f"<p>{_code(p)}</p>" for p in section.paragraphs]
-    parts += [table_html for _, table_html in section.tables]
+    for i, (_, table_html) in enumerate(section.tables):
+        if i < len(section.table_intros):
+            heading, lines = section.table_intros[i]
+            if heading:
+                parts.append(f"<h3>{html.escape(heading)}</h3>")
+            parts += [f"<p>{_code(line)}</p>" for line in lines]
+        parts.append(table_html)
     if section.figure is not None:
         img = png_base64(section.figure)
         alt = html.escape(section.title)

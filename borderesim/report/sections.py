@@ -29,7 +29,9 @@ NAN = {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
 
 SECTION_IDS = ("summary", "standards", "kpis", "release-time", "hourly", "utilisation",
                "fairness", "tradeoff", "capacity-gap", "scenario-yaml", "method")
-"""Every section a report holds, in order (the HTML ``id`` of each)."""
+"""Every section a report holds, in order (the HTML ``id`` of each); a report given an
+options file also holds ``workforce`` (:mod:`borderesim.report.workforce`) after
+``capacity-gap``."""
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Section:
     caption: str = ""
     pre: str | None = None
     subsections: list[tuple[str, list[str]]] = field(default_factory=list)
+    table_intros: list[tuple[str, list[str]]] = field(default_factory=list)
+    """A heading and plain-text paragraphs shown before each table, in table order (the
+    list may be shorter than ``tables``; an empty heading shows none)."""
 
 
 # --------------------------------------------------------------------------- cells
@@ -327,9 +332,12 @@ def capacity_gap(data: ReportData) -> Section:
         tables=[_table(head, rows, "gap")], figure=figures.fig_gap(data), caption=(
         f"Servers on duty by hour of day: scheduled (blue) and the fewest meeting {targets} in "
         "every hour (required, red), found by borderesim.capacity.gap on the travellers of "
-        f"{g.replications} replications (seed {g.seed}, engine {g.engine}; {g.simulations} "
-        "rosters simulated). Red shading: hours short of staff; green: spare; grey bands: "
-        "hours the booths cannot cover; dotted: booth limit."))
+        f"{g.start_replications} replications, added to {g.replications} where a count was "
+        f"not yet clear (seed {g.seed}, engine {g.engine}; {g.simulations} rosters "
+        f"simulated). Each count is the fewest servers that meet the targets with "
+        f"{g.confidence:.0%} confidence, and the roster was then re-run on fresh travellers "
+        "the search never saw (see the notes). Red shading: hours short of staff; green: "
+        "spare; grey bands: hours the booths cannot cover; dotted: booth limit."))
 
 
 def resolved_yaml(data: ReportData) -> str:
@@ -374,5 +382,12 @@ BUILDERS = (summary, standards, kpis, release, hourly, utilisation, fairness, tr
 
 
 def build_sections(data: ReportData) -> list[Section]:
-    """Every section of the report, in :data:`SECTION_IDS` order."""
-    return [b(data) for b in BUILDERS]
+    """Every section of the report, in :data:`SECTION_IDS` order; with an options file,
+    the "Workforce and cost" section (id ``workforce``) follows the capacity gap."""
+    from .workforce import workforce  # it builds on this module's cells
+
+    out = [b(data) for b in BUILDERS]
+    extra = workforce(data)
+    if extra is not None:
+        out.insert(SECTION_IDS.index("capacity-gap") + 1, extra)
+    return out

@@ -187,7 +187,7 @@ class OptionResult:
     @property
     def hours_met(self) -> np.ndarray:
         """bool[24]: every stage meets its targets in that hour on the fresh travellers."""
-        return self.check.stage_met.all(axis=0)
+        return self.check.stage_point_met.all(axis=0)
 
     @property
     def detection_met(self) -> bool:
@@ -329,7 +329,7 @@ def evaluate_option(scenario: Scenario, options: OptionsFile, option: Option,
                           service_work(result, sc))
     ev = Evaluator(sc, plan, result.engine, result.seed + 1, result.replications,
                    result.targets)
-    check = ev.evaluate(roster)
+    check = ev.evaluate(roster, keep_traces=True)
     det_target = next((t.value for t in result.targets if t.kpi == "detection_rate"), None)
     w = options.workforce
     ftes = {k: fte(h, w.days_per_year, w.hours_per_fte / 60.0, w.shrinkage)

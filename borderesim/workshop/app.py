@@ -135,9 +135,13 @@ def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
 
 def show_numbers(outcome: logic.Outcome, baseline: logic.Outcome) -> None:
     """The four headline numbers with intervals and the change from the file's setting."""
+    found = logic.worst(outcome.kpis, outcome.scenario)
+    if found is not None:  # the stage that breaks first, on top in large type
+        mark = "🔴" if found.breaks else "🟢"
+        st.markdown(f"## {mark} {logic.plain(found.words())}")
     cols = st.columns(4)
     rows, base = logic.headline(outcome), {r["key"]: r for r in logic.headline(baseline)}
-    lower_is_better = {"wait_p95", "innocent_referred_per_day"}
+    lower_is_better = {logic.WORST_WAIT, "innocent_referred_per_day"}
     for col, row in zip(cols, rows, strict=True):
         was = base[row["key"]]["mean"]
         delta = row["mean"] - was
@@ -173,7 +177,7 @@ def show_animation(text: str, knobs: logic.Knobs, reps: int, engine: str,
     elif st.session_state.get("animated") == setting:
         window = (hours[0] * 60.0, min(hours[1] * 60.0, scenario.horizon))
         gif = cached_gif(text, knobs, reps, engine, window, step / 60.0)
-        st.image(gif, caption=f"{clock(window[0])} to {clock(window[1])}")
+        st.image(gif, width="stretch", caption=f"{clock(window[0])} to {clock(window[1])}")
     elif st.session_state.get("animated"):
         st.info("The setting changed: press “Play the crossing” to replay it.")
 
@@ -238,8 +242,9 @@ def main() -> None:
         show_downloads(text, knobs, reps, args.engine, outcome, knob, points)
     show_animation(text, knobs, reps, args.engine, scenario)
     st.caption(f"{reps} runs of the day on seed {outcome.scenario.seed}, engine "
-               f"{outcome.engine}; intervals are 95% t-intervals across runs. Every setting "
-               "sees the same travellers (common random numbers).")
+               f"{outcome.engine}; intervals are 95% intervals across runs (percentiles pool "
+               "every traveller of every run). Every setting sees the same travellers "
+               "(common random numbers).")
 
 
 main()

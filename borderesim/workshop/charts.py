@@ -15,7 +15,16 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .logic import CurvePoint, Knobs, Outcome, describe_setting, fmt_interval, fmt_number, headline
+from .logic import (
+    CurvePoint,
+    Knobs,
+    Outcome,
+    describe_setting,
+    fmt_interval,
+    fmt_number,
+    headline,
+    worst_wait,
+)
 
 CURRENT = "#d62728"
 CURVE = "#4c72b0"
@@ -42,10 +51,11 @@ def draw_tradeoff(ax: Axes, knob: str | None, points: list[CurvePoint], outcome:
             if not (math.isnan(x) or math.isnan(y)):
                 ax.annotate(_knob_label(knob or "", p.value), (x, y), textcoords="offset points",
                             xytext=(4, -10), fontsize=7, color=CURVE)
-    x, y = outcome.mean("wait_p95"), 100 * outcome.mean("detection_rate")
+    x = worst_wait(outcome.kpis, outcome.scenario)
+    y = 100 * outcome.mean("detection_rate")
     ax.plot([x], [y], marker="*", markersize=16, color=CURRENT, linestyle="none",
             label="current setting")
-    ax.set_xlabel("wait, 95th percentile (min)")
+    ax.set_xlabel("worst stage's wait, 95th percentile (min)")
     ax.set_ylabel("detection rate (%)")
     ax.set_title("Detection against wait", fontsize=10)
     ax.grid(alpha=0.3)
