@@ -342,7 +342,6 @@ def declare(family: KpiFamily) -> KpiFamily:
             return old
     FAMILIES.append(family)
     _resolve.cache_clear()
-    _best.cache_clear()
     return family
 
 
@@ -355,7 +354,6 @@ def kpi_info(name: str) -> KpiInfo:
     return _resolve(name)
 
 
-@lru_cache(maxsize=4096)  # cleared by declare(); simulate() asks for every KPI name
 def _best(name: str) -> tuple[KpiFamily, dict[str, str]] | None:
     found = [(f, m.groupdict()) for f in FAMILIES if (m := f.regex.fullmatch(name))]
     if not found:
@@ -374,8 +372,13 @@ def _resolve(name: str) -> KpiInfo:
 
 
 def is_declared(name: str) -> bool:
-    """Whether :func:`kpi_info` knows ``name``."""
-    return _best(name) is not None
+    """Whether :func:`kpi_info` knows ``name`` (cached through it: simulate() asks for
+    every KPI name of every run)."""
+    try:
+        _resolve(name)
+    except UnknownKpi:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- numbers
