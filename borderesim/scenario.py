@@ -430,14 +430,19 @@ def load_scenario(
 def load_scenario_text(text: str, source: str = "upload") -> Scenario:
     """Validate a scenario sent as text (an upload): bounded YAML, and no ``extends:``.
 
-    An uploaded scenario can never name a file on the server: ``extends`` is refused
-    before any file is opened. Errors name ``source`` (the uploaded file's name).
+    An uploaded scenario can never name a file on the server: ``extends``, and a region
+    file's ``crossings:``, are refused before any file is opened. Errors name ``source``
+    (the uploaded file's name).
     """
     data = yamlio.mapping_from_text(text, source)
     if "extends" in data:
         raise ScenarioError("an uploaded file cannot use 'extends' (it would name a file "
                             "on the server); upload the combined scenario instead", source,
                             "extends")
+    if "crossings" in data:  # a region file (borderesim.region.is_region_mapping)
+        raise ScenarioError("a region file cannot be uploaded (its crossings name other files "
+                            "on the server); start the workshop on it from the command line: "
+                            "borderesim workshop REGION.yaml", source, "crossings")
     return validate(data, source)
 
 

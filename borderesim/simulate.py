@@ -158,11 +158,11 @@ def simulate(
         from .engines.fast.parallel import run_replications
 
         done = run_replications(scenario, name, seed, reps, int(workers), keep_traces)
-        for r, (kpis, tails, trace) in enumerate(done):
+        for kpis, tails, kept in done:
             per_rep.append(kpis)
             samples.append(tails)
-            if keep_traces:
-                traces.append((drain.replayed_inputs(scenario, plan, seed, r, trace), trace))
+            if kept is not None:
+                traces.append(kept)
     else:
         for r in range(reps):
             tails: dict[str, Any] = {}

@@ -20,12 +20,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run each strategy of a strategies file (and each value of a swept knob) "
                     "on the same seed and travellers; print KPIs and paired differences from "
                     "the first strategy with 95% t-intervals. Files are written only when "
-                    "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH.")
+                    "asked: --out DIR (comparison.json, tradeoff.png) or --plot PATH. A region "
+                    "file (top-level crossings:) is compared with --variants FILE, or with "
+                    "--strategies FILE applied at every crossing; its figure is region.png.")
     add_scenario_args(p)
-    p.add_argument("--strategies", required=True, type=Path, metavar="FILE",
+    p.add_argument("--strategies", type=Path, metavar="FILE",
                    help="YAML file: strategies: {NAME: targeting block, ...}; a list of "
                         "numbers in a block sweeps that knob. Strategies: "
                         + "; ".join(_knobs_in_words(cls) for cls in Strategy.registry.values()))
+    p.add_argument("--variants", type=Path, metavar="FILE",
+                   help="for a region file (top-level crossings:): YAML file variants: "
+                        "{NAME: {region field: value, ...}}, dotted paths as for --set "
+                        "(crossings.NAME.FIELD sets a field of that crossing's scenario); "
+                        "the first variant is the baseline")
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -96,6 +103,17 @@ def figure_path(args: argparse.Namespace) -> Path | None:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..region.cli import is_region_file
+
+    if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
+        from ..region.variants import compare_region_command
+
+        return compare_region_command(args)
+    require(args.variants is None, "--variants is for a region file (a top-level "
+            "crossings:); a scenario is compared with --strategies FILE", str(args.scenario),
+            "--variants")
+    require(args.strategies is not None, "a scenario is compared with --strategies FILE",
+            str(args.scenario), "--strategies")
     figure = figure_path(args)
     scenario = load(args)
     variants = load_strategies(args.strategies)

@@ -57,7 +57,11 @@ def output_format(output: Path | None, fmt: str | None) -> tuple[Path, str]:
 
 
 def command(args: argparse.Namespace) -> int:
+    from ..region.cli import is_region_file
+
     output, fmt = output_format(args.output, args.format)
+    if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
+        return region_command(args, output, fmt)
     scenario = load(args)
     data = build(scenario, targets=args.targets, kind=args.kind, engine=args.engine,
                  replications=args.replications, seed=args.seed,
@@ -83,3 +87,25 @@ def cheapest_words(data: ReportData) -> str:
     best = data.workforce.cheapest
     return ("; no staffing option meets every target" if best is None
             else f"; cheapest option meeting every target: {printable(best.option.name)}")
+
+
+def region_command(args: argparse.Namespace, output: Path, fmt: str) -> int:
+    """``borderesim report REGION.yaml``: regional KPIs, threats by route, the value of
+    information, the map and each crossing's headline KPIs (no standards or gap)."""
+    from ..region import load_region
+    from ..report.region import build_region, write_region_report
+
+    if args.targets or args.kind or args.options:
+        warn("--target, --kind and --options judge one crossing against standards and "
+             "staffing options; a region report does not use them")
+    if args.workers > 1:
+        warn("a region's replications run one after another; --workers is not used")
+    region = load_region(args.scenario, tuple(args.overrides))
+    report = build_region(region, engine=args.engine, replications=args.replications,
+                          seed=args.seed)
+    with writing(output, "-o"):
+        path = write_region_report(report, output, fmt)
+    r = report.result
+    print(f"wrote {path} ({fmt}; region of {len(region.crossing_names)} crossings; "
+          f"{r.replications} replications, seed {r.seed}, engine {r.engine})")
+    return 0

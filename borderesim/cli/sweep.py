@@ -19,7 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Run every point of a sweep file, one row per (point, replication), into "
                     "DIR/results.parquet. Rerun the same command to finish an interrupted "
                     "sweep: only missing rows are computed.")
-    p.add_argument("sweep", help="sweep YAML file (scenario, grid or sample, replications, seed)")
+    p.add_argument("sweep", help="sweep YAML file (scenario, grid or sample, replications, "
+                                  "seed); its scenario may be a region file: rows then hold "
+                                  "the regional KPIs (region.*)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="results folder (manifest.json, results.parquet/, figures)")
     where = p.add_mutually_exclusive_group()
@@ -86,7 +88,12 @@ def command(args: argparse.Namespace) -> int:
         if unknown:
             raise ScenarioError(f"unknown KPI {unknown[0]!r}; choose from {', '.join(names)}",
                                 None, "--kpi")
-        kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
+        if spec.region_file is not None and not args.kpi:
+            from ..region.sweep import DEFAULT_KPIS as region_kpis
+
+            kpis = [k for k in region_kpis if k in names]
+        else:
+            kpis = [k for k in (args.kpi or DEFAULT_KPIS) if k in names]
         dpi = args.dpi or DPI
         size = inches(args.size, dpi)
         figures = {"main_effects.png": draw_main_effects(spec, df, kpis, size)}

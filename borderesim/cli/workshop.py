@@ -14,7 +14,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Serve a local web page with sliders for demand, officers and targeting; "
         "it shows wait, throughput and detection with intervals, the detection-wait trade-off, "
         "queues over the day and an animation of the crossing. Stop it with Ctrl-C.")
-    p.add_argument("scenario", nargs="?", help="scenario YAML to start with (default: examples)")
+    p.add_argument("scenario", nargs="?",
+                   help="scenario YAML to start with (default: examples); a region file "
+                        "(top-level crossings:) gets a read-only page of regional numbers")
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; "
@@ -29,7 +31,14 @@ def command(args: argparse.Namespace) -> int:
 
     require(0 < args.port < 65536, f"--port must be 1-65535, got {args.port}")
     if args.scenario is not None:
-        load(args)  # bad files fail here, with the one-line message, before serving
+        from ..region.cli import is_region_file
+
+        if is_region_file(args.scenario):  # a read-only page of regional numbers
+            from ..region import load_region
+
+            load_region(args.scenario)
+        else:
+            load(args)  # bad files fail here, with the one-line message, before serving
     if not server.streamlit_available():
         print("borderesim: error: the workshop needs Streamlit: "
               "pip install 'borderesim[workshop]'", file=sys.stderr)

@@ -27,11 +27,12 @@ class RegionComparison:
 
 
 def compare_regions(variants: dict[str, Region | str | dict[str, Any]], engine: str = "fast",
-                    replications: int | None = None, seed: int | None = None
-                    ) -> RegionComparison:
+                    replications: int | None = None, seed: int | None = None,
+                    keep_runs: bool = False) -> RegionComparison:
     """Run each variant on one seed and replication count; differences from the first.
 
-    ``replications`` and ``seed`` default to the first variant's.
+    ``replications`` and ``seed`` default to the first variant's; ``keep_runs``: keep
+    the first variant's replications (for its map, ``region.figure``).
     """
     if not variants:
         raise ValueError("compare_regions needs at least one variant")
@@ -39,7 +40,8 @@ def compare_regions(variants: dict[str, Region | str | dict[str, Any]], engine: 
     first = next(iter(regions.values()))
     reps = first.spec.replications if replications is None else int(replications)
     seed = first.spec.seed if seed is None else int(seed)
-    results = {name: simulate_region(r, engine, reps, seed) for name, r in regions.items()}
+    results = {name: simulate_region(r, engine, reps, seed, keep_runs=keep_runs and i == 0)
+               for i, (name, r) in enumerate(regions.items())}
     base = next(iter(results.values())).per_replication
     differences = {}
     for name, res in results.items():

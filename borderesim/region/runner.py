@@ -290,6 +290,30 @@ def check_memory(region: Region) -> None:
                             region.source, "origins")
 
 
+def replication_with_information(region: Region, seed: int, replication: int,
+                                 engine: str = "fast", replications: int = 10
+                                 ) -> tuple[dict[str, float], RegionReplication]:
+    """One replication's regional KPIs with ``region.information_time_saving`` (minutes:
+    mean travel + wait saved per traveller against the same travellers replayed with
+    ``informed_share: 0``; 0 when nobody is informed), and the replication itself."""
+    rep = route_replication(region, seed, replication, engine, replications=replications)
+    k = dict(rep.kpis)
+    k["region.information_time_saving"] = 0.0
+    if region.spec.information.informed_share > 0:
+        base = route_replication(region, seed, replication, engine, informed_share=0.0,
+                                 replications=replications)
+        k["region.information_time_saving"] = base.kpis["region.journey_mean"] - \
+            k["region.journey_mean"]
+    return k, rep
+
+
+def engine_name(region: Region, engine: str) -> str:
+    """The engine that runs ``region``'s crossings under ``engine`` ("fast", "simpy" or,
+    when ``auto`` picks differently per crossing, "fast+simpy")."""
+    engines = {choose_engine(sc, engine)[0] for sc in region.scenarios.values()}
+    return engines.pop() if len(engines) == 1 else "+".join(sorted(engines))
+
+
 def simulate_region(region: Region | dict | str, engine: str = "fast",
                     replications: int | None = None, seed: int | None = None,
                     keep_runs: bool = False) -> RegionResult:
@@ -306,30 +330,20 @@ def simulate_region(region: Region | dict | str, engine: str = "fast",
     if reps < 1:
         raise ValueError("replications must be at least 1")
     seed = region.spec.seed if seed is None else int(seed)
-    share = region.spec.information.informed_share
     per_rep, per_crossing, kept = [], {c: [] for c in region.crossing_names}, []
     samples: list[dict] = []
     crossing_samples: dict[str, list[dict]] = {c: [] for c in region.crossing_names}
     for r in range(reps):
-        rep = route_replication(region, seed, r, engine, replications=reps)
+        k, rep = replication_with_information(region, seed, r, engine, reps)
         samples.append(rep.samples)
-        k = dict(rep.kpis)
-        if share > 0:
-            base = route_replication(region, seed, r, engine, informed_share=0.0,
-                                     replications=reps)
-            k["region.information_time_saving"] = base.kpis["region.journey_mean"] - \
-                k["region.journey_mean"]
-        else:
-            k["region.information_time_saving"] = 0.0
         per_rep.append(k)
         for c, run in rep.crossings.items():
             per_crossing[c].append(run.kpis)
             crossing_samples[c].append(run.samples)
         if keep_runs:
             kept.append(rep)
-    engines = {choose_engine(sc, engine)[0] for sc in region.scenarios.values()}
-    name = engines.pop() if len(engines) == 1 else "+".join(sorted(engines))
-    return RegionResult(region, name, seed, reps, summarise(per_rep, samples),
+    return RegionResult(region, engine_name(region, engine), seed, reps,
+                        summarise(per_rep, samples),
                         {c: summarise(v, crossing_samples[c]) for c, v in per_crossing.items()},
                         per_rep, kept)
 

@@ -37,6 +37,7 @@ from ..scenario import (
     apply_override,
     load_scenario,
     read_yaml_mapping,
+    set_path,
 )
 from ..schema_base import Strict
 
@@ -77,9 +78,12 @@ HourlyProbability = Annotated[float | list[float], BeforeValidator(_hourly_proba
 
 
 class CrossingRef(Strict):
-    """A crossing of the region: a scenario file, relative to the region file."""
+    """A crossing of the region: a scenario file, relative to the region file, and
+    ``set``: fields of that scenario to change (``{targeting.referral_rate: 0.1}``, as
+    ``--set``; ``--set crossings.NAME.FIELD=VALUE`` lands here)."""
 
     scenario: Annotated[str, Field(min_length=1)]
+    set: dict[str, Any] = Field(default_factory=dict)
 
 
 class Origin(Strict):
@@ -255,7 +259,8 @@ def _load_crossing(name: str, ref: CrossingRef, spec: RegionSpec, base: Path,
                    source: str | None) -> Scenario:
     path = base / ref.scenario
     where = f"crossings.{name}.scenario"
-    overrides = [f"duration={spec.duration!r}", f"warmup={spec.warmup!r}",
+    overrides = [f"{key}={json.dumps(value)}" for key, value in ref.set.items()]
+    overrides += [f"duration={spec.duration!r}", f"warmup={spec.warmup!r}",
                  f"drain_cap={spec.drain!r}",
                  f"seed={spec.seed}", f"replications={spec.replications}"]
     if spec.classes is not None:  # the region's classes replace the crossing's
@@ -305,13 +310,39 @@ def region_from_mapping(data: dict[str, Any], source: str | None = None,
     return Region(spec, scenarios, classes, class_map, source)
 
 
+def set_region_field(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
+    """A copy of the region mapping ``data`` with the field ``parts`` set to ``value``;
+    ``crossings.NAME.FIELD...`` (not ``scenario`` or ``set``) goes into that crossing's
+    ``set`` (a field of its own scenario). Raises ``ScenarioError`` (field path only)
+    for an unknown crossing or a path through a non-mapping."""
+    if len(parts) < 3 or parts[0] != "crossings" or parts[2] in ("scenario", "set"):
+        return set_path(data, parts, value)
+    crossings = data.get("crossings")
+    if not isinstance(crossings, dict) or not isinstance(crossings.get(parts[1]), dict):
+        known = list(crossings) if isinstance(crossings, dict) else []
+        raise ScenarioError(f"unknown crossing {shorten(parts[1])}; crossings are {known}",
+                            None, f"crossings.{parts[1]}")
+    return set_path(data, ["crossings", parts[1], "set", ".".join(parts[2:])], value)
+
+
+def _region_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
+    """One ``--set`` assignment on a region mapping (see :func:`set_region_field`)."""
+    key, eq, text = assignment.partition("=")
+    parts = [p for p in key.strip().split(".") if p]
+    if not eq or not parts:
+        return apply_override(data, assignment)  # its own message for a malformed one
+    value = apply_override({}, f"value={text}")["value"]
+    return set_region_field(data, parts, value)
+
+
 def load_region(source: str | Path | dict[str, Any] | Region,
                 overrides: list[str] | tuple[str, ...] = ()) -> Region:
     """Load a region from a YAML file, a mapping or a ``Region``.
 
     ``overrides``: ``dotted.path=value`` strings, as ``--set`` for scenarios (e.g.
-    ``information.informed_share=0.5``). Crossing files are read relative to the region
-    file. Raises ``ScenarioError`` (``FILE: FIELD.PATH: PROBLEM``).
+    ``information.informed_share=0.5``; ``crossings.north.targeting.auc=0.9`` sets a
+    field of that crossing's scenario, through its ``set``). Crossing files are read
+    relative to the region file. Raises ``ScenarioError`` (``FILE: FIELD.PATH: PROBLEM``).
     """
     if isinstance(source, Region) and not overrides:
         return source
@@ -325,7 +356,7 @@ def load_region(source: str | Path | dict[str, Any] | Region,
         data, name, base = read_yaml_mapping(path, "region file"), str(source), path.parent
     for assignment in overrides:
         try:
-            data = apply_override(data, assignment)
+            data = _region_override(data, assignment)
         except ScenarioError as exc:
             raise ScenarioError(exc.problem, name, exc.path) from None
     return region_from_mapping(data, name, base)

@@ -39,17 +39,29 @@ class Job:
     kinds: dict[str, str]
     seed: int
     tasks: tuple[tuple[int, int], ...]
+    region_file: str | None = None
+    """Set for a region sweep (``base`` is a region mapping; rows hold ``region.*`` KPIs)."""
+    replications: int = 10
+    """The sweep's replications (sizes a region's pooled-percentile tails)."""
 
 
 def run_job(job: Job) -> list[dict[str, Any]]:
     """Compute the rows of a chunk: one per (point, replication), KPIs as floats."""
     rows, cache = [], {}
     for point, rep in job.tasks:
-        if point not in cache:
-            scenario = point_scenario(job.base, job.values[point])
-            cache = {point: (scenario, make_plan(scenario))}
-        scenario, plan = cache[point]
-        kpis, _, _ = run_replication(scenario, plan, job.engines[point], job.seed, rep)
+        if job.region_file is not None:
+            from ..region.sweep import point_region, row_kpis
+
+            if point not in cache:
+                cache = {point: point_region(job.base, job.values[point], job.region_file)}
+            kpis = row_kpis(cache[point], job.engines[point], job.seed, rep,
+                            job.replications)
+        else:
+            if point not in cache:
+                scenario = point_scenario(job.base, job.values[point])
+                cache = {point: (scenario, make_plan(scenario))}
+            scenario, plan = cache[point]
+            kpis, _, _ = run_replication(scenario, plan, job.engines[point], job.seed, rep)
         row: dict[str, Any] = {p: column_value(v, job.kinds[p])
                                for p, v in job.values[point].items()}
         row.update(point=point, replication=rep, seed=job.seed, engine=job.engines[point])
@@ -67,6 +79,11 @@ def resolve_engines(spec: SweepSpec, points: set[int]) -> tuple[dict[int, str], 
     """The concrete engine of each point (``auto`` resolved here, once, for every worker)."""
     engines, notes = {}, []
     for i in sorted(points):
+        if spec.region_file is not None:
+            from ..region.sweep import resolved_engine
+
+            engines[i] = resolved_engine(spec.scenario_for(i), spec.engine)
+            continue
         name, reason = choose_engine(spec.scenario_for(i), spec.engine)
         engines[i] = name
         if reason and reason not in notes:
@@ -214,7 +231,8 @@ def run_sweep(
         for tasks in chunk(todo, size):
             pts = sorted({p for p, _ in tasks})
             jobs.append(Job(spec.base, {p: spec.points[p] for p in pts},
-                            {p: engines[p] for p in pts}, kinds, spec.seed, tasks))
+                            {p: engines[p] for p in pts}, kinds, spec.seed, tasks,
+                            spec.region_file, spec.replications))
         bar = Progress(spec.n_tasks, len(done), stream, tty) if progress and todo else None
         if bar is not None:
             bar.start()

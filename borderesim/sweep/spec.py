@@ -67,6 +67,11 @@ class SweepSpec:
     integer: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)
     """The sweep file's settings as read (for the manifest)."""
+    region_file: str | None = None
+    """Set when the base is a region file (:mod:`borderesim.region.sweep`): ``base`` is
+    then the region's mapping and rows hold regional KPIs."""
+    crossings: dict[str, Any] = field(default_factory=dict)
+    """A region's crossings as resolved scenarios (part of the fingerprint)."""
 
     @property
     def n_tasks(self) -> int:
@@ -74,7 +79,11 @@ class SweepSpec:
         return len(self.points) * self.replications
 
     def scenario_for(self, point: int) -> Scenario:
-        """The validated scenario of point ``point``."""
+        """The validated scenario of point ``point`` (a ``Region`` for a region sweep)."""
+        if self.region_file is not None:
+            from ..region.sweep import point_region
+
+            return point_region(self.base, self.points[point], self.region_file)
         return point_scenario(self.base, self.points[point])
 
     def column_kinds(self) -> dict[str, str]:
@@ -83,11 +92,11 @@ class SweepSpec:
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the rows (base, points, replications, seed)."""
-        blob = json.dumps(
-            {"base": self.base, "paths": self.paths, "points": self.points,
-             "replications": self.replications, "seed": self.seed, "engine": self.engine},
-            sort_keys=True, default=str,
-        )
+        what = {"base": self.base, "paths": self.paths, "points": self.points,
+                "replications": self.replications, "seed": self.seed, "engine": self.engine}
+        if self.region_file is not None:
+            what["crossings"] = self.crossings
+        blob = json.dumps(what, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -262,22 +271,33 @@ def load_sweep(path: str | Path) -> SweepSpec:
     scen_path = path.parent / scen
     if not scen_path.exists():
         raise ScenarioError(f"scenario file not found: {scen_path}", src, "scenario")
-    base_scenario = load_scenario(scen_path)
-    base = base_scenario.model_dump(mode="json", exclude_none=True)
+    region_file, crossings = None, {}
+    if is_region_file(scen_path):
+        from ..region.sweep import crossing_dumps, dump, region_base
+
+        region_file = str(scen_path)
+        base_scenario, base, crossings = region_base(scen_path)
+    else:
+        base_scenario = load_scenario(scen_path)
+        base = base_scenario.model_dump(mode="json", exclude_none=True)
     fixed = data.get("set")
     if fixed is not None:
         for key, value in _mapping(fixed, src, "set").items():
-            base = _set(base, key, value, src, f"set.{key}")
-        base_scenario = _check(base, src, "set", None)
-        base = base_scenario.model_dump(mode="json", exclude_none=True)
+            base = _set(base, key, value, src, f"set.{key}", region_file)
+        base_scenario = _check(base, src, "set", None, region_file)
+        if region_file is not None:
+            base, crossings = dump(base_scenario), crossing_dumps(base_scenario)
+        else:
+            base = base_scenario.model_dump(mode="json", exclude_none=True)
     engine = data.get("engine", "auto")
     if engine not in ENGINES:
         raise ScenarioError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}",
                             src, "engine")
     reps = _int(data, "replications", src, 1)
     seed = _int(data, "seed", src, 0)
-    reps = base_scenario.replications if reps is None else reps
-    seed = base_scenario.seed if seed is None else seed
+    defaults = base_scenario.spec if region_file is not None else base_scenario
+    reps = defaults.replications if reps is None else reps
+    seed = defaults.seed if seed is None else seed
     if reps > MAX_REPLICATIONS:
         raise ScenarioError(f"at most {MAX_REPLICATIONS:,} replications, got {reps:,}", src,
                             "replications")
@@ -306,38 +326,60 @@ def load_sweep(path: str | Path) -> SweepSpec:
     for i, point in enumerate(points):
         data_i = base
         for p, value in point.items():
-            data_i = _set(data_i, p, value, src, f"{section}.{p}")
-        _check(data_i, src, section, (i, point))
+            data_i = _set(data_i, p, value, src, f"{section}.{p}", region_file)
+        _check(data_i, src, section, (i, point), region_file)
     settings = {k: data[k] for k in SPEC_KEYS if k in data}
     return SweepSpec(src, str(scen_path), base, paths, tuple(points), reps, seed, engine,
-                     method, ranges, integer, settings)
+                     method, ranges, integer, settings, region_file, crossings)
 
 
-def _set(data: dict, path: str, value: Any, src: str, where: str) -> dict:
+def is_region_file(path: Path) -> bool:
+    """Whether ``path`` is a region file (a top-level ``crossings:``)."""
+    from ..region.cli import is_region_file as check
+
+    return check(path)
+
+
+def _set(data: dict, path: str, value: Any, src: str, where: str,
+         region_file: str | None = None) -> dict:
     try:
+        if region_file is not None:
+            from ..region.sweep import set_field
+
+            return set_field(data, path, value)
         return set_path(data, path.split("."), value)
     except ScenarioError as exc:
         raise ScenarioError(exc.problem, src, where) from None
 
 
-def _check(data: dict, src: str, section: str,
-           point: tuple[int, dict] | None) -> Scenario:
+def _check(data: dict, src: str, section: str, point: tuple[int, dict] | None,
+           region_file: str | None = None) -> Any:
     """Validate ``data`` (and that one replication fits in memory); a failure names the
-    sweep file and the swept field at fault."""
+    sweep file and the swept field at fault. Returns the scenario (a ``Region`` when
+    ``region_file`` is given: ``data`` is then a region mapping)."""
     try:
+        if region_file is not None:
+            from ..region.sweep import check_point
+
+            return check_point(data, {}, region_file)
         scenario = validate(data)
         check_replication(scenario)
         return scenario
     except ScenarioError as exc:
         inner = f"{exc.path}: {exc.problem}" if exc.path else exc.problem
+        if region_file is not None and exc.source not in (None, region_file):
+            inner = f"{exc.source}: {inner}"  # a crossing file
         if point is None:
-            raise ScenarioError(f"invalid base scenario: {inner}", src, section) from None
+            raise ScenarioError(f"invalid base {'region' if region_file else 'scenario'}: "
+                                f"{inner}", src, section) from None
         i, values = point
         culprit = next(
             (k for k in values if exc.path and (exc.path == k or exc.path.startswith(k + ".")
-                                                or k.startswith(exc.path + "."))),
+                                                or k.startswith(exc.path + ".")
+                                                or k.endswith("." + exc.path))),
             next(iter(values)),
         )
         shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
-        raise ScenarioError(f"point {i} ({shown}) is not a valid scenario: {inner}", src,
+        what = "region" if region_file else "scenario"
+        raise ScenarioError(f"point {i} ({shown}) is not a valid {what}: {inner}", src,
                             f"{section}.{culprit}") from None

@@ -5,7 +5,8 @@ this file only lays out widgets and caches results so each change redraws in
 about a second. Names and descriptions from a scenario are shown as text, never as
 Markdown. Under the title, the downloads and a marker naming the setting they hold
 (``logic.setting_marker``) are written last in each run, after the numbers and charts
-of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with).
+of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with;
+a region file gets the read-only page of :mod:`borderesim.workshop.region`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import streamlit as st
 
 from borderesim.animate import busiest_hour, clock, frame_times, gif_bytes, make_frames, make_layout
 from borderesim.errors import ScenarioError
+from borderesim.region.cli import is_region_file
 from borderesim.scenario import Scenario, load_scenario, load_scenario_text
 from borderesim.workshop import charts, logic
+from borderesim.workshop import region as region_page
 from borderesim.yamlio import decode_text
 
 
@@ -208,6 +211,9 @@ def main() -> None:
     args = _args()
     st.set_page_config(page_title="borderesim workshop", layout="wide")
     st.sidebar.title("borderesim workshop")
+    if args.scenario and is_region_file(args.scenario):  # read-only region page
+        region_page.show(args.scenario, args.engine)
+        return
     picked = pick_scenario(args.scenario)
     if picked is None:
         st.stop()

@@ -27,9 +27,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing.context import BaseContext
 
+from ...sampling import Inputs
 from ...scenario import Scenario
+from ...targeting import PythonRule
 from ...trace import Trace
 
 Job = tuple[Scenario, str, int, int, bool, int]
@@ -140,17 +143,26 @@ def worker_pool(workers: int, context: BaseContext | None = None
         pool.shutdown(wait=True)
 
 
-def _run_one(job: Job) -> tuple[dict[str, float], dict, Trace | None]:
+def _run_one(job: Job) -> tuple[dict[str, float], dict, tuple[Inputs, Trace] | None]:
     """Worker: one replication's KPIs, the tails of its pooled percentiles
-    (:func:`borderesim.metrics.replication_kpis`) and its trace when asked."""
+    (:func:`borderesim.metrics.replication_kpis`) and, when asked, its inputs and trace.
+
+    Inputs are sent back as they are (a queue-aware ``DynamicRule`` is data); a user's
+    ``PythonRule`` is code that stays in the worker: its decisions are in the trace
+    (``Trace.referred``) and no KPI reads it, so the inputs travel without it.
+    """
     from ...plan import make_plan
     from ...simulate import run_replication
 
     scenario, engine, seed, replication, keep_trace, replications = job
     tails: dict = {}
-    kpis, _inputs, trace = run_replication(scenario, make_plan(scenario), engine, seed,
-                                           replication, tails, replications)
-    return kpis, tails, (trace if keep_trace else None)
+    kpis, inputs, trace = run_replication(scenario, make_plan(scenario), engine, seed,
+                                          replication, tails, replications)
+    if not keep_trace:
+        return kpis, tails, None
+    if isinstance(inputs.dynamic, PythonRule):
+        inputs = replace(inputs, dynamic=None)
+    return kpis, tails, (inputs, trace)
 
 
 def start_method() -> str:
@@ -162,13 +174,9 @@ def start_method() -> str:
 def run_replications(
     scenario: Scenario, engine: str, seed: int, replications: int, workers: int,
     keep_traces: bool = False,
-) -> list[tuple[dict[str, float], dict, Trace | None]]:
-    """KPIs, pooled-percentile tails (and traces if ``keep_traces``) of replications
-    ``0..replications-1``, in order.
-
-    Inputs are not sent back (a queue-aware rule holds a function, which does not
-    pickle); re-sample them in the parent when needed: sampling is deterministic.
-    """
+) -> list[tuple[dict[str, float], dict, tuple[Inputs, Trace] | None]]:
+    """KPIs, pooled-percentile tails (and inputs with traces if ``keep_traces``) of
+    replications ``0..replications-1``, in order; the parent never re-samples."""
     jobs = [(scenario, engine, int(seed), r, keep_traces, replications)
             for r in range(replications)]
     with worker_pool(min(workers, replications)) as pool:
