@@ -2,7 +2,9 @@
 
 All times are minutes; a field may be written with a unit ("45 s", "2 min").
 Each distribution draws from one ``numpy.random.Generator`` in a way that keeps
-common random numbers: a change of mean rescales the same draws.
+common random numbers: a change of mean rescales the same draws. ``draw(rng, n,
+out=None)`` returns ``n`` service times (minutes), written into ``out`` (float64[n])
+when given, so the sampler fills its service array without temporaries.
 """
 
 from __future__ import annotations
@@ -49,8 +51,11 @@ class Exponential(Strict):
     def moments(self) -> tuple[float, float]:
         return self.mean, 2 * self.mean**2
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return rng.standard_exponential(n) * self.mean
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
+        out = rng.standard_exponential(n, out=out)
+        out *= self.mean
+        return out
 
 
 class Deterministic(Strict):
@@ -62,8 +67,12 @@ class Deterministic(Strict):
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return np.full(n, self.mean)
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
+        if out is None:
+            return np.full(n, self.mean)
+        out[:] = self.mean
+        return out
 
 
 class Lognormal(Strict):
@@ -76,10 +85,14 @@ class Lognormal(Strict):
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
         sigma2 = math.log1p(self.cv**2)
         mu = math.log(self.mean) - sigma2 / 2
-        return np.exp(mu + math.sqrt(sigma2) * rng.standard_normal(n))
+        out = rng.standard_normal(n, out=out)
+        out *= math.sqrt(sigma2)  # exp(mu + sigma z), in place: the same operations
+        out += mu
+        return np.exp(out, out=out)
 
 
 class Gamma(Strict):
@@ -92,9 +105,12 @@ class Gamma(Strict):
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
         shape = 1 / self.cv**2
-        return rng.standard_gamma(shape, n) * (self.mean / shape)
+        out = rng.standard_gamma(shape, n, out=out)
+        out *= self.mean / shape
+        return out
 
 
 class Uniform(Strict):
@@ -114,8 +130,12 @@ class Uniform(Strict):
         a, b = self.low, self.high
         return (a + b) / 2, (a * a + a * b + b * b) / 3
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        return self.low + (self.high - self.low) * rng.random(n)
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
+        out = rng.random(n, out=out)
+        out *= self.high - self.low  # low + (high - low) u, in place
+        out += self.low
+        return out
 
 
 class Triangular(Strict):
@@ -138,13 +158,18 @@ class Triangular(Strict):
         var = (a * a + b * b + c * c - a * b - a * c - b * c) / 18
         return mean, var + mean**2
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
         a, c, b = self.low, self.mode, self.high
         u = rng.random(n)
         fc = (c - a) / (b - a)
         left = a + np.sqrt(u * (b - a) * (c - a))
         right = b - np.sqrt((1 - u) * (b - a) * (b - c))
-        return np.where(u < fc, left, right)
+        if out is None:
+            return np.where(u < fc, left, right)
+        np.copyto(out, right)
+        np.copyto(out, left, where=u < fc)
+        return out
 
 
 class Empirical(Strict):
@@ -157,9 +182,10 @@ class Empirical(Strict):
         v = np.asarray(self.values)
         return float(v.mean()), float((v**2).mean())
 
-    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None
+             ) -> np.ndarray:
         v = np.asarray(self.values, dtype=np.float64)
-        return v[rng.integers(0, len(v), n)]
+        return np.take(v, rng.integers(0, len(v), n), out=out)
 
 
 Distribution = Annotated[

@@ -392,8 +392,13 @@ def _resolve(name: str) -> KpiInfo:
 
 
 def is_declared(name: str) -> bool:
-    """Whether :func:`kpi_info` knows ``name``."""
-    return _best(name) is not None
+    """Whether :func:`kpi_info` knows ``name`` (cached through it: simulate() asks for
+    every KPI name of every run)."""
+    try:
+        _resolve(name)
+    except UnknownKpi:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------- numbers

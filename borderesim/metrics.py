@@ -19,7 +19,7 @@ import numpy as np
 from . import quantiles
 from .hourly_metrics import window_segments, within_duty
 from .kpis import is_declared, kpi_info
-from .outcomes import CHUNK, Outcome
+from .outcomes import Outcome
 from .plan import Plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .sampling import Inputs
@@ -46,34 +46,6 @@ def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) 
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
-
-
-def offered_load(outcome: Outcome) -> dict[str, float]:
-    """Work arriving at each stage in the counted window over server time on duty (a share).
-
-    Each counted traveller who visits the stage (everyone, or the referred) brings
-    the service time of the lane they used, or of their first eligible lane.
-    """
-    plan, inputs, trace = outcome.plan, outcome.inputs, outcome.trace
-    counted = outcome.counted
-    out = {}
-    for s, sname in enumerate(plan.stage_names):
-        visits = counted & trace.referred if plan.stage_referred[s] else counted
-        lanes = list(plan.lanes_of(s))
-        first_by_class = np.array([next(ln for ln in lanes if plan.eligible[ln, c])
-                                   for c in range(plan.eligible.shape[1])])
-        work = 0.0
-        for lo in range(0, inputs.n, CHUNK):  # in chunks: bounded temporaries
-            part = slice(lo, lo + CHUNK)
-            mine = visits[part]
-            used = trace.lane[s][part][mine]
-            unused = used < 0
-            used[unused] = first_by_class[inputs.cls[part][mine][unused]]
-            for lane in lanes:  # lane by lane: no 2-D fancy index
-                work += float(inputs.service[lane][part][mine][used == lane].sum())
-        avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
-        out[f"{sname}.offered_load"] = work / avail if avail > 0 else math.inf
-    return out
 
 
 def detection_population(outcome: Outcome) -> np.ndarray:
@@ -170,68 +142,11 @@ def referred_stage_time(outcome: Outcome) -> np.ndarray:
     return total
 
 
-def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]:
-    """Per lane of stage ``s`` over the counted window (minutes, float[lanes] each): time
-    waiting, busy time within the officers on duty, server time on duty, and overtime.
-
-    Overtime is busy server-time above the servers on duty in a clock hour (officers
-    finishing a traveller after their shift); it is counted hour by hour, where the
-    roster is constant, so utilisation (busy within duty / on duty) stays in [0, 1].
-    """
-    w0, w1 = plan.warmup, plan.horizon
-    lanes = list(plan.lanes_of(s))
-    if all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes):
-        occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
-        avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
-        busy = occupied.busy[:, 0]
-        return occupied.waiting[:, 0], busy, avail, np.zeros(len(lanes))
-    edges, hours, lengths = window_segments(w0, w1)
-    occupied = outcome.occupancy(s, edges)
-    duty = plan.roster[lanes][:, hours] * lengths
-    within, overtime = within_duty(occupied.busy, duty)
-    return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
-            overtime.sum(axis=1))
-
-
-def stage_kpis(outcome: Outcome, s: int, k: dict[str, float],
-               samples: dict[str, Tail] | None = None, limit: int = keep_limit(10)
-               ) -> np.ndarray:
-    """Add stage ``s``'s KPIs (and its lanes') to ``k``; return each traveller's wait there.
-
-    Waits (minutes) count from reaching the stage to starting service, for every
-    counted traveller who queued there (:meth:`Outcome.wait`: a lower bound for those
-    still waiting at the drain cap, counted in ``{stage}.censored``); utilisation and
-    queue length are time averages over the counted window, including travellers who
-    arrived in the warm-up. Written to keep few traveller-sized temporaries alive (a
-    year of a busy crossing is ~10^7 rows).
-    """
-    plan, counted = outcome.plan, outcome.counted
-    w0, w1 = plan.warmup, plan.horizon
-    sname = plan.stage_names[s]
-    wait = outcome.wait(s)
-    here = counted & outcome.queued(s)
-    k[f"{sname}.wait_mean"] = _mean(wait[here])
-    k[f"{sname}.wait_p95_rep"] = _p95(wait[here], f"{sname}.wait_p95", samples, limit)
-    k[f"{sname}.censored"] = float((here & outcome.censored(s)).sum())
-    k[f"{sname}.visit_rate"] = _ratio((counted & outcome.entered(s)).sum(), counted.sum())
-    k[f"{sname}.flushed"] = float((counted & outcome.flushed(s)).sum())
-    lanes = list(plan.lanes_of(s))
-    offset = lanes[0]
-    queued, busy, avail, overtime = busy_on_duty(plan, outcome, s)
-    if plan.lane_names[offset] != sname:  # a stage with named lanes
-        here_lane = outcome.trace.lane[s][here] - offset
-        counts = np.bincount(here_lane, minlength=len(lanes))
-        wait_sums = np.bincount(here_lane, wait[here], len(lanes))
-        for j, ln in enumerate(lanes):
-            lname = plan.lane_names[ln]
-            k[f"{lname}.utilization"] = _ratio(busy[j], avail[j])
-            k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
-            k[f"{lname}.wait_mean"] = _ratio(wait_sums[j], counts[j])
-            k[f"{lname}.share"] = _ratio(counts[j], counts.sum())
-    k[f"{sname}.utilization"] = _ratio(busy.sum(), avail.sum())
-    k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
-    k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
-    return wait
+def _first_lanes(plan: Plan) -> np.ndarray:
+    """int64[S, C]: the first lane of each stage each class may use (-1: none)."""
+    return np.array([[next((ln for ln in plan.lanes_of(s) if plan.eligible[ln, c]), -1)
+                      for c in range(plan.eligible.shape[1])] for s in range(plan.n_stages)],
+                    dtype=np.int64).reshape(plan.n_stages, plan.eligible.shape[1])
 
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
@@ -242,74 +157,109 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
     :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications,
     sized for a run of ``replications`` (:func:`~borderesim.quantiles.keep_limit`).
+
+    Per stage ``s`` (named ``{s}.*``): waits (minutes) count from reaching the stage to
+    starting service, for every counted traveller who queued there (a lower bound for
+    those still waiting at the drain cap, counted in ``{s}.censored``); utilisation and
+    queue length are time averages over the counted window, including travellers who
+    arrived in the warm-up; busy time above the servers on duty in a clock hour is
+    ``overtime_hours`` (not utilisation); ``{s}.offered_load`` is the work the counted
+    travellers visiting the stage bring (the service time of the lane they used, or of
+    their first eligible lane) over the server time on duty. ``detection_rate`` is the
+    low-variance estimator of :func:`check_probability` averaged with prevalence weights
+    over every counted traveller (:func:`detection_population`);
+    ``detection_rate_observed`` counts the sampled threats caught.
+    ``innocent_delay_mean``: minutes innocent referred travellers who finished spent at
+    ``visits: referred`` stages (:func:`referred_stage_time`).
+
+    The sums come from two compiled passes over the travellers
+    (:func:`borderesim.kpi_kernel.kpi_sums`); ``borderesim.testing.reference_kpis`` is
+    the plain NumPy statement of the same numbers, and tests hold the two together.
     """
+    from . import kpi_kernel as kk  # compiled on first use
+
     limit = keep_limit(replications)
     outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
-    counted, finished, done = outcome.counted, outcome.finished, outcome.done
-    innocent = counted & ~inputs.threat
-    referred = trace.referred
-    k: dict[str, float] = {}
-
-    leaving = finished & (trace.exit >= w0) & (trace.exit < w1)
-    k["throughput_per_hour"] = leaving.sum() / hours
-    k["arrivals_per_hour"] = counted.sum() / hours
-    wait_total = np.zeros(inputs.n)
-    stage_k: dict[str, float] = {}
-    for s in range(plan.n_stages):
-        wait_total += stage_kpis(outcome, s, stage_k, samples, limit)  # minutes queueing
-    k["wait_mean"] = _mean(wait_total[counted])
-    k["wait_p95_rep"] = _p95(wait_total[counted], "wait_p95", samples, limit)
-    tis = outcome.time_in_system()[counted]
-    k["time_in_system_mean"] = _mean(tis)
-    k["time_in_system_p95_rep"] = _p95(tis, "time_in_system_p95", samples, limit)
-    del tis
-    k["referral_rate"] = _ratio((referred & counted).sum(), counted.sum())
-    k["false_referral_rate"] = _ratio((referred & innocent).sum(), innocent.sum())
-
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    loads = offered_load(outcome)
-    scored = detection_population(outcome)
-    q = check_probability(outcome, scored)
-    q[~scored] = 0.0
-    n_classes = len(prevalence)
-    q_by_class = np.bincount(inputs.cls, q, n_classes)
-    del q
-    scored_by_class = np.bincount(inputs.cls[scored], minlength=n_classes)
-    k["detection_rate"] = _ratio(float(prevalence @ q_by_class),
-                                 float(prevalence @ scored_by_class))
-    threats = inputs.threat & scored
-    detected = np.zeros(inputs.n, dtype=bool)
-    for s in range(plan.n_stages):
-        detected |= inputs.caught[s] & outcome.checked(s)
-    detected &= threats
-    k["detection_rate_observed"] = _ratio(detected.sum(), threats.sum())
-    k["threats"] = float(threats.sum())
-    k["detected"] = float(detected.sum())
-    k["threats_per_day"] = float(prevalence[inputs.cls[counted]].sum()) / hours * 24
+    p_ref = (outcome.p_refer_if_threat() if plan.stage_referred.any() else np.zeros(0))
+    edges, seg_hours, seg_len = window_segments(w0, w1)
+    constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
+    hourly = np.array([not constant[list(plan.lanes_of(s))].all()
+                       for s in range(plan.n_stages)], dtype=bool)
+    got = kk.Sums(*kk.kpi_sums(
+        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
+        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
+        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
+        plan.detect_p, _first_lanes(plan), float(w0), float(w1), float(plan.run_end),
+        len(prevalence), edges, hourly))
+    g, by_cls = got.total, got.cls
+    avail = np.array([kk.server_minutes(plan.roster[ln], float(w0), float(w1))
+                      for ln in range(plan.n_lanes)])
+    counted = g[kk.G_COUNTED]
+    k: dict[str, float] = {}
+    k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
+    k["arrivals_per_hour"] = counted / hours
+    k["wait_mean"] = _mean(got.wait_total)
+    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit)
+    k["time_in_system_mean"] = _mean(got.tis)
+    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit)
+    k["referral_rate"] = _ratio(g[kk.G_REFERRED], counted)
+    k["false_referral_rate"] = _ratio(g[kk.G_FALSE], g[kk.G_INNOCENT])
+    k["detection_rate"] = _ratio(float(prevalence @ by_cls[:, kk.C_Q]),
+                                 float(prevalence @ by_cls[:, kk.C_COUNTED]))
+    k["detection_rate_observed"] = _ratio(g[kk.G_DETECTED], g[kk.G_THREATS])
+    k["threats"] = g[kk.G_THREATS]
+    k["detected"] = g[kk.G_DETECTED]
+    k["threats_per_day"] = float(prevalence @ by_cls[:, kk.C_COUNTED]) / hours * 24
     # expected threats a day the crossing lets through (0 when none arrive)
     k["threats_missed_per_day"] = (
         0.0 if k["threats_per_day"] == 0 else k["threats_per_day"] * (1 - k["detection_rate"])
     )
-    k["arrived"] = float(counted.sum())
-    k["finished"] = float(done.sum())
-    k["unfinished"] = float(outcome.unfinished.sum())
-    k["queue_aware_spared"] = float((counted & queue_aware_spared(outcome)).sum())
-    k.update(stage_k)
-
+    k["arrived"] = counted
+    k["finished"] = g[kk.G_FINISHED]
+    k["unfinished"] = counted - g[kk.G_FINISHED]
+    k["queue_aware_spared"] = (float((outcome.counted & queue_aware_spared(outcome)).sum())
+                               if isinstance(inputs.dynamic, DynamicRule) else 0.0)
+    loads = {}
+    for s, sname in enumerate(plan.stage_names):
+        row, m = got.stage[s], int(got.stage[s, kk.S_HERE])
+        waits = got.stage_wait[s, :m]
+        k[f"{sname}.wait_mean"] = _mean(waits)
+        k[f"{sname}.wait_p95_rep"] = _p95(waits, f"{sname}.wait_p95", samples, limit)
+        k[f"{sname}.censored"] = row[kk.S_CENSORED]
+        k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
+        k[f"{sname}.flushed"] = row[kk.S_FLUSHED]
+        lanes = slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
+        mine = got.lane[lanes]
+        queued, busy, on_duty = mine[:, kk.L_WAITING], mine[:, kk.L_BUSY], avail[lanes]
+        overtime = np.zeros(len(busy))
+        if hourly[s]:  # busy time within the officers on duty, clock hour by clock hour
+            duty = plan.roster[lanes][:, seg_hours] * seg_len
+            within, over = within_duty(got.busy_seg[lanes], duty)
+            busy, on_duty, overtime = within.sum(axis=1), duty.sum(axis=1), over.sum(axis=1)
+        if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
+            for j, lname in enumerate(plan.lane_names[lanes]):
+                k[f"{lname}.utilization"] = _ratio(busy[j], on_duty[j])
+                k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
+                k[f"{lname}.wait_mean"] = _ratio(mine[j, kk.L_WAIT], mine[j, kk.L_COUNT])
+                k[f"{lname}.share"] = _ratio(mine[j, kk.L_COUNT], mine[:, kk.L_COUNT].sum())
+        k[f"{sname}.utilization"] = _ratio(busy.sum(), on_duty.sum())
+        k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
+        k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
+        work_time = sum(avail[lanes].tolist())
+        loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
+                                          else math.inf)
     innocent_rates = []
     for c, cname in enumerate(scenario.classes):
-        mine = counted & (inputs.cls == c)
-        k[f"class.{cname}.referral_rate"] = _ratio((referred & mine).sum(), mine.sum())
-        k[f"class.{cname}.false_referral_rate"] = _ratio(
-            (referred & mine & ~inputs.threat).sum(), (mine & ~inputs.threat).sum()
-        )
-        k[f"class.{cname}.wait_mean"] = _mean(wait_total[mine])
+        row = by_cls[c]
+        k[f"class.{cname}.referral_rate"] = _ratio(row[kk.C_REFERRED], row[kk.C_COUNTED])
+        k[f"class.{cname}.false_referral_rate"] = _ratio(row[kk.C_FALSE], row[kk.C_INNOCENT])
+        k[f"class.{cname}.wait_mean"] = _ratio(row[kk.C_WAIT], row[kk.C_COUNTED])
         innocent_rates.append(k[f"class.{cname}.false_referral_rate"])
     k.update(fairness_kpis(innocent_rates))
-    k["innocent_delay_mean"] = _mean(referred_stage_time(outcome)[innocent & referred
-                                                                  & finished])
+    k["innocent_delay_mean"] = _ratio(g[kk.G_DELAY], g[kk.G_DELAYED])
     k["watchlist.hits"] = 0.0
     k["watchlist.false_hits"] = 0.0
     for name, value in inputs.extra.items():

@@ -7,7 +7,6 @@ see the same travellers (common random numbers). Service times are drawn for eve
 traveller in every lane, visited or not. Arrivals are drawn up to the latest end of
 the run (``Plan.run_end``): the counted window from stream ``arrivals``, the drain
 after it from ``arrivals.drain``; the other streams are drawn for all of them.
-
 Surges (``events:``) add travellers drawn exactly as the others but from streams of
 their own (``surge.<k>.<day>.<name>``, ``k`` the event's place in the list): the
 profile's travellers are drawn first, each surge's separately, and all are then
@@ -71,6 +70,10 @@ class Inputs:
                        p_refer_if_threat=self.p_refer_if_threat[:m], dynamic=dyn)
 
 
+_SMALL = 1 << 20
+"""Travellers up to which whole-array temporaries are cheaper than hour-by-hour loops."""
+
+
 def hourly_segments(
     rates: list[float], horizon: float, start: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -81,24 +84,45 @@ def hourly_segments(
         starts = starts[:0]
     lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
     hours = (starts // 60).astype(np.int64) % 24
-    expected = np.array([rates[h] for h in hours], dtype=float) * lengths / 60.0
+    expected = np.asarray(rates, dtype=float)[hours] * lengths / 60.0
     return starts, expected
 
 
 def sample_arrivals(
-    rates: list[float], horizon: float, rng: np.random.Generator, start: float = 0.0
+    rates: list[float], horizon: float, rng: np.random.Generator, start: float = 0.0,
+    tail: np.ndarray | None = None,
 ) -> np.ndarray:
     """Poisson arrivals in ``[start, horizon)`` with a piecewise-constant hourly rate.
 
     Each clock hour gets a Poisson count with that hour's mean, placed uniformly in
-    the hour, so short peaks are never skipped. Returns sorted times in minutes.
+    the hour, so short peaks are never skipped. Returns sorted times in minutes,
+    followed by ``tail`` if given (one array, no copy of a long run's times).
     """
     starts, expected = hourly_segments(rates, horizon, start)
     counts = rng.poisson(expected)
     lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
-    seg = np.repeat(np.arange(len(starts)), counts)
-    times = starts[seg] + rng.random(len(seg)) * lengths[seg]
-    return np.sort(times)
+    n = int(counts.sum())
+    extra = 0 if tail is None else len(tail)
+    out = np.empty(n + extra)
+    times = rng.random(n, out=out[:n])
+    if extra:
+        out[n:] = tail
+    ends = np.cumsum(counts).tolist()
+    hours = list(zip([0, *ends[:-1]], ends, starts.tolist(), lengths.tolist(), strict=True))
+    if n <= _SMALL:
+        seg = np.repeat(np.arange(len(starts)), counts)
+        times *= lengths[seg]
+        times += starts[seg]
+    # the hours are disjoint and in order, so sorting each hour's times sorts them all
+    # (the same values as one global sort, several times faster on a long run); a long
+    # run is placed hour by hour too, without hour-indexed temporaries
+    for lo, hi, t0, length in hours:
+        if n > _SMALL:
+            times[lo:hi] *= length
+            times[lo:hi] += t0
+        if hi - lo > 1:
+            times[lo:hi].sort()
+    return out
 
 
 def sample_drain(
@@ -116,6 +140,18 @@ def sample_drain(
     for t0, t1, mean in zip(starts, ends, expected, strict=True):
         out.append(np.sort(t0 + rng.random(rng.poisson(mean)) * (t1 - t0)))
     return np.concatenate(out)
+
+
+def _class_of(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Class index of each uniform draw ``u``: how many cumulative shares ``edges`` are at
+    most ``u`` (``searchsorted(edges, u, "right")``), capped at the last class. A few
+    classes are counted by comparisons, faster than a binary search per traveller."""
+    if len(edges) > 8:
+        return np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1).astype(np.int64)
+    cls = np.zeros(u.size, dtype=np.int64)
+    for edge in edges[:-1]:  # the last edge only ever adds a class past the cap
+        cls += u >= edge
+    return cls
 
 
 def _lane_services(scenario: Scenario) -> list[tuple]:
@@ -147,10 +183,8 @@ def sample(
     end = plan.run_end if until is None else min(until, plan.run_end)
     # the counted window, then the drain after it from a stream of its own: the window's
     # travellers are the same whatever the drain cap
-    arrival = np.concatenate([
-        sample_arrivals(rates, plan.horizon, rng("arrivals")),
-        sample_drain(rates, plan.horizon, end, rng("arrivals.drain")),
-    ])
+    drain = sample_drain(rates, plan.horizon, end, rng("arrivals.drain"))
+    arrival = sample_arrivals(rates, plan.horizon, rng("arrivals"), tail=drain)
     groups = [_draw_group(scenario, plan, seed, replication, arrival, rng, None)]
     for occ in occurrences(scenario.events, plan.run_end):
         ev = occ.event
@@ -174,20 +208,24 @@ def _draw_group(
 ) -> Inputs:
     """Classes, threats, service, detection and targeting of travellers arriving at ``arrival``."""
     n = len(arrival)
+    # one buffer of uniform draws, refilled stream by stream (the same draws as
+    # ``random(n)``): a long run touches less fresh memory
+    u = np.empty(n)
     if fixed_class is None:
         shares = np.cumsum([c.share for c in scenario.classes.values()])
-        cls = np.minimum(np.searchsorted(shares / shares[-1], rng("classes").random(n), "right"),
-                         len(shares) - 1).astype(np.int64)
+        cls = _class_of(shares / shares[-1], rng("classes").random(out=u))
     else:
         cls = np.full(n, fixed_class, dtype=np.int64)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    threat = rng("threats").random(n) < prevalence[cls]
+    threat = rng("threats").random(out=u) < prevalence[cls]
     service = np.empty((plan.n_lanes, n))
     for lane, (name, dist) in enumerate(_lane_services(scenario)):
-        service[lane] = dist.draw(rng(name), n)
+        dist.draw(rng(name), n, out=service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
     for s, sname in enumerate(plan.stage_names):
-        caught[s] = threat & (rng(f"detect.{sname}").random(n) < plan.detect_p[s])
+        np.less(rng(f"detect.{sname}").random(out=u), plan.detect_p[s], out=caught[s])
+        caught[s] &= threat
+    del u
     ctx = TargetingContext(scenario=scenario, arrival=arrival, cls=cls, threat=threat, stream=rng)
     decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
     return Inputs(

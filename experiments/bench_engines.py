@@ -1,23 +1,30 @@
-"""Benchmark: the fast (Numba) engine against the SimPy engine, and a year at 30 000 a day.
+"""Benchmark: where a ``simulate()`` call spends its time, fast engine against SimPy.
 
-Everything printed is measured in this one run, on this machine, on one core per
-process (the parts run one after another, never in parallel). Wall-clock seconds
-are the headline; CPU seconds of the process are shown beside them because the
-machine may be shared (CPU time is what the work itself cost).
+Everything printed is measured in this one run, on this machine, one process at a
+time. The machine may be shared, so each phase is timed as the best of several
+repeats, and CPU seconds of the process are the headline (what the work itself
+cost); wall seconds are printed beside them.
 
-1. Travellers per second of each engine on ``scenarios/land_crossing.yaml``: the same
-   sampled inputs (same seed, replications 0..R-1) replayed by both engines, and
-   their ratio. Each engine's time is the best of several repeats of the whole set
-   (``--simpy-repeats`` for SimPy, 20 for the short fast replay), so a busy moment on
-   a shared machine penalises neither side. Also traveller-stage visits per second.
-2. Cold compile time: a fresh process with an empty ``NUMBA_CACHE_DIR`` runs the
-   kernel once; cache-load time: a second fresh process, same cache dir.
+1. The issue-18 table: each example scenario for 72 hours, fast engine, replications
+   0..R-1. Per replication: seconds sampling (``sample``, as ``drain.replay`` calls it,
+   the drain drawn only as far as needed), replaying (the engine), and computing the
+   KPIs (``replication_kpis`` with the tails pooled percentiles keep, and the lane
+   hours the overload warnings read, as ``simulate.run_replication`` does); the
+   engine's share of the three; and the whole ``simulate()`` call (which also
+   summarises across replications) with the fast engine against the same call with
+   SimPy.
+   *Travellers* are those the run simulated (arrived before the run ended), not drain
+   arrivals drawn but never reached.
+2. The engine loop alone on ``scenarios/land_crossing.yaml``: travellers/s of each
+   engine on the same inputs, traces compared traveller by traveller.
 3. A year of a 30 000-travellers-a-day crossing (land crossing with
-   ``arrivals.per_hour=1250``, ``duration=365d`` and booths scaled to ~80 % load;
-   about 11 M travellers, two stages) in a fresh process, kernels already cached:
-   seconds to sample, replay (fast engine) and compute KPIs, peak memory
-   (``ru_maxrss``), and the replay once more in the same process.
-4. Seconds until a second ``borderesim run --engine fast`` process prints its result.
+   ``arrivals.per_hour=1250``, ``duration=365d`` and booths scaled to ~80 % load), warm,
+   in a fresh process: sample + engine + KPIs, and peak memory (``ru_maxrss``).
+4. A workshop update at default settings (land crossing, 5 replications), server side:
+   ``workshop.logic.run`` of the new setting (a slider that leaves the trade-off curve
+   cached, such as the main knob), and the same plus ``logic.tradeoff_curve`` (a slider
+   that changes the curve, such as demand or officers).
+5. Cold compile time and cache-load time of the kernels; a second CLI run's wall time.
 
 Writes ``figures/engine_speed.png``.
 Usage: .venv/bin/python experiments/bench_engines.py [--replications 5] [--days 365]
@@ -39,60 +46,167 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 LAND = ROOT / "scenarios" / "land_crossing.yaml"
+EXAMPLES = {"land crossing": LAND, "airport": ROOT / "scenarios" / "airport_arrivals.yaml",
+            "cargo terminal": ROOT / "scenarios" / "cargo_terminal.yaml"}
 FIGURE = ROOT / "figures" / "engine_speed.png"
 YEAR = ["arrivals.per_hour=1250", "stages.primary.lanes.general.servers=26",
         "stages.primary.lanes.ready.servers=10", "stages.secondary.servers=12"]
 """Overrides turning the land crossing into a 30 000-a-day port (plus ``duration``)."""
 
-TARGETS = {"ratio": 300.0, "visits_per_s": 10e6, "year_s": 3.0, "year_gb": 2.0,
-           "second_run_s": 2.0}
+TARGETS = {"simulate_ratio": 75.0, "engine_per_s": 15e6, "year_s": 3.0, "year_gb": 1.5,
+           "workshop_s": 0.25}
+"""The issue's targets: whole simulate() fast/SimPy on the land crossing (72 h), engine
+travellers/s, the year end to end (warm), its peak memory, one workshop update."""
 
 
 def clock() -> tuple[float, float]:
+    """(wall, CPU) seconds now."""
     return time.perf_counter(), time.process_time()
 
 
-def since(t: tuple[float, float]) -> tuple[float, float]:
+def since(t: tuple[float, float]) -> np.ndarray:
+    """(wall, CPU) seconds since ``t``."""
     w, c = clock()
-    return w - t[0], c - t[1]
+    return np.array([w - t[0], c - t[1]])
 
 
-def visits(trace) -> int:
-    """Traveller-stage visits: (stage, traveller) pairs the traveller reached."""
-    return int((~np.isnan(trace.entry)).sum())
+def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -> dict:
+    """(wall, CPU) seconds of sample, engine and KPIs of one replication as
+    ``simulate.run_replication`` runs it (``drain.replay``, then ``replication_kpis``
+    keeping the tails of pooled percentiles and ``overload.lane_hours``), its KPIs, and
+    how many travellers it simulated (arrived before the run ended)."""
+    from borderesim import drain
+    from borderesim.engines import get_engine
+    from borderesim.metrics import replication_kpis
+    from borderesim.outcomes import Outcome
+    from borderesim.overload import lane_hours
+
+    engine = get_engine("fast")
+    spent = []
+
+    def timed(p, inputs):
+        t = clock()
+        trace = engine(p, inputs)
+        spent.append(since(t))
+        return trace
+
+    t = clock()
+    inputs, trace = drain.replay(scenario, plan, timed, seed, replication)
+    whole = since(t)
+    t = clock()
+    samples: dict = {}
+    kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
+    samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
+    k = since(t)
+    eng = np.sum(spent, axis=0)
+    n = int(Outcome(plan, inputs, trace).in_run.sum())
+    return {"sample": whole - eng, "engine": eng, "kpis": k, "n": n, "kpi": kpis}
+
+
+
+def scenario_row(path: Path, replications: int, repeats: int, simpy_repeats: int) -> dict:
+    """One row of the table: ``path`` for 72 hours (best of ``repeats`` per phase)."""
+    from borderesim.plan import make_plan
+    from borderesim.scenario import load_scenario
+    from borderesim.simulate import simulate
+
+    scenario = load_scenario(path, ["duration=72h"])
+    plan = make_plan(scenario)
+    phases(scenario, plan, scenario.seed, 0)  # load the kernels before timing
+    best = {p: np.full((replications, 2), np.inf) for p in ("sample", "engine", "kpis")}
+    n = 0
+    for _ in range(repeats):
+        n = 0
+        for r in range(replications):
+            got = phases(scenario, plan, scenario.seed, r, replications)
+            n += got["n"]
+            for p in best:
+                best[p][r] = np.minimum(best[p][r], got[p])
+    per_rep = {p: best[p].sum(axis=0) / replications for p in best}
+    whole = {}
+    for engine, k in (("fast", repeats), ("simpy", simpy_repeats)):
+        whole[engine] = np.full(2, np.inf)
+        for _ in range(k):
+            t = clock()
+            simulate(scenario, engine=engine, replications=replications)
+            whole[engine] = np.minimum(whole[engine], since(t))
+    return {"travellers": n / replications, **per_rep, "simulate_fast": whole["fast"],
+            "simulate_simpy": whole["simpy"], "ratio": whole["simpy"] / whole["fast"]}
 
 
 def engines_on_land(replications: int, simpy_repeats: int) -> dict:
-    """Both engines on the same sampled inputs of the land crossing (best of repeats)."""
+    """Both engine loops on the same sampled inputs of the land crossing (best of repeats).
+
+    Travellers counted are those simulated (arrived before the run ended)."""
+    from borderesim import drain
     from borderesim.engines import fast, simpy_engine
+    from borderesim.outcomes import Outcome
     from borderesim.plan import make_plan
-    from borderesim.sampling import sample
     from borderesim.scenario import load_scenario
 
     scenario = load_scenario(LAND)
     plan = make_plan(scenario)
-    inputs = [sample(scenario, plan, scenario.seed, r) for r in range(replications)]
-    n = sum(i.n for i in inputs)
-    fast.run(plan, inputs[0])  # load the kernel before timing
-    simpy_wall = simpy_cpu = np.inf
+    plans: list = []
+
+    def keep_plan(p, inputs):  # the plan each replay ended with (its drain as drawn)
+        plans.append(p)
+        return fast.run(p, inputs)
+
+    runs = []
+    for r in range(replications):
+        runs.append(drain.replay(scenario, plan, keep_plan, scenario.seed, r))
+        plans[len(runs) - 1:] = plans[-1:]
+    n = sum(int(Outcome(plan, i, tr).in_run.sum()) for i, tr in runs)
+    simpy = fast_t = np.full(2, np.inf)
     for _ in range(simpy_repeats):
         t = clock()
-        ref = [simpy_engine.run(plan, i) for i in inputs]
-        wall, cpu = since(t)
-        simpy_wall, simpy_cpu = min(simpy_wall, wall), min(simpy_cpu, cpu)
-    best_wall = best_cpu = np.inf
+        ref = [simpy_engine.run(p, i) for p, (i, _) in zip(plans, runs, strict=True)]
+        simpy = np.minimum(simpy, since(t))
     for _ in range(20):  # repeat the (short) fast replay; keep the best
         t = clock()
-        got = [fast.run(plan, i) for i in inputs]
-        wall, cpu = since(t)
-        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+        got = [fast.run(p, i) for p, (i, _) in zip(plans, runs, strict=True)]
+        fast_t = np.minimum(fast_t, since(t))
     same = all(np.array_equal(a.start, b.start, equal_nan=True) and
                np.array_equal(a.lane, b.lane) for a, b in zip(ref, got, strict=True))
-    v = sum(visits(tr) for tr in got)
-    return {"travellers": n, "visits": v, "simpy_s": simpy_wall, "simpy_cpu_s": simpy_cpu,
-            "fast_s": best_wall, "fast_cpu_s": best_cpu, "identical": same,
-            "simpy_per_s": n / simpy_wall, "fast_per_s": n / best_wall,
-            "ratio": simpy_wall / best_wall, "ratio_cpu": simpy_cpu / best_cpu}
+    return {"travellers": n, "simpy": simpy, "fast": fast_t, "identical": same,
+            "simpy_per_s": n / simpy, "fast_per_s": n / fast_t, "ratio": simpy / fast_t}
+
+
+def workshop_update(repeats: int) -> dict:
+    """Seconds of one slider move at default settings on the land crossing, server side."""
+    from dataclasses import replace
+
+    from borderesim.scenario import load_scenario
+    from borderesim.workshop import logic
+
+    scenario = load_scenario(LAND)
+    form = logic.default_form(scenario)
+    start = logic.knob_values(form, scenario)
+    knobs = logic.Knobs(officers=tuple((s, logic.peak_officers(scenario, s))
+                                       for s in scenario.stages),
+                        strategy=form.key, params=tuple(sorted(start.items())))
+    main = next(k for k in form.knobs if k.name == form.sweep)
+    moved_main = knobs.with_param(main.name, start[main.name] + main.step)
+    moved_demand = replace(knobs, demand=1.05)
+    reps = 5  # the page's default
+
+    def run(k: logic.Knobs) -> None:
+        logic.run(logic.apply_knobs(scenario, k), reps, "auto")
+
+    def run_and_curve(k: logic.Knobs) -> None:
+        run(k)
+        logic.tradeoff_curve(scenario, logic.curve_knobs(k), reps, "auto")
+
+    run_and_curve(knobs)  # warm: kernels loaded, as on a page already showing
+    out = {}
+    for name, f, k in (("run", run, moved_main), ("run_and_curve", run_and_curve, moved_demand)):
+        out[name] = np.full(2, np.inf)
+        for _ in range(repeats):
+            t = clock()
+            f(k)
+            out[name] = np.minimum(out[name], since(t))
+    out["curve_points"] = len(form.grid)
+    return out
 
 
 COMPILE = """
@@ -104,12 +218,14 @@ from borderesim.sampling import sample
 from borderesim.scenario import load_scenario
 s = load_scenario({land!r}, ["duration=60"]); p = make_plan(s); i = sample(s, p, 0, 0)
 t1 = time.perf_counter(); fast.run(p, i); t2 = time.perf_counter()
-print(json.dumps({{"imports_s": t1 - t0, "first_run_s": t2 - t1}}))
+from borderesim.metrics import replication_kpis
+replication_kpis(s, p, i, fast.run(p, i)); t3 = time.perf_counter()
+print(json.dumps({{"imports_s": t1 - t0, "first_run_s": t2 - t1, "first_kpis_s": t3 - t2}}))
 """
 
 
 def compile_and_load() -> dict:
-    """First run of the kernel in a process with an empty cache, then in a second one."""
+    """First run of the kernels in a process with an empty cache, then in a second one."""
     cache = Path(tempfile.mkdtemp(prefix="numba-cache-"))
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     try:
@@ -120,41 +236,33 @@ def compile_and_load() -> dict:
             out.append(json.loads(run.stdout.strip().splitlines()[-1]))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return {"cold_compile_s": out[0]["first_run_s"], "cache_load_s": out[1]["first_run_s"],
+    return {"cold_compile_s": out[0]["first_run_s"] + out[0]["first_kpis_s"],
+            "cache_load_s": out[1]["first_run_s"] + out[1]["first_kpis_s"],
             "imports_s": out[1]["imports_s"]}
 
 
 YEAR_RUN = """
-import time, json, resource
-from borderesim.engines import fast
-from borderesim.metrics import replication_kpis
+import json, resource, sys
+sys.path.insert(0, {here!r})
+from bench_engines import phases
 from borderesim.plan import make_plan
-from borderesim.sampling import sample
 from borderesim.scenario import load_scenario
+tiny = load_scenario({land!r}, ["duration=60"])
+phases(tiny, make_plan(tiny), 0, 0)  # kernels loaded: the run below is warm
 s = load_scenario({land!r}, {overrides!r}); p = make_plan(s)
-tiny = load_scenario({land!r}, ["duration=60"]); tp = make_plan(tiny)
-fast.run(tp, sample(tiny, tp, 0, 0))  # kernel loaded: the run below is warm
-def clock(): return time.perf_counter(), time.process_time()
-out = {{}}
-t = clock(); i = sample(s, p, s.seed, 0); u = clock()
-out["sample"] = (u[0] - t[0], u[1] - t[1])
-tr = fast.run(p, i); v = clock()
-out["engine"] = (v[0] - u[0], v[1] - u[1])
-k = replication_kpis(s, p, i, tr); w = clock()
-out["kpis"] = (w[0] - v[0], w[1] - v[1])
-del tr
-x = clock(); tr = fast.run(p, i); y = clock()
-out["engine_again"] = (y[0] - x[0], y[1] - x[1])
-out["n"] = int(i.n); out["visits"] = int((tr.entry == tr.entry).sum())
+got = phases(s, p, s.seed, 0, s.replications)  # tails sized as simulate() sizes them
+out = {{k: got[k].tolist() for k in ("sample", "engine", "kpis")}}
+out["n"] = got["n"]; out["wait_mean"] = got["kpi"]["wait_mean"]
+out["utilization"] = got["kpi"]["primary.utilization"]
 out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-out["wait_mean"] = k["wait_mean"]; out["utilization"] = k["primary.utilization"]
 print(json.dumps(out))
 """
 
 
 def year(days: int) -> dict:
     """The 30 000-a-day crossing for ``days`` days, warm, in a fresh process."""
-    code = YEAR_RUN.format(land=str(LAND), overrides=[*YEAR, f"duration={days}d"])
+    code = YEAR_RUN.format(land=str(LAND), overrides=[*YEAR, f"duration={days}d"],
+                           here=str(Path(__file__).resolve().parent))
     run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     return json.loads(run.stdout.strip().splitlines()[-1])
@@ -170,40 +278,61 @@ def second_cli_run() -> dict:
     subprocess.run(cmd, cwd=ROOT, capture_output=True, check=True)  # fills the cache if needed
     t = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, capture_output=True, check=True)
-    wall = time.perf_counter() - t
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import borderesim.simulate"], cwd=ROOT, check=True)
-    return {"second_run_s": wall, "python_import_s": time.perf_counter() - t}
+    return {"second_run_s": time.perf_counter() - t}
 
 
-def plot(land: dict, yr: dict, path: Path) -> None:
+def ms(x: np.ndarray) -> str:
+    """A (wall, CPU) pair of seconds as CPU milliseconds (wall beside it)."""
+    return f"{x[1] * 1e3:.2f} ms ({x[0] * 1e3:.2f})"
+
+
+def table(rows: dict[str, dict]) -> list[str]:
+    """The issue's table as Markdown lines (CPU times; wall in brackets)."""
+    out = ["| scenario | travellers | sample | engine | KPIs | engine share | "
+           "whole `simulate()` fast vs SimPy |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        share = r["engine"] / (r["sample"] + r["engine"] + r["kpis"])
+        out.append(f"| {name} | {r['travellers']:,.0f} | {ms(r['sample'])} | "
+                   f"{ms(r['engine'])} | {ms(r['kpis'])} | {share[1]:.0%} ({share[0]:.0%}) | "
+                   f"{r['ratio'][1]:.0f}× ({r['ratio'][0]:.0f}×) |")
+    return out
+
+
+def plot(rows: dict[str, dict], yr: dict, path: Path) -> None:
+    """Per-replication phases of each example (CPU ms) and the year's phases (CPU s)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
-    rates = [land["simpy_per_s"], land["fast_per_s"], yr["n"] / yr["engine"][0]]
-    labels = ["SimPy\nland crossing", "fast\nland crossing", "fast\n30 000/day, year"]
-    bars = ax1.bar(labels, rates, color=["#9aa9b9", "#2a6f97", "#014f86"])
-    ax1.set_yscale("log")
-    ax1.set_ylabel("travellers per second (wall)")
-    ax1.set_title(f"fast / SimPy = {land['ratio']:.0f}x", fontsize=10)
-    for b, r in zip(bars, rates, strict=True):
-        ax1.text(b.get_x() + b.get_width() / 2, r * 1.1, f"{r:,.0f}", ha="center", fontsize=8)
-    ax1.set_ylim(min(rates) / 3, max(rates) * 6)
+    colors = {"sample": "#61a5c2", "engine": "#014f86", "kpis": "#9aa9b9"}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+    names = list(rows)
+    left = np.zeros(len(names))
+    for p, c in colors.items():
+        vals = np.array([rows[n][p][1] * 1e3 for n in names])
+        ax1.barh(names[::-1], vals[::-1], left=left[::-1], color=c, label=p)
+        left += vals
+    for y, n in enumerate(names[::-1]):
+        r = rows[n]
+        ax1.text(left[::-1][y], y, f" {r['ratio'][1]:.0f}× SimPy", va="center", fontsize=8)
+    ax1.set_xlabel("CPU ms per replication (72 h), fast engine")
+    ax1.set_xlim(0, left.max() * 1.35)
+    ax1.legend(fontsize=8, loc="lower right")
+    ax1.set_title("sample + engine + KPIs; whole simulate() vs SimPy", fontsize=10)
     parts = ["sample", "engine", "kpis"]
-    secs = [yr[p][0] for p in parts]
-    ax2.barh(parts[::-1], secs[::-1], color=["#61a5c2", "#014f86", "#9aa9b9"])
-    ax2.set_xlabel("seconds (wall), one process")
+    secs = [yr[p][1] for p in parts]
+    ax2.barh(parts[::-1], secs[::-1], color=[colors[p] for p in parts[::-1]])
+    ax2.set_xlabel("CPU seconds, one process, warm")
     ax2.set_title(f"a year at 30 000/day ({yr['n'] / 1e6:.1f} M travellers):\n"
-                  f"{sum(secs):.1f} s in all, {yr['peak_mb'] / 1024:.1f} GB peak memory",
+                  f"{sum(secs):.1f} s in all, {yr['peak_mb'] / 1024:.2f} GB peak memory",
                   fontsize=10)
-    ax2.axvline(TARGETS["year_s"], color="#c1121f", lw=1, ls="--")
-    ax2.text(TARGETS["year_s"], 2.45, " 3 s target (all three)", color="#c1121f", fontsize=8)
     for y, s in enumerate(secs[::-1]):
         ax2.text(s, y, f" {s:.2f} s", va="center", fontsize=8)
-    ax2.set_xlim(0, max(secs) * 1.3)
+    ax2.axvline(TARGETS["year_s"], color="#c1121f", lw=1, ls="--")
+    ax2.text(TARGETS["year_s"], 2.45, f" {TARGETS['year_s']:.0f} s target (all three)",
+             color="#c1121f", fontsize=8)
+    ax2.set_xlim(0, max(max(secs), TARGETS["year_s"]) * 1.4)
     fig.tight_layout()
     path.parent.mkdir(exist_ok=True)
     fig.savefig(path)
@@ -212,55 +341,68 @@ def plot(land: dict, yr: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=5,
-                    help="land-crossing replications each engine replays (default 5)")
-    ap.add_argument("--simpy-repeats", type=int, default=3,
-                    help="repeats of the SimPy replay; the best is kept (default 3)")
+                    help="replications of each example (default 5)")
+    ap.add_argument("--repeats", type=int, default=5,
+                    help="repeats of each fast timing; the best is kept (default 5)")
+    ap.add_argument("--simpy-repeats", type=int, default=1,
+                    help="repeats of the SimPy timings; the best is kept (default 1)")
     ap.add_argument("--days", type=int, default=365, help="days of the big run (default 365)")
+    ap.add_argument("--no-compile", action="store_true",
+                    help="skip the cold-compile and second-CLI-run measurements")
     ap.add_argument("--no-figure", action="store_true")
     args = ap.parse_args()
 
-    land = engines_on_land(args.replications, args.simpy_repeats)
-    print(f"land crossing, {args.replications} replications, {land['travellers']:,} travellers, "
-          f"same inputs; traces identical: {land['identical']}")
-    print(f"  simpy  {land['simpy_s']:8.3f} s  {land['simpy_per_s']:>14,.0f} travellers/s "
-          f"(best of {args.simpy_repeats})")
-    print(f"  fast   {land['fast_s']:8.4f} s  {land['fast_per_s']:>14,.0f} travellers/s "
-          f"(best of 20)")
-    print(f"  ratio  {land['ratio']:.0f}x wall, {land['ratio_cpu']:.0f}x CPU "
-          f"(target >= {TARGETS['ratio']:.0f}x)")
-    print(f"  fast traveller-stage visits/s: {land['visits'] / land['fast_s']:,.0f}")
+    print("per replication, fast engine, 72 hours; CPU time (wall in brackets), best of "
+          f"{args.repeats} ({args.simpy_repeats} for SimPy), {args.replications} replications")
+    rows = {name: scenario_row(path, args.replications, args.repeats, args.simpy_repeats)
+            for name, path in EXAMPLES.items()}
+    print("\n".join(table(rows)))
+    for name, r in rows.items():
+        extra = (r["sample"] + r["kpis"]) / r["engine"]
+        print(f"  {name}: sample + KPIs = {extra[1]:.2f}× the engine (CPU; target <= 1); "
+              f"simulate() fast {r['simulate_fast'][1]:.3f} s, SimPy "
+              f"{r['simulate_simpy'][1]:.2f} s CPU")
+    land_ratio = rows["land crossing"]["ratio"][1]
+    print(f"  whole simulate() fast vs SimPy, land crossing: {land_ratio:.0f}× CPU "
+          f"(target >= {TARGETS['simulate_ratio']:.0f}×)")
 
-    cc = compile_and_load()
-    print(f"cold compile (empty NUMBA_CACHE_DIR): {cc['cold_compile_s']:.2f} s; "
-          f"cache load in a second process: {cc['cache_load_s']:.3f} s "
-          f"(imports before it: {cc['imports_s']:.2f} s)")
+    land = engines_on_land(args.replications, max(1, args.simpy_repeats))
+    print(f"engine loop, land crossing (24 h), {args.replications} replications, "
+          f"{land['travellers']:,} travellers simulated, same inputs; traces identical: "
+          f"{land['identical']}")
+    print(f"  fast  {land['fast_per_s'][1]:>14,.0f} travellers/s CPU "
+          f"({land['fast_per_s'][0]:,.0f} wall; target >= {TARGETS['engine_per_s']:,.0f})")
+    print(f"  simpy {land['simpy_per_s'][1]:>14,.0f} travellers/s CPU; loop ratio "
+          f"{land['ratio'][1]:.0f}× CPU ({land['ratio'][0]:.0f}× wall)")
 
     yr = year(args.days)
-    total = sum(yr[p][0] for p in ("sample", "engine", "kpis"))
-    total_cpu = sum(yr[p][1] for p in ("sample", "engine", "kpis"))
-    vps = yr["visits"] / yr["engine"][0]
-    print(f"30 000 travellers/day for {args.days} days: {yr['n']:,} travellers, "
-          f"{yr['visits']:,} traveller-stage visits (wait mean {yr['wait_mean']:.2f} min, "
-          f"primary utilisation {yr['utilization']:.2f})")
-    for p in ("sample", "engine", "kpis"):
-        print(f"  {p:7s} {yr[p][0]:6.2f} s wall  {yr[p][1]:6.2f} s CPU")
-    print(f"  total   {total:6.2f} s wall  {total_cpu:6.2f} s CPU "
-          f"(target < {TARGETS['year_s']:.0f} s); peak memory {yr['peak_mb']:,.0f} MB "
-          f"(target < {TARGETS['year_gb'] * 1024:,.0f} MB)")
-    again = yr["engine_again"][0]
-    print(f"  engine alone: {yr['n'] / yr['engine'][0]:,.0f} travellers/s, "
-          f"{vps:,.0f} visits/s (first run in the process, memory freshly mapped); "
-          f"run again: {again:.2f} s, {yr['visits'] / again:,.0f} visits/s "
-          f"(target >= {TARGETS['visits_per_s']:,.0f})")
+    total = np.sum([yr[p] for p in ("sample", "engine", "kpis")], axis=0)
+    print(f"30 000 travellers/day for {args.days} days, warm, fresh process: {yr['n']:,} "
+          f"travellers simulated (wait mean {yr['wait_mean']:.2f} min, primary utilisation "
+          f"{yr['utilization']:.2f})")
+    print("  " + ", ".join(f"{p} {yr[p][1]:.2f} s" for p in ("sample", "engine", "kpis"))
+          + f": total {total[1]:.2f} s CPU ({total[0]:.2f} s wall; target < "
+          f"{TARGETS['year_s']:.0f} s); peak memory {yr['peak_mb'] / 1024:.2f} GB "
+          f"(target < {TARGETS['year_gb']} GB)")
 
-    cli = second_cli_run()
-    print(f"second `borderesim run --engine fast` process: {cli['second_run_s']:.2f} s "
-          f"(target < {TARGETS['second_run_s']:.0f} s; `import borderesim.simulate` alone: "
-          f"{cli['python_import_s']:.2f} s)")
+    ws = workshop_update(args.repeats)
+    print(f"workshop update, land crossing, 5 replications: logic.run "
+          f"{ws['run'][1] * 1e3:.0f} ms CPU ({ws['run'][0] * 1e3:.0f} wall); with the "
+          f"trade-off curve ({ws['curve_points']} points) {ws['run_and_curve'][1] * 1e3:.0f} ms "
+          f"CPU ({ws['run_and_curve'][0] * 1e3:.0f} wall); target < "
+          f"{TARGETS['workshop_s'] * 1e3:.0f} ms")
+
+    if not args.no_compile:
+        cc = compile_and_load()
+        print(f"cold compile (empty NUMBA_CACHE_DIR): {cc['cold_compile_s']:.2f} s; "
+              f"cache load in a second process: {cc['cache_load_s']:.3f} s "
+              f"(imports before it: {cc['imports_s']:.2f} s)")
+        cli = second_cli_run()
+        print(f"second `borderesim run --engine fast` process: {cli['second_run_s']:.2f} s")
     load = os.getloadavg()[0]
     print(f"load average during the run: {load:.1f} on {os.cpu_count()} cores")
     if not args.no_figure:
-        plot(land, yr, FIGURE)
+        plot(rows, yr, FIGURE)
         print(f"wrote {FIGURE.relative_to(ROOT)}")
 
 

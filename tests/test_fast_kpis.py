@@ -1,0 +1,168 @@
+"""The compiled per-replication KPIs equal the plain NumPy reference.
+
+``borderesim.metrics.replication_kpis`` (two compiled passes, ``kpi_kernel``) against
+``borderesim.testing.reference_kpis.replication_kpis`` (the NumPy statement of the
+definitions): same names in the same order, values equal to 1e-12 (relative; most
+are bit-identical, sums in a different order differ in the last bits), and the same
+tails kept for pooled percentiles, on every example scenario and on
+Hypothesis-generated ones (quantised arrivals, flushing, referred stages, the
+queue-aware rule, drain caps), on the inputs and trace a run really has
+(``drain.replay``). Time integrals clock hour by clock hour (utilisation, overtime and
+queue length under an hourly roster) are differences of cumulative sums in the
+reference, good to about 1e-16 times the sum of all start times: those agree to
+``OCCUPANCY_ABS``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from borderesim import drain, kpi_kernel, sampling
+from borderesim.engines import fast
+from borderesim.metrics import replication_kpis
+from borderesim.plan import make_plan
+from borderesim.scenario import load_scenario
+from borderesim.testing.reference_kpis import replication_kpis as reference_kpis
+
+from .test_engines_agree import crossing
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "scenarios").glob("*.yaml")) + sorted(
+    (ROOT / "scenarios" / "options").glob("*.yaml"))
+REL = 1e-12
+OCCUPANCY_ABS = 1e-9
+"""Minutes (or hours, or travellers) the reference's cumulative-sum integrals may be off."""
+OCCUPANCY = (".utilization", ".overtime_hours", ".queue_mean")
+
+
+def assert_same_kpis(got: dict[str, float], want: dict[str, float]) -> None:
+    """Same names in the same order; values equal to ``REL`` (NaN and inf alike)."""
+    assert list(got) == list(want)
+    for name, w in want.items():
+        g = got[name]
+        if math.isnan(w) or math.isinf(w):
+            assert g == w or (math.isnan(g) and math.isnan(w)), name
+        else:
+            tol = REL * max(1.0, abs(w))
+            if name.endswith(OCCUPANCY):
+                tol = max(tol, OCCUPANCY_ABS)
+            assert abs(g - w) <= tol, (name, g, w)
+
+
+def compare(scenario, replication: int = 0, quantise: bool = False) -> None:
+    plan = make_plan(scenario)
+    engine = fast.run
+    if quantise:  # whole minutes: ties everywhere
+        def engine(p, inputs):
+            return fast.run(p, dataclasses.replace(inputs, arrival=np.floor(inputs.arrival)))
+    inputs, trace = drain.replay(scenario, plan, engine, scenario.seed, replication)
+    if quantise:
+        inputs = dataclasses.replace(inputs, arrival=np.floor(inputs.arrival))
+    mine, theirs = {}, {}
+    assert_same_kpis(replication_kpis(scenario, plan, inputs, trace, mine, 3),
+                     reference_kpis(scenario, plan, inputs, trace, theirs, 3))
+    assert sorted(mine) == sorted(theirs)
+    for name, tail in theirs.items():  # what pooled percentiles are made of
+        assert mine[name].n == tail.n
+        np.testing.assert_array_equal(mine[name].top, tail.top)
+        np.testing.assert_array_equal(mine[name].grid, tail.grid)
+        assert mine[name].dropped_max == tail.dropped_max
+    assert_same_kpis(replication_kpis(scenario, plan, inputs, trace),
+                     reference_kpis(scenario, plan, inputs, trace))
+
+
+def loadable(path: Path) -> bool:
+    try:
+        load_scenario(path)
+    except Exception:  # strategies or sweep files beside the scenarios
+        return False
+    return True
+
+
+@pytest.mark.parametrize("path", [p for p in EXAMPLES if loadable(p)], ids=lambda p: p.stem)
+def test_examples_match_the_reference(path):
+    scenario = load_scenario(path, ["duration=12h"])
+    for r in range(2):
+        compare(scenario, r)
+
+
+def test_overloaded_run_cut_by_the_drain_cap_matches():
+    """Censored waits, unfinished travellers and a stuck secondary queue."""
+    scenario = load_scenario(ROOT / "scenarios" / "land_crossing.yaml",
+                             ["duration=6h", "drain_cap=20", "stages.secondary.servers=1",
+                              "stages.primary.lanes.general.servers=3"])
+    compare(scenario)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=crossing(), quantise=st.booleans())
+def test_generated_scenarios_match_the_reference(data, quantise):
+    compare(load_scenario(data), quantise=quantise)
+
+
+def test_a_year_of_tails_is_cut_as_the_reference_cuts_it():
+    """More waits than a replication may keep: the same tail (largest ones and grid)."""
+    scenario = load_scenario(ROOT / "scenarios" / "land_crossing.yaml", ["duration=24h"])
+    plan = make_plan(scenario)
+    inputs, trace = drain.replay(scenario, plan, fast.run, scenario.seed, 0)
+    mine, theirs = {}, {}
+    replication_kpis(scenario, plan, inputs, trace, mine, 10**5)  # keeps 100 a KPI
+    reference_kpis(scenario, plan, inputs, trace, theirs, 10**5)
+    assert mine["wait_p95"].dropped > 0
+    for name, tail in theirs.items():
+        np.testing.assert_array_equal(mine[name].top, tail.top)
+        np.testing.assert_array_equal(mine[name].grid, tail.grid)
+
+
+def test_hourly_busy_time_is_split_at_the_clock_hours():
+    edges = np.array([30.0, 60.0, 120.0, 150.0])
+    out = np.zeros(3)
+    kpi_kernel._split(out, edges, 50.0, 130.0)
+    kpi_kernel._split(out, edges, 30.0, 40.0)
+    kpi_kernel._split(out, edges, 70.0, 70.0)
+    np.testing.assert_array_equal(out, [10.0 + 10.0, 60.0, 10.0])
+
+
+@given(st.floats(0, 3000), st.floats(0, 3000))
+def test_server_minutes_is_the_plans(t0, t1):
+    plan = make_plan(load_scenario(ROOT / "scenarios" / "land_crossing.yaml"))
+    for lane in range(plan.n_lanes):
+        assert kpi_kernel.server_minutes(plan.roster[lane], t0, t1) == \
+            plan.server_minutes(lane, t0, t1)
+
+
+@given(st.lists(st.floats(0.01, 5), min_size=1, max_size=12),
+       st.lists(st.floats(0, 1, exclude_max=True), max_size=40))
+def test_class_draws_are_a_binary_search(shares, u):
+    """``sampling._class_of`` is ``searchsorted`` capped at the last class."""
+    edges = np.cumsum(shares) / np.sum(shares)
+    u = np.array(u + [float(edges[0]), float(edges[-1])])
+    want = np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1)
+    np.testing.assert_array_equal(sampling._class_of(edges, u), want)
+
+
+@given(st.lists(st.floats(0, 400), min_size=24, max_size=24), st.integers(1, 4000),
+       st.integers(0, 10**6), st.sampled_from([0, 1 << 20]))
+def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed, small):
+    """Sorting each clock hour's times gives the one global sort of the same draws,
+    placed by whole-array temporaries or hour by hour (a long run)."""
+    saved, sampling._SMALL = sampling._SMALL, small
+    try:
+        got = sampling.sample_arrivals(rates, float(horizon), np.random.default_rng(seed))
+    finally:
+        sampling._SMALL = saved
+    rng = np.random.default_rng(seed)
+    starts, expected = sampling.hourly_segments(rates, float(horizon))
+    counts = rng.poisson(expected)
+    lengths = np.append(starts[1:], horizon)[:len(starts)] - starts
+    seg = np.repeat(np.arange(len(starts)), counts)
+    np.testing.assert_array_equal(got, np.sort(starts[seg] + rng.random(len(seg))
+                                               * lengths[seg]))
