@@ -30,8 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         + "; ".join(_knobs_in_words(cls) for cls in Strategy.registry.values()))
     p.add_argument("--variants", type=Path, metavar="FILE",
                    help="for a region file (top-level crossings:): YAML file variants: "
-                        "{NAME: {region field: value, ...}}, dotted paths as in a --set "
-                        "option (crossings.NAME.FIELD sets a field of that crossing's "
+                        "{NAME: {region field: value, ...}}, dotted paths as in --set PATH=VALUE "
+                        "(crossings.NAME.FIELD sets a field of that crossing's "
                         "scenario); "
                         "the first variant is the baseline")
     p.add_argument("--policies", type=Path, metavar="FILE",
