@@ -75,6 +75,17 @@ def incident_event(incident: Incident) -> dict:
     return event
 
 
+def incident_words(incident: Incident) -> str:
+    """The incident in words for the page's marker and the saved files."""
+    when = clock_text(incident.at % DAY)
+    if incident.kind == "surge":
+        return (f"incident: {incident.travellers} extra travellers at {when} over "
+                f"{incident.minutes:g} min")
+    where = incident.stage + (f".{incident.lane}" if incident.lane else "")
+    return (f"incident: {where} out at {when} for {incident.minutes:g} min"
+            + (" (travellers in service start over)" if incident.preempt else ""))
+
+
 def apply_incidents(scenario: Scenario, incidents: tuple[Incident, ...]) -> Scenario:
     """``scenario`` with the incidents' events appended, validated.
 
