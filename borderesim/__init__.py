@@ -5,7 +5,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import ScenarioError  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
-from .simulate import Result, simulate  # noqa: E402
+from .model.scenario import Scenario, load_scenario  # noqa: E402
+from .run.simulate import Result, simulate  # noqa: E402
 
 __all__ = ["Result", "Scenario", "ScenarioError", "__version__", "load_scenario", "simulate"]

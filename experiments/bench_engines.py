@@ -75,11 +75,11 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
     ``simulate.run_replication`` runs it (``drain.replay``, then ``replication_kpis``
     keeping the tails of pooled percentiles and ``overload.lane_hours``), its KPIs, and
     how many travellers it simulated (arrived before the run ended)."""
-    from borderesim import drain
-    from borderesim.engines import get_engine
-    from borderesim.metrics import replication_kpis
-    from borderesim.outcomes import Outcome
-    from borderesim.overload import lane_hours
+    from borderesim.analysis.metrics import replication_kpis
+    from borderesim.analysis.outcomes import Outcome
+    from borderesim.analysis.overload import lane_hours
+    from borderesim.run import drain
+    from borderesim.run.engines import get_engine
 
     engine = get_engine("fast")
     spent = []
@@ -106,9 +106,9 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
 
 def scenario_row(path: Path, replications: int, repeats: int, simpy_repeats: int) -> dict:
     """One row of the table: ``path`` for 72 hours (best of ``repeats`` per phase)."""
-    from borderesim.plan import make_plan
-    from borderesim.scenario import load_scenario
-    from borderesim.simulate import simulate
+    from borderesim.model.scenario import load_scenario
+    from borderesim.run.plan import make_plan
+    from borderesim.run.simulate import simulate
 
     scenario = load_scenario(path, ["duration=72h"])
     plan = make_plan(scenario)
@@ -138,11 +138,11 @@ def engines_on_land(replications: int, simpy_repeats: int) -> dict:
     """Both engine loops on the same sampled inputs of the land crossing (best of repeats).
 
     Travellers counted are those simulated (arrived before the run ended)."""
-    from borderesim import drain
-    from borderesim.engines import fast, simpy_engine
-    from borderesim.outcomes import Outcome
-    from borderesim.plan import make_plan
-    from borderesim.scenario import load_scenario
+    from borderesim.analysis.outcomes import Outcome
+    from borderesim.model.scenario import load_scenario
+    from borderesim.run import drain
+    from borderesim.run.engines import fast, simpy_engine
+    from borderesim.run.plan import make_plan
 
     scenario = load_scenario(LAND)
     plan = make_plan(scenario)
@@ -176,7 +176,7 @@ def workshop_update(repeats: int) -> dict:
     """Seconds of one slider move at default settings on the land crossing, server side."""
     from dataclasses import replace
 
-    from borderesim.scenario import load_scenario
+    from borderesim.model.scenario import load_scenario
     from borderesim.workshop import logic
 
     scenario = load_scenario(LAND)
@@ -212,13 +212,13 @@ def workshop_update(repeats: int) -> dict:
 COMPILE = """
 import time, json
 t0 = time.perf_counter()
-from borderesim.engines import fast
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
+from borderesim.run.engines import fast
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.model.scenario import load_scenario
 s = load_scenario({land!r}, ["duration=60"]); p = make_plan(s); i = sample(s, p, 0, 0)
 t1 = time.perf_counter(); fast.run(p, i); t2 = time.perf_counter()
-from borderesim.metrics import replication_kpis
+from borderesim.analysis.metrics import replication_kpis
 replication_kpis(s, p, i, fast.run(p, i)); t3 = time.perf_counter()
 print(json.dumps({{"imports_s": t1 - t0, "first_run_s": t2 - t1, "first_kpis_s": t3 - t2}}))
 """
@@ -245,8 +245,8 @@ YEAR_RUN = """
 import json, resource, sys
 sys.path.insert(0, {here!r})
 from bench_engines import phases
-from borderesim.plan import make_plan
-from borderesim.scenario import load_scenario
+from borderesim.run.plan import make_plan
+from borderesim.model.scenario import load_scenario
 tiny = load_scenario({land!r}, ["duration=60"])
 phases(tiny, make_plan(tiny), 0, 0)  # kernels loaded: the run below is warm
 s = load_scenario({land!r}, {overrides!r}); p = make_plan(s)

@@ -21,10 +21,10 @@ import argparse
 import time
 from pathlib import Path
 
-from borderesim.capacity import VALIDATION_REPLICATIONS, gap
-from borderesim.plots.checks import figure_problems
-from borderesim.plots.gap import draw_gap
-from borderesim.plots.style import save_png
+from borderesim.analysis.capacity import VALIDATION_REPLICATIONS, gap
+from borderesim.output.plots.checks import figure_problems
+from borderesim.output.plots.gap import draw_gap
+from borderesim.output.plots.style import save_png
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = (

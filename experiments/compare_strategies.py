@@ -17,10 +17,10 @@ import argparse
 import time
 from pathlib import Path
 
+from borderesim.analysis.compare import compare, load_strategies
 from borderesim.cli.compare import tables
-from borderesim.compare import compare, load_strategies
-from borderesim.plots.checks import figure_problems
-from borderesim.plots.style import (
+from borderesim.output.plots.checks import figure_problems
+from borderesim.output.plots.style import (
     legend_below,
     place_labels,
     save_png,
@@ -28,8 +28,8 @@ from borderesim.plots.style import (
     slide_style,
     wrap,
 )
-from borderesim.plots.text import plain
-from borderesim.plots.tradeoff import PANELS, draw_tradeoff
+from borderesim.output.plots.text import plain
+from borderesim.output.plots.tradeoff import PANELS, draw_tradeoff
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = (("land_crossing", "strategies_land"), ("airport_arrivals", "strategies_airport"))

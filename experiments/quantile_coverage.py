@@ -1,9 +1,9 @@
 """Coverage of the pooled-p95 interval (Woodruff, replications as clusters) against exact theory.
 
 For two M(t)/M/c(t) lanes whose exact pooled 95th-percentile wait is known
-(:func:`borderesim.transient.solve_transient`), run ``RUNS`` independent runs of ``R``
+(:func:`borderesim.analysis.transient.solve_transient`), run ``RUNS`` independent runs of ``R``
 replications each (replications ``k R .. k R + R - 1`` of one seed: independent streams),
-summarise each exactly as ``borderesim run`` does (:func:`borderesim.metrics.summarise`)
+summarise each exactly as ``borderesim run`` does (:func:`borderesim.analysis.metrics.summarise`)
 and count how often the reported 95 % interval of ``desk.wait_p95`` holds the exact value.
 For comparison it also reports the coverage of a sectioning interval around the same
 pooled value, a jackknife over replications (pseudo-values of the pooled percentile), a
@@ -20,13 +20,13 @@ import sys
 
 import numpy as np
 
-from borderesim.metrics import confidence_interval, summarise
-from borderesim.plan import make_plan
-from borderesim.quantiles import pooled_quantile, sectioning_interval
-from borderesim.scenario import load_scenario
-from borderesim.simulate import run_replication
-from borderesim.student_t import t_quantile
-from borderesim.transient import solve_transient
+from borderesim.analysis.metrics import confidence_interval, summarise
+from borderesim.analysis.quantiles import pooled_quantile, sectioning_interval
+from borderesim.analysis.student_t import t_quantile
+from borderesim.analysis.transient import solve_transient
+from borderesim.model.scenario import load_scenario
+from borderesim.run.plan import make_plan
+from borderesim.run.simulate import run_replication
 
 CASES = {
     # a morning peak, a roster drop from 10 to 1 while busy (30-min services), quiet evening

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from borderesim.region import load_region, simulate_region
-from borderesim.region.figure import plot_region
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
+from borderesim.run.region import load_region, simulate_region
+from borderesim.run.region.figure import plot_region
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = ROOT / "scenarios" / "region" / "north.yaml"

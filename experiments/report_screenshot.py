@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from borderesim.report import SECTION_IDS, build, write_report
-from borderesim.report.figures import fig_hourly
+from borderesim.output.report import SECTION_IDS, build, write_report
+from borderesim.output.report.figures import fig_hourly
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "scenarios" / "airport_arrivals.yaml"

@@ -16,14 +16,14 @@ import argparse
 import time
 from pathlib import Path
 
+from borderesim.analysis.compare import compare, load_policies, with_policy
+from borderesim.analysis.shocks import profile
 from borderesim.cli.compare import tables
-from borderesim.compare import compare, load_policies, with_policy
-from borderesim.events import occurrences
-from borderesim.plan import make_plan
-from borderesim.plots.shock import plot_shock_response
-from borderesim.scenario import load_scenario
-from borderesim.shocks import profile
-from borderesim.simulate import simulate
+from borderesim.model.events import occurrences
+from borderesim.model.scenario import load_scenario
+from borderesim.output.plots.shock import plot_shock_response
+from borderesim.run.plan import make_plan
+from borderesim.run.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = "passport"

@@ -9,7 +9,7 @@ scenarios/sweeps/land_sobol.yaml (1536 points, Saltelli scheme) through the same
 - figures/sensitivity.png: first- and total-order Sobol' indices of three KPIs with their
   95 % bootstrap intervals.
 
-Each figure must pass :func:`borderesim.plots.checks.figure_problems` before it is saved.
+Each figure must pass :func:`borderesim.output.plots.checks.figure_problems` before it is saved.
 
 Results are kept under OUT (default: the system temp dir), one folder per sweep version,
 so a rerun only redraws.
@@ -23,11 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from borderesim.plots.checks import figure_problems
-from borderesim.plots.style import save_png
-from borderesim.plots.sweep import draw_heatmaps, draw_sensitivity
-from borderesim.sweep import load_results, load_sweep, run_sweep
-from borderesim.sweep.sensitivity import sobol_indices
+from borderesim.output.plots.checks import figure_problems
+from borderesim.output.plots.style import save_png
+from borderesim.output.plots.sweep import draw_heatmaps, draw_sensitivity
+from borderesim.run.sweep import load_results, load_sweep, run_sweep
+from borderesim.run.sweep.sensitivity import sobol_indices
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEPS = ROOT / "scenarios" / "sweeps"

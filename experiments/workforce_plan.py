@@ -18,11 +18,11 @@ import argparse
 import time
 from pathlib import Path
 
+from borderesim.analysis.workforce import plan_workforce
 from borderesim.cli.plan import table
-from borderesim.plots.checks import figure_problems
-from borderesim.plots.style import save_png
-from borderesim.plots.workforce import draw_options
-from borderesim.workforce import plan_workforce
+from borderesim.output.plots.checks import figure_problems
+from borderesim.output.plots.style import save_png
+from borderesim.output.plots.workforce import draw_options
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = {

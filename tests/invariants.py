@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from borderesim.plan import Plan
-from borderesim.sampling import Inputs
-from borderesim.trace import FLUSHED, Trace
+from borderesim.run.plan import Plan
+from borderesim.run.sampling import Inputs
+from borderesim.run.trace import FLUSHED, Trace
 
 
 def in_progress(start: np.ndarray, end: np.ndarray, t: float) -> int:

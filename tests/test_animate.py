@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from borderesim import animate
 from borderesim.cli import main
-from borderesim.engines import get_engine
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
+from borderesim.output import animate
+from borderesim.run.engines import get_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
 
 from .conftest import SCENARIOS
 from .test_workshop_logic import SMALL

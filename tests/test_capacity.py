@@ -15,14 +15,14 @@ import pytest
 import yaml
 
 from borderesim import load_scenario, simulate
-from borderesim.capacity import gap, parse_target
+from borderesim.analysis.by_hour import hourly_kpis, stage_waits
+from borderesim.analysis.capacity import gap, parse_target
 from borderesim.cli import main
-from borderesim.engines import get_engine
 from borderesim.errors import ScenarioError
-from borderesim.hourly_metrics import hourly_kpis, stage_waits
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.simulate import choose_engine
+from borderesim.run.engines import get_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.simulate import choose_engine
 from tests.conftest import SCENARIOS, single_stage
 
 AIRPORT = SCENARIOS / "airport_arrivals.yaml"
@@ -43,7 +43,7 @@ def test_same_seed_same_answer():
 
 
 def test_simpy_and_fast_engines_give_the_same_answer(demo):
-    pytest.importorskip("borderesim.engines.fast")
+    pytest.importorskip("borderesim.run.engines.fast")
     demo["duration"] = "3h"
     demo["warmup"] = "30min"
     targets = ["primary.wait_p95<=2min", "secondary.wait_mean<=15min"]

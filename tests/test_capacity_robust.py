@@ -24,20 +24,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from borderesim.capacity import gap
-from borderesim.capacity.bounds import ratio_bounds
-from borderesim.cli import main
-from borderesim.drain import replay
-from borderesim.engines import get_engine
-from borderesim.hourly_metrics import stage_waits
-from borderesim.plan import make_plan
-from borderesim.quantiles import pooled_interval, quantile, tail_of
-from borderesim.theory import (
+from borderesim.analysis.by_hour import stage_waits
+from borderesim.analysis.capacity import gap
+from borderesim.analysis.capacity.bounds import ratio_bounds
+from borderesim.analysis.quantiles import pooled_interval, quantile, tail_of
+from borderesim.analysis.theory import (
     min_servers_for_mean_wait,
     min_servers_for_wait_quantile,
     mmc_mean_wait,
     mmc_wait_exceeds,
 )
+from borderesim.cli import main
+from borderesim.run.drain import replay
+from borderesim.run.engines import get_engine
+from borderesim.run.plan import make_plan
 from tests.conftest import single_stage
 
 SERVICE = {"distribution": "exponential", "mean": "30s"}

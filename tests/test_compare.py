@@ -12,8 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from borderesim.cli import main
-from borderesim.compare import (
+from borderesim.analysis.compare import (
     KEY_KPIS,
     Variant,
     compare,
@@ -22,11 +21,12 @@ from borderesim.compare import (
     load_strategies,
     with_targeting,
 )
+from borderesim.analysis.metrics import confidence_interval
+from borderesim.cli import main
 from borderesim.errors import ScenarioError
-from borderesim.metrics import confidence_interval
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
 from tests.conftest import SCENARIOS
 from tests.test_targeting import crossing
 

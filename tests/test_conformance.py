@@ -10,9 +10,9 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from borderesim.engines import get_engine
-from borderesim.scenario import load_scenario
-from borderesim.targeting import Decision, PythonRule, Strategy, TargetingContext
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting import Decision, PythonRule, Strategy, TargetingContext
+from borderesim.run.engines import get_engine
 from borderesim.testing import semantics
 from borderesim.testing.cases import CASES, Visit
 from borderesim.testing.engine_kit import differences, engine_failures, run_case
@@ -37,8 +37,8 @@ def test_every_engine_rule_has_a_case_and_is_stated():
 
 
 def test_engine_docstrings_point_to_the_one_statement():
-    from borderesim.engines import simpy_engine
-    from borderesim.engines.fast import kernel
+    from borderesim.run.engines import simpy_engine
+    from borderesim.run.engines.fast import kernel
 
     for module in (simpy_engine, kernel):
         assert "borderesim/testing/semantics.py" in module.__doc__, module.__name__

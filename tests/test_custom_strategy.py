@@ -11,7 +11,7 @@ import yaml
 
 from borderesim import ScenarioError, load_scenario, simulate
 from borderesim.cli import main
-from borderesim.targeting import Decision, PythonRule, Strategy, register_strategy
+from borderesim.model.targeting import Decision, PythonRule, Strategy, register_strategy
 from tests.invariants import check_trace
 
 
@@ -42,7 +42,7 @@ def test_auto_falls_back_to_simpy_and_says_why(quiet):
     assert any("quiet_queue" in w and "simpy" in w for w in res.warnings)
     assert res.mean("referral_rate") > 0
     sc = load_scenario(quiet)
-    from borderesim.plan import make_plan
+    from borderesim.run.plan import make_plan
 
     plan = make_plan(sc)
     for inputs, trace in res.traces:

@@ -1,6 +1,6 @@
 """Every counted traveller's wait is measured: the run drains past the counted window.
 
-Against the exact transient M(t)/M/c solution (``borderesim.transient``) on a 16-hour
+Against the exact transient M(t)/M/c solution (``borderesim.analysis.transient``) on a 16-hour
 run that ends in an evening peak; ``run`` and the hourly KPIs on one definition of a
 wait (censored lower bounds only at the drain cap, said in a warning); and, paired on
 the same travellers, cutting officers never makes a wait KPI look shorter.
@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from borderesim import simulate
-from borderesim.hourly_metrics import hourly_kpis, stage_waits
-from borderesim.plan import make_plan
-from borderesim.scenario import load_scenario
-from borderesim.transient import solve_transient
+from borderesim.analysis.by_hour import hourly_kpis, stage_waits
+from borderesim.analysis.transient import solve_transient
+from borderesim.model.scenario import load_scenario
+from borderesim.run.plan import make_plan
 from tests.conftest import single_stage
 
 # 16 hours from 00:00: a morning, a day and an evening peak above the 50 an hour five
@@ -201,9 +201,9 @@ def test_cutting_officers_can_reorder_travellers_for_the_better():
     0.2-1 and reaches the exit at 1.1, behind x (served 1-2): y waits 0.8 + 0.9; total 1.7.
     Nothing is hidden: every traveller is followed to their exit in both runs.
     """
-    from borderesim.engines import fast
-    from borderesim.metrics import replication_kpis
-    from borderesim.sampling import Inputs
+    from borderesim.analysis.metrics import replication_kpis
+    from borderesim.run.engines import fast
+    from borderesim.run.sampling import Inputs
 
     def total_wait(primary: int) -> float:
         sc = load_scenario({
@@ -227,8 +227,8 @@ def test_cutting_officers_can_reorder_travellers_for_the_better():
 
 
 def test_per_traveller_records_leave_out_travellers_after_the_run():
-    from borderesim.outcomes import Outcome
-    from borderesim.records import traveller_columns
+    from borderesim.analysis.outcomes import Outcome
+    from borderesim.output.records import traveller_columns
 
     res = simulate(evening(replications=2), engine="fast", keep_traces=True)
     plan = make_plan(res.scenario)
@@ -250,10 +250,10 @@ def test_per_traveller_records_leave_out_travellers_after_the_run():
     # a queue-aware rule: its scores are per traveller
 ])
 def test_drawing_the_drain_as_needed_changes_nothing(overrides):
-    from borderesim.drain import replay, replayed_inputs
-    from borderesim.engines import fast
-    from borderesim.metrics import replication_kpis
-    from borderesim.sampling import sample
+    from borderesim.analysis.metrics import replication_kpis
+    from borderesim.run.drain import replay, replayed_inputs
+    from borderesim.run.engines import fast
+    from borderesim.run.sampling import sample
     from tests.test_engines_agree import assert_same_trace
 
     sc = load_scenario("scenarios/land_crossing.yaml", overrides)

@@ -18,11 +18,11 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from borderesim.engines import fast, simpy_engine
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
-from borderesim.trace import Trace
+from borderesim.model.scenario import load_scenario
+from borderesim.run.engines import fast, simpy_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.trace import Trace
 
 from .invariants import check_trace
 
@@ -227,7 +227,7 @@ def test_engines_agree_on_queue_aware_rule(data, per_waiting, threshold):
     plan = make_plan(scenario)
     inputs = sample(scenario, plan, scenario.seed, 0)
     rng = np.random.default_rng(scenario.seed)
-    from borderesim.targeting import DynamicRule
+    from borderesim.model.targeting import DynamicRule
 
     rule = DynamicRule(score=rng.standard_normal(inputs.n), threshold=threshold,
                        per_waiting=per_waiting,

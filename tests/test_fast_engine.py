@@ -14,16 +14,16 @@ import pytest
 import yaml
 
 from borderesim.cli import main
-from borderesim.engines import fast, simpy_engine
-from borderesim.engines.fast.kernel import replay
-from borderesim.engines.fast.support import STAGE_FIELDS, _unknown_fields, supports
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
-from borderesim.simulate import simulate
-from borderesim.targeting import Decision, Strategy
-from borderesim.trace import Trace
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting import Decision, Strategy
+from borderesim.run.engines import fast, simpy_engine
+from borderesim.run.engines.fast.kernel import replay
+from borderesim.run.engines.fast.support import STAGE_FIELDS, _unknown_fields, supports
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.simulate import simulate
+from borderesim.run.trace import Trace
 
 from .conftest import ROOT, SCENARIOS
 from .test_engines_agree import assert_same_trace
@@ -202,7 +202,7 @@ def test_cli_workers_option(capsys):
 
 def test_second_process_loads_kernels_from_cache(tmp_path):
     """Compile into an empty cache dir in one process; a second process loads, not compiles."""
-    code = ("from borderesim.simulate import simulate; "
+    code = ("from borderesim.run.simulate import simulate; "
             f"r = simulate({str(SCENARIOS / 'cargo_terminal.yaml')!r}, engine='fast', "
             "replications=1); print(r.kpis['throughput_per_hour']['mean'])")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "NUMBA_DEBUG_CACHE": "1"}

@@ -1,6 +1,6 @@
 """The compiled per-replication KPIs equal the plain NumPy reference.
 
-``borderesim.metrics.replication_kpis`` (two compiled passes, ``kpi_kernel``) against
+``borderesim.analysis.metrics.replication_kpis`` (two compiled passes, ``kpi_kernel``) against
 ``borderesim.testing.reference_kpis.replication_kpis`` (the NumPy statement of the
 definitions): same names in the same order, values equal to 1e-12 (relative; most
 are bit-identical, sums in a different order differ in the last bits), and the same
@@ -24,11 +24,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from borderesim import drain, kpi_kernel, sampling
-from borderesim.engines import fast
-from borderesim.metrics import replication_kpis
-from borderesim.plan import make_plan
-from borderesim.scenario import load_scenario
+from borderesim.analysis import kpi_kernel
+from borderesim.analysis.metrics import replication_kpis
+from borderesim.model.scenario import load_scenario
+from borderesim.run import drain, sampling
+from borderesim.run.engines import fast
+from borderesim.run.plan import make_plan
 from borderesim.testing.reference_kpis import replication_kpis as reference_kpis
 
 from .test_engines_agree import crossing

@@ -1,6 +1,6 @@
 """Every command's figure, drawn from small runs and checked for what a machine can check.
 
-:func:`borderesim.plots.checks.figure_problems` looks for a title, axis labels with
+:func:`borderesim.output.plots.checks.figure_problems` looks for a title, axis labels with
 units, overlapping text, text off the figure, a legend over data points and text too
 small for a projector. A new figure joins the gallery by adding one entry to
 ``GALLERY`` (a name and a function of the shared small runs returning the Figure).
@@ -17,22 +17,22 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from borderesim.animate import Painter, frame_times, make_frames, make_layout
 from borderesim.cli import main
 from borderesim.cli.sweep import DEFAULT_KPIS
-from borderesim.engines import get_engine
-from borderesim.plan import make_plan
-from borderesim.plots.checks import figure_problems, gif_frames
-from borderesim.plots.gap import draw_gap
-from borderesim.plots.style import clock, parse_size, place_labels, slide_figure, slide_style
-from borderesim.plots.sweep import draw_heatmaps, draw_main_effects, draw_sensitivity
-from borderesim.plots.tradeoff import draw_tradeoff_figure
-from borderesim.report import build
-from borderesim.report import figures as report_figures
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
-from borderesim.sweep import load_results, load_sweep, run_sweep
-from borderesim.sweep.sensitivity import sobol_indices
+from borderesim.model.scenario import load_scenario
+from borderesim.output.animate import Painter, frame_times, make_frames, make_layout
+from borderesim.output.plots.checks import figure_problems, gif_frames
+from borderesim.output.plots.gap import draw_gap
+from borderesim.output.plots.style import clock, parse_size, place_labels, slide_figure, slide_style
+from borderesim.output.plots.sweep import draw_heatmaps, draw_main_effects, draw_sensitivity
+from borderesim.output.plots.tradeoff import draw_tradeoff_figure
+from borderesim.output.report import build
+from borderesim.output.report import figures as report_figures
+from borderesim.run.engines import get_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.sweep import load_results, load_sweep, run_sweep
+from borderesim.run.sweep.sensitivity import sobol_indices
 
 from .conftest import SCENARIOS
 
@@ -154,8 +154,8 @@ def _painter(r):
 
 
 def _workforce(_r):
-    from borderesim.plots.workforce import draw_options
-    from borderesim.workforce import plan_workforce
+    from borderesim.analysis.workforce import plan_workforce
+    from borderesim.output.plots.workforce import draw_options
 
     from .test_plan_options import OPTIONS, SMALL, TARGET
 

@@ -14,12 +14,12 @@ import sys
 import pytest
 import yaml
 
-from borderesim.capacity.targets import parse_target
+from borderesim.analysis.capacity.targets import parse_target
 from borderesim.cli import COMMANDS, build_parser, main
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.scenario import load_scenario
-from borderesim.targeting import ByClassStrategy
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting import ByClassStrategy
+from borderesim.run.plan import make_plan
 from tests.conftest import DEMO, ROOT, SCENARIOS
 
 LAND = str(SCENARIOS / "land_crossing.yaml")

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 from borderesim.cli import main
-from borderesim.sweep import load_results, load_sweep, run_sweep
-from borderesim.sweep.store import PART_NAME, QUARANTINE, RESULTS
+from borderesim.run.sweep import load_results, load_sweep, run_sweep
+from borderesim.run.sweep.store import PART_NAME, QUARANTINE, RESULTS
 from tests.conftest import SCENARIOS
 
 LAND = str(SCENARIOS / "land_crossing.yaml")
@@ -137,7 +137,7 @@ def test_out_that_is_a_file_or_under_a_file(command, tmp_path, capsys, demo):
 
 def test_run_out_write_failure_is_one_line(tmp_path, capsys, demo, monkeypatch):
     """A folder that passes the check but fails while writing (disk full) is one line."""
-    import borderesim.records as records
+    import borderesim.output.records as records
 
     def full(*_args, **_kwargs):
         raise OSError(28, "No space left on device", str(tmp_path / "o" / "x.csv"))
@@ -176,7 +176,7 @@ def test_sweep_out_under_a_file(finished, tmp_path, capsys):
 
 
 def test_csv_cell_rule():
-    from borderesim.records import csv_cell
+    from borderesim.output.records import csv_cell
 
     for hostile in ("=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"):
         assert csv_cell(hostile) == "'" + hostile
@@ -189,7 +189,7 @@ def test_every_text_cell_and_header_of_write_csv_is_neutralised(tmp_path):
 
     import numpy as np
 
-    from borderesim.records import write_csv
+    from borderesim.output.records import write_csv
 
     evil = "=cmd|' /C calc'!A0"
     write_csv({"replication": np.array([0, 1]), "wait": np.array([-1.5, np.nan]),
@@ -202,7 +202,7 @@ def test_every_text_cell_and_header_of_write_csv_is_neutralised(tmp_path):
 
 
 def test_sensitivity_csv_is_neutralised(tmp_path):
-    from borderesim.records import csv_safe_frame
+    from borderesim.output.records import csv_safe_frame
 
     df = pd.DataFrame({"kpi": ["=1+1", "wait_p95"], "S1": [-0.5, 0.25]})
     csv_safe_frame(df).to_csv(tmp_path / "s.csv", index=False)
@@ -235,7 +235,7 @@ def test_run_out_never_writes_a_formula(tmp_path, capsys, demo):
 
 
 def test_printable_escapes_control_characters():
-    from borderesim.tables import grid, printable
+    from borderesim.output.tables import grid, printable
 
     assert printable("a\x1b[2Jb") == "a\\x1b[2Jb"
     assert printable("x\x9b31m\u202eZ\n") == "x\\x9b31m\\u202eZ\\x0a"
@@ -258,7 +258,7 @@ def test_run_table_shows_escape_sequences_as_text(tmp_path, capsys, demo):
 def test_sweep_progress_messages_show_escapes():
     import io
 
-    from borderesim.sweep.progress import Progress
+    from borderesim.run.sweep.progress import Progress
 
     stream = io.StringIO()
     Progress(10, stream=stream, tty=False).message("note: lane \x1b[2J\u202eX")
@@ -266,7 +266,7 @@ def test_sweep_progress_messages_show_escapes():
 
 
 def test_sweep_disk_full_is_one_line(finished, tmp_path, capsys, monkeypatch):
-    import borderesim.sweep.store as store
+    import borderesim.run.sweep.store as store
 
     real = store.atomic_write_bytes
 

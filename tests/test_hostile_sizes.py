@@ -24,13 +24,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from borderesim import budget, limits
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.scenario import load_scenario
-from borderesim.simulate import run_replication, simulate
-from borderesim.sweep.spec import load_sweep
+from borderesim.model import limits
+from borderesim.model.scenario import load_scenario
+from borderesim.run import budget
+from borderesim.run.plan import make_plan
+from borderesim.run.simulate import run_replication, simulate
+from borderesim.run.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 LIMIT_AS = 4 * 2**30
@@ -169,7 +170,7 @@ def test_kept_traces_blame_replications(monkeypatch):
 
 
 def test_gap_checks_its_memory(monkeypatch):
-    from borderesim.capacity import gap
+    from borderesim.analysis.capacity import gap
 
     monkeypatch.setenv(budget.ENV, "60M")
     scen = load_scenario(SMALL, ["arrivals.per_hour=20000"])
@@ -179,7 +180,7 @@ def test_gap_checks_its_memory(monkeypatch):
 
 def test_sampling_refuses_one_oversized_replication(monkeypatch):
     """Every path to the engines samples first; sampling itself refuses."""
-    from borderesim.sampling import sample
+    from borderesim.run.sampling import sample
 
     monkeypatch.setenv(budget.ENV, "1M")
     scen = load_scenario(SMALL, ["arrivals.per_hour=100000"])
@@ -281,7 +282,7 @@ def wide(n: int) -> dict:
 
 def test_auto_falls_back_when_the_kernel_cannot_hold_the_lanes(monkeypatch, capsys, tmp_path):
     """The kernel packs lane numbers in 16 bits; more lanes run with SimPy under ``auto``."""
-    import borderesim.engines.fast as fast
+    import borderesim.run.engines.fast as fast
 
     monkeypatch.setattr(fast, "MAX_LANES", 4)
     result = simulate(wide(5), replications=1)
@@ -295,7 +296,7 @@ def test_auto_falls_back_when_the_kernel_cannot_hold_the_lanes(monkeypatch, caps
 
 
 def test_real_lane_limit_is_reported():
-    from borderesim.engines.fast import MAX_LANES, supports
+    from borderesim.run.engines.fast import MAX_LANES, supports
 
     assert MAX_LANES == 1 << 16
     scen = load_scenario(wide(2))

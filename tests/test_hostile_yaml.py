@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from borderesim import ScenarioError, load_scenario
-from borderesim.scenario import load_scenario_text
-from borderesim.yamlio import MAX_BYTES, MAX_DEPTH, MAX_NODES, parse_yaml
+from borderesim.model.scenario import load_scenario_text
+from borderesim.model.yamlio import MAX_BYTES, MAX_DEPTH, MAX_NODES, parse_yaml
 
 from .conftest import DEMO, ROOT
 

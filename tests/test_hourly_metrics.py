@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from borderesim import load_scenario
-from borderesim.engines import get_engine
-from borderesim.hourly_metrics import (
+from borderesim.analysis.by_hour import (
     hour_of_day,
     hourly_kpis,
     hourly_quantile,
@@ -17,11 +16,12 @@ from borderesim.hourly_metrics import (
     stage_waits,
     window_segments,
 )
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.simulate import choose_engine
-from borderesim.theory import mmc_mean_wait, mmc_wait_quantile
-from borderesim.trace import Trace
+from borderesim.analysis.theory import mmc_mean_wait, mmc_wait_quantile
+from borderesim.run.engines import get_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.simulate import choose_engine
+from borderesim.run.trace import Trace
 from tests.conftest import single_stage
 
 

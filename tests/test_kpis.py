@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from borderesim import kpis
-from borderesim.cli import main
-from borderesim.compare import load_strategies, with_targeting
-from borderesim.kpis import (
+from borderesim.analysis import kpis
+from borderesim.analysis.compare import load_strategies, with_targeting
+from borderesim.analysis.kpis import (
     FAMILIES,
     KpiFamily,
     UnknownKpi,
@@ -22,10 +21,11 @@ from borderesim.kpis import (
     markdown_table,
     readme_section,
 )
-from borderesim.scenario import load_scenario
-from borderesim.serialize import dumps, to_jsonable
-from borderesim.simulate import simulate
-from borderesim.tables import kpi_table
+from borderesim.cli import main
+from borderesim.model.scenario import load_scenario
+from borderesim.output.serialize import dumps, to_jsonable
+from borderesim.output.tables import kpi_table
+from borderesim.run.simulate import simulate
 
 from .conftest import ROOT, SCENARIOS
 
@@ -46,7 +46,7 @@ def produced_names(path: Path, targeting: dict | None = None) -> list[str]:
     # a scenario with events keeps its length: its shocks must fall inside the run
     scenario = load_scenario(path, [] if load_scenario(path).events else SHORT)
     if targeting is not None:
-        from borderesim.compare import Variant
+        from borderesim.analysis.compare import Variant
 
         scenario = with_targeting(scenario, Variant("x", targeting))
     return list(simulate(scenario, replications=1).kpis)
@@ -138,8 +138,8 @@ def test_readme_table_equals_the_catalogue():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.count(kpis.START) == 1 and text.count(kpis.END) == 1
     assert readme_section(text) == markdown_table(), (
-        "README.md's KPI table differs from borderesim/kpis.py; run "
-        "`python -m borderesim.kpis --write-readme`")
+        "README.md's KPI table differs from borderesim/analysis/kpis.py; run "
+        "`python -m borderesim.analysis.kpis --write-readme`")
 
 
 def test_readme_table_lists_every_run_family():
@@ -218,7 +218,7 @@ def test_result_and_table_with_infinite_load():
 
 
 def test_compare_json_is_strict_when_no_server_is_on_duty():
-    from borderesim.compare import Variant, compare
+    from borderesim.analysis.compare import Variant, compare
 
     scenario = load_scenario(SCENARIOS / "land_crossing.yaml", OFF_DUTY)
     variants = [Variant("profile", {"strategy": "by_class",

@@ -17,17 +17,17 @@ import pytest
 import yaml
 from matplotlib.text import Text
 
-from borderesim import animate
 from borderesim.cli import main
-from borderesim.engines.fast.support import supports
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.plots.text import plain
-from borderesim.report import NO_KIND_NOTE, build, write_report
-from borderesim.report.figures import fig_fairness
-from borderesim.report.sections import kind_words
-from borderesim.report.standards import standards_for
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
+from borderesim.output import animate
+from borderesim.output.plots.text import plain
+from borderesim.output.report import NO_KIND_NOTE, build, write_report
+from borderesim.output.report.figures import fig_fairness
+from borderesim.output.report.sections import kind_words
+from borderesim.output.report.standards import standards_for
+from borderesim.run.engines.fast.support import supports
+from borderesim.run.plan import make_plan
 
 MACRO = r"$\badmacro$"
 """Two unescaped dollars around an unknown TeX macro: a mathtext parse error if parsed."""

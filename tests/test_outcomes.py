@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from borderesim.compare import load_strategies, with_targeting
-from borderesim.metrics import replication_kpis
-from borderesim.outcomes import Outcome, is_checked, is_counted, occupancy
-from borderesim.plan import make_plan
-from borderesim.sampling import Inputs, sample
-from borderesim.scenario import load_scenario
-from borderesim.targeting import DynamicRule, PythonRule
-from borderesim.targeting.base import p_refer_if_threat
-from borderesim.trace import FLUSHED, Trace
+from borderesim.analysis.compare import load_strategies, with_targeting
+from borderesim.analysis.metrics import replication_kpis
+from borderesim.analysis.outcomes import Outcome, is_checked, is_counted, occupancy
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting import DynamicRule, PythonRule
+from borderesim.model.targeting.base import p_refer_if_threat
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import Inputs, sample
+from borderesim.run.trace import FLUSHED, Trace
 from tests.conftest import DEMO, SCENARIOS
 
 nan = np.nan

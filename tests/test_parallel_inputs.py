@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from borderesim import drain, sampling, simulate
+from borderesim import simulate
+from borderesim.run import drain, sampling
 from tests.conftest import SCENARIOS
 
 

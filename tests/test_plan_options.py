@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
+from borderesim.analysis.workforce import load_options, plan_workforce
+from borderesim.analysis.workforce.costs import annuity
 from borderesim.cli import main
-from borderesim.workforce import load_options, plan_workforce
-from borderesim.workforce.costs import annuity
 from tests.conftest import SCENARIOS
 
 SMALL = {
@@ -145,8 +145,8 @@ def test_missing_options_file(tmp_path, capsys):
 
 @pytest.mark.parametrize("name", ["airport", "land"])
 def test_example_options_files_validate(name):
-    from borderesim.plan import make_plan
-    from borderesim.scenario import load_scenario
+    from borderesim.model.scenario import load_scenario
+    from borderesim.run.plan import make_plan
 
     opts, src = load_options(SCENARIOS / "options" / f"{name}.yaml")
     scenario = {"airport": "airport_arrivals", "land": "land_crossing"}[name]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import yaml
 
+from borderesim.analysis.theory import mg1_mean_wait, mmc_mean_wait
 from borderesim.cli import main
-from borderesim.plan import make_plan
-from borderesim.region import GREEN, load_region, route_replication, simulate_region
-from borderesim.region.sampling import crossing_draws, crossing_strategies, sample_travellers
-from borderesim.theory import mg1_mean_wait, mmc_mean_wait
+from borderesim.run.plan import make_plan
+from borderesim.run.region import GREEN, load_region, route_replication, simulate_region
+from borderesim.run.region.sampling import crossing_draws, crossing_strategies, sample_travellers
 from tests.conftest import ROOT
 
 DESK = {"distribution": "exponential", "mean": 1}
@@ -381,7 +381,7 @@ def test_validate_accepts_a_region_file(capsys):
 
 
 def test_variants_are_compared_on_the_same_travellers(tmp_path):
-    from borderesim.region.compare import compare_regions
+    from borderesim.run.region.compare import compare_regions
 
     region = _displacement(tmp_path, GREEN_P)
     naive = load_region(region, ["adversary.behaviour=naive"])
@@ -404,7 +404,7 @@ def test_region_classes_replace_the_crossings(tmp_path):
 
 
 def test_the_map_draws_names_as_written(tmp_path):
-    from borderesim.region.figure import flows, plot_region
+    from borderesim.run.region.figure import flows, plot_region
 
     region = load_region(_displacement(tmp_path, 0.05), [r"name=$\badmacro$ region"])
     res = simulate_region(region, replications=2, keep_runs=True)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from borderesim.cli import main
-from borderesim.region import load_region
+from borderesim.run.region import load_region
 from tests.test_region import crossing, one_origin, two_stage, write_region
 
 GREEN_P = 0.2
@@ -179,7 +179,7 @@ def test_region_report_matches_run_and_escapes_user_text(tmp_path, capsys):
     page = out.read_text()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in page
     assert "<b>bold</b>" not in page
-    from borderesim.report.region import REGION_IDS
+    from borderesim.output.report.region import REGION_IDS
 
     for sid in REGION_IDS:
         assert f'<section id="{sid}">' in page
@@ -223,7 +223,7 @@ def write_sweep(tmp_path, grid, **fields) -> str:
 def test_sweep_over_a_region_gives_regional_rows(tmp_path, capsys):
     import pandas as pd
 
-    from borderesim.region import simulate_region
+    from borderesim.run.region import simulate_region
 
     region_path = small_region(tmp_path, information={"informed_share": 0.5})
     sweep = write_sweep(tmp_path, {"crossings.b.targeting.referral_rate": [0.05, 0.5],
@@ -272,9 +272,9 @@ def test_a_bad_region_sweep_point_gets_one_line(tmp_path, capsys, grid, names):
 
 
 def test_an_uploaded_region_is_refused_before_any_file_is_opened(tmp_path, monkeypatch):
-    from borderesim import scenario as scenario_module
-    from borderesim import yamlio
     from borderesim.errors import ScenarioError
+    from borderesim.model import scenario as scenario_module
+    from borderesim.model import yamlio
     from borderesim.workshop import logic
 
     path = small_region(tmp_path)
@@ -315,7 +315,7 @@ def test_the_region_page_shows_regional_numbers(tmp_path, monkeypatch):
 
     from streamlit.testing.v1 import AppTest
 
-    from borderesim.region import simulate_region
+    from borderesim.run.region import simulate_region
     from borderesim.workshop import region as page
 
     path = small_region(tmp_path, name="Two *ports* <b>", replications=2)
@@ -339,8 +339,8 @@ def test_the_region_page_shows_regional_numbers(tmp_path, monkeypatch):
 
 
 def test_the_example_variants_and_sweep_files_load():
-    from borderesim.region.variants import load_variant_regions, load_variants
-    from borderesim.sweep import load_sweep
+    from borderesim.run.region.variants import load_variant_regions, load_variants
+    from borderesim.run.sweep import load_sweep
     from tests.conftest import ROOT
 
     folder = ROOT / "scenarios" / "region"

@@ -15,11 +15,11 @@ import pytest
 from borderesim import simulate
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
-from borderesim.plan import make_plan
-from borderesim.report import SECTION_IDS
-from borderesim.report.knobs import SCALES, SHIFTS, tradeoff_variants
-from borderesim.report.standards import Standard, judge, standards_for, target_standards
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
+from borderesim.output.report import SECTION_IDS
+from borderesim.output.report.knobs import SCALES, SHIFTS, tradeoff_variants
+from borderesim.output.report.standards import Standard, judge, standards_for, target_standards
+from borderesim.run.plan import make_plan
 
 from .conftest import SCENARIOS
 

@@ -15,9 +15,9 @@ import yaml
 
 from borderesim.cli import main
 from borderesim.cli.report import cheapest_words
-from borderesim.report import SECTION_IDS, build, write_report
-from borderesim.report.pdf import section_lines
-from borderesim.report.sections import build_sections
+from borderesim.output.report import SECTION_IDS, build, write_report
+from borderesim.output.report.pdf import section_lines
+from borderesim.output.report.sections import build_sections
 from tests.test_plan_options import OPTIONS, SMALL, TARGET
 from tests.test_report import Page
 
@@ -136,7 +136,7 @@ def test_bad_options_file_exits_2_before_simulating(tmp_path, capsys, monkeypatc
     def no_simulation(*args, **kwargs):
         raise AssertionError("simulated before checking the options file")
 
-    module = sys.modules["borderesim.report.build"]  # the package exports a function `build`
+    module = sys.modules["borderesim.output.report.build"]  # the package exports a function `build`
     monkeypatch.setattr(module, "simulate", no_simulation)
     scenario = write(tmp_path / "s.yaml", SMALL)
     out = tmp_path / "r.html"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from borderesim import load_scenario
-from borderesim.plan import make_plan
-from borderesim.sampling import sample, sample_arrivals, stream
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample, sample_arrivals, stream
 
 PROFILE = [0, 0, 10, 50, 200, 600, 30, 5] * 3
 

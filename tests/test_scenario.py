@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from borderesim import ScenarioError, load_scenario
-from borderesim.scenario import json_schema
-from borderesim.units import to_minutes
+from borderesim.model.scenario import json_schema
+from borderesim.model.units import to_minutes
 
 ISSUE_YAML = """
 name: Demo land crossing

@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
+from borderesim.analysis.workforce.costs import annuity, fte
+from borderesim.analysis.workforce.schema import Shift
+from borderesim.analysis.workforce.shifts import SLOTS, SLOTS_PER_HOUR, ShiftColumn, solve_cover
 from borderesim.errors import ScenarioError
-from borderesim.workforce.costs import annuity, fte
-from borderesim.workforce.schema import Shift
-from borderesim.workforce.shifts import SLOTS, SLOTS_PER_HOUR, ShiftColumn, solve_cover
 
 
 def shift(**kw) -> Shift:

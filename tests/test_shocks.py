@@ -1,7 +1,7 @@
 """Shocks and agile response against exact answers, on both engines.
 
-Surges, outages, slowdowns and reserve officers (``borderesim/events.py``; rules in
-``borderesim/testing/semantics.py``), their KPIs (``borderesim/shocks.py``) and the
+Surges, outages, slowdowns and reserve officers (``borderesim/model/events.py``; rules in
+``borderesim/testing/semantics.py``), their KPIs (``borderesim/analysis/shocks.py``) and the
 bad-input messages.
 """
 
@@ -13,13 +13,13 @@ import sys
 import numpy as np
 import pytest
 
-from borderesim.engines import fast, simpy_engine
+from borderesim.analysis.shocks import queue_peak, recovery_minutes, shock_kpis
 from borderesim.errors import ScenarioError
-from borderesim.events import occurrences
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
-from borderesim.shocks import queue_peak, recovery_minutes, shock_kpis
+from borderesim.model.events import occurrences
+from borderesim.model.scenario import load_scenario
+from borderesim.run.engines import fast, simpy_engine
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
 from borderesim.testing.cases import Case, Stage
 
 from .test_engines_agree import assert_same_trace
@@ -278,7 +278,7 @@ def test_bad_reserve_and_cli_exit_2(tmp_path):
 
 
 def test_fast_engine_supports_events_and_reserve():
-    from borderesim.engines.fast import supports
+    from borderesim.run.engines.fast import supports
 
     data = crossing(events=[{"kind": "surge", "at": "01:00", "travellers": 3}])
     data["stages"]["desk"]["reserve"] = {"officers": 1, "open_above": 4, "close_below": 1}
@@ -308,7 +308,7 @@ def shocked_scenario() -> dict:
 
 
 def test_compare_policies_pairs_the_same_travellers(tmp_path):
-    from borderesim.compare import compare, load_policies
+    from borderesim.analysis.compare import compare, load_policies
 
     path = tmp_path / "policies.yaml"
     path.write_text(POLICIES)
@@ -336,7 +336,7 @@ def test_compare_policies_pairs_the_same_travellers(tmp_path):
     ("strategies: {}", "strategies: unknown field; allowed: policies, description"),
 ])
 def test_bad_policies_get_one_line(tmp_path, text, message):
-    from borderesim.compare import compare, load_policies
+    from borderesim.analysis.compare import compare, load_policies
 
     path = tmp_path / "p.yaml"
     path.write_text(text)
@@ -360,8 +360,8 @@ def test_cli_compare_policies_prints_the_shock_kpis(tmp_path, capsys):
 
 
 def test_profile_and_figure(tmp_path):
-    from borderesim.plots.shock import plot_shock_response
-    from borderesim.shocks import profile
+    from borderesim.analysis.shocks import profile
+    from borderesim.output.plots.shock import plot_shock_response
 
     scenario = load_scenario(shocked_scenario())
     plan = make_plan(scenario)

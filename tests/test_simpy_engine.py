@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from borderesim import load_scenario, simulate
-from borderesim.engines.simpy_engine import run
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.trace import FLUSHED
+from borderesim.run.engines.simpy_engine import run
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.trace import FLUSHED
 from tests.conftest import single_stage
 from tests.invariants import check_trace
 

@@ -19,16 +19,16 @@ from pydantic import Field
 
 from borderesim import ScenarioError, load_scenario
 from borderesim.cli import main
-from borderesim.report import describe
-from borderesim.report.knobs import SCALES, tradeoff_variants
-from borderesim.scenario import json_schema
-from borderesim.targeting import (
+from borderesim.model.scenario import json_schema
+from borderesim.model.targeting import (
     Decision,
     Knob,
     Strategy,
     TargetingContext,
     register_strategy,
 )
+from borderesim.output.report import describe
+from borderesim.output.report.knobs import SCALES, tradeoff_variants
 from borderesim.testing.strategy_kit import check_strategy, knob_settings
 from borderesim.workshop import logic
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy import stats
 
-from borderesim.student_t import t_quantile
+from borderesim.analysis.student_t import t_quantile
 
 
 @pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 10, 19, 29, 99, 500])

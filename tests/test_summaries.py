@@ -12,16 +12,16 @@ import math
 import numpy as np
 import pytest
 
-from borderesim.headline import worst_stage
-from borderesim.hourly_metrics import hourly_kpis
-from borderesim.metrics import confidence_interval, summarise
-from borderesim.plan import make_plan
-from borderesim.quantiles import pooled_quantile, quantile, tail_of
-from borderesim.scenario import load_scenario
-from borderesim.serialize import dumps
-from borderesim.simulate import run_replication, simulate
-from borderesim.tables import kpi_table
-from borderesim.transient import solve_transient
+from borderesim.analysis.by_hour import hourly_kpis
+from borderesim.analysis.headline import worst_stage
+from borderesim.analysis.metrics import confidence_interval, summarise
+from borderesim.analysis.quantiles import pooled_quantile, quantile, tail_of
+from borderesim.analysis.transient import solve_transient
+from borderesim.model.scenario import load_scenario
+from borderesim.output.serialize import dumps
+from borderesim.output.tables import kpi_table
+from borderesim.run.plan import make_plan
+from borderesim.run.simulate import run_replication, simulate
 from tests.conftest import SCENARIOS, single_stage
 
 # A morning peak, a roster drop from 10 to 1 officers while all are busy (30-min services)
@@ -184,7 +184,7 @@ def test_worst_stage_is_the_one_that_breaks():
 
 
 def test_compare_json_stays_strict_with_flags():
-    from borderesim.compare import Variant, compare
+    from borderesim.analysis.compare import Variant, compare
 
     sc = load_scenario(LAND, ["duration=4h", "warmup=1h"])
     variants = [Variant("random", {"strategy": "random", "referral_rate": 0.05}),
@@ -196,7 +196,7 @@ def test_compare_json_stays_strict_with_flags():
 
 
 def test_longest_spell_joins_overlapping_waits():
-    from borderesim.overload import longest_spell
+    from borderesim.analysis.overload import longest_spell
 
     entry = np.array([10.0, 12.0, 30.0, 50.0, 51.0, 90.0])
     start = np.array([15.0, 31.0, 30.0, 55.0, 80.0, 95.0])  # 10-31 and 50-80 are one queue

@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from borderesim.cli import main
-from borderesim.simulate import simulate
-from borderesim.sweep import load_results, load_sweep, read_manifest, run_sweep
+from borderesim.run.simulate import simulate
+from borderesim.run.sweep import load_results, load_sweep, read_manifest, run_sweep
 from tests.conftest import ROOT, SCENARIOS
 
 LAND = str(SCENARIOS / "land_crossing.yaml")

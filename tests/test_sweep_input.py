@@ -7,8 +7,8 @@ import yaml
 
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
-from borderesim.sweep import load_sweep
-from borderesim.sweep.deps import need
+from borderesim.run.sweep import load_sweep
+from borderesim.run.sweep.deps import need
 from tests.conftest import SCENARIOS
 
 LAND = str(SCENARIOS / "land_crossing.yaml")

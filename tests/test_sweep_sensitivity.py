@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from borderesim.cli import main
-from borderesim.sweep import load_results, load_sweep
-from borderesim.sweep.progress import Progress
-from borderesim.sweep.sensitivity import main_effects, point_means, sobol_indices
+from borderesim.run.sweep import load_results, load_sweep
+from borderesim.run.sweep.progress import Progress
+from borderesim.run.sweep.sensitivity import main_effects, point_means, sobol_indices
 from tests.conftest import SCENARIOS
 
 pytest.importorskip("SALib")

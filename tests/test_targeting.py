@@ -15,21 +15,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+from borderesim.analysis.metrics import fairness_kpis
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
-from borderesim.metrics import fairness_kpis
-from borderesim.plan import make_plan
-from borderesim.sampling import sample
-from borderesim.scenario import load_scenario
-from borderesim.simulate import simulate
-from borderesim.targeting.layers import combine_p
-from borderesim.targeting.risk_score import (
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting.layers import combine_p
+from borderesim.model.targeting.risk_score import (
     d_prime,
     expected_referral_share,
     threshold_for_rate,
 )
-from borderesim.targeting.sqrt_biased import class_rates
-from borderesim.targeting.watchlist import Outage
+from borderesim.model.targeting.sqrt_biased import class_rates
+from borderesim.model.targeting.watchlist import Outage
+from borderesim.run.plan import make_plan
+from borderesim.run.sampling import sample
+from borderesim.run.simulate import simulate
 
 SECONDARY_P = 0.8
 

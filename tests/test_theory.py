@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from borderesim import load_scenario, simulate
-from borderesim.theory import erlang_c, mg1_mean_wait, mmc_mean_wait
+from borderesim.analysis.theory import erlang_c, mg1_mean_wait, mmc_mean_wait
 from tests.conftest import single_stage
 
 ENGINE = "auto"  # the fast engine when present; it agrees with SimPy traveller by traveller

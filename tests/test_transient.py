@@ -15,8 +15,8 @@ from scipy.linalg import expm
 from scipy.stats import poisson
 
 from borderesim import simulate
-from borderesim.theory import mmc_mean_wait, mmc_wait_exceeds, mmc_wait_quantile
-from borderesim.transient import solve_scenario, solve_transient
+from borderesim.analysis.theory import mmc_mean_wait, mmc_wait_exceeds, mmc_wait_quantile
+from borderesim.analysis.transient import solve_scenario, solve_transient
 from tests.conftest import single_stage
 
 

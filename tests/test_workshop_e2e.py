@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from borderesim.errors import ScenarioError
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
 from borderesim.workshop import logic, server
 
 from .conftest import SCENARIOS

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from borderesim.scenario import load_scenario
+from borderesim.model.scenario import load_scenario
 from borderesim.workshop import logic
 from borderesim.workshop.incident import Incident
 from tests.conftest import DEMO

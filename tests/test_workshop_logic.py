@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from borderesim.errors import ScenarioError
-from borderesim.hourly import as_24
-from borderesim.scenario import load_scenario
-from borderesim.targeting import Strategy
+from borderesim.model.hourly import as_24
+from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting import Strategy
 from borderesim.workshop import logic
 from borderesim.workshop.charts import queue_figure, snapshot_png, tradeoff_figure
 

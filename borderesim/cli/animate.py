@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..animate import SIZE, animate_scenario, busiest_hour, check_output, clock, parse_hours
-from ..plots.sizes import size_option
+from ..output.animate import SIZE, animate_scenario, busiest_hour, check_output, clock, parse_hours
+from ..output.plots.sizes import size_option
 from .common import add_scenario_args, load, non_negative_int, positive_int, require
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScenarioError
-from ..scenario import Scenario, load_scenario
-from ..serialize import dumps
-from ..tables import printable
+from ..model.scenario import Scenario, load_scenario
+from ..output.serialize import dumps
+from ..output.tables import printable
 
 
 def add_scenario_args(parser: argparse.ArgumentParser, optional: bool = False) -> None:

@@ -6,11 +6,11 @@ import argparse
 import math
 from pathlib import Path
 
-from ..compare import Comparison, compare, load_policies, load_strategies
-from ..kpis import format_value, kpi_info
-from ..serialize import dumps
-from ..tables import grid
-from ..targeting import Strategy
+from ..analysis.compare import Comparison, compare, load_policies, load_strategies
+from ..analysis.kpis import format_value, kpi_info
+from ..model.targeting import Strategy
+from ..output.serialize import dumps
+from ..output.tables import grid
 from .common import add_run_args, add_scenario_args, load, output_dir, require, warn, writing
 
 
@@ -109,10 +109,10 @@ def figure_path(args: argparse.Namespace) -> Path | None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..region.cli import is_region_file
+    from ..run.region.cli import is_region_file
 
     if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
-        from ..region.variants import compare_region_command
+        from ..run.region.variants import compare_region_command
 
         return compare_region_command(args)
     require(args.variants is None, "--variants is for a region file (a top-level "
@@ -138,7 +138,7 @@ def command(args: argparse.Namespace) -> int:
             path.write_text(dumps(comparison.to_dict()) + "\n")
         written.append(path)
     if figure is not None:
-        from ..plots.tradeoff import plot_tradeoff
+        from ..output.plots.tradeoff import plot_tradeoff
 
         with writing(figure, "--plot"):
             written.append(plot_tradeoff(comparison, figure))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..capacity import VALIDATION_REPLICATIONS, GapResult, gap
-from ..kpis import format_value
-from ..serialize import dumps
+from ..analysis.capacity import VALIDATION_REPLICATIONS, GapResult, gap
+from ..analysis.kpis import format_value
+from ..output.serialize import dumps
 from .common import (
     add_run_args,
     add_scenario_args,
@@ -101,7 +101,7 @@ def _confidence(text: str) -> float:
 
 def write_outputs(result: GapResult, out: Path) -> list[Path]:
     """Write ``gap.json`` and ``gap.png`` into ``out`` (created if missing)."""
-    from ..plots.gap import plot_gap
+    from ..output.plots.gap import plot_gap
 
     out.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..kpis import format_value
-from ..workforce.options import WorkforcePlan, plan_workforce
+from ..analysis.kpis import format_value
+from ..analysis.workforce.options import WorkforcePlan, plan_workforce
 from .common import add_run_args, add_scenario_args, load, show, warn
 from .gap import add_target_args
 
@@ -52,7 +52,7 @@ def command(args: argparse.Namespace) -> int:
 
 def write_outputs(result: WorkforcePlan, out: Path) -> list[Path]:
     """Write ``plan.json`` and ``workforce_options.png`` into ``out`` (created if missing)."""
-    from ..plots.workforce import plot_options
+    from ..output.plots.workforce import plot_options
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "plan.json").write_text(result.to_json())

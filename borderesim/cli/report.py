@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..report import FORMATS, KINDS, ReportData, build, write_report
-from ..tables import printable
+from ..output.report import FORMATS, KINDS, ReportData, build, write_report
+from ..output.tables import printable
 from .common import add_run_args, add_scenario_args, check_output_file, load, warn, writing
 from .gap import add_target_args
 
@@ -57,7 +57,7 @@ def output_format(output: Path | None, fmt: str | None) -> tuple[Path, str]:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..region.cli import is_region_file
+    from ..run.region.cli import is_region_file
 
     output, fmt = output_format(args.output, args.format)
     if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
@@ -92,8 +92,8 @@ def cheapest_words(data: ReportData) -> str:
 def region_command(args: argparse.Namespace, output: Path, fmt: str) -> int:
     """``borderesim report REGION.yaml``: regional KPIs, threats by route, the value of
     information, the map and each crossing's headline KPIs (no standards or gap)."""
-    from ..region import load_region
-    from ..report.region import build_region, write_region_report
+    from ..output.report.region import build_region, write_region_report
+    from ..run.region import load_region
 
     if args.targets or args.kind or args.options:
         warn("--target, --kind and --options judge one crossing against standards and "

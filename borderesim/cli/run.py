@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..records import write_outputs
-from ..simulate import simulate
-from ..tables import header, kpi_table
+from ..output.records import write_outputs
+from ..output.tables import header, kpi_table
+from ..run.simulate import simulate
 from .common import add_run_args, add_scenario_args, load, show, warn
 
 EXAMPLES = """\
@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..region.cli import is_region_file, run_region
+    from ..run.region.cli import is_region_file, run_region
 
     if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
         return run_region(args)

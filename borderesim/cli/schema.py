@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..scenario import json_schema
+from ..model.scenario import json_schema
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

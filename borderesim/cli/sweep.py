@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import ScenarioError
-from ..plots.sizes import size_option
+from ..output.plots.sizes import size_option
 from .common import positive_int, warn
 
 DEFAULT_KPIS = ("wait_p95_rep", "wait_mean", "throughput_per_hour", "detection_rate")
@@ -48,9 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..sweep import load_results, load_sweep, run_sweep
-    from ..sweep.sensitivity import write_sensitivity
-    from ..sweep.store import RESULTS
+    from ..run.sweep import load_results, load_sweep, run_sweep
+    from ..run.sweep.sensitivity import write_sensitivity
+    from ..run.sweep.store import RESULTS
 
     spec = load_sweep(args.sweep)
     if args.flush_seconds <= 0:
@@ -70,7 +70,7 @@ def command(args: argparse.Namespace) -> int:
     table = None
     sens = write_sensitivity(spec, df, args.out)
     if sens is not None:
-        from ..sweep.sensitivity import sobol_indices
+        from ..run.sweep.sensitivity import sobol_indices
 
         table = sobol_indices(spec, df)
         print(f"Sobol' indices of every KPI: {sens}")
@@ -78,10 +78,15 @@ def command(args: argparse.Namespace) -> int:
         if len(shown):
             print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if args.plot:
-        from ..kpis import kpi_info
-        from ..plots.style import DPI, inches
-        from ..plots.sweep import draw_heatmaps, draw_main_effects, draw_sensitivity, heatmap_pairs
-        from ..sweep.spec import META_COLUMNS
+        from ..analysis.kpis import kpi_info
+        from ..output.plots.style import DPI, inches
+        from ..output.plots.sweep import (
+            draw_heatmaps,
+            draw_main_effects,
+            draw_sensitivity,
+            heatmap_pairs,
+        )
+        from ..run.sweep.spec import META_COLUMNS
 
         names = [c for c in df.columns if c not in META_COLUMNS and c not in spec.paths]
         unknown = [k for k in (args.kpi or []) if k not in names]
@@ -89,7 +94,7 @@ def command(args: argparse.Namespace) -> int:
             raise ScenarioError(f"unknown KPI {unknown[0]!r}; choose from {', '.join(names)}",
                                 None, "--kpi")
         if spec.region_file is not None and not args.kpi:
-            from ..region.sweep import DEFAULT_KPIS as region_kpis
+            from ..run.region.sweep import DEFAULT_KPIS as region_kpis
 
             kpis = [k for k in region_kpis if k in names]
         else:

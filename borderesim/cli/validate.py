@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ..region.cli import is_region_file, validate_region
+    from ..run.region.cli import is_region_file, validate_region
 
     if is_region_file(args.scenario):  # a region of crossings (a top-level `crossings:`)
         return validate_region(args)

@@ -31,10 +31,10 @@ def command(args: argparse.Namespace) -> int:
 
     require(0 < args.port < 65536, f"--port must be 1-65535, got {args.port}")
     if args.scenario is not None:
-        from ..region.cli import is_region_file
+        from ..run.region.cli import is_region_file
 
         if is_region_file(args.scenario):  # a read-only page of regional numbers
-            from ..region import load_region
+            from ..run.region import load_region
 
             load_region(args.scenario)
         else:

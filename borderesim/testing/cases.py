@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..plan import Plan
-from ..sampling import Inputs
-from ..targeting import DynamicRule
-from ..trace import FLUSHED, NOT_VISITED, Trace
+from ..model.targeting import DynamicRule
+from ..run.plan import Plan
+from ..run.sampling import Inputs
+from ..run.trace import FLUSHED, NOT_VISITED, Trace
 
 NAN = float("nan")
 

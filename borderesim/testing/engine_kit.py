@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engines import Engine
-from ..trace import FLUSHED, NOT_VISITED, Trace
+from ..run.engines import Engine
+from ..run.trace import FLUSHED, NOT_VISITED, Trace
 from .cases import CASES, Case
 
 TOL = 1e-9

@@ -1,9 +1,9 @@
 """The plain NumPy KPIs of one replication: the reference the compiled ones must match.
 
-``borderesim.metrics.replication_kpis`` computes the same numbers in two compiled
-passes (``borderesim.kpi_kernel``); this is the version before it, kept as written so
+``borderesim.analysis.metrics.replication_kpis`` computes the same numbers in two compiled
+passes (``borderesim.analysis.kpi_kernel``); this is the version before it, kept as written so
 tests can compare the two on every example scenario and on generated ones. The
-definitions are stated in ``borderesim.metrics`` and ``borderesim.outcomes``.
+definitions are stated in ``borderesim.analysis.metrics`` and ``borderesim.analysis.outcomes``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from ..hourly_metrics import window_segments, within_duty
-from ..metrics import (
+from ..analysis.by_hour import window_segments, within_duty
+from ..analysis.metrics import (
     _mean,
     _p95,
     _ratio,
@@ -23,12 +23,12 @@ from ..metrics import (
     queue_aware_spared,
     referred_stage_time,
 )
-from ..outcomes import CHUNK, Outcome
-from ..plan import Plan
-from ..quantiles import Tail, keep_limit
-from ..sampling import Inputs
-from ..scenario import Scenario
-from ..trace import Trace
+from ..analysis.outcomes import CHUNK, Outcome
+from ..analysis.quantiles import Tail, keep_limit
+from ..model.scenario import Scenario
+from ..run.plan import Plan
+from ..run.sampling import Inputs
+from ..run.trace import Trace
 
 
 def offered_load(outcome: Outcome) -> dict[str, float]:
@@ -129,8 +129,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
 
     Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
     dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
-    :class:`~borderesim.quantiles.Tail` :func:`summarise` pools across replications,
-    sized for a run of ``replications`` (:func:`~borderesim.quantiles.keep_limit`).
+    :class:`~borderesim.analysis.quantiles.Tail` :func:`summarise` pools across replications,
+    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`).
     """
     limit = keep_limit(replications)
     outcome = Outcome(plan, inputs, trace)

@@ -118,7 +118,7 @@ freed server has a start). Warm-up and post-window travellers never hold the run
 crossing and detection are per counted traveller, followed to their exit in the drain;
 throughput, queue length and utilisation are time averages over the counted window.
 A percentile (``wait_p95``) pools every replication's counted travellers
-(:mod:`borderesim.quantiles`); other KPIs are averaged over replications with a 95 %
+(:mod:`borderesim.analysis.quantiles`); other KPIs are averaged over replications with a 95 %
 t-interval.
 ``detection_rate`` is the low-variance estimator: the prevalence-weighted mean over
 counted travellers of P(detected | threat), from the stages each traveller actually
@@ -127,7 +127,7 @@ detected / threats among counted travellers.
 
 **Censoring.** Only when the drain cap ends the run are counted travellers still inside
 (``unfinished``): a wait not yet ended counts as its lower bound ``run_end - entry``
-(``{stage}.censored`` counts them; ``borderesim.outcomes.Outcome.wait`` is the one
+(``{stage}.censored`` counts them; ``borderesim.analysis.outcomes.Outcome.wait`` is the one
 definition, used by ``run`` and the hourly KPIs alike), and detection scores them by
 what happened before the run ended (a referred traveller stuck in a growing secondary
 queue counts as unchecked). ``run`` then warns that these waits are lower bounds.

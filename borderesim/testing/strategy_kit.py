@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..compare import Variant, knob_variants, with_targeting
-from ..engines.fast.support import supports
-from ..plan import make_plan
-from ..sampling import Inputs, sample, stream
-from ..scenario import Scenario
-from ..targeting import Decision, DynamicRule, PythonRule, Strategy, TargetingContext
-from ..targeting.base import p_refer_if_threat as rule_p_refer
+from ..analysis.compare import Variant, knob_variants, with_targeting
+from ..model.scenario import Scenario
+from ..model.targeting import Decision, DynamicRule, PythonRule, Strategy, TargetingContext
+from ..model.targeting.base import p_refer_if_threat as rule_p_refer
+from ..run.engines.fast.support import supports
+from ..run.plan import make_plan
+from ..run.sampling import Inputs, sample, stream
 
 WAITING = (0, 1, 5, 50)
 """Queue lengths at which a queue-aware rule's referrals are compared across knob values."""

@@ -19,13 +19,20 @@ from pathlib import Path
 
 import streamlit as st
 
-from borderesim.animate import busiest_hour, clock, frame_times, gif_bytes, make_frames, make_layout
 from borderesim.errors import ScenarioError
-from borderesim.region.cli import is_region_file
-from borderesim.scenario import Scenario, load_scenario, load_scenario_text
+from borderesim.model.scenario import Scenario, load_scenario, load_scenario_text
+from borderesim.model.yamlio import decode_text
+from borderesim.output.animate import (
+    busiest_hour,
+    clock,
+    frame_times,
+    gif_bytes,
+    make_frames,
+    make_layout,
+)
+from borderesim.run.region.cli import is_region_file
 from borderesim.workshop import charts, incident, logic
 from borderesim.workshop import region as region_page
-from borderesim.yamlio import decode_text
 
 
 def _args() -> argparse.Namespace:

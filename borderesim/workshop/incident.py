@@ -1,8 +1,8 @@
 """The workshop's "incident" button, as logic the page calls (no Streamlit here).
 
 A trainer presses *outage now* or *surge now* at a clock time of the simulated day;
-the page adds the matching event (``borderesim/events.py``) to the scenario it runs
-and shows the shock KPIs (``borderesim/shocks.py``) beside the usual ones. These
+the page adds the matching event (``borderesim/model/events.py``) to the scenario it runs
+and shows the shock KPIs (``borderesim/analysis/shocks.py``) beside the usual ones. These
 functions build and validate that event; they are pure (a scenario in, a new
 scenario out) so the page can cache runs keyed by the incidents pressed.
 """
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ..errors import ScenarioError
-from ..events import clock_text
-from ..scenario import Scenario, load_scenario
+from ..model.events import clock_text
+from ..model.scenario import Scenario, load_scenario
 
 DAY = 1440.0
 

@@ -24,19 +24,19 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.headline import StageHeadline, worst_stage
+from ..analysis.metrics import confidence_interval
+from ..analysis.outcomes import occupancy
 from ..errors import ScenarioError
-from ..headline import StageHeadline, worst_stage
-from ..hourly import as_24
-from ..metrics import confidence_interval
-from ..outcomes import occupancy
-from ..plan import Plan, make_plan
-from ..report.standards import QUEUE_LIMIT
-from ..sampling import Inputs
-from ..scenario import Scenario, load_scenario, load_scenario_text
-from ..simulate import simulate
-from ..targeting import PRESETS, Knob, Preset, Strategy, basic
-from ..trace import Trace
-from ..yamlio import decode_text
+from ..model.hourly import as_24
+from ..model.scenario import Scenario, load_scenario, load_scenario_text
+from ..model.targeting import PRESETS, Knob, Preset, Strategy, basic
+from ..model.yamlio import decode_text
+from ..output.report.standards import QUEUE_LIMIT
+from ..run.plan import Plan, make_plan
+from ..run.sampling import Inputs
+from ..run.simulate import simulate
+from ..run.trace import Trace
 from .incident import Incident, apply_incidents, incident_words
 
 # --------------------------------------------------------------------------- scenarios
@@ -452,7 +452,7 @@ def stage_waits(outcome: Outcome) -> str:
 
 def shock_words(outcome: Outcome) -> str:
     """The shock KPIs in one line: each stage's peak queue and recovery time, and the
-    reserve officer-hours used (``borderesim.shocks``)."""
+    reserve officer-hours used (``borderesim.analysis.shocks``)."""
     parts = []
     for stage in outcome.scenario.stages:
         peak = outcome.mean(f"{stage}.queue_peak")

@@ -2,10 +2,10 @@
 (``borderesim workshop REGION.yaml``).
 
 A region file names its crossings' files on the server, so it is never accepted as an
-upload (:func:`borderesim.scenario.load_scenario_text` refuses it before opening
+upload (:func:`borderesim.model.scenario.load_scenario_text` refuses it before opening
 anything); only the file the trainer started the server with is shown. The page has no
 sliders but the number of runs: the regional headline numbers with 95 % intervals,
-each crossing's headline KPIs and the map of :mod:`borderesim.region.figure`. Names
+each crossing's headline KPIs and the map of :mod:`borderesim.run.region.figure`. Names
 and descriptions are shown as text (``logic.plain``), never as Markdown.
 """
 
@@ -15,8 +15,8 @@ import io
 import math
 from typing import Any
 
-from ..kpis import format_value, kpi_info
-from ..region import RegionResult, load_region, simulate_region
+from ..analysis.kpis import format_value, kpi_info
+from ..run.region import RegionResult, load_region, simulate_region
 
 HEADLINE = ("region.wait_mean", "region.journey_mean", "region.detection_rate",
             "region.threats_missed_per_day", "region.displacement_share",
@@ -66,7 +66,7 @@ def map_png(result: RegionResult) -> bytes:
     """The map and the threats' routes (``simulate_region(..., keep_runs=True)``) as PNG."""
     from matplotlib.figure import Figure
 
-    from ..region.figure import plot_region_map, plot_threat_routes
+    from ..run.region.figure import plot_region_map, plot_threat_routes
 
     fig = Figure(figsize=(12.0, 4.8))
     left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1.0]})

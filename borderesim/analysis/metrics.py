@@ -1,0 +1,365 @@
+"""KPIs of one replication from its trace, and confidence intervals across replications.
+
+Times are minutes, rates are shares (0-1) unless the name says ``per_hour``.
+Only travellers who *arrive* in the counted window ``[warmup, horizon)`` are
+counted; their waits, times in system and detection are followed to their exit in
+the drain after the window (lower bounds, counted in ``censored``, for the few still
+inside at the drain cap). Throughput, queue lengths and utilisation are time
+averages over the counted window.
+Who is counted, finished, checked or flushed is defined once, in :mod:`outcomes`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from ..model.scenario import Scenario
+from ..model.targeting import DynamicRule
+from ..run.plan import Plan
+from ..run.sampling import Inputs
+from ..run.trace import Trace
+from . import quantiles
+from .by_hour import window_segments, within_duty
+from .kpis import is_declared, kpi_info
+from .outcomes import Outcome
+from .quantiles import Tail, keep_limit, quantile, tail_of
+from .student_t import t_quantile
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else math.nan
+
+
+def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) -> float:
+    """The 95th percentile of ``x`` in this replication (kept as ``{name}_rep``); with
+    ``samples``, also keep the :class:`Tail` (at most ``limit`` values) that pools
+    ``name`` across replications."""
+    if samples is None:
+        return quantile(x, 0.95)
+    samples[name] = tail = tail_of(x, limit)
+    value = tail.quantile(0.95)
+    return quantile(x, 0.95) if math.isnan(value) and x.size else value
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def detection_population(outcome: Outcome) -> np.ndarray:
+    """Travellers whose detection is scored: every counted traveller.
+
+    The run follows each counted traveller to their exit (the drain), so nobody is
+    left out for still being inside and there is no end-of-run bias to avoid. Only
+    when the drain cap cuts a run short (an overloaded stage) are a few still inside;
+    they are scored by what happened before the run ended (a referred traveller
+    stuck in the secondary queue counts as unchecked), so a queue that grows without
+    bound lowers detection instead of vanishing from it.
+    """
+    return outcome.counted
+
+
+def check_probability(outcome: Outcome, scored: np.ndarray) -> np.ndarray:
+    """P(a traveller would have been detected were they a threat), per traveller.
+
+    Stages everybody visits count as the traveller actually passed them (checked,
+    waved through, or not reached when the run ended); stages for referred travellers
+    count through the strategy's probability of referring the traveller were they a
+    threat, times the share of the scored travellers entering that stage who were
+    checked there, for travellers who reached the referral decision. Averaged with
+    prevalence weights over ``scored`` this is the low-variance detection estimator
+    (threats are rare, so counting them is noisy).
+    """
+    plan = outcome.plan
+    miss_all = np.ones(outcome.inputs.n)
+    miss_ref = 1.0
+    for s in range(plan.n_stages):
+        p = plan.detect_p[s]
+        checked = outcome.checked(s)
+        if plan.stage_referred[s]:
+            entered = scored & outcome.entered(s)
+            share = checked[entered].mean() if entered.any() else 1.0
+            miss_ref *= 1.0 - p * share
+        else:
+            miss_all[checked] *= 1.0 - p
+    if not plan.stage_referred.any():
+        return 1.0 - miss_all
+    # 1 - miss_all * (1 - p_ref * (1 - miss_ref) * reached), in place (n can be ~10^7)
+    q = outcome.p_refer_if_threat() * (1.0 - miss_ref)
+    q *= outcome.reached_referral()
+    np.subtract(1.0, q, out=q)
+    q *= miss_all
+    return np.subtract(1.0, q, out=q)
+
+
+def queue_aware_spared(outcome: Outcome) -> np.ndarray:
+    """Travellers a queue-aware rule left unreferred because of the queue (bool[n]):
+    their score met the rule's base threshold but not the raised one they met.
+    All False without such a rule (a ``PythonRule``'s reasons are unknown)."""
+    dyn, trace = outcome.inputs.dynamic, outcome.trace
+    if not isinstance(dyn, DynamicRule):
+        return np.zeros(outcome.inputs.n, dtype=bool)
+    met = ~np.isnan(trace.threshold)
+    return met & ~trace.referred & (np.asarray(dyn.score) >= dyn.threshold)
+
+
+def fairness_kpis(innocent_rates: list[float]) -> dict[str, float]:
+    """Disparity of innocent referral rates across classes (NaN rates left out).
+
+    ``fairness.disparity_ratio``: highest / lowest class rate; 1 when no innocent is
+    referred at all; NaN (undefined, dropped from the mean across replications) when
+    the lowest rate is 0 but another is not. ``fairness.undefined_share`` is 1 in
+    such a replication, 0 otherwise, so its mean says how often that happened.
+    ``fairness.referral_rate_gap``: highest minus lowest rate (a share, always defined).
+    """
+    rates = np.array([r for r in innocent_rates if not math.isnan(r)])
+    if rates.size == 0:
+        return {"fairness.disparity_ratio": math.nan, "fairness.undefined_share": 0.0,
+                "fairness.referral_rate_gap": math.nan}
+    hi, lo = float(rates.max()), float(rates.min())
+    if hi == 0:
+        ratio = 1.0
+    elif lo == 0:
+        ratio = math.nan
+    else:
+        ratio = hi / lo
+    return {"fairness.disparity_ratio": ratio,
+            "fairness.undefined_share": float(hi > 0 and lo == 0),
+            "fairness.referral_rate_gap": hi - lo}
+
+
+def referred_stage_time(outcome: Outcome) -> np.ndarray:
+    """Minutes each traveller spent at ``visits: referred`` stages (waiting and served).
+
+    Flushed travellers spent 0 there; a traveller still inside such a stage gets NaN.
+    """
+    trace = outcome.trace
+    total = np.zeros(trace.exit.shape)
+    for s in np.flatnonzero(outcome.plan.stage_referred):
+        total += np.where(outcome.queued(s), trace.end[s] - trace.entry[s], 0.0)
+    return total
+
+
+def _first_lanes(plan: Plan) -> np.ndarray:
+    """int64[S, C]: the first lane of each stage each class may use (-1: none)."""
+    return np.array([[next((ln for ln in plan.lanes_of(s) if plan.eligible[ln, c]), -1)
+                      for c in range(plan.eligible.shape[1])] for s in range(plan.n_stages)],
+                    dtype=np.int64).reshape(plan.n_stages, plan.eligible.shape[1])
+
+
+def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
+                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
+    """All KPIs of one replication as ``{name: value}``.
+
+    Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
+    dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
+    :class:`~borderesim.analysis.quantiles.Tail` :func:`summarise` pools across replications,
+    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`).
+
+    Per stage ``s`` (named ``{s}.*``): waits (minutes) count from reaching the stage to
+    starting service, for every counted traveller who queued there (a lower bound for
+    those still waiting at the drain cap, counted in ``{s}.censored``); utilisation and
+    queue length are time averages over the counted window, including travellers who
+    arrived in the warm-up; busy time above the servers on duty in a clock hour is
+    ``overtime_hours`` (not utilisation); ``{s}.offered_load`` is the work the counted
+    travellers visiting the stage bring (the service time of the lane they used, or of
+    their first eligible lane) over the server time on duty. ``detection_rate`` is the
+    low-variance estimator of :func:`check_probability` averaged with prevalence weights
+    over every counted traveller (:func:`detection_population`);
+    ``detection_rate_observed`` counts the sampled threats caught.
+    ``innocent_delay_mean``: minutes innocent referred travellers who finished spent at
+    ``visits: referred`` stages (:func:`referred_stage_time`).
+
+    The sums come from two compiled passes over the travellers
+    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`); ``borderesim.testing.reference_kpis`` is
+    the plain NumPy statement of the same numbers, and tests hold the two together.
+    """
+    from . import kpi_kernel as kk  # compiled on first use
+
+    limit = keep_limit(replications)
+    outcome = Outcome(plan, inputs, trace)
+    w0, w1 = plan.warmup, plan.horizon
+    hours = (w1 - w0) / 60.0
+    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    p_ref = (outcome.p_refer_if_threat() if plan.stage_referred.any() else np.zeros(0))
+    edges, seg_hours, seg_len = window_segments(w0, w1)
+    constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
+    hourly = np.array([not constant[list(plan.lanes_of(s))].all()
+                       for s in range(plan.n_stages)], dtype=bool)
+    got = kk.Sums(*kk.kpi_sums(
+        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
+        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
+        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
+        plan.detect_p, _first_lanes(plan), float(w0), float(w1), float(plan.run_end),
+        len(prevalence), edges, hourly))
+    g, by_cls = got.total, got.cls
+    # the plan's own count: outages take servers off duty between hour boundaries
+    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
+    counted = g[kk.G_COUNTED]
+    k: dict[str, float] = {}
+    k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
+    k["arrivals_per_hour"] = counted / hours
+    k["wait_mean"] = _mean(got.wait_total)
+    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit)
+    k["time_in_system_mean"] = _mean(got.tis)
+    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit)
+    k["referral_rate"] = _ratio(g[kk.G_REFERRED], counted)
+    k["false_referral_rate"] = _ratio(g[kk.G_FALSE], g[kk.G_INNOCENT])
+    k["detection_rate"] = _ratio(float(prevalence @ by_cls[:, kk.C_Q]),
+                                 float(prevalence @ by_cls[:, kk.C_COUNTED]))
+    k["detection_rate_observed"] = _ratio(g[kk.G_DETECTED], g[kk.G_THREATS])
+    k["threats"] = g[kk.G_THREATS]
+    k["detected"] = g[kk.G_DETECTED]
+    k["threats_per_day"] = float(prevalence @ by_cls[:, kk.C_COUNTED]) / hours * 24
+    # expected threats a day the crossing lets through (0 when none arrive)
+    k["threats_missed_per_day"] = (
+        0.0 if k["threats_per_day"] == 0 else k["threats_per_day"] * (1 - k["detection_rate"])
+    )
+    k["arrived"] = counted
+    k["finished"] = g[kk.G_FINISHED]
+    k["unfinished"] = counted - g[kk.G_FINISHED]
+    k["queue_aware_spared"] = (float((outcome.counted & queue_aware_spared(outcome)).sum())
+                               if isinstance(inputs.dynamic, DynamicRule) else 0.0)
+    loads = {}
+    for s, sname in enumerate(plan.stage_names):
+        row, m = got.stage[s], int(got.stage[s, kk.S_HERE])
+        waits = got.stage_wait[s, :m]
+        k[f"{sname}.wait_mean"] = _mean(waits)
+        k[f"{sname}.wait_p95_rep"] = _p95(waits, f"{sname}.wait_p95", samples, limit)
+        k[f"{sname}.censored"] = row[kk.S_CENSORED]
+        k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
+        k[f"{sname}.flushed"] = row[kk.S_FLUSHED]
+        lanes = slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
+        mine = got.lane[lanes]
+        queued, busy, on_duty = mine[:, kk.L_WAITING], mine[:, kk.L_BUSY], avail[lanes]
+        overtime = np.zeros(len(busy))
+        if hourly[s]:  # busy time within the officers on duty, clock hour by clock hour
+            duty = plan.roster[lanes][:, seg_hours] * seg_len
+            within, over = within_duty(got.busy_seg[lanes], duty)
+            busy, on_duty, overtime = within.sum(axis=1), duty.sum(axis=1), over.sum(axis=1)
+        if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
+            for j, lname in enumerate(plan.lane_names[lanes]):
+                k[f"{lname}.utilization"] = _ratio(busy[j], on_duty[j])
+                k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
+                k[f"{lname}.wait_mean"] = _ratio(mine[j, kk.L_WAIT], mine[j, kk.L_COUNT])
+                k[f"{lname}.share"] = _ratio(mine[j, kk.L_COUNT], mine[:, kk.L_COUNT].sum())
+        k[f"{sname}.utilization"] = _ratio(busy.sum(), on_duty.sum())
+        k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
+        k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
+        work_time = sum(avail[lanes].tolist())
+        loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
+                                          else math.inf)
+    innocent_rates = []
+    for c, cname in enumerate(scenario.classes):
+        row = by_cls[c]
+        k[f"class.{cname}.referral_rate"] = _ratio(row[kk.C_REFERRED], row[kk.C_COUNTED])
+        k[f"class.{cname}.false_referral_rate"] = _ratio(row[kk.C_FALSE], row[kk.C_INNOCENT])
+        k[f"class.{cname}.wait_mean"] = _ratio(row[kk.C_WAIT], row[kk.C_COUNTED])
+        innocent_rates.append(k[f"class.{cname}.false_referral_rate"])
+    k.update(fairness_kpis(innocent_rates))
+    k["innocent_delay_mean"] = _ratio(g[kk.G_DELAY], g[kk.G_DELAYED])
+    k["watchlist.hits"] = 0.0
+    k["watchlist.false_hits"] = 0.0
+    for name, value in inputs.extra.items():
+        k[name] = float(value)
+    k.update(loads)
+    return {name: float(v) for name, v in k.items()}
+
+
+def confidence_interval(values: Iterable[float], level: float = 0.95,
+                        bounds: tuple[float, float] = (-math.inf, math.inf)
+                        ) -> dict[str, float]:
+    """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
+
+    With one value the interval is undefined and reported as NaN. ``bounds``: the
+    values the KPI can take; an interval reaching past them is cut there (which never
+    lowers its coverage: the true mean lies within the bounds) and ``"clipped": True``
+    says so.
+    """
+    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+    if x.size == 0:
+        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+    mean = float(x.mean())
+    if x.size < 2:
+        return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
+    half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return _cut({"mean": mean, "ci_low": mean - half, "ci_high": mean + half}, bounds)
+
+
+def _cut(ci: dict, bounds: tuple[float, float]) -> dict:
+    lo, hi = bounds
+    if ci["ci_low"] < lo or ci["ci_high"] > hi:
+        ci.update(ci_low=max(ci["ci_low"], lo), ci_high=min(ci["ci_high"], hi), clipped=True)
+    return ci
+
+
+def pooled_summary(tails: list[Tail], share: float, level: float = 0.95
+                   ) -> tuple[dict, np.ndarray]:
+    """A pooled percentile (``share`` 0-1) with its Woodruff interval
+    (:mod:`borderesim.analysis.quantiles`), and each replication's influence on it (for paired
+    differences); ``"approximate": True`` when the values are not exact (see
+    :func:`~borderesim.analysis.quantiles.pooled_quantile`)."""
+    est = quantiles.pooled_interval(tails, share, level)
+    ci: dict = {"mean": est.value, "ci_low": est.low, "ci_high": est.high}
+    if not est.exact:
+        ci["approximate"] = True
+    return ci, est.influence
+
+
+def pooled_difference(mine: dict, base: dict, mine_influence: list[float],
+                      base_influence: list[float], level: float = 0.95) -> dict[str, float]:
+    """Paired difference of a pooled percentile KPI (mine minus base): the difference of
+    the pooled values with a t-interval on per-replication differences of influence
+    (:func:`borderesim.analysis.quantiles.paired_interval`)."""
+    diff = mine["mean"] - base["mean"]
+    lo, hi = quantiles.paired_interval(diff, np.asarray(mine_influence),
+                                       np.asarray(base_influence), level)
+    return {"mean": diff, "ci_low": lo, "ci_high": hi}
+
+
+def summarise_kpi(name: str, values: list[float], level: float = 0.95) -> dict:
+    """One ``mean_t`` KPI across replications, as its catalogue family says: a t-interval
+    cut to the KPI's bounds, or ``"exact": True`` (no interval) when the family is exact
+    whenever every replication agrees and they do."""
+    family = kpi_info(name).family
+    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf))
+    finite = [v for v in values if not math.isnan(v)]
+    if (family.exact_if_constant and len(finite) >= 2
+            and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
+        ci.update(ci_low=ci["mean"], ci_high=ci["mean"], exact=True)
+    return ci
+
+
+def summarise(per_replication: list[dict[str, float]],
+              samples: list[dict[str, Tail]] | None = None,
+              influence: dict[str, list[float]] | None = None
+              ) -> dict[str, dict[str, float]]:
+    """KPI name → estimate (``"mean"``) and 95 % interval across replications.
+
+    Each KPI is summarised as its catalogue family says (:data:`borderesim.analysis.kpis.Summary`):
+    ``mean_t`` KPIs from ``per_replication``; pooled percentiles (``wait_p95``) from
+    ``samples`` (each replication's tails, from :func:`replication_kpis`), placed where
+    their per-replication rows (``wait_p95_rep``) stand, which are not summarised; pass
+    a dict as ``influence`` to receive each pooled KPI's per-replication influences
+    (what :func:`pooled_difference` pairs). A name the catalogue does not know is
+    summarised as ``mean_t`` without bounds.
+    """
+    names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    out: dict[str, dict[str, float]] = {}
+    for n in names:
+        kind = kpi_info(n).summary if is_declared(n) else "mean_t"
+        values = [rep.get(n, math.nan) for rep in per_replication]
+        if kind == "mean_t":
+            out[n] = (summarise_kpi(n, values) if is_declared(n)
+                      else confidence_interval(values))
+        elif kind == "per_replication" and samples is not None:
+            pooled = n.removesuffix("_rep")
+            tails = [s[pooled] for s in samples if pooled in s]
+            share = kpi_info(pooled).family.quantile
+            if tails and share is not None:
+                out[pooled], psi = pooled_summary(tails, share)
+                if influence is not None:
+                    influence[pooled] = [float(v) for v in psi]
+    return out

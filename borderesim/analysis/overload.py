@@ -1,0 +1,178 @@
+"""Overload by hour and lane, in plain words: what a daily average hides.
+
+A lane can average 89 % of its capacity over the day and still run far above it for
+hours, building a queue that takes the rest of the day to clear. Per replication,
+:func:`lane_hours` records for every lane the work arriving and the officers on duty by
+hour of day, the longest stretch during which a queue stood without clearing, and the
+longest wait; :func:`overload_warnings` pools replications and says which hours run
+above capacity, how long the queue stood, and the worst wait.
+
+Times are minutes; hours are hours of day (0-23), a run of several days pooling the
+same clock hour of every counted day. Only counted travellers (arriving at or after the
+warm-up) and the counted window ``[warmup, horizon)`` are used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..run.plan import Plan
+from .by_hour import HOURS, by_hour, hour_of_day, window_segments
+from .outcomes import Outcome
+
+OVER = 1.0
+"""Work arriving / server time on duty at or above which an hour is overloaded."""
+
+
+@dataclass(frozen=True)
+class LaneHours:
+    """One replication, every lane ``l`` of the plan (float arrays, minutes).
+
+    ``work[l, h]``: service minutes brought by counted travellers entering lane ``l`` in
+    hour of day ``h``; ``duty[l, h]``: server-minutes on duty then. ``spell[l]``: the
+    longest stretch with someone waiting in the lane (0 if nobody waited) and
+    ``spell_start[l]`` when it began (clock minutes; NaN if none). ``wait_max[l]``: the
+    longest wait in the lane and ``wait_max_hour[l]`` the hour of day its traveller
+    entered (-1 if nobody queued); ``open_end[l]``: someone was still waiting when the
+    run ended at the drain cap (then both are lower bounds).
+    """
+
+    work: np.ndarray
+    duty: np.ndarray
+    spell: np.ndarray
+    spell_start: np.ndarray
+    wait_max: np.ndarray
+    wait_max_hour: np.ndarray
+    open_end: np.ndarray
+
+
+def longest_spell(entry: np.ndarray, start: np.ndarray) -> tuple[float, float]:
+    """The longest union of waiting intervals ``[entry, start)`` (minutes) and its start;
+    ``(0, nan)`` if nobody waited. Vectorised: sort by entry, running maximum of ends."""
+    waited = start > entry
+    if not waited.any():
+        return 0.0, math.nan
+    order = np.argsort(entry[waited], kind="stable")
+    a, b = entry[waited][order], start[waited][order]
+    reach = np.maximum.accumulate(b)
+    new = np.ones(a.size, dtype=bool)
+    new[1:] = a[1:] > reach[:-1]  # a gap: the queue cleared before this traveller came
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, a.size - 1)
+    length = reach[last] - a[first]
+    k = int(np.argmax(length))
+    return float(length[k]), float(a[first[k]])
+
+
+def lane_hours(outcome: Outcome) -> LaneHours:
+    """The :class:`LaneHours` of one replication."""
+    plan, trace, inputs = outcome.plan, outcome.trace, outcome.inputs
+    n_lanes = plan.roster.shape[0]
+    _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
+    duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
+                     for ln in range(n_lanes)])
+    work = np.zeros((n_lanes, HOURS))
+    spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, math.nan)
+    wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
+    open_end = np.zeros(n_lanes, dtype=bool)
+    for s in range(plan.n_stages):
+        queued = outcome.counted & outcome.queued(s)
+        entry = trace.entry[s]
+        inside = queued & (entry >= plan.warmup) & (entry < plan.horizon)
+        for ln in plan.lanes_of(s):
+            mine = inside & (trace.lane[s] == ln)
+            if not mine.any():
+                continue
+            t_in = entry[mine]
+            began = trace.start[s][mine]
+            waiting = np.isnan(began)  # still waiting at the drain cap: a lower bound
+            began = np.where(waiting, plan.run_end, began)
+            work[ln] = by_hour(hour_of_day(t_in), inputs.service[ln][mine])
+            spell[ln], spell_start[ln] = longest_spell(t_in, began)
+            waits = began - t_in
+            k = int(np.argmax(waits))
+            wait_max[ln], wait_max_hour[ln] = waits[k], float(hour_of_day(t_in[k:k + 1])[0])
+            open_end[ln] = bool(waiting.any())
+    return LaneHours(work, duty, spell, spell_start, wait_max, wait_max_hour, open_end)
+
+
+def _clock(minutes: float) -> str:
+    """``"07:05"`` for minutes from 00:00 (of any day)."""
+    m = int(round(minutes)) % (24 * 60)
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _span(minutes: float) -> str:
+    """``"3 h 20 min"`` / ``"45 min"``."""
+    m = int(round(minutes))
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def _runs(hours: np.ndarray) -> list[tuple[int, int]]:
+    """Maximal runs of consecutive hours of day (``[first, last]``, 23 → 0 joined)."""
+    hs = sorted(int(h) for h in hours)
+    runs: list[list[int]] = []
+    for h in hs:
+        if runs and h == runs[-1][1] + 1:
+            runs[-1][1] = h
+        else:
+            runs.append([h, h])
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][1] == HOURS - 1:
+        runs[0][0] = runs.pop()[0]  # 22:00-02:00 is one stretch
+    return [(a, b) for a, b in runs]
+
+
+def overloaded_hours(work: np.ndarray, duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hours of day of one lane where the work arriving reaches the time on duty, and the
+    load (work / duty; inf where work arrives with nobody on duty) of every hour."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        load = np.where(duty > 0, work / np.where(duty > 0, duty, 1.0),
+                        np.where(work > 0, math.inf, 0.0))
+    return np.flatnonzero(load >= OVER), load
+
+
+def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
+    """One plain-words warning per lane that runs above capacity in some hour of day,
+    pooled over the replications ``runs``: the hours, the peak load, when the longest
+    queue builds and how long it stands (medians over replications) and the longest wait."""
+    if not runs:
+        return []
+    out = []
+    work = sum(r.work for r in runs)
+    duty = sum(r.duty for r in runs)
+    for s, sname in enumerate(plan.stage_names):
+        for ln in plan.lanes_of(s):
+            hours, load = overloaded_hours(work[ln], duty[ln])
+            if hours.size == 0:
+                continue
+            lname = plan.lane_names[ln]
+            where = (f"stage '{sname}'" if lname == sname
+                     else f"lane '{lname.split('.', 1)[1]}' of stage '{sname}'")
+            stretches = ", ".join(f"{a:02d}:00-{(b + 1) % HOURS:02d}:00"
+                                  for a, b in _runs(hours))
+            peak = int(hours[np.argmax(load[hours])])
+            peak_text = ("nobody on duty while travellers arrive" if math.isinf(load[peak])
+                         else f"up to {load[peak]:.0%} of capacity at {peak:02d}:00")
+            spells = np.array([r.spell[ln] for r in runs])
+            starts = np.array([r.spell_start[ln] for r in runs])
+            worst = max(runs, key=lambda r: r.wait_max[ln])
+            open_end = any(r.open_end[ln] for r in runs)
+            text = f"{where}: demand exceeds the officers on duty {stretches} ({peak_text})"
+            if np.isfinite(starts).any():
+                begin, length = float(np.nanmedian(starts)), float(np.median(spells))
+                text += (f"; a queue builds from about {_clock(begin)} and stands for about "
+                         f"{_span(length)}")
+                days = int((begin + length) // 1440 - begin // 1440)
+                later = {0: "", 1: " the next day"}.get(days, f", {days} days later")
+                text += (" without clearing before the run ends" if open_end else
+                         f" before it clears (about {_clock(begin + length)}{later})")
+            text += (f"; the longest wait is {_span(float(worst.wait_max[ln]))} "
+                     f"(a traveller entering at {int(worst.wait_max_hour[ln]):02d}:00)")
+            if open_end:
+                text += "; travellers were still waiting at the end, so these are lower bounds"
+            out.append(text + ".")
+    return out

@@ -1,0 +1,1 @@
+"""What a crossing is: scenario schema, units, distributions, targeting strategies."""

@@ -1,0 +1,1 @@
+"""What a user sees: tables, JSON, CSV records, figures, the report, animations."""

@@ -1,0 +1,1 @@
+"""Running a scenario: plan, sampled inputs, engines, traces, simulate, sweeps."""

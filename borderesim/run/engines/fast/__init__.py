@@ -1,0 +1,100 @@
+"""The fast engine: the SimPy engine's model compiled with Numba.
+
+``run(plan, inputs)`` gives the same ``Trace`` as ``engines.simpy_engine.run``,
+traveller by traveller (same lanes, same entry/start/end/exit times in minutes,
+same referrals and thresholds). ``supports(scenario)`` says whether the kernels can
+express a scenario (``None``) or why not (a reason string), so ``--engine auto``
+can fall back to SimPy and ``--engine fast`` can refuse clearly.
+
+Kernels are compiled once with ``cache=True``: a later process loads the machine
+code from the cache (``__pycache__`` beside this package, or ``NUMBA_CACHE_DIR``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ....model.scenario import Scenario
+from ...budget import n_lanes
+from ...plan import Plan
+from ...sampling import Inputs
+from ...trace import Trace
+from .kernel import MAX_LANES, replay, replay_flat
+from .support import supports as _supports_fields
+
+__all__ = ["run", "supports", "replay"]
+
+_NO_SCORE = np.zeros(0, dtype=np.float64)
+
+
+def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
+    """A ``Trace`` of uninitialised arrays (the kernel writes every slot) but ``referred``."""
+    return Trace(
+        lane=np.empty((n_stages, n), dtype=np.int64),
+        entry=np.empty((n_stages, n)),
+        start=np.empty((n_stages, n)),
+        end=np.empty((n_stages, n)),
+        exit=np.empty(n),
+        referred=np.array(refer, dtype=bool),
+        threshold=np.empty(n),
+        reserve_minutes=np.empty(n_stages),
+    )
+
+
+def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
+    """The kernel's capacity-change, slowdown and reserve arguments for ``plan``
+    (computed once per plan and kept on it)."""
+    cached = plan.__dict__.get("_fast_shock_args")
+    if cached is not None:
+        return cached
+    ch = plan.capacity_changes()
+
+    def c(x: np.ndarray, dtype: type) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
+
+    args = (
+        c(ch.times, np.float64), c(ch.level, np.int64), c(ch.down, np.bool_),
+        c(ch.preempt, np.bool_), c(plan.slow_lane, np.int64), c(plan.slow_from, np.float64),
+        c(plan.slow_to, np.float64), c(plan.slow_factor, np.float64),
+        *(c(x, x.dtype) for x in plan.reserve_arrays()),
+    )
+    object.__setattr__(plan, "_fast_shock_args", args)
+    return args
+def supports(scenario: Scenario) -> str | None:
+    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
+    reason = _supports_fields(scenario)
+    if reason:
+        return reason
+    lanes = n_lanes(scenario)
+    if lanes >= MAX_LANES:
+        return f"it has {lanes:,} lanes and the fast engine handles at most {MAX_LANES - 1:,}"
+    return None
+
+
+def run(plan: Plan, inputs: Inputs) -> Trace:
+    """Replay ``inputs`` through the crossing described by ``plan`` (compiled)."""
+    dyn = inputs.dynamic
+    if dyn is not None and not hasattr(dyn, "per_waiting"):
+        raise TypeError(
+            f"the fast engine cannot run a queue-aware rule of type {type(dyn).__name__}; "
+            "use engine='simpy'"
+        )
+    if plan.n_lanes >= MAX_LANES:
+        raise ValueError(f"the fast engine handles at most {MAX_LANES - 1} lanes")
+    trace = _unfilled_trace(plan.n_stages, inputs.n, inputs.refer)
+    if dyn is None:
+        score, has_dyn, thr, per = _NO_SCORE, False, 0.0, 0.0
+    else:
+        score = np.ascontiguousarray(dyn.score, dtype=np.float64)
+        has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
+    # C-contiguous arrays flatten to views, so the kernel fills the trace in place
+    replay_flat(
+        inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
+        plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
+        plan.eligible.reshape(-1), float(plan.horizon), float(plan.warmup),
+        float(plan.run_end), *shock_arrays(plan),
+        trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
+        trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
+        trace.reserve_minutes,
+    )
+    return trace
