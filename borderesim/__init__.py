@@ -6,6 +6,8 @@ __version__ = "0.1.0"
 
 from .errors import ScenarioError  # noqa: E402
 from .model.scenario import Scenario, load_scenario  # noqa: E402
+from .model.targeting import Strategy, register_strategy  # noqa: E402
 from .run.simulate import Result, simulate  # noqa: E402
 
-__all__ = ["Result", "Scenario", "ScenarioError", "__version__", "load_scenario", "simulate"]
+__all__ = ["Result", "Scenario", "ScenarioError", "Strategy", "__version__", "load_scenario",
+           "register_strategy", "simulate"]
