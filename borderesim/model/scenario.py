@@ -133,7 +133,28 @@ def _default_classes() -> dict[str, TravellerClass]:
     return {"all": TravellerClass(share=1.0)}
 
 
-class Scenario(Strict):
+class RunWindow:
+    """The run's time window, for a model with ``duration``, ``warmup`` and ``drain_cap``
+    fields (minutes): a scenario, or a region of crossings. (No annotations here: the
+    models declare and validate those fields themselves.)"""
+
+    @property
+    def horizon(self) -> float:
+        """End of the run in minutes (warm-up plus counted duration)."""
+        return self.warmup + self.duration
+
+    @property
+    def drain(self) -> float:
+        """Minutes the run may go on past the horizon (the resolved ``drain_cap``)."""
+        return min(self.duration, DAY) if self.drain_cap is None else self.drain_cap
+
+    @property
+    def run_end(self) -> float:
+        """Latest end of the run in minutes: the horizon plus the drain cap."""
+        return self.horizon + self.drain
+
+
+class Scenario(RunWindow, Strict):
     """A border crossing point: demand, traveller classes, stages and targeting.
 
     Times are minutes (unit strings accepted); rates are per hour. The run starts at
@@ -195,21 +216,6 @@ class Scenario(Strict):
             except ValueError as exc:
                 raise ValueError(f"targeting: {exc}") from None
         return self
-
-    @property
-    def horizon(self) -> float:
-        """End of the run in minutes (warm-up plus counted duration)."""
-        return self.warmup + self.duration
-
-    @property
-    def drain(self) -> float:
-        """Minutes the run may go on past the horizon (the resolved ``drain_cap``)."""
-        return min(self.duration, DAY) if self.drain_cap is None else self.drain_cap
-
-    @property
-    def run_end(self) -> float:
-        """Latest end of the run in minutes: the horizon plus the drain cap."""
-        return self.horizon + self.drain
 
     def to_yaml(self) -> str:
         """The fully resolved scenario (all times in minutes) as YAML."""

@@ -27,10 +27,10 @@ from ...model import limits
 from ...model.distributions import Minutes, MinutesOrZero, RunMinutes
 from ...model.hourly import HOURS_PER_DAY, HourlyRate, as_24
 from ...model.scenario import (
-    DAY,
     ClassName,
     PlainText,
     Probability,
+    RunWindow,
     Scenario,
     TravellerClass,
     _format_validation,
@@ -145,7 +145,7 @@ class Adversary(Strict):
     knowledge: Probability = 1.0
 
 
-class RegionSpec(Strict):
+class RegionSpec(RunWindow, Strict):
     """A region file as validated (crossings not yet loaded)."""
 
     name: PlainText
@@ -168,20 +168,6 @@ class RegionSpec(Strict):
     shared_watchlist: bool = False
     """A watchlist hit at one crossing applies at every crossing with a watchlist."""
 
-    @property
-    def horizon(self) -> float:
-        """End of the counted window (minutes)."""
-        return self.warmup + self.duration
-
-    @property
-    def drain(self) -> float:
-        """Minutes the run may go on past the horizon (the resolved ``drain_cap``)."""
-        return min(self.duration, DAY) if self.drain_cap is None else self.drain_cap
-
-    @property
-    def run_end(self) -> float:
-        """Latest end of the run (minutes): the horizon plus the drain."""
-        return self.horizon + self.drain
 
 
 @dataclass(frozen=True)
