@@ -282,7 +282,7 @@ def confidence_interval(values: Iterable[float], level: float = 0.95,
     if x.size == 0:
         return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
     mean = float(x.mean())
-    if x.size < 2:
+    if x.size < 2 or not math.isfinite(mean):  # an infinite value has no interval
         return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
     half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
     return _cut({"mean": mean, "ci_low": mean - half, "ci_high": mean + half}, bounds)
