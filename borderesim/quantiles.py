@@ -252,16 +252,16 @@ def _bound(tails: Sequence[Tail], part: np.ndarray, k: int, cut: float, total: i
            dropped: int, share: float) -> float:
     """``pooled_quantile(tails, share)[0]`` (a bound of :func:`pooled_interval`, which may
     use the grid: ±0.1 % of rank) from ``part``, the kept values partitioned at their
-    ``k``-th smallest (``k`` < 0: not partitioned), selecting in one side of it only."""
+    ``k``-th smallest (``k`` < 0: not partitioned), selecting in one side of it only
+    (which it reorders)."""
     j = rank(total, share) - dropped
     if k < 0 or j < 0:
         return pooled_quantile(tails, share)[0]
-    if j == k:
-        value = float(part[k])
-    elif j < k:
-        value = float(np.partition(part[:k], j)[j])
-    else:
-        value = float(np.partition(part[k + 1:], j - k - 1)[j - k - 1])
+    if j < k:  # in place: ``part`` is scratch, its sides stay apart
+        part[:k].partition(j)
+    elif j > k:
+        part[k + 1:].partition(j - k - 1)
+    value = float(part[j])
     return value if value >= cut else _grid_quantile(tails, part, total, share)
 
 
