@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -133,3 +134,38 @@ def test_examples_pool_and_lane_hours_as_before(name: str) -> None:
         old = [ref.tail_of(t.top) for t in tails]  # all kept at 3 replications
         for share in (0.5, 0.95, 0.99):
             assert_same_interval(tails, old, share)
+
+
+def fake_outcome(data: st.DataObject, n: int) -> SimpleNamespace:
+    """Two stages (lanes 0-1, then 2) of ``n`` travellers: entries and waits on a coarse
+    grid (ties, travellers out of order), some never served (NaN start), flushed, not
+    visiting or not counted."""
+    grid = st.integers(0, 600).map(lambda v: v / 2)
+    lanes = [(0, 1), (2,)]
+    entry, start = np.full((2, n), math.nan), np.full((2, n), math.nan)
+    lane = np.full((2, n), -1, dtype=np.int64)
+    for s in range(2):
+        for i in range(n):
+            lane[s, i] = data.draw(st.sampled_from([-2, -1, *lanes[s], *lanes[s]]))
+            if lane[s, i] != -1:
+                entry[s, i] = data.draw(grid)
+            if lane[s, i] >= 0 and data.draw(st.integers(0, 5)):
+                start[s, i] = entry[s, i] + data.draw(st.sampled_from([0.0, 0.5, 7.0, 30.0]))
+    service = np.array(data.draw(st.lists(st.floats(0.1, 9.0), min_size=3 * n,
+                                          max_size=3 * n))).reshape(3, n)
+    counted = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    plan = SimpleNamespace(roster=np.ones((3, 24)), warmup=float(data.draw(grid)) / 4,
+                           horizon=240.0, run_end=400.0, n_stages=2,
+                           lanes_of=lambda s: range(*((0, 2), (2, 3))[s]))
+    trace = SimpleNamespace(entry=entry, start=start, lane=lane)
+    return SimpleNamespace(plan=plan, trace=trace, inputs=SimpleNamespace(service=service),
+                           counted=counted, queued=lambda s: lane[s] >= 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.integers(0, 40))
+def test_lane_hours_are_as_before_on_generated_traces(data: st.DataObject, n: int) -> None:
+    outcome = fake_outcome(data, n)
+    got, want = lane_hours(outcome), ref.lane_hours(outcome)
+    for field in want.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, field), getattr(want, field), field)
