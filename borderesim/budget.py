@@ -76,12 +76,18 @@ class Budget:
 
 def expected_travellers(scenario: Scenario) -> float:
     """Expected arrivals sampled per replication: the hourly rate integrated over
-    ``[0, run_end)``, the counted run and the drain after it (``Scenario.run_end``)."""
+    ``[0, run_end)``, the counted run and the drain after it (``Scenario.run_end``), plus
+    every surge's travellers."""
+    from .events import SurgeEvent, occurrences
+
     rates = scenario.arrivals.hourly()
     hours = scenario.run_end / 60.0
     whole = math.floor(hours)
     days, rest = divmod(whole, 24)
-    return (days * sum(rates) + sum(rates[:rest]) + rates[rest % 24] * (hours - whole))
+    surges = sum(o.event.travellers for o in occurrences(scenario.events, scenario.run_end)
+                 if isinstance(o.event, SurgeEvent))
+    return (days * sum(rates) + sum(rates[:rest]) + rates[rest % 24] * (hours - whole)
+            + surges)
 
 
 def n_lanes(scenario: Scenario) -> int:

@@ -16,6 +16,22 @@ a Student-t 95 % interval for means; for a pooled percentile (``wait_p95``) the
 difference of the pooled values with a t-interval on paired per-replication influences
 (the linearisation behind its Woodruff interval, :mod:`borderesim.quantiles`); paired,
 so far narrower than the difference of two independent intervals.
+
+A policies file (``compare --policies``) compares *response policies* instead: each
+names changes to the scenario's ``stages`` and ``targeting``, deep-merged into it
+(mappings key by key, anything else replaced), run as written (no sweeps)::
+
+    policies:
+      no reserve: {}
+      reserve of 2:
+        stages: {primary: {reserve: {officers: 2, open_above: 40, close_below: 10,
+                                     call_in: 15min}}}
+      flushing: {stages: {secondary: {flush_above: 15}}}
+      referral rises with the queue:
+        targeting: {strategy: risk_score, auc: 0.85, threshold: 1.6, per_waiting: 0.05}
+
+Only those two fields may change, so every policy sees the same travellers and
+shocks; the table then shows the shock KPIs (``shocks.py``) of the stages concerned.
 """
 
 from __future__ import annotations
@@ -30,7 +46,7 @@ from . import __version__
 from .errors import ScenarioError
 from .kpis import is_declared, kpi_info
 from .metrics import confidence_interval, pooled_difference
-from .scenario import Scenario, load_scenario, read_yaml_mapping, validate
+from .scenario import Scenario, deep_merge, load_scenario, read_yaml_mapping, validate
 from .serialize import to_jsonable
 from .simulate import Result, simulate
 from .targeting import Strategy
@@ -48,6 +64,9 @@ KEY_KPIS = (
 """KPIs shown in the comparison table and differenced against the baseline."""
 
 FILE_FIELDS = ("strategies", "description")
+POLICY_FILE_FIELDS = ("policies", "description")
+POLICY_FIELDS = ("stages", "targeting")
+"""Scenario fields a policy may change (the travellers and shocks stay the same)."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +74,11 @@ class Variant:
     """One targeting block to run: a named strategy, at one value of its swept knob."""
 
     group: str
-    targeting: dict[str, Any]
+    targeting: dict[str, Any] | None
     knob: str | None = None
     value: float | None = None
+    changes: dict[str, Any] | None = None
+    """A response policy's changes to ``stages``/``targeting`` (``None``: a strategy)."""
 
     @property
     def label(self) -> str:
@@ -147,6 +168,66 @@ def load_strategies(path: str | Path) -> list[Variant]:
     return variants
 
 
+def load_policies(path: str | Path) -> list[Variant]:
+    """Read a policies file into the variants to run, in the order listed."""
+    source = str(path)
+    data = read_yaml_mapping(Path(path), "policies file")
+    unknown = [k for k in data if k not in POLICY_FILE_FIELDS]
+    if unknown:
+        raise ScenarioError(f"unknown field; allowed: {', '.join(POLICY_FILE_FIELDS)}", source,
+                            str(unknown[0]))
+    policies = data.get("policies")
+    if not isinstance(policies, dict) or not policies:
+        raise ScenarioError("needs a mapping of named policies", source, "policies")
+    variants = []
+    for name, block in policies.items():
+        where = f"policies.{name}"
+        block = {} if block is None else block
+        if not isinstance(block, dict):
+            raise ScenarioError(f"expected a mapping of scenario changes, got {block!r}", source,
+                                where)
+        for key in block:
+            if key not in POLICY_FIELDS:
+                raise ScenarioError(f"a policy may change only {' and '.join(POLICY_FIELDS)}",
+                                    source, f"{where}.{key}")
+        variants.append(Variant(str(name), block.get("targeting"), changes=block))
+    return variants
+
+
+def with_policy(scenario: Scenario, variant: Variant, source: str | None = None) -> Scenario:
+    """``scenario`` with a policy's changes deep-merged in (validated); problems are
+    reported against the policies file (``policies.NAME (scenario stages.x...)``)."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    try:
+        return validate(deep_merge(data, variant.changes or {}))
+    except ScenarioError as exc:
+        where = f"policies.{variant.group}"
+        path = where if not exc.path else f"{where} (scenario {exc.path})"
+        raise ScenarioError(exc.problem, source, path) from None
+
+
+def policy_kpis(scenarios: list[Scenario]) -> tuple[str, ...]:
+    """KPIs shown for response policies: overall wait and detection, reserve hours, and
+    the peak queue, recovery and flushing of every stage a shock or a policy touches."""
+    from .events import OutageEvent, SlowdownEvent
+
+    base = scenarios[0]
+    stages = {e.stage for e in base.events if isinstance(e, OutageEvent | SlowdownEvent)}
+    for sc in scenarios:
+        stages |= {name for name, st in sc.stages.items()
+                   if st.reserve is not None or st.flush_above is not None}
+    ordered = [name for name in base.stages if name in stages] or [next(iter(base.stages))]
+    kpis = ["wait_p95", "detection_rate"]
+    if base.events:
+        kpis.append("detection_rate.shock")
+    kpis.append("reserve_officer_hours")
+    for name in ordered:
+        kpis.append(f"{name}.queue_peak")
+        if base.events:
+            kpis += [f"{name}.recovery_min", f"{name}.flushed_in_shock"]
+    return tuple(kpis)
+
+
 def with_targeting(scenario: Scenario, variant: Variant, source: str | None = None) -> Scenario:
     """``scenario`` with its targeting replaced by the variant's block (validated).
 
@@ -181,6 +262,8 @@ class Comparison:
     replications: int
     baseline: int = 0
     warnings: list[str] = field(default_factory=list)
+    key_kpis: tuple[str, ...] = KEY_KPIS
+    """KPIs in the table and differenced (``KEY_KPIS``, or ``policy_kpis`` for policies)."""
 
     @property
     def engines(self) -> list[str]:
@@ -224,7 +307,8 @@ class Comparison:
                 "targeting": variant.targeting,
                 "engine": result.engine,
                 "kpis": result.kpis,
-                "difference": {k: self.difference(i, k) for k in KEY_KPIS},
+                "changes": variant.changes,
+                "difference": {k: self.difference(i, k) for k in self.key_kpis},
             })
         return to_jsonable({
             "scenario": self.scenario.name,
@@ -232,7 +316,7 @@ class Comparison:
             "replications": self.replications,
             "version": __version__,
             "baseline": self.variants[self.baseline].label,
-            "key_kpis": list(KEY_KPIS),
+            "key_kpis": list(self.key_kpis),
             "strategies": out,
             "warnings": self.warnings,
         })
@@ -258,7 +342,8 @@ def compare(
         raise ScenarioError("no strategies to compare", source, "strategies")
     seed = scenario.seed if seed is None else int(seed)
     reps = scenario.replications if replications is None else int(replications)
-    scenarios = [with_targeting(scenario, v, source) for v in variants]
+    scenarios = [with_targeting(scenario, v, source) if v.changes is None
+                 else with_policy(scenario, v, source) for v in variants]
     results = [simulate(s, engine=engine, replications=reps, seed=seed, workers=workers)
                for s in scenarios]
     arrived = {tuple(rep["arrived"] for rep in r.per_replication) for r in results}
@@ -267,4 +352,6 @@ def compare(
     warnings = list(dict.fromkeys(
         f"{v.label}: {w}" for v, r in zip(variants, results, strict=True) for w in r.warnings
     ))
-    return Comparison(scenario, list(variants), results, seed, reps, 0, warnings)
+    policies = any(v.changes is not None for v in variants)
+    key_kpis = policy_kpis(scenarios) if policies else KEY_KPIS
+    return Comparison(scenario, list(variants), results, seed, reps, 0, warnings, key_kpis)

@@ -68,18 +68,6 @@ class Sums(NamedTuple):
 
 
 @njit(cache=True)
-def server_minutes(roster: np.ndarray, t0: float, t1: float) -> float:
-    """Server-minutes on duty between ``t0`` and ``t1`` for a lane's 24-hour ``roster``
-    (``Plan.server_minutes``, the same operations in the same order)."""
-    total, t = 0.0, t0
-    while t < t1:
-        edge = min(t1, (math.floor(t / 60) + 1) * 60)
-        total += roster[int(t // 60) % 24] * (edge - t)
-        t = edge
-    return total
-
-
-@njit(cache=True)
 def _clip(a: float, b: float, t0: float, t1: float) -> float:
     """Length of ``[a, b)`` inside ``[t0, t1)`` (as ``outcomes._clipped``)."""
     out = min(b, t1) - max(a, t0)

@@ -285,6 +285,26 @@ FAMILIES: list[KpiFamily] = [
               source="report"),
     KpiFamily("detection.{cls}", "Threats of class {cls} detected", "share", "higher",
               source="report"),
+    # shocks and the response to them (borderesim/shocks.py; scenarios with events or
+    # a reserve only)
+    KpiFamily("{stage}.queue_peak", "Peak queue at {stage}", "travellers", "lower",
+              "most travellers waiting at once after the warm-up"),
+    KpiFamily("{stage}.recovery_min", "Recovery time of {stage}", "min", "lower",
+              "from the first shock's start until the rolling 30-minute p95 wait is back "
+              "under recovery_target and stays there"),
+    KpiFamily("{stage}.recovered", "Replications where {stage} recovered", "share", "higher",
+              "the rolling p95 wait was back under recovery_target before the end"),
+    KpiFamily("{stage}.reserve_officer_hours", "Reserve officer-hours at {stage}", "hours",
+              "lower"),
+    KpiFamily("reserve_officer_hours", "Reserve officer-hours (all stages)", "hours", "lower",
+              "reserve officers on duty, from arrival to leaving or the end", "reserve_h"),
+    KpiFamily("{stage}.flushed_in_shock", "Flushed at {stage} during the shock", "travellers",
+              "lower", "waved through unchecked while entering in the shock window"),
+    KpiFamily("detection_rate.shock", "Threats detected during the shock", "share", "higher",
+              "the detection estimator over travellers arriving in the shock window",
+              "detect_shock"),
+    KpiFamily("detection_rate.outside", "Threats detected outside the shock", "share",
+              "higher", "the detection estimator over travellers arriving outside it"),
     # computed by the workshop page
     KpiFamily("innocent_referred_per_day", "Innocent travellers referred per day", "per day",
               "lower", source="workshop"),

@@ -195,8 +195,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         plan.detect_p, _first_lanes(plan), float(w0), float(w1), float(plan.run_end),
         len(prevalence), edges, hourly))
     g, by_cls = got.total, got.cls
-    avail = np.array([kk.server_minutes(plan.roster[ln], float(w0), float(w1))
-                      for ln in range(plan.n_lanes)])
+    # the plan's own count: outages take servers off duty between hour boundaries
+    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
     counted = g[kk.G_COUNTED]
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours

@@ -7,6 +7,12 @@ see the same travellers (common random numbers). Service times are drawn for eve
 traveller in every lane, visited or not. Arrivals are drawn up to the latest end of
 the run (``Plan.run_end``): the counted window from stream ``arrivals``, the drain
 after it from ``arrivals.drain``; the other streams are drawn for all of them.
+Surges (``events:``) add travellers drawn exactly as the others but from streams of
+their own (``surge.<k>.<day>.<name>``, ``k`` the event's place in the list): the
+profile's travellers are drawn first, each surge's separately, and all are then
+merged by arrival time (stable: at equal times profile travellers first, then surges
+in list order). A traveller's own draws never depend on whether a surge is added, nor
+on how far the drain is drawn.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .budget import check_replication
+from .events import SurgeEvent, occurrences
 from .plan import Plan
 from .scenario import Scenario
 from .targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -158,8 +165,9 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
 def sample(
     scenario: Scenario, plan: Plan, seed: int, replication: int, until: float | None = None
 ) -> Inputs:
-    """Draw the travellers of one replication, arriving up to ``until`` minutes (default,
-    and at most, ``plan.run_end``; the counted window always).
+    """Draw the travellers of one replication (the profile's and every surge's), arriving
+    up to ``until`` minutes (default, and at most, ``plan.run_end``; the counted window
+    always).
 
     Every per-traveller draw fills its stream in traveller order, so the travellers up
     to an earlier ``until`` are the first ones of a later one, drawn identically.
@@ -172,18 +180,42 @@ def sample(
         return stream(seed, replication, name)
 
     rates = scenario.arrivals.hourly()
+    end = plan.run_end if until is None else min(until, plan.run_end)
     # the counted window, then the drain after it from a stream of its own: the window's
     # travellers are the same whatever the drain cap
-    drain = sample_drain(rates, plan.horizon,
-                         plan.run_end if until is None else min(until, plan.run_end),
-                         rng("arrivals.drain"))
+    drain = sample_drain(rates, plan.horizon, end, rng("arrivals.drain"))
     arrival = sample_arrivals(rates, plan.horizon, rng("arrivals"), tail=drain)
+    groups = [_draw_group(scenario, plan, seed, replication, arrival, rng, None)]
+    for occ in occurrences(scenario.events, plan.run_end):
+        ev = occ.event
+        if not isinstance(ev, SurgeEvent):
+            continue
+        prefix = f"surge.{occ.index}.{occ.day}."
+
+        def surge_rng(name: str, prefix: str = prefix) -> np.random.Generator:
+            return stream(seed, replication, prefix + name)
+
+        times = occ.start + np.sort(surge_rng("arrivals").random(ev.travellers)) * ev.over
+        times = times[times < end]
+        cls = None if ev.class_ is None else list(scenario.classes).index(ev.class_)
+        groups.append(_draw_group(scenario, plan, seed, replication, times, surge_rng, cls))
+    return groups[0] if len(groups) == 1 else merge_inputs(groups)
+
+
+def _draw_group(
+    scenario: Scenario, plan: Plan, seed: int, replication: int, arrival: np.ndarray,
+    rng, fixed_class: int | None,
+) -> Inputs:
+    """Classes, threats, service, detection and targeting of travellers arriving at ``arrival``."""
     n = len(arrival)
     # one buffer of uniform draws, refilled stream by stream (the same draws as
     # ``random(n)``): a long run touches less fresh memory
     u = np.empty(n)
-    shares = np.cumsum([c.share for c in scenario.classes.values()])
-    cls = _class_of(shares / shares[-1], rng("classes").random(out=u))
+    if fixed_class is None:
+        shares = np.cumsum([c.share for c in scenario.classes.values()])
+        cls = _class_of(shares / shares[-1], rng("classes").random(out=u))
+    else:
+        cls = np.full(n, fixed_class, dtype=np.int64)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
     threat = rng("threats").random(out=u) < prevalence[cls]
     service = np.empty((plan.n_lanes, n))
@@ -209,3 +241,60 @@ def sample(
         dynamic=decision.dynamic,
         extra=dict(decision.extra),
     )
+
+
+def merge_inputs(groups: list[Inputs]) -> Inputs:
+    """The travellers of several groups as one, numbered by arrival time (stable by group).
+
+    Per-traveller arrays are concatenated and reordered; a queue-aware rule must be the
+    same rule (threshold, per_waiting) in every group, its per-traveller arrays are
+    merged likewise (a ``PythonRule`` is asked with each group's own numbering).
+    ``extra`` counts are summed.
+    """
+    order = np.argsort(np.concatenate([g.arrival for g in groups]), kind="stable")
+    sizes = np.array([g.n for g in groups])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+
+    def cat(name: str, axis: int = 0) -> np.ndarray:
+        return np.take(np.concatenate([getattr(g, name) for g in groups], axis=axis), order,
+                       axis=axis)
+
+    extra: dict[str, float] = {}
+    for g in groups:
+        for key, value in g.extra.items():
+            extra[key] = extra.get(key, 0.0) + value
+    return Inputs(
+        seed=groups[0].seed,
+        replication=groups[0].replication,
+        arrival=cat("arrival"),
+        cls=cat("cls"),
+        threat=cat("threat"),
+        service=np.ascontiguousarray(cat("service", axis=1)),
+        caught=np.ascontiguousarray(cat("caught", axis=1)),
+        refer=cat("refer"),
+        p_refer_if_threat=cat("p_refer_if_threat"),
+        dynamic=_merge_rules([g.dynamic for g in groups], order, bounds),
+        extra=extra,
+    )
+
+
+def _merge_rules(rules: list, order: np.ndarray, bounds: np.ndarray
+                 ) -> DynamicRule | PythonRule | None:
+    """One queue-aware rule for merged groups (``order``: merged -> concatenated index)."""
+    if all(r is None for r in rules):
+        return None
+    first = rules[0]
+    if isinstance(first, DynamicRule):
+        if not all(isinstance(r, DynamicRule) and r.threshold == first.threshold
+                   and r.per_waiting == first.per_waiting for r in rules):
+            raise ValueError("surge travellers got a different queue-aware rule")
+        return DynamicRule(score=np.concatenate([r.score for r in rules])[order],
+                           threshold=first.threshold, per_waiting=first.per_waiting,
+                           threat_mean=np.concatenate([r.threat_mean for r in rules])[order])
+    group = np.searchsorted(bounds, order, side="right") - 1
+
+    def decide(i: int, waiting: int) -> bool:
+        k = int(group[i])
+        return bool(rules[k].decide(int(order[i] - bounds[k]), waiting))
+
+    return PythonRule(decide=decide)

@@ -19,8 +19,9 @@ import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from . import limits, yamlio
-from .distributions import Distribution, MinutesOrZero, RunMinutes
+from .distributions import Distribution, Minutes, MinutesOrZero, RunMinutes
 from .errors import InputFileError, ScenarioError, shorten
+from .events import EVENT_KINDS, Event, Reserve, check_events
 from .hourly import HourlyCount, HourlyRate, as_24
 from .schema_base import Strict
 from .targeting import AnyStrategy
@@ -106,6 +107,8 @@ class Stage(Strict):
     detection_probability: Probability = 0.0
     booths: Annotated[int, Field(gt=0, le=limits.MAX_SERVERS)] | None = None
     flush_above: Annotated[int, Field(ge=0, le=limits.MAX_FLUSH_ABOVE)] | None = None
+    reserve: Reserve | None = None
+    """Reserve officers called in when the queue grows (see ``events.Reserve``)."""
 
     @model_validator(mode="after")
     def _one_shape(self) -> Stage:
@@ -158,6 +161,10 @@ class Scenario(Strict):
     classes: dict[ClassName, TravellerClass] = Field(default_factory=_default_classes)
     stages: dict[StageName, Stage]
     targeting: AnyStrategy | None = None
+    events: list[Event] = Field(default_factory=list)
+    """Shocks: surges, outages and slowdowns (see ``events.py``)."""
+    recovery_target: Minutes = 15.0
+    """p95 wait (minutes) a stage must be back under for the recovery-time KPI (``shocks.py``)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -181,6 +188,7 @@ class Scenario(Strict):
                 admits = (lane.classes is None or cname in lane.classes for lane in lanes.values())
                 if not any(admits):
                     raise ValueError(f"stages.{sname}: no lane admits class '{cname}'")
+        check_events(self)
         if self.targeting is not None:
             try:
                 self.targeting.check(self)
@@ -302,6 +310,7 @@ def set_path(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, An
 
 _TAGS = {
     "exponential", "deterministic", "lognormal", "gamma", "uniform", "triangular", "empirical",
+    *EVENT_KINDS,
 }
 
 

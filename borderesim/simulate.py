@@ -19,6 +19,7 @@ from .plan import Plan, make_plan
 from .sampling import Inputs
 from .scenario import Scenario, load_scenario
 from .serialize import dumps, to_jsonable
+from .shocks import shock_kpis
 from .trace import Trace
 
 
@@ -94,6 +95,7 @@ def run_replication(
     """
     inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
     kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
+    kpis.update(shock_kpis(scenario, plan, inputs, trace))  # nothing without events/reserve
     if samples is not None:
         samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
     return kpis, inputs, trace

@@ -34,6 +34,8 @@ class Trace:
     exit: np.ndarray  # float64[n]
     referred: np.ndarray  # bool[n]
     threshold: np.ndarray  # float64[n]
+    reserve_minutes: np.ndarray | None = None
+    """float64[S]: reserve officer-minutes on duty at each stage up to the horizon."""
 
     @classmethod
     def empty(cls, n_stages: int, n: int, refer: np.ndarray) -> Trace:
@@ -47,4 +49,5 @@ class Trace:
             exit=np.full(n, np.nan),
             referred=np.array(refer, dtype=bool),
             threshold=np.full(n, np.nan),
+            reserve_minutes=np.zeros(n_stages),
         )

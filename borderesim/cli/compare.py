@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from ..compare import KEY_KPIS, Comparison, compare, load_strategies
+from ..compare import Comparison, compare, load_policies, load_strategies
 from ..kpis import format_value, kpi_info
 from ..serialize import dumps
 from ..tables import grid
@@ -30,9 +30,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         + "; ".join(_knobs_in_words(cls) for cls in Strategy.registry.values()))
     p.add_argument("--variants", type=Path, metavar="FILE",
                    help="for a region file (top-level crossings:): YAML file variants: "
-                        "{NAME: {region field: value, ...}}, dotted paths as for --set "
-                        "(crossings.NAME.FIELD sets a field of that crossing's scenario); "
+                        "{NAME: {region field: value, ...}}, dotted paths as in --set PATH=VALUE "
+                        "(crossings.NAME.FIELD sets a field of that crossing's "
+                        "scenario); "
                         "the first variant is the baseline")
+    p.add_argument("--policies", type=Path, metavar="FILE",
+                   help="instead of --strategies, YAML file: policies: {NAME: {stages: ..., "
+                        "targeting: ...}}: response policies (reserve, flushing, a queue-aware "
+                        "referral) merged into the scenario; the table shows the shock KPIs")
     add_run_args(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     p.add_argument("--out", type=Path, metavar="DIR",
@@ -62,20 +67,21 @@ def _diff_cell(ci: dict[str, float], unit: str) -> str:
 
 def tables(comparison: Comparison) -> str:
     """KPI means per strategy, then paired differences from the baseline (95 % CI)."""
-    infos = [kpi_info(k) for k in KEY_KPIS]
+    infos = [kpi_info(k) for k in comparison.key_kpis]
     heads = [f"{i.short} {i.unit.symbol}" for i in infos]
-    means = [["strategy", *heads]]
+    kind = "policy" if any(v.changes is not None for v in comparison.variants) else "strategy"
+    means = [[kind, *heads]]
     for i, v in enumerate(comparison.variants):
         means.append([v.label, *(k.format(comparison.mean(i, k.name)) for k in infos)])
     base = comparison.variants[comparison.baseline].label
-    diffs = [["strategy", *heads]]
+    diffs = [[kind, *heads]]
     for i, v in enumerate(comparison.variants):
         if i != comparison.baseline:
             diffs.append([v.label, *(_diff_cell(comparison.difference(i, k.name), k.unit.name)
                                      for k in infos)])
     engines = ", ".join(comparison.engines)
     out = [f"{comparison.scenario.name} — engine {engines}, seed {comparison.seed}, "
-           f"{comparison.replications} replications, same travellers for every strategy",
+           f"{comparison.replications} replications, same travellers for every {kind}",
            "", "Means (the unit follows each column heading)",
            "\n".join(grid(means))]
     if len(diffs) > 1:
@@ -112,13 +118,16 @@ def command(args: argparse.Namespace) -> int:
     require(args.variants is None, "--variants is for a region file (a top-level "
             "crossings:); a scenario is compared with --strategies FILE", str(args.scenario),
             "--variants")
-    require(args.strategies is not None, "a scenario is compared with --strategies FILE",
+    require((args.strategies is None) != (args.policies is None),
+            "a scenario is compared with --strategies FILE or --policies FILE (one of them)",
             str(args.scenario), "--strategies")
     figure = figure_path(args)
     scenario = load(args)
-    variants = load_strategies(args.strategies)
+    source = args.strategies if args.policies is None else args.policies
+    variants = (load_strategies(args.strategies) if args.policies is None
+                else load_policies(args.policies))
     comparison = compare(scenario, variants, engine=args.engine, replications=args.replications,
-                         seed=args.seed, source=str(args.strategies),
+                         seed=args.seed, source=str(source),
                          workers=getattr(args, "workers", 1))
     for message in comparison.warnings:
         warn(message)

@@ -39,11 +39,14 @@ class Lane:
 
 @dataclass(frozen=True)
 class Stage:
-    """A stage: its lanes in order, ``visits: referred`` and ``flush_above`` (-1: never)."""
+    """A stage: its lanes in order, ``visits: referred``, ``flush_above`` (-1: never),
+    ``reserve`` ``(officers, open_above, close_below, call_in)`` and ``booths`` (-1: none)."""
 
     lanes: Sequence[Lane] = (Lane(),)
     referred: bool = False
     flush_above: int = -1
+    reserve: tuple[int, int, int, float] | None = None
+    booths: int = -1
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,35 @@ class Case:
     refer: Sequence[bool] | None = None
     queue_rule: QueueRule | None = None
     stage_names: Sequence[str] = ()
+    outages: Sequence[tuple[int, float, float, bool]] = ()
+    """(global lane, from, to, preempt) of each outage."""
+    slowdowns: Sequence[tuple[int, float, float, float]] = ()
+    """(global lane, from, to, factor) of each slowdown."""
+    reserve_minutes: Sequence[float] | None = None
+    """Expected reserve officer-minutes per stage (``None``: not checked)."""
 
     def plan(self) -> Plan:
         """The crossing as engines read it."""
         lanes = [(s, lane) for s, stage in enumerate(self.stages) for lane in stage.lanes]
         names = self.names()
         lane_start = np.cumsum([0] + [len(stage.lanes) for stage in self.stages])
+        res = [stage.reserve or (0, 0, 0, 0.0) for stage in self.stages]
+        out, slow = list(zip(*self.outages, strict=True)), list(zip(*self.slowdowns, strict=True))
+        shocks = {
+            "out_lane": np.array(out[0] if out else [], dtype=np.int64),
+            "out_from": np.array(out[1] if out else [], dtype=np.float64),
+            "out_to": np.array(out[2] if out else [], dtype=np.float64),
+            "out_preempt": np.array(out[3] if out else [], dtype=bool),
+            "slow_lane": np.array(slow[0] if slow else [], dtype=np.int64),
+            "slow_from": np.array(slow[1] if slow else [], dtype=np.float64),
+            "slow_to": np.array(slow[2] if slow else [], dtype=np.float64),
+            "slow_factor": np.array(slow[3] if slow else [], dtype=np.float64),
+            "res_officers": np.array([r[0] for r in res], dtype=np.int64),
+            "res_open": np.array([r[1] for r in res], dtype=np.int64),
+            "res_close": np.array([r[2] for r in res], dtype=np.int64),
+            "res_call": np.array([r[3] for r in res], dtype=np.float64),
+            "booths": np.array([stage.booths for stage in self.stages], dtype=np.int64),
+        }
         return Plan(
             stage_names=tuple(names),
             lane_names=tuple(f"{names[s]}.{chr(65 + k - lane_start[s])}"
@@ -124,6 +150,7 @@ class Case:
             roster=np.array([lane.roster() for _, lane in lanes], dtype=np.int64),
             warmup=float(self.warmup),
             horizon=float(self.horizon),
+            **shocks,
             drain=float(self.drain),
         )
 
@@ -168,6 +195,8 @@ class Case:
             exit=np.array([row.exit for row in self.expected], dtype=np.float64),
             referred=np.array([row.referred for row in self.expected], dtype=bool),
             threshold=np.array([row.threshold for row in self.expected], dtype=np.float64),
+            reserve_minutes=(None if self.reserve_minutes is None
+                             else np.array(self.reserve_minutes, dtype=np.float64)),
         )
 
 
@@ -515,6 +544,197 @@ def events_at_horizon_unhandled() -> None:
     and starts at 6 (traveller 0 left), still in service at the horizon. Traveller 3
     waits from 4 and never starts. Travellers 4 (arriving at exactly 10) and 5 (12) have
     no trace at all.
+    """
+
+
+# --- outages ------------------------------------------------------------------------------
+
+@case("outages",
+      stages=[Stage()],
+      outages=[(A, 10.0, 20.0, False)],
+      arrival=[0.0, 5.0, 12.0],
+      service=[[15.0], [2.0], [1.0]],
+      expected=[Row([Visit(A, 0.0, 0.0, 15.0)], exit=15.0),
+                Row([Visit(A, 5.0, 20.0, 22.0)], exit=22.0),
+                Row([Visit(A, 12.0, 22.0, 23.0)], exit=23.0)])
+def outage_finishes_the_traveller_in_hand() -> None:
+    """An outage without pre-emption: the traveller in hand is finished, nobody starts.
+
+    One server; outage 10 to 20. Traveller 0 is served 0 to 15 (through the outage's
+    start). Traveller 1 arrives at 5 and waits; at 15 the server is free but none is on
+    duty, so they start when it ends, 20 to 22. Traveller 2 arrives at 12 (the only lane
+    is closed, they wait there) and is served 22 to 23.
+    """
+
+
+@case("outages",
+      stages=[Stage(lanes=[Lane([2, 1])])],
+      outages=[(A, 10.0, 70.0, True)],
+      arrival=[0.0, 1.0, 2.0],
+      service=[[30.0], [30.0], [1.0]],
+      expected=[Row([Visit(A, 0.0, 70.0, 100.0)], exit=100.0),
+                Row([Visit(A, 1.0, 100.0, 130.0)], exit=130.0),
+                Row([Visit(A, 2.0, 130.0, 131.0)], exit=131.0)])
+def preempted_travellers_return_to_the_head_and_start_over() -> None:
+    """A pre-empting outage sends those in service back to the head of the queue.
+
+    One lane, 2 servers in hour 0 and 1 from 60; outage 10 to 70 with ``preempt``.
+    Travellers 0 and 1 start at 0 and 1 (30 minutes each); traveller 2 arrives at 2 and
+    waits. At 10 both are pre-empted and the queue becomes 0, 1, 2 (earliest start
+    first, ahead of those waiting). At 70 one server is on duty: traveller 0 starts over
+    with their full 30 minutes (70 to 100), then traveller 1 (100 to 130), then
+    traveller 2 (130 to 131).
+    """
+
+
+@case("outages",
+      stages=[Stage(lanes=[Lane(1), Lane(1)])],
+      outages=[(A, 0.0, 30.0, False)],
+      arrival=[0.0, 5.0, 40.0],
+      service=[[10.0, 10.0], [10.0, 10.0], [1.0, 1.0]],
+      expected=[Row([Visit(B, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(B, 5.0, 10.0, 20.0)], exit=20.0),
+                Row([Visit(A, 40.0, 40.0, 41.0)], exit=41.0)])
+def a_lane_in_an_outage_ranks_as_closed() -> None:
+    """Lane choice treats a lane in an outage as closed.
+
+    Lanes A and B, one server each; A is out from 0 to 30. Traveller 0 takes B at 0.
+    Traveller 1 at 5 sees A closed (ranked last though its key, 0 - 0, beats B's 0 + 0
+    only by order) and queues in B, served 10 to 20. At 40 both are open and idle;
+    traveller 2 takes A by order.
+    """
+
+
+# --- slowdowns ----------------------------------------------------------------------------
+
+@case("slowdowns",
+      stages=[Stage()],
+      slowdowns=[(A, 1.0, 11.0, 3.0)],
+      arrival=[0.0, 1.0, 10.0, 11.0],
+      service=[[2.0], [2.0], [2.0], [2.0]],
+      expected=[Row([Visit(A, 0.0, 0.0, 2.0)], exit=2.0),
+                Row([Visit(A, 1.0, 2.0, 8.0)], exit=8.0),
+                Row([Visit(A, 10.0, 10.0, 16.0)], exit=16.0),
+                Row([Visit(A, 11.0, 16.0, 18.0)], exit=18.0)])
+def slowdown_applies_to_services_starting_in_the_window() -> None:
+    """Service times x factor for travellers *starting* service in [from, to).
+
+    D/D/1 with 2-minute services; slowdown x3 from 1 to 11. Traveller 0 starts at 0
+    (before it): 0 to 2. Traveller 1 arrives at 1 and starts at 2 (inside): 2 to 8.
+    Traveller 2 starts on arrival at 10 (inside): 10 to 16. Traveller 3 arrives at 11
+    (inside) but starts at 16 (after): 16 to 18.
+    """
+
+
+# --- reserve ------------------------------------------------------------------------------
+
+@case("reserve",
+      stages=[Stage(reserve=(1, 1, 1, 5.0))],
+      arrival=[0.0, 0.0, 0.0, 0.0],
+      service=[[10.0], [10.0], [10.0], [10.0]],
+      reserve_minutes=[15.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 5.0, 15.0)], exit=15.0),
+                Row([Visit(A, 0.0, 10.0, 20.0)], exit=20.0),
+                Row([Visit(A, 0.0, 15.0, 25.0)], exit=25.0)])
+def reserve_officer_called_joins_and_leaves() -> None:
+    """One reserve officer (open_above 1, close_below 1, call_in 5) worked by hand.
+
+    One server, four travellers at 0, 10 minutes each. Traveller 0 starts; traveller 1
+    waits (1 waiting, not above 1); traveller 2 waits (2 > 1): an officer is called, due
+    at 5; traveller 3 waits (one is already on the way). At 5 the officer opens a
+    booth: traveller 1 starts, 5 to 15 (1 still waits, but the one reserve officer is
+    serving). At 10 traveller 0 ends; 2 wait (not below 1), nobody leaves; traveller 2
+    starts, 10 to 20. At 15 traveller 1 ends; 1 waits, nobody leaves; traveller 3 starts,
+    15 to 25. At 20 traveller 2 ends with 0 waiting (below 1): the officer leaves.
+    Reserve officer-minutes: 20 - 5 = 15.
+    """
+
+
+@case("reserve",
+      stages=[Stage(lanes=[Lane(1), Lane(1)], reserve=(2, 0, 0, 2.0), booths=3)],
+      arrival=[0.0, 0.0, 0.0, 3.0],
+      service=[[10.0, 10.0]] * 4,
+      horizon=30.0,
+      reserve_minutes=[28.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(B, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 2.0, 12.0)], exit=12.0),
+                Row([Visit(A, 3.0, 10.0, 20.0)], exit=20.0)])
+def reserve_officer_needs_a_free_booth() -> None:
+    """Reserve (2 officers, open_above 0, close_below 0, call_in 2) with 3 booths.
+
+    Lanes A and B, one server each. At 0 travellers 0 and 1 take A and B; traveller 2
+    queues in A (keys 0, 0: A by order): 1 waiting > 0, an officer is called, due at 2.
+    At 2 the officer takes A (most waiting; 2 servers on duty < 3 booths): traveller 2
+    starts, 2 to 12; nobody waits, no new call. Traveller 3 arrives at 3: keys A 0 (two
+    busy), B 0: A by order; 1 waiting > 0: a call, due at 5. At 5 the stage has 3
+    servers on duty, no booth: the officer goes home; though 1 still waits, nobody
+    joins a queue after, so nobody is called again. At 10 travellers 0 and 1 end
+    (nobody leaves: close_below 0); traveller 3 starts in A, 10 to 20. The one officer
+    serves from 2 to the horizon, 30: 28 officer-minutes.
+    """
+
+
+@case("reserve",
+      stages=[Stage(lanes=[Lane(1, classes=[0]), Lane(1, classes=[1])], reserve=(1, 1, 0, 1.0))],
+      n_classes=2, cls=[1, 1, 1],
+      arrival=[0.0, 0.0, 0.0],
+      service=[[5.0, 5.0]] * 3,
+      horizon=20.0,
+      reserve_minutes=[19.0],
+      expected=[Row([Visit(B, 0.0, 0.0, 5.0)], exit=5.0),
+                Row([Visit(B, 0.0, 1.0, 6.0)], exit=6.0),
+                Row([Visit(B, 0.0, 5.0, 10.0)], exit=10.0)])
+def reserve_officer_joins_the_lane_with_most_waiting() -> None:
+    """The officer opens a booth in the lane with the most travellers waiting.
+
+    Lane A admits class 0, lane B class 1; three class-1 travellers at 0 (5 minutes).
+    Traveller 0 starts in B; 1 and 2 wait there (2 > open_above 1): a call, due at 1.
+    At 1 lane B has 2 waiting, A none: the officer joins B and traveller 1 starts, 1 to
+    6. Traveller 0 ends at 5 (close_below 0: nobody leaves); traveller 2 starts, 5 to
+    10. The officer stays to the horizon: 19 officer-minutes.
+    """
+
+
+@case("reserve",
+      stages=[Stage(lanes=[Lane(1), Lane(1)], reserve=(1, 1, 0, 1.0))],
+      arrival=[0.0, 0.0, 0.0, 0.0],
+      service=[[10.0, 10.0]] * 4,
+      horizon=30.0,
+      reserve_minutes=[29.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(B, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 1.0, 11.0)], exit=11.0),
+                Row([Visit(B, 0.0, 10.0, 20.0)], exit=20.0)])
+def reserve_officer_tie_goes_to_the_first_lane() -> None:
+    """Lanes with equally many waiting: the officer joins the first listed.
+
+    Lanes A and B, one server each; four travellers at 0 (10 minutes). Travellers 0 and
+    1 take A and B; traveller 2 queues in A (keys 0, 0: A by order), traveller 3 in B
+    (keys A 1, B 0); 2 waiting > 1: an officer is called, due at 1. At 1 both lanes
+    have 1 waiting: the officer joins A, traveller 2 starts 1 to 11. Traveller 3 starts
+    in B when traveller 1 ends, 10 to 20. The officer stays (close_below 0): 29 minutes.
+    """
+
+
+@case("reserve",
+      stages=[Stage(reserve=(2, 0, 0, 0.0), booths=1)],
+      arrival=[0.0, 0.0, 1.0],
+      service=[[10.0]] * 3,
+      horizon=30.0,
+      reserve_minutes=[0.0],
+      expected=[Row([Visit(A, 0.0, 0.0, 10.0)], exit=10.0),
+                Row([Visit(A, 0.0, 10.0, 20.0)], exit=20.0),
+                Row([Visit(A, 1.0, 20.0)])])
+def reserve_officer_without_a_booth_is_not_called_again_at_once() -> None:
+    """An officer who finds no booth goes home; only the next traveller joining calls again.
+
+    One server, one booth; reserve of 2 with open_above 0 and call_in 0. Traveller 1
+    queues at 0 (1 > 0): an officer is called, due at 0 at once. No booth is free: home.
+    Re-calling then would loop at t = 0 forever; nobody is called until traveller 2
+    joins at 1: called, at 1 no booth, home again. Service is the roster's alone: 0 to
+    10, 10 to 20, 20 to 30 (that end is at the horizon: not reached). No officer-minutes.
     """
 
 

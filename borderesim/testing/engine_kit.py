@@ -63,6 +63,11 @@ def differences(case: Case, trace: Trace) -> list[str]:
             found.append((i, s, rank, f"{where}: {name} expected "
                                       f"{_show(want_all[idx], name, plan.lane_names)}, "
                                       f"got {_show(got_all[idx], name, plan.lane_names)}"))
+    if want.reserve_minutes is not None:
+        got_res = trace.reserve_minutes
+        if got_res is None or not np.all(_same(np.asarray(got_res), want.reserve_minutes)):
+            found.append((len(case.arrival), -1, 0, "reserve_minutes expected "
+                          f"{list(want.reserve_minutes)}, got {got_res}"))
     return [line for *_, line in sorted(found)]
 
 

@@ -51,11 +51,57 @@ still chosen when no open lane admits the class; the traveller waits there until
 server going off duty finishes the traveller in hand (no pre-emption), and nobody new
 starts in a lane until its busy count is below its servers on duty.
 
-[ties] Simultaneous events are handled in a fixed order: roster changes first, then
-service completions by traveller index, then arrivals by traveller index (SimPy
-priorities ``1``, ``2 + i``, ``2 + n + i``). Everything an event causes (starts in freed
-servers, the next stage's referral, flushing and lane choice) happens at once, before
-the next event.
+**Surges** (sampling, not an engine rule). A ``surge`` event adds ``travellers``
+arrivals at ``at + over * U`` (``U`` uniform, sorted; all at ``at`` when ``over`` is 0),
+on top of the profile, with class
+``class`` (or drawn by the shares) and threat, service, detection and targeting drawn
+from the streams ``surge.<k>.<day>.<name>`` (``k``: the event's place in ``events``).
+The profile's travellers are drawn exactly as without the surge; all travellers are
+then numbered by arrival time, stably: at equal times profile travellers first, then
+surges in list order. Event clock times are ``"HH:MM"`` of day ``day`` (default 1);
+``every: day`` repeats the event on each later day of the run, the drain included (a
+window is cut at the run end; a surge in the drain brings uncounted travellers).
+
+[outages] An ``outage`` of a lane (every lane of the stage when ``lane`` is omitted)
+puts no server on duty from ``from`` to ``to``: capacity changes at both edges, like a
+roster change. Without ``preempt`` it follows roster semantics (the travellers in hand
+are finished). With ``preempt: true`` the travellers in service when it starts go back
+to the head of that lane's queue, earliest service start first (ties by traveller
+index), their start time cleared; when served again they start their service over
+with their full (sampled) service time (pre-emptive repeat: an interrupted check is
+done again). The outage's lane ranks as closed in lane choice, and nobody starts there.
+
+[slowdowns] A ``slowdown`` multiplies the service time of a traveller *starting*
+service in the lane(s) at ``t`` with ``from <= t < to`` by ``factor`` (several windows
+holding ``t``: multiplied in list order). A service under way is not changed; a
+pre-empted traveller restarting in the window is slowed.
+
+[reserve] A stage's ``reserve: {officers, open_above, close_below, call_in}``. *Call*:
+when a traveller joins a queue of the stage (waits rather than starts) and then more
+than ``open_above`` wait at the stage (all lanes), no officer is already on the way and
+fewer than ``officers`` reserve officers are serving there, one officer is called and
+arrives ``call_in`` minutes later. *Arrive*: the officer opens a booth in the stage's
+lane with the most travellers waiting, not in an outage (first listed on ties), if the
+stage's rostered servers (an outage frees no booth) plus its reserve officers, all
+lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one
+more server and starts more server and starts its next in line at once, and the call rule is checked
+again. No such lane or booth: the officer goes home (no hours counted) and only the
+next traveller joining a queue of the stage can call again (so ``call_in: 0`` never
+loops).
+*Leave*: when a service ends in a lane holding a reserve officer and fewer than
+``close_below`` then wait at the stage (the finished traveller no longer counted), one
+reserve officer there leaves (before the freed server takes the next traveller). An
+outage closes the lane for its reserve officers too; they stay assigned. Reserve
+officer-minutes, from arrival to leaving (or the end of the run, drain included), are
+counted per stage (``Trace.reserve_minutes``); a reserve officer arriving is an event
+like any other for [drain].
+
+[ties] Simultaneous events are handled in a fixed order: capacity changes (roster hours
+and outage edges) first, then reserve officers arriving (by stage), then service
+completions by traveller index, then arrivals by traveller index (SimPy priorities
+``1``, ``1 + (s + 1) / (S + 1)``, ``2 + i``, ``2 + n + i``). Everything an event causes
+(pre-emptions, starts in freed servers, the next stage's referral, flushing, lane
+choice, calling or releasing a reserve officer) happens at once, before the next event.
 
 [horizon] Events at or after the run end are not handled: a traveller arriving then
 has no trace at all, a service that would end then has no end, and travellers still
@@ -91,5 +137,6 @@ from __future__ import annotations
 
 ENGINE_RULES: tuple[str, ...] = (
     "stages", "referral", "flushing", "lanes", "rosters", "ties", "horizon", "drain",
+    "outages", "slowdowns", "reserve",
 )
 """The bracketed rule names above: what an engine decides, each pinned by conformance cases."""

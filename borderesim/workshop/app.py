@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
@@ -22,7 +23,7 @@ from borderesim.animate import busiest_hour, clock, frame_times, gif_bytes, make
 from borderesim.errors import ScenarioError
 from borderesim.region.cli import is_region_file
 from borderesim.scenario import Scenario, load_scenario, load_scenario_text
-from borderesim.workshop import charts, logic
+from borderesim.workshop import charts, incident, logic
 from borderesim.workshop import region as region_page
 from borderesim.yamlio import decode_text
 
@@ -96,6 +97,45 @@ def pick_scenario(start: str | None) -> tuple[str, str] | None:
     return f"file:{choices[title]}", cached_example(choices[title])
 
 
+def pick_incidents(scenario: Scenario, sid: str) -> tuple[incident.Incident, ...]:
+    """Sidebar: the trainer's "incident now" button (an outage or a surge at a clock time)
+    and the incidents pressed so far for this scenario (kept until cleared)."""
+    key = f"incidents|{sid}"
+    pressed: tuple[incident.Incident, ...] = st.session_state.get(key, ())
+    with st.sidebar.expander("Incident: an outage or a surge", expanded=bool(pressed)):
+        kind = st.radio("What happens", ["outage", "surge"], horizontal=True,
+                        key=f"inc-kind|{sid}")
+        last = max(1, int(scenario.horizon // 60) - 1)
+        start, _ = busiest_hour(scenario)
+        hour = st.slider("At (hour of the simulated day)", 0, last,
+                         min(last, int(start // 60)), key=f"inc-at|{sid}")
+        new = incident.default_incident(scenario, kind, hour * 60.0)
+        if kind == "outage":
+            lanes = incident.lanes_by_stage(scenario)
+            stage = st.selectbox("Stage", list(lanes), key=f"inc-stage|{sid}",
+                                 format_func=logic.plain)
+            lane = st.selectbox("Lane", lanes[stage], key=f"inc-lane|{sid}",
+                                format_func=logic.plain)
+            minutes = st.slider("Minutes out", 10, 240, 60, 10, key=f"inc-min|{sid}")
+            preempt = st.checkbox("Travellers in service start over", key=f"inc-pre|{sid}")
+            new = replace(new, stage=stage, lane=lane, minutes=float(minutes), preempt=preempt)
+        else:
+            travellers = st.slider("Extra travellers", 10, 1000, new.travellers, 10,
+                                   key=f"inc-n|{sid}")
+            minutes = st.slider("Arriving within (minutes; 0: all at once)", 0, 60, 10,
+                                key=f"inc-over|{sid}")
+            new = replace(new, travellers=int(travellers), minutes=float(minutes))
+        add, clear = st.columns(2)
+        if add.button("Incident now", type="primary", key=f"inc-add|{sid}"):
+            pressed = (*pressed, new)
+        if clear.button("Clear incidents", key=f"inc-clear|{sid}"):
+            pressed = ()
+        st.session_state[key] = pressed
+        for item in pressed:
+            st.caption(logic.plain(incident.incident_words(item)))
+    return pressed
+
+
 def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
     """Sidebar sliders: demand, officers per stage, strategy and its parameters."""
     sb = st.sidebar
@@ -132,7 +172,7 @@ def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
         reps = st.slider("Replications (runs of the day)", 2, 20, 5, key="reps",
                          help="More runs: narrower intervals, slower updates.")
     knobs = logic.Knobs(demand=demand, officers=tuple(officers), strategy=form.key,
-                        params=tuple(sorted(params)))
+                        params=tuple(sorted(params)), incidents=pick_incidents(scenario, sid))
     return knobs, int(reps)
 
 
@@ -236,6 +276,8 @@ def main() -> None:
         st.stop()
     baseline = cached_run(text, logic.Knobs(), reps, args.engine)
     show_numbers(outcome, baseline)
+    if knobs.incidents:
+        st.caption(logic.plain(logic.shock_words(outcome)))
     for message in outcome.warnings:
         st.warning(logic.plain(message))
     left, right = st.columns(2)

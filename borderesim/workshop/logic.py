@@ -37,6 +37,7 @@ from ..simulate import simulate
 from ..targeting import PRESETS, Knob, Preset, Strategy, basic
 from ..trace import Trace
 from ..yamlio import decode_text
+from .incident import Incident, apply_incidents, incident_words
 
 # --------------------------------------------------------------------------- scenarios
 
@@ -180,6 +181,8 @@ class Knobs:
     officers: tuple[tuple[str, int], ...] = ()
     strategy: str = "scenario"
     params: tuple[tuple[str, float], ...] = ()
+    incidents: tuple[Incident, ...] = ()
+    """Outages and surges the trainer pressed (``workshop.incident``), in order."""
 
     def with_param(self, name: str, value: float) -> Knobs:
         """These knobs with strategy parameter ``name`` set to ``value``."""
@@ -249,7 +252,7 @@ def apply_knobs(scenario: Scenario, knobs: Knobs) -> Scenario:
         data.pop("targeting", None)
     else:
         data["targeting"] = block
-    return load_scenario(data)
+    return apply_incidents(load_scenario(data), knobs.incidents)
 
 
 # --------------------------------------------------------------------------- running
@@ -447,6 +450,25 @@ def stage_waits(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
+def shock_words(outcome: Outcome) -> str:
+    """The shock KPIs in one line: each stage's peak queue and recovery time, and the
+    reserve officer-hours used (``borderesim.shocks``)."""
+    parts = []
+    for stage in outcome.scenario.stages:
+        peak = outcome.mean(f"{stage}.queue_peak")
+        recovery = outcome.mean(f"{stage}.recovery_min")
+        if math.isnan(peak):
+            continue
+        words = f"{stage}: queue peaks at {peak:,.0f}"
+        words += ("" if math.isnan(recovery) else f", back under the recovery target after "
+                  f"{recovery:,.0f} min")
+        parts.append(words)
+    hours = outcome.mean("reserve_officer_hours")
+    if not math.isnan(hours) and hours > 0:
+        parts.append(f"reserve officers worked {hours:.1f} h")
+    return "After the incident — " + "; ".join(parts) if parts else ""
+
+
 def describe_setting(knobs: Knobs) -> list[str]:
     """The page's settings in words, one item each (demand, officers, targeting).
 
@@ -462,8 +484,9 @@ def describe_setting(knobs: Knobs) -> list[str]:
         shown = f"{value:.4g}" if knob is None or not knob.percent else f"{100 * value:.4g}%"
         params.append(f"{name.replace('_', ' ')} {shown}")
     targeting = ", ".join([form.label, *params])
-    return [f"demand x{knobs.demand:g}", f"officers at the busiest hour: {officers}",
-            f"targeting: {targeting}"]
+    words = [f"demand x{knobs.demand:g}", f"officers at the busiest hour: {officers}",
+             f"targeting: {targeting}"]
+    return words + [incident_words(i) for i in knobs.incidents]
 
 
 def setting_id(scenario_text: str, knobs: Knobs, replications: int, engine: str) -> str:
@@ -475,7 +498,8 @@ def setting_id(scenario_text: str, knobs: Knobs, replications: int, engine: str)
     matched to the screen it was saved from.
     """
     key = json.dumps([scenario_text, knobs.demand, knobs.officers, knobs.strategy,
-                      knobs.params, int(replications), engine])
+                      knobs.params, [incident_words(i) for i in knobs.incidents],
+                      [repr(i) for i in knobs.incidents], int(replications), engine])
     return hashlib.sha256(key.encode()).hexdigest()[:10]
 
 

@@ -37,9 +37,29 @@ def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
         exit=np.empty(n),
         referred=np.array(refer, dtype=bool),
         threshold=np.empty(n),
+        reserve_minutes=np.empty(n_stages),
     )
 
 
+def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
+    """The kernel's capacity-change, slowdown and reserve arguments for ``plan``
+    (computed once per plan and kept on it)."""
+    cached = plan.__dict__.get("_fast_shock_args")
+    if cached is not None:
+        return cached
+    ch = plan.capacity_changes()
+
+    def c(x: np.ndarray, dtype: type) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=dtype).reshape(-1)
+
+    args = (
+        c(ch.times, np.float64), c(ch.level, np.int64), c(ch.down, np.bool_),
+        c(ch.preempt, np.bool_), c(plan.slow_lane, np.int64), c(plan.slow_from, np.float64),
+        c(plan.slow_to, np.float64), c(plan.slow_factor, np.float64),
+        *(c(x, x.dtype) for x in plan.reserve_arrays()),
+    )
+    object.__setattr__(plan, "_fast_shock_args", args)
+    return args
 def supports(scenario: Scenario) -> str | None:
     """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
     reason = _supports_fields(scenario)
@@ -71,9 +91,10 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
     replay_flat(
         inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        plan.eligible.reshape(-1), plan.roster.reshape(-1), float(plan.horizon),
+        plan.eligible.reshape(-1), float(plan.horizon), float(plan.warmup),
+        float(plan.run_end), *shock_arrays(plan),
         trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
         trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
-        float(plan.warmup), float(plan.run_end),
+        trace.reserve_minutes,
     )
     return trace

@@ -4,14 +4,18 @@ The semantics are stated once, in the docstring of ``borderesim/testing/semantic
 (pinned by the cases in ``borderesim/testing/cases.py``). The loop merges three ordered
 event sources exactly as the SimPy engine orders them:
 
-* roster changes at every hour boundary ``hour * 60`` minutes (SimPy priority 1);
+* capacity changes at every hour boundary and outage edge, ``cap_times`` (SimPy
+  priority 1);
+* a reserve officer arriving at a stage (one pending per stage at most; priority
+  between 1 and 2, stages in order);
 * service completions, in a small 4-ary heap keyed ``(time, traveller)`` (priority
   ``2 + i``); at most one entry per busy server, so the heap stays small;
 * arrivals, already sorted, read in order (priority ``2 + n + i``).
 
-At equal times the roster comes first, then completions by traveller index, then
-arrivals by traveller index. Everything an event causes (starts in freed servers,
-the next stage's referral decision, flushing and lane choice) happens inside that
+At equal times capacity changes come first, then reserve officers by stage, then
+completions by traveller index, then arrivals by traveller index. Everything an
+event causes (starts in freed servers, the next stage's referral decision, flushing,
+lane choice and calling a reserve officer) happens inside that
 event's handling, as it does in SimPy. Arrival ``i`` fires at ``a + (arrival[i] - a)``
 with ``a`` the previous arrival's time, the very float SimPy's clock computes.
 
@@ -159,10 +163,71 @@ def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
 
 
 @njit(cache=True)
+def _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor):
+    """Service time ``d`` of a start in ``lane`` at ``t`` times every slowdown window of
+    the lane holding ``t`` (in window order)."""
+    for w in range(slow_lane.shape[0]):
+        if slow_lane[w] == lane and slow_from[w] <= t and t < slow_to[w]:
+            d = d * slow_factor[w]
+    return d
+
+
+@njit(cache=True)
+def _preempt(htime, hkey, size, lane, s, n, start, st, nxt, stage_wait):
+    """An outage pre-empts ``lane``: its travellers in service leave the heap and go back
+    to the head of the queue, earliest start first (ties by traveller). Returns the size."""
+    mask = MAX_LANES - 1
+    out = np.empty(size, np.int64)
+    keep_t = np.empty(size, np.float64)
+    keep_k = np.empty(size, np.int64)
+    m = 0
+    kept = 0
+    for k in range(size):
+        key = hkey[k]
+        if key & mask == lane:
+            out[m] = key >> LANE_BITS
+            m += 1
+        else:
+            keep_t[kept] = htime[k]
+            keep_k[kept] = key
+            kept += 1
+    for k in range(size):
+        htime[k] = np.inf
+    size = 0
+    for k in range(kept):
+        size = _sift_up(htime, hkey, size, keep_t[k], keep_k[k])
+    # insertion sort of the pre-empted by (start, traveller)
+    for a in range(1, m):
+        j = out[a]
+        b = a - 1
+        while b >= 0 and (start[s * n + out[b]] > start[s * n + j]
+                          or (start[s * n + out[b]] == start[s * n + j] and out[b] > j)):
+            out[b + 1] = out[b]
+            b -= 1
+        out[b + 1] = j
+    base = _W * lane
+    for a in range(m - 1, -1, -1):
+        j = out[a]
+        if st[base + _QLEN] == 0:
+            nxt[j] = -1
+            st[base + _TAIL] = j
+        else:
+            nxt[j] = st[base + _HEAD]
+        st[base + _HEAD] = j
+        st[base + _QLEN] += 1
+        st[base + _BUSY] -= 1
+        stage_wait[s] += 1
+        start[s * n + j] = np.nan
+    return size
+
+
+@njit(cache=True)
 def replay_flat(
     arrival, cls, service, score, has_dynamic, dyn_threshold, dyn_per_waiting,
-    lane_stage, lane_start, stage_referred, flush_above, eligible, roster, horizon,
-    lane_out, entry, start, end, exit_, referred, threshold, warmup=0.0, run_end=-1.0,
+    lane_stage, lane_start, stage_referred, flush_above, eligible, horizon, warmup, run_end,
+    cap_times, cap_level, cap_down, cap_preempt, slow_lane, slow_from, slow_to, slow_factor,
+    res_officers, res_open, res_close, res_call, booths,
+    lane_out, entry, start, end, exit_, referred, threshold, reserve_minutes,
 ):
     """Replay one replication; fills the (flattened) trace arrays in place.
 
@@ -170,12 +235,17 @@ def replay_flat(
     float64[L*n] (minutes, lane-major), ``score`` float64[n] (dynamic rule; unused
     unless ``has_dynamic``), ``lane_stage`` int64[L], ``lane_start`` int64[S+1],
     ``stage_referred`` bool[S], ``flush_above`` int64[S], ``eligible`` bool[L*C],
-    ``roster`` int64[L*24], ``horizon`` minutes (end of the counted window), ``warmup``
-    (its start) and ``run_end`` (the drain cap; ``< horizon`` means ``horizon``).
-    Outputs, every slot written here (their contents on entry do not matter):
-    ``lane_out`` int64[S*n], ``entry``/``start``/``end`` float64[S*n], ``exit_``,
-    ``threshold`` float64[n]; and ``referred`` bool[n], which the caller fills with the
-    static referral. Returns the number of events handled.
+    ``horizon`` minutes (end of the counted window), ``warmup`` (its start) and
+    ``run_end`` (the drain cap; ``< horizon`` means ``horizon``); capacity changes
+    (``plan.CapacityChanges`` flattened, up to the run end):
+    ``cap_times`` float64[K] (minutes, ``[0] == 0``), ``cap_level``/``cap_down``/
+    ``cap_preempt`` [K*L]; slowdown windows ``slow_*`` [W] (lane, from, to in minutes,
+    factor); per stage ``res_officers``/``res_open``/``res_close`` int64[S], ``res_call``
+    float64[S] (minutes), ``booths`` int64[S] (-1: no limit). Outputs, every slot written
+    here (their contents on entry do not matter): ``lane_out`` int64[S*n], ``entry``/
+    ``start``/``end`` float64[S*n], ``exit_``, ``threshold`` float64[n],
+    ``reserve_minutes`` float64[S] (reserve officer-minutes); and ``referred`` bool[n],
+    which the caller fills with the static referral. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
@@ -194,18 +264,35 @@ def replay_flat(
 
     st = np.zeros(_W * n_lanes, np.int64)
     stage_wait = np.zeros(n_stages, np.int64)
+    n_chg = cap_times.shape[0]
+    lvl = np.zeros(n_lanes, np.int64)  # rostered servers
+    dn = np.zeros(n_lanes, np.bool_)  # in an outage
+    res = np.zeros(n_lanes, np.int64)  # reserve officers serving in the lane
     heap_cap = 1
     for lane in range(n_lanes):
-        st[_W * lane + _CAP] = roster[24 * lane]
-        heap_cap += roster[24 * lane:24 * lane + 24].max()  # busy never exceeds peak servers
+        lvl[lane] = cap_level[lane]
+        dn[lane] = cap_down[lane]
+        st[_W * lane + _CAP] = 0 if dn[lane] else lvl[lane]
+        peak = 0
+        for k in range(n_chg):
+            peak = max(peak, cap_level[k * n_lanes + lane])
+        heap_cap += peak  # busy never exceeds peak servers (plus the reserve)
+    has_reserve = False
+    for s in range(n_stages):
+        reserve_minutes[s] = 0.0
+        heap_cap += res_officers[s]
+        has_reserve = has_reserve or res_officers[s] > 0
+    n_slow = slow_lane.shape[0] > 0
+    res_on = np.zeros(n_stages, np.int64)
+    t_res = np.full(n_stages, np.inf)  # arrival of the officer called, if any
     nxt = np.empty(n, np.int64)
     # 4-ary heap; the slots a sift may look at past the last entry hold +inf
     htime = np.full(4 * heap_cap + 1, np.inf)
     hkey = np.zeros(4 * heap_cap + 1, np.int64)
     size = 0
 
-    hour = 1
-    t_roster = 60.0 if 60.0 < run_end else np.inf
+    kc = 1
+    t_roster = cap_times[1] if n_chg > 1 else np.inf
     n_arr = 0
     t_arr = arrival[0] if n > 0 else np.inf
     events = 0
@@ -214,6 +301,13 @@ def replay_flat(
         # next event: roster < completion < arrival at equal times (an empty heap tops +inf)
         kind = 0
         t = t_roster
+        rs = 0
+        if has_reserve:
+            for s in range(n_stages):
+                if t_res[s] < t:
+                    kind = 3
+                    t = t_res[s]
+                    rs = s
         if htime[0] < t:
             kind = 1
             t = htime[0]
@@ -226,14 +320,17 @@ def replay_flat(
         top_done = False
 
         if kind == 0:
-            # roster change: new capacities, then starts in lane order. The start loop
-            # below repeats the one after a completion on purpose: a shared helper
-            # returning (size, top_done) measured ~25 % slower (bench_engines.py).
-            h = hour % 24
+            # capacity change: pre-emptions, new capacities, then starts in lane order. The
+            # start loop below repeats the one after a completion on purpose: a shared
+            # helper returning (size, top_done) measured ~25 % slower (bench_engines.py).
             for lane in range(n_lanes):
                 b = _W * lane
-                st[_u(b + _CAP)] = roster[_u(24 * lane + h)]
                 s = lane_stage[_u(lane)]
+                if cap_preempt[_u(kc * n_lanes + lane)]:
+                    size = _preempt(htime, hkey, size, lane, s, n, start, st, nxt, stage_wait)
+                lvl[_u(lane)] = cap_level[_u(kc * n_lanes + lane)]
+                dn[_u(lane)] = cap_down[_u(kc * n_lanes + lane)]
+                st[_u(b + _CAP)] = 0 if dn[_u(lane)] else lvl[_u(lane)] + res[_u(lane)]
                 while st[_u(b + _QLEN)] > 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
                     j = st[_u(b + _HEAD)]
                     st[_u(b + _HEAD)] = nxt[_u(j)]
@@ -241,12 +338,46 @@ def replay_flat(
                     stage_wait[_u(s)] -= 1
                     st[_u(b + _BUSY)] += 1
                     start[_u(s * n + j)] = t
-                    size = _sift_up(htime, hkey, size, t + service[_u(lane * n + j)],
-                                    (j << LANE_BITS) | lane)
-            hour += 1
-            t_roster = hour * 60.0
-            if not t_roster < run_end:
-                t_roster = np.inf
+                    d = service[_u(lane * n + j)]
+                    if n_slow:
+                        d = _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor)
+                    size = _sift_up(htime, hkey, size, t + d, (j << LANE_BITS) | lane)
+            kc += 1
+            t_roster = cap_times[_u(kc)] if kc < n_chg else np.inf
+            continue
+
+        if kind == 3:
+            # a reserve officer arrives at stage rs: a booth in the lane with most waiting
+            # (not in an outage, first listed on ties), if the stage has a booth free, and
+            # the call rule again; else home (only a traveller joining calls again)
+            t_res[_u(rs)] = np.inf
+            best = -1
+            most = -1
+            on_duty = 0
+            for lane in range(lane_start[_u(rs)], lane_start[_u(rs + 1)]):
+                on_duty += lvl[_u(lane)] + res[_u(lane)]
+                if not dn[_u(lane)] and st[_u(_W * lane + _QLEN)] > most:
+                    best = lane
+                    most = st[_u(_W * lane + _QLEN)]
+            if best >= 0 and (booths[_u(rs)] < 0 or on_duty < booths[_u(rs)]):
+                res_on[_u(rs)] += 1
+                reserve_minutes[_u(rs)] -= t
+                res[_u(best)] += 1
+                b = _W * best
+                st[_u(b + _CAP)] = lvl[_u(best)] + res[_u(best)]
+                while st[_u(b + _QLEN)] > 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
+                    j = st[_u(b + _HEAD)]
+                    st[_u(b + _HEAD)] = nxt[_u(j)]
+                    st[_u(b + _QLEN)] -= 1
+                    stage_wait[_u(rs)] -= 1
+                    st[_u(b + _BUSY)] += 1
+                    start[_u(rs * n + j)] = t
+                    d = _slowed(service[_u(best * n + j)], best, t, slow_lane, slow_from,
+                                slow_to, slow_factor)
+                    size = _sift_up(htime, hkey, size, t + d, (j << LANE_BITS) | best)
+                if (res_on[_u(rs)] < res_officers[_u(rs)]
+                        and stage_wait[_u(rs)] > res_open[_u(rs)]):
+                    t_res[_u(rs)] = t + res_call[_u(rs)]  # call the next one
             continue
 
         if kind == 1:
@@ -258,6 +389,12 @@ def replay_flat(
             s = lane_stage[_u(lane)]
             b = _W * lane
             st[_u(b + _BUSY)] -= 1
+            if has_reserve and res[_u(lane)] > 0 and stage_wait[_u(s)] < res_close[_u(s)]:
+                # a reserve officer leaves after finishing
+                res[_u(lane)] -= 1
+                res_on[_u(s)] -= 1
+                reserve_minutes[_u(s)] += t
+                st[_u(b + _CAP)] = 0 if dn[_u(lane)] else lvl[_u(lane)] + res[_u(lane)]
             while st[_u(b + _QLEN)] > 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
                 j = st[_u(b + _HEAD)]
                 st[_u(b + _HEAD)] = nxt[_u(j)]
@@ -265,8 +402,10 @@ def replay_flat(
                 stage_wait[_u(s)] -= 1
                 st[_u(b + _BUSY)] += 1
                 start[_u(s * n + j)] = t
-                size = _heap_add(htime, hkey, size, top_done, t + service[_u(lane * n + j)],
-                                 (j << LANE_BITS) | lane)
+                d = service[_u(lane * n + j)]
+                if n_slow:
+                    d = _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor)
+                size = _heap_add(htime, hkey, size, top_done, t + d, (j << LANE_BITS) | lane)
                 top_done = False
             end[_u(s * n + i)] = t
             s0 = s + 1
@@ -300,8 +439,10 @@ def replay_flat(
             if st[_u(b + _QLEN)] == 0 and st[_u(b + _BUSY)] < st[_u(b + _CAP)]:
                 st[_u(b + _BUSY)] += 1
                 start[_u(s * n + i)] = t
-                size = _heap_add(htime, hkey, size, top_done, t + service[_u(best * n + i)],
-                                 (i << LANE_BITS) | best)
+                d = service[_u(best * n + i)]
+                if n_slow:
+                    d = _slowed(d, best, t, slow_lane, slow_from, slow_to, slow_factor)
+                size = _heap_add(htime, hkey, size, top_done, t + d, (i << LANE_BITS) | best)
                 top_done = False
             else:
                 nxt[_u(i)] = -1
@@ -312,6 +453,9 @@ def replay_flat(
                 st[_u(b + _TAIL)] = i
                 st[_u(b + _QLEN)] += 1
                 stage_wait[_u(s)] += 1
+                if (has_reserve and t_res[_u(s)] == np.inf and res_on[_u(s)] < res_officers[_u(s)]
+                        and stage_wait[_u(s)] > res_open[_u(s)]):
+                    t_res[_u(s)] = t + res_call[_u(s)]  # call a reserve officer
             placed = True
             break
         if not placed:
@@ -326,6 +470,9 @@ def replay_flat(
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
     for i in range(n_arr, n):  # travellers arriving after the run ended
         _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
+    t_end = min(t, run_end)  # officers on duty count until the run ends
+    for s in range(n_stages):
+        reserve_minutes[s] += res_on[s] * t_end
     return events
 
 
@@ -338,7 +485,8 @@ def replay(
     exit_: np.ndarray, referred: np.ndarray, threshold: np.ndarray,
     warmup: float = 0.0, run_end: float = -1.0,
 ) -> int:
-    """``replay_flat`` on 2-D arrays (``service`` [L, n], trace arrays [S, n], C-contiguous).
+    """``replay_flat`` on 2-D arrays (``service`` [L, n], trace arrays [S, n], C-contiguous),
+    for a crossing without shocks: capacity changes only at hour boundaries of ``roster``.
 
     The trace arrays are filled in place (their flat views share memory).
     """
@@ -348,12 +496,22 @@ def replay(
     for out in (lane_out, entry, start, end):
         if not out.flags.c_contiguous:
             raise ValueError("trace arrays must be C-contiguous")
+    n_stages = len(lane_start) - 1
+    end_ = max(run_end, horizon)
+    times = np.arange(0.0, end_, 60.0) if end_ > 0 else np.zeros(1)
+    level = np.ascontiguousarray(np.asarray(roster, dtype=np.int64)[
+        :, (times // 60).astype(np.int64) % 24].T)
+    no = np.zeros(level.size, dtype=np.bool_)
+    f0, i0 = np.zeros(0), np.zeros(0, dtype=np.int64)
+    zs = np.zeros(n_stages, dtype=np.int64)
     return replay_flat(
         flat(arrival, np.float64), flat(cls, np.int64), flat(service, np.float64),
         flat(score, np.float64), bool(has_dynamic), float(dyn_threshold),
         float(dyn_per_waiting), flat(lane_stage, np.int64), flat(lane_start, np.int64),
         flat(stage_referred, np.bool_), flat(flush_above, np.int64), flat(eligible, np.bool_),
-        flat(roster, np.int64), float(horizon), lane_out.reshape(-1), entry.reshape(-1),
-        start.reshape(-1), end.reshape(-1), exit_, referred, threshold, float(warmup),
-        float(run_end),
+        float(horizon), float(warmup), float(run_end), times, level.reshape(-1), no, no, i0,
+        f0, f0, f0,
+        zs, zs, zs, np.zeros(n_stages), zs - 1,
+        lane_out.reshape(-1), entry.reshape(-1), start.reshape(-1), end.reshape(-1), exit_,
+        referred, threshold, np.zeros(n_stages),
     )

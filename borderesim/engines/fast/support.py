@@ -18,12 +18,13 @@ from ...scenario import Scenario
 
 SCENARIO_FIELDS = frozenset({
     "name", "description", "kind", "duration", "warmup", "drain_cap", "replications", "seed",
-    "arrivals", "classes", "stages", "targeting",
+    "arrivals", "classes", "stages", "targeting", "events", "recovery_target",
 })
 """Scenario fields the kernels (or sampling, before them) account for (``kind`` only picks
 a report's standards; the model does not read it)."""
 STAGE_FIELDS = frozenset({
     "visits", "servers", "service", "lanes", "detection_probability", "booths", "flush_above",
+    "reserve",
 })
 LANE_FIELDS = frozenset({"servers", "service", "classes"})
 
