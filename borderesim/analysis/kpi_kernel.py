@@ -98,7 +98,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     (read only when a stage is ``visits: referred``); ``first_lane[s, c]``: the first
     lane of stage ``s`` class ``c`` may use (offered load of a visit with no lane);
     ``edges``: the clock-hour pieces of the counted window
-    (``hourly_metrics.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
+    (``by_hour.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
     time is wanted piece by piece (a roster that changes by hour: overtime).
     """
     n_stages, n = lane.shape

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..run.plan import Plan
-from .by_hour import HOURS, by_hour, hour_of_day, window_segments
+from .by_hour import HOURS, by_hour, window_segments
 from .outcomes import Outcome
 
 OVER = 1.0
@@ -68,8 +69,67 @@ def longest_spell(entry: np.ndarray, start: np.ndarray) -> tuple[float, float]:
     return float(length[k]), float(a[first[k]])
 
 
+@njit(cache=True)
+def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, warmup,
+                 horizon, run_end, work, spell, spell_start, wait_max, wait_max_hour,
+                 open_end):  # pragma: no cover - compiled
+    """:func:`lane_hours` for the lanes ``first_lane..last_lane - 1`` of one stage, in
+    one pass over its travellers (the same sums in the same order as ``by_hour``, the
+    same spells as :func:`longest_spell`: stable order by entry, running maximum of
+    ends kept per lane, first longest). Fills the lanes' rows of the output arrays."""
+    n = entry.size
+    seen = np.zeros(last_lane - first_lane, dtype=np.bool_)
+    waited = np.empty(n, dtype=np.int64)  # who waited, in traveller order
+    m = 0
+    for i in range(n):
+        ln, t = lane[i], entry[i]
+        if not counted[i] or ln < first_lane or ln >= last_lane:
+            continue
+        if not (t >= warmup and t < horizon):
+            continue
+        b = start[i]
+        if np.isnan(b):  # still waiting at the drain cap: a lower bound
+            b = run_end
+            open_end[ln] = True
+        h = int(np.floor(t / 60.0) % HOURS)
+        work[ln, h] += service[ln, i]
+        w = b - t
+        if not seen[ln - first_lane] or w > wait_max[ln]:
+            seen[ln - first_lane] = True
+            wait_max[ln], wait_max_hour[ln] = w, float(h)
+        if b > t:
+            waited[m] = i
+            m += 1
+    waited = waited[:m]
+    times = entry[waited]
+    ordered = True  # travellers often enter a stage in order: no sort then
+    for j in range(1, m):
+        if times[j] < times[j - 1]:
+            ordered = False
+            break
+    order = np.arange(m) if ordered else np.argsort(times, kind="mergesort")
+    reach = np.zeros(last_lane - first_lane)  # running maximum of ends, per lane
+    head = np.zeros(last_lane - first_lane)  # where the lane's current spell began
+    begun = np.zeros(last_lane - first_lane, dtype=np.bool_)
+    for j in range(m):
+        i = waited[order[j]]
+        ln, a = lane[i], entry[i]
+        b = start[i] if not np.isnan(start[i]) else run_end
+        k = ln - first_lane
+        if not begun[k]:  # the lane's first waiter
+            begun[k] = True
+            head[k], reach[k] = a, b
+            spell[ln], spell_start[ln] = b - a, a
+            continue
+        if a > reach[k]:  # a gap: the queue cleared before this traveller came
+            head[k] = a
+        reach[k] = max(reach[k], b)
+        if reach[k] - head[k] > spell[ln]:
+            spell[ln], spell_start[ln] = reach[k] - head[k], head[k]
+
+
 def lane_hours(outcome: Outcome) -> LaneHours:
-    """The :class:`LaneHours` of one replication."""
+    """The :class:`LaneHours` of one replication (a compiled pass a stage)."""
     plan, trace, inputs = outcome.plan, outcome.trace, outcome.inputs
     n_lanes = plan.roster.shape[0]
     _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
@@ -79,24 +139,16 @@ def lane_hours(outcome: Outcome) -> LaneHours:
     spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, math.nan)
     wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
     open_end = np.zeros(n_lanes, dtype=bool)
+    counted = np.ascontiguousarray(outcome.counted)
+    service = np.ascontiguousarray(inputs.service, dtype=float)
     for s in range(plan.n_stages):
-        queued = outcome.counted & outcome.queued(s)
-        entry = trace.entry[s]
-        inside = queued & (entry >= plan.warmup) & (entry < plan.horizon)
-        for ln in plan.lanes_of(s):
-            mine = inside & (trace.lane[s] == ln)
-            if not mine.any():
-                continue
-            t_in = entry[mine]
-            began = trace.start[s][mine]
-            waiting = np.isnan(began)  # still waiting at the drain cap: a lower bound
-            began = np.where(waiting, plan.run_end, began)
-            work[ln] = by_hour(hour_of_day(t_in), inputs.service[ln][mine])
-            spell[ln], spell_start[ln] = longest_spell(t_in, began)
-            waits = began - t_in
-            k = int(np.argmax(waits))
-            wait_max[ln], wait_max_hour[ln] = waits[k], float(hour_of_day(t_in[k:k + 1])[0])
-            open_end[ln] = bool(waiting.any())
+        lanes = plan.lanes_of(s)
+        _stage_lanes(np.ascontiguousarray(trace.entry[s], dtype=float),
+                     np.ascontiguousarray(trace.start[s], dtype=float),
+                     np.ascontiguousarray(trace.lane[s], dtype=np.int64), service, counted,
+                     lanes.start, lanes.stop, float(plan.warmup), float(plan.horizon),
+                     float(plan.run_end), work, spell, spell_start, wait_max,
+                     wait_max_hour, open_end)
     return LaneHours(work, duty, spell, spell_start, wait_max, wait_max_hour, open_end)
 
 

@@ -121,7 +121,8 @@ def quantile(values: np.ndarray, share: float) -> float:
 class Tail:
     """What one replication keeps of its values for a pooled percentile.
 
-    ``n``: how many values there were; ``top``: the largest of them, ascending;
+    ``n``: how many values there were; ``top``: the largest of them, in no particular
+    order (a partition, not a sort: :meth:`quantile` and :func:`count_at_most` select);
     ``dropped_max``: the largest value not kept (``-inf`` if all were kept); ``grid``:
     evenly ranked order statistics of the values not kept, ascending (empty if none).
     """
@@ -141,52 +142,64 @@ class Tail:
         if self.n == 0:
             return math.nan
         k = rank(self.n, share) - self.dropped
-        return float(self.top[k]) if k >= 0 else math.nan
+        return float(np.partition(self.top, k)[k]) if k >= 0 else math.nan
 
 
 def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10) -> Tail:
-    """The :class:`Tail` of ``values``: all of them if at most ``limit``, else the largest
-    (:func:`kept_values`; one partial sort, one copy of the kept part)."""
+    """The :class:`Tail` of ``values``: a copy of all of them if at most ``limit``, else
+    the largest (:func:`kept_values`; one partition, one copy of the kept part; no sort)."""
     values = np.asarray(values, dtype=float)
     n = values.size
     m = n if n <= limit else min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
     if m == n:
-        return Tail(n, np.sort(values), -math.inf, np.zeros(0))
+        return Tail(n, values.copy(), -math.inf, np.zeros(0))
     d = n - m
     grid = min(GRID, limit, d)
     ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
     part = np.partition(values, np.unique(np.concatenate([ranks, [d - 1, d]])))
-    return Tail(n, np.sort(part[d:]), float(part[d - 1]), part[ranks].copy())
+    return Tail(n, part[d:].copy(), float(part[d - 1]), part[ranks].copy())
+
+
+def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
+    """Values, dropped values, the kept values concatenated and the largest dropped value
+    of ``tails`` pooled."""
+    n = sum(t.n for t in tails)
+    dropped = sum(t.dropped for t in tails)
+    kept = np.concatenate([t.top for t in tails]) if tails else np.zeros(0)
+    return n, dropped, kept, max((t.dropped_max for t in tails), default=-math.inf)
 
 
 def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
     """The inverted-CDF ``share``-quantile of all values of ``tails`` pooled, and whether
     it is exact (see the module docstring); NaN when there are no values."""
-    n = sum(t.n for t in tails)
+    n, dropped, kept, cut = _pool(tails)
     if n == 0:
         return math.nan, True
-    k = rank(n, share) - sum(t.dropped for t in tails)
-    kept = np.concatenate([t.top for t in tails])
-    cut = max(t.dropped_max for t in tails)
+    k = rank(n, share) - dropped
     if k >= 0:
         value = float(np.partition(kept, k)[k])
         if value >= cut:
             return value, True
-    # not exact: each grid point of the dropped values stands for its share of them
+    return _grid_quantile(tails, kept, n, share), False
+
+
+def _grid_quantile(tails: Sequence[Tail], kept: np.ndarray, n: int, share: float) -> float:
+    """:func:`pooled_quantile` when it is not exact: each grid point of the dropped values
+    stands for its share of them."""
     values = np.concatenate([kept, *(t.grid for t in tails)])
     weights = np.concatenate([np.ones(kept.size),
                               *(np.full(t.grid.size, t.dropped / max(t.grid.size, 1))
                                 for t in tails)])
     order = np.argsort(values, kind="stable")
     position = np.searchsorted(np.cumsum(weights[order]), rank(n, share) + 1 - 1e-9)
-    return float(values[order][min(position, values.size - 1)]), False
+    return float(values[order][min(position, values.size - 1)])
 
 
 def count_at_most(tail: Tail, x: float) -> float:
     """How many of the replication's values are ``<= x`` (exact when ``x`` is at least
     its largest dropped value, else read off the grid of dropped values)."""
     if x >= tail.dropped_max:
-        return float(tail.dropped + np.searchsorted(tail.top, x, side="right"))
+        return float(tail.dropped + np.count_nonzero(tail.top <= x))
     return float(np.searchsorted(tail.grid, x, side="right")) * tail.dropped / tail.grid.size
 
 
@@ -210,7 +223,13 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
                     ) -> PooledEstimate:
     """The pooled ``share``-quantile of ``tails`` with its Woodruff interval (module
     docstring); NaN bounds with fewer than two replications holding values."""
-    value, exact = pooled_quantile(tails, share)
+    total, dropped, kept, cut = _pool(tails)
+    k = rank(total, share) - dropped if total else -1
+    part = np.partition(kept, k) if k >= 0 else kept  # the one selection all ranks share
+    if k >= 0 and part[k] >= cut:
+        value, exact = float(part[k]), True
+    else:
+        value, exact = pooled_quantile(tails, share)
     n = np.array([t.n for t in tails], dtype=float)
     used = n > 0
     r = int(used.sum())
@@ -222,11 +241,28 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     resid = a - ratio * n
     se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
     t = t_quantile(0.5 + level / 2, r - 1)
-    low, _ = pooled_quantile(tails, max(share - t * se, 0.0))  # the bounds may use the
-    high, _ = pooled_quantile(tails, min(share + t * se, 1.0))  # grid: ±0.1 % of rank
+    low, high = (_bound(tails, part, k if exact else -1, cut, total, dropped, b)
+                 for b in (max(share - t * se, 0.0), min(share + t * se, 1.0)))
     if high > low:  # density read off the interval: f = 2 t se / width
         influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)
     return PooledEstimate(value, low, high, exact, influence)
+
+
+def _bound(tails: Sequence[Tail], part: np.ndarray, k: int, cut: float, total: int,
+           dropped: int, share: float) -> float:
+    """``pooled_quantile(tails, share)[0]`` (a bound of :func:`pooled_interval`, which may
+    use the grid: ±0.1 % of rank) from ``part``, the kept values partitioned at their
+    ``k``-th smallest (``k`` < 0: not partitioned), selecting in one side of it only
+    (which it reorders)."""
+    j = rank(total, share) - dropped
+    if k < 0 or j < 0:
+        return pooled_quantile(tails, share)[0]
+    if j < k:  # in place: ``part`` is scratch, its sides stay apart
+        part[:k].partition(j)
+    elif j > k:
+        part[k + 1:].partition(j - k - 1)
+    value = float(part[j])
+    return value if value >= cut else _grid_quantile(tails, part, total, share)
 
 
 def paired_interval(diff: float, influence_a: np.ndarray, influence_b: np.ndarray,

@@ -9,10 +9,11 @@ definitions are stated in ``borderesim.analysis.metrics`` and ``borderesim.analy
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
-from ..analysis.by_hour import window_segments, within_duty
+from ..analysis.by_hour import HOURS, by_hour, hour_of_day, window_segments, within_duty
 from ..analysis.metrics import (
     _mean,
     _p95,
@@ -24,7 +25,17 @@ from ..analysis.metrics import (
     referred_stage_time,
 )
 from ..analysis.outcomes import CHUNK, Outcome
-from ..analysis.quantiles import Tail, keep_limit
+from ..analysis.overload import LaneHours
+from ..analysis.quantiles import (
+    GRID,
+    KEEP_SHARE,
+    POOL_VALUES,
+    PooledEstimate,
+    Tail,
+    keep_limit,
+    rank,
+)
+from ..analysis.student_t import t_quantile
 from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
@@ -205,3 +216,128 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[name] = float(value)
     k.update(loads)
     return {name: float(v) for name, v in k.items()}
+
+
+# --- pooled percentiles and lane hours as written before they were made faster: sorted
+# tails, three selections per interval, a NumPy pass per lane (issue 18) ---------------
+
+
+def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10) -> Tail:
+    """``borderesim.quantiles.tail_of`` before: the kept values sorted ascending."""
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    m = n if n <= limit else min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
+    if m == n:
+        return Tail(n, np.sort(values), -math.inf, np.zeros(0))
+    d = n - m
+    grid = min(GRID, limit, d)
+    ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
+    part = np.partition(values, np.unique(np.concatenate([ranks, [d - 1, d]])))
+    return Tail(n, np.sort(part[d:]), float(part[d - 1]), part[ranks].copy())
+
+
+def tail_quantile(tail: Tail, share: float) -> float:
+    """``Tail.quantile`` before (``tail.top`` sorted, as :func:`tail_of` leaves it)."""
+    if tail.n == 0:
+        return math.nan
+    k = rank(tail.n, share) - tail.dropped
+    return float(tail.top[k]) if k >= 0 else math.nan
+
+
+def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
+    """``borderesim.quantiles.pooled_quantile`` before."""
+    n = sum(t.n for t in tails)
+    if n == 0:
+        return math.nan, True
+    k = rank(n, share) - sum(t.dropped for t in tails)
+    kept = np.concatenate([t.top for t in tails])
+    cut = max(t.dropped_max for t in tails)
+    if k >= 0:
+        value = float(np.partition(kept, k)[k])
+        if value >= cut:
+            return value, True
+    values = np.concatenate([kept, *(t.grid for t in tails)])
+    weights = np.concatenate([np.ones(kept.size),
+                              *(np.full(t.grid.size, t.dropped / max(t.grid.size, 1))
+                                for t in tails)])
+    order = np.argsort(values, kind="stable")
+    position = np.searchsorted(np.cumsum(weights[order]), rank(n, share) + 1 - 1e-9)
+    return float(values[order][min(position, values.size - 1)]), False
+
+
+def count_at_most(tail: Tail, x: float) -> float:
+    """``borderesim.quantiles.count_at_most`` before (``tail.top`` sorted)."""
+    if x >= tail.dropped_max:
+        return float(tail.dropped + np.searchsorted(tail.top, x, side="right"))
+    return float(np.searchsorted(tail.grid, x, side="right")) * tail.dropped / tail.grid.size
+
+
+def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
+                    ) -> PooledEstimate:
+    """``borderesim.quantiles.pooled_interval`` before (tails from :func:`tail_of`)."""
+    value, exact = pooled_quantile(tails, share)
+    n = np.array([t.n for t in tails], dtype=float)
+    used = n > 0
+    r = int(used.sum())
+    influence = np.zeros(len(tails))
+    if r < 2:
+        return PooledEstimate(value, math.nan, math.nan, exact, influence)
+    a = np.array([count_at_most(t, value) if t.n else 0.0 for t in tails])
+    ratio = a[used].sum() / n[used].sum()
+    resid = a - ratio * n
+    se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
+    t = t_quantile(0.5 + level / 2, r - 1)
+    low, _ = pooled_quantile(tails, max(share - t * se, 0.0))
+    high, _ = pooled_quantile(tails, min(share + t * se, 1.0))
+    if high > low:
+        influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)
+    return PooledEstimate(value, low, high, exact, influence)
+
+
+def longest_spell(entry: np.ndarray, start: np.ndarray) -> tuple[float, float]:
+    """``borderesim.overload.longest_spell`` before."""
+    waited = start > entry
+    if not waited.any():
+        return 0.0, math.nan
+    order = np.argsort(entry[waited], kind="stable")
+    a, b = entry[waited][order], start[waited][order]
+    reach = np.maximum.accumulate(b)
+    new = np.ones(a.size, dtype=bool)
+    new[1:] = a[1:] > reach[:-1]
+    first = np.flatnonzero(new)
+    last = np.append(first[1:] - 1, a.size - 1)
+    length = reach[last] - a[first]
+    k = int(np.argmax(length))
+    return float(length[k]), float(a[first[k]])
+
+
+def lane_hours(outcome: Outcome) -> LaneHours:
+    """``borderesim.overload.lane_hours`` before: a NumPy pass per lane."""
+    plan, trace, inputs = outcome.plan, outcome.trace, outcome.inputs
+    n_lanes = plan.roster.shape[0]
+    _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
+    duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
+                     for ln in range(n_lanes)])
+    work = np.zeros((n_lanes, HOURS))
+    spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, math.nan)
+    wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
+    open_end = np.zeros(n_lanes, dtype=bool)
+    for s in range(plan.n_stages):
+        queued = outcome.counted & outcome.queued(s)
+        entry = trace.entry[s]
+        inside = queued & (entry >= plan.warmup) & (entry < plan.horizon)
+        for ln in plan.lanes_of(s):
+            mine = inside & (trace.lane[s] == ln)
+            if not mine.any():
+                continue
+            t_in = entry[mine]
+            began = trace.start[s][mine]
+            waiting = np.isnan(began)
+            began = np.where(waiting, plan.run_end, began)
+            work[ln] = by_hour(hour_of_day(t_in), inputs.service[ln][mine])
+            spell[ln], spell_start[ln] = longest_spell(t_in, began)
+            waits = began - t_in
+            k = int(np.argmax(waits))
+            wait_max[ln], wait_max_hour[ln] = waits[k], float(hour_of_day(t_in[k:k + 1])[0])
+            open_end[ln] = bool(waiting.any())
+    return LaneHours(work, duty, spell, spell_start, wait_max, wait_max_hour, open_end)
