@@ -227,3 +227,12 @@ def test_compare_json_is_strict_when_no_server_is_on_duty():
     data = compare(scenario, variants, replications=2).to_dict()
     assert strict_loads(dumps(data)) == data
     assert data["strategies"][1]["kpis"]["secondary.offered_load"]["mean"] is None
+
+
+def test_a_narrow_interval_is_shown_with_the_digits_that_tell_its_ends_apart():
+    from borderesim.analysis.kpis import interval_text
+
+    text = interval_text({"mean": 0.0804, "ci_low": 0.080401, "ci_high": 0.080449}, "share")
+    low, high = text.split(" – ")
+    assert low != high and text == "8.0401 – 8.0449"
+    assert interval_text({"mean": 1.0, "ci_low": 1.2, "ci_high": 3.4}, "min") == "1.20 – 3.40"

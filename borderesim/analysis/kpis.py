@@ -435,6 +435,11 @@ def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
     lo, hi = ci.get("ci_low", math.nan), ci.get("ci_high", math.nan)
     if lo is None or hi is None or math.isnan(lo) or math.isnan(hi):
         return "—"
+    # a narrow interval gets the digits that tell its ends apart ("8.030 – 8.052", never
+    # "8.04 – 8.04", which would read as exact)
+    while (digits < 6 and lo != hi and format_value(lo, unit_name, digits=digits)
+           == format_value(hi, unit_name, digits=digits)):
+        digits += 1
     text = (f"{format_value(lo, unit_name, digits=digits)} – "
             f"{format_value(hi, unit_name, digits=digits)}")
     notes = []
