@@ -234,5 +234,5 @@ def test_a_narrow_interval_is_shown_with_the_digits_that_tell_its_ends_apart():
 
     text = interval_text({"mean": 0.0804, "ci_low": 0.080401, "ci_high": 0.080449}, "share")
     low, high = text.split(" – ")
-    assert low != high and text == "8.0401 – 8.0449"
+    assert low != high and text == "8.040 – 8.045"
     assert interval_text({"mean": 1.0, "ci_low": 1.2, "ci_high": 3.4}, "min") == "1.20 – 3.40"
