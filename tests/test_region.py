@@ -413,3 +413,26 @@ def test_the_map_draws_names_as_written(tmp_path):
     assert sum(f.values()) == pytest.approx(res.mean("region.arrivals_per_hour"), rel=0.05)
     path = plot_region(res, {"as given": res}, tmp_path / "map.png")
     assert path.stat().st_size > 10_000
+
+
+NORTH = str(ROOT / "scenarios" / "region" / "north.yaml")
+OUTAGE = ("crossings.north.events=[{kind: outage, stage: primary, lane: general, "
+          "from: '08:00', to: '10:00'}]")
+
+
+def test_an_outage_at_one_crossing_applies_in_the_region_on_both_engines():
+    calm = load_region(NORTH, ["duration=12h", "warmup=1h"])
+    shock = load_region(NORTH, ["duration=12h", "warmup=1h", OUTAGE])
+    base = simulate_region(calm, engine="fast", replications=2)
+    fast = simulate_region(shock, engine="fast", replications=2)
+    slow = simulate_region(shock, engine="simpy", replications=2)
+    assert fast.mean("region.wait_mean") > 2 * base.mean("region.wait_mean")
+    assert fast.mean("region.wait_mean") == pytest.approx(slow.mean("region.wait_mean"),
+                                                          rel=1e-9)
+
+
+def test_a_surge_in_a_crossing_file_is_refused_not_lost(capsys):
+    surge = "crossings.north.events=[{kind: surge, at: '08:00', travellers: 500, over: 10min}]"
+    assert main(["run", NORTH, "--replications", "2", "--set", surge]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "crossings.north.events.0: " in err[0] and "origin" in err[0]

@@ -281,6 +281,19 @@ def _classes(spec: RegionSpec, scenarios: dict[str, Scenario], source: str | Non
     return classes, class_map
 
 
+def _refuse_surges(scenarios: dict[str, Scenario], source: str | None) -> None:
+    """A crossing's travellers come from the region's origins, so a surge in a crossing's
+    own file would be silently lost: refuse it (outages, slowdowns and reserves apply)."""
+    for name, sc in scenarios.items():
+        for k, event in enumerate(sc.events or ()):
+            if event.kind == "surge":
+                raise ScenarioError(
+                    "a crossing in a region takes its travellers from the region's origins, "
+                    "so it cannot have a surge; add the extra travellers to an origin's "
+                    "per_hour instead (outages, slowdowns and reserves do apply)",
+                    source, f"crossings.{name}.events.{k}")
+
+
 def region_from_mapping(data: dict[str, Any], source: str | None = None,
                         base: Path | None = None) -> Region:
     """Validate a region mapping and load its crossings (paths relative to ``base``)."""
@@ -292,6 +305,7 @@ def region_from_mapping(data: dict[str, Any], source: str | None = None,
     base = Path(".") if base is None else base
     scenarios = {name: _load_crossing(name, ref, spec, base, source)
                  for name, ref in spec.crossings.items()}
+    _refuse_surges(scenarios, source)
     classes, class_map = _classes(spec, scenarios, source)
     return Region(spec, scenarios, classes, class_map, source)
 
