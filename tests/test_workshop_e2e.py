@@ -124,7 +124,7 @@ def png_setting(data: bytes) -> str:
 
 def test_moving_a_slider_changes_the_numbers_and_the_downloads(page, tmp_path):
     body = page.inner_text("body")
-    for words in ("Worst stage: 95 % wait at most", "95 % of travellers wait at most",
+    for words in ("(worst stage)", "the standard — ", "95 % of travellers wait at most",
                   "Throughput", "Detection", "Innocent travellers referred", "95% interval"):
         assert words in body
     words, first = shown(page, "secondary 4")

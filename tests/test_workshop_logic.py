@@ -158,6 +158,7 @@ def test_run_gives_headline_numbers_with_intervals(small):
     outcome = logic.run(small, replications=3, engine=ENGINE)
     rows = logic.headline(outcome)
     assert [r["key"] for r in rows] == [k for k, _, _ in logic.HEADLINE]
+    assert rows[0]["label"].endswith("(worst stage)")  # the stage that breaks is named
     for row in rows:
         assert math.isfinite(row["mean"]) and row["low"] <= row["mean"] <= row["high"]
         assert "95% interval" in logic.fmt_interval(row, 3)

@@ -187,8 +187,8 @@ def show_numbers(outcome: logic.Outcome, baseline: logic.Outcome) -> None:
     """The four headline numbers with intervals and the change from the file's setting."""
     found = logic.worst(outcome.kpis, outcome.scenario)
     if found is not None:  # the stage that breaks first, on top in large type
-        mark = "🔴" if found.breaks else "🟢"
-        st.markdown(f"## {mark} {logic.plain(found.words())}")
+        verdict = "Over the standard" if found.breaks else "Within the standard"
+        st.markdown(f"## {verdict} — {logic.plain(found.words())}")
     cols = st.columns(4)
     rows, base = logic.headline(outcome), {r["key"]: r for r in logic.headline(baseline)}
     lower_is_better = {logic.WORST_WAIT, "innocent_referred_per_day"}

@@ -262,7 +262,7 @@ WORST_WAIT = "worst_stage.wait_p95"
 """Headline key: the pooled 95th-percentile wait of the stage that breaks first."""
 
 HEADLINE = (
-    (WORST_WAIT, "Worst stage: 95 % wait at most", "min"),
+    (WORST_WAIT, "95 % wait, worst stage", "min"),
     ("throughput_per_hour", "Throughput (travellers per hour)", "/h"),
     ("detection_rate", "Detection rate (threats caught)", "%"),
     ("innocent_referred_per_day", "Innocent travellers referred", "per day"),
@@ -414,7 +414,7 @@ def headline(outcome: Outcome) -> list[dict[str, Any]]:
         if key == WORST_WAIT:
             found = worst(outcome.kpis, outcome.scenario)
             ci = outcome.kpis.get(f"{found.stage}.wait_p95", nan) if found else nan
-            label = f"{label} ({found.stage})" if found else label
+            label = f"95 % wait at {found.stage} (worst stage)" if found else label
         k = 100.0 if unit == "%" else 1.0
         rows.append({"key": key, "label": label, "unit": unit, "mean": ci["mean"] * k,
                      "low": ci["ci_low"] * k, "high": ci["ci_high"] * k})
