@@ -44,7 +44,13 @@ from typing import Any
 
 from .. import __version__
 from ..errors import ScenarioError
-from ..model.scenario import Scenario, deep_merge, load_scenario, read_yaml_mapping, validate
+from ..model.scenario import (
+    Scenario,
+    deep_merge,
+    load_scenario,
+    read_named_section,
+    validate,
+)
 from ..model.targeting import Strategy
 from ..output.serialize import to_jsonable
 from ..run.simulate import Result, simulate
@@ -63,8 +69,6 @@ KEY_KPIS = (
 )
 """KPIs shown in the comparison table and differenced against the baseline."""
 
-FILE_FIELDS = ("strategies", "description")
-POLICY_FILE_FIELDS = ("policies", "description")
 POLICY_FIELDS = ("stages", "targeting")
 """Scenario fields a policy may change (the travellers and shocks stay the same)."""
 
@@ -153,15 +157,8 @@ def knob_variants(strategy: Strategy | None) -> tuple[list[Variant], int, str]:
 
 def load_strategies(path: str | Path) -> list[Variant]:
     """Read a strategies file into the variants to run, in the order listed."""
-    source = str(path)
-    data = read_yaml_mapping(Path(path), "strategies file")
-    unknown = [k for k in data if k not in FILE_FIELDS]
-    if unknown:
-        raise ScenarioError(f"unknown field; allowed: {', '.join(FILE_FIELDS)}", source,
-                            str(unknown[0]))
-    strategies = data.get("strategies")
-    if not isinstance(strategies, dict) or not strategies:
-        raise ScenarioError("needs a mapping of named targeting blocks", source, "strategies")
+    source, strategies = read_named_section(path, "strategies file", "strategies",
+                                            "needs a mapping of named targeting blocks")
     variants: list[Variant] = []
     for group, block in strategies.items():
         variants += expand(str(group), block, source)
@@ -170,15 +167,8 @@ def load_strategies(path: str | Path) -> list[Variant]:
 
 def load_policies(path: str | Path) -> list[Variant]:
     """Read a policies file into the variants to run, in the order listed."""
-    source = str(path)
-    data = read_yaml_mapping(Path(path), "policies file")
-    unknown = [k for k in data if k not in POLICY_FILE_FIELDS]
-    if unknown:
-        raise ScenarioError(f"unknown field; allowed: {', '.join(POLICY_FILE_FIELDS)}", source,
-                            str(unknown[0]))
-    policies = data.get("policies")
-    if not isinstance(policies, dict) or not policies:
-        raise ScenarioError("needs a mapping of named policies", source, "policies")
+    source, policies = read_named_section(path, "policies file", "policies",
+                                          "needs a mapping of named policies")
     variants = []
     for name, block in policies.items():
         where = f"policies.{name}"

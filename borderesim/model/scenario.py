@@ -225,6 +225,27 @@ class Scenario(RunWindow, Strict):
 # --------------------------------------------------------------------------- loading
 
 
+def read_named_section(path: str | Path, kind: str, section: str, problem: str
+                       ) -> tuple[str, dict[str, Any]]:
+    """Read a file that holds one named mapping (``strategies:``, ``policies:``,
+    ``variants:``) and an optional ``description``; returns (source, that mapping).
+
+    Raises ``ScenarioError`` for any other field, or ``problem`` when the section is not a
+    non-empty mapping.
+    """
+    source = str(path)
+    data = read_yaml_mapping(Path(path), kind)
+    allowed = (section, "description")
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        raise ScenarioError(f"unknown field; allowed: {', '.join(allowed)}", source,
+                            str(unknown[0]))
+    found = data.get(section)
+    if not isinstance(found, dict) or not found:
+        raise ScenarioError(problem, source, section)
+    return source, found
+
+
 def read_yaml_mapping(path: Path, kind: str = "scenario file") -> dict[str, Any]:
     """Read a YAML file that must hold a mapping, within ``yamlio``'s bounds.
 

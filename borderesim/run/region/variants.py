@@ -27,13 +27,12 @@ from typing import Any
 
 from ...analysis.kpis import format_value, kpi_info
 from ...errors import ScenarioError, shorten
-from ...model.scenario import read_yaml_mapping
+from ...model.scenario import read_named_section
 from ...output.serialize import dumps, to_jsonable
 from ...output.tables import grid, printable
 from .compare import RegionComparison, compare_regions
 from .schema import GREEN, Region, load_region
 
-FILE_FIELDS = ("variants", "description")
 MAX_VARIANTS = 50
 """Most variants one file may list (each is a full region run)."""
 
@@ -48,16 +47,9 @@ def load_variants(path: str | Path) -> dict[str, dict[str, Any]]:
 
     Raises ``ScenarioError`` naming the file and field (``FILE: variants.NAME: PROBLEM``).
     """
-    source = str(path)
-    data = read_yaml_mapping(Path(path), "variants file")
-    unknown = [k for k in data if k not in FILE_FIELDS]
-    if unknown:
-        raise ScenarioError(f"unknown field; allowed: {', '.join(FILE_FIELDS)}", source,
-                            str(unknown[0]))
-    variants = data.get("variants")
-    if not isinstance(variants, dict) or not variants:
-        raise ScenarioError("needs a mapping of named variants, each a mapping of region "
-                            "fields to change (dotted paths as for --set)", source, "variants")
+    source, variants = read_named_section(
+        path, "variants file", "variants", "needs a mapping of named variants, each a mapping "
+        "of region fields to change (dotted paths as for --set)")
     if len(variants) > MAX_VARIANTS:
         raise ScenarioError(f"{len(variants)} variants; at most {MAX_VARIANTS}", source,
                             "variants")
