@@ -29,7 +29,7 @@ import numpy as np
 from ... import __version__
 from ...errors import ScenarioError
 from ...model.scenario import Scenario, load_scenario
-from ...output.serialize import to_jsonable as nan_to_none
+from ...output.serialize import to_jsonable
 from ...run.plan import Plan, make_plan
 from ..capacity import GapResult, gap
 from ..capacity.evaluate import Evaluation, Evaluator
@@ -218,10 +218,10 @@ class OptionResult:
             "meets_targets": self.meets,
             "hours_met": [bool(x) for x in self.hours_met],
             "hours_missed": [h for h in range(HOURS) if not self.hours_met[h]],
-            "worst_wait_p95": nan_to_none(self.worst_wait(targeted)),
-            "wait_p95_by_hour": {s: [nan_to_none(float(x)) for x in self.check.stage_wait_p95[i]]
+            "worst_wait_p95": to_jsonable(self.worst_wait(targeted)),
+            "wait_p95_by_hour": {s: [to_jsonable(float(x)) for x in self.check.stage_wait_p95[i]]
                                  for i, s in enumerate(stage_names)},
-            "detection_rate": nan_to_none(self.detection),
+            "detection_rate": to_jsonable(self.detection),
             "infrastructure_gap_hours": self.infrastructure_hours,
             "required_servers": {name: [int(x) for x in g.required[i]]
                                  for i, name in enumerate(g.lane_names)},
@@ -232,7 +232,7 @@ class OptionResult:
             "fte_total": round(sum(self.fte.values()), 3),
             "officers_to_employ": self.officers,
             "fte_gap": round(self.fte_gap, 3),
-            "fte_gap_by_kind": {k: nan_to_none(round(v, 3))
+            "fte_gap_by_kind": {k: to_jsonable(round(v, 3))
                                 for k, v in self.fte_gap_by_kind.items()},
             "cost": self.cost,
             "notes": list(g.notes) + list(self.shifts.notes),
