@@ -145,7 +145,7 @@ def lane_hours(outcome: Outcome) -> LaneHours:
         lanes = plan.lanes_of(s)
         _stage_lanes(np.ascontiguousarray(trace.entry[s], dtype=float),
                      np.ascontiguousarray(trace.start[s], dtype=float),
-                     np.ascontiguousarray(trace.lane[s], dtype=np.int64), service, counted,
+                     np.ascontiguousarray(trace.lane[s]), service, counted,
                      lanes.start, lanes.stop, float(plan.warmup), float(plan.horizon),
                      float(plan.run_end), work, spell, spell_start, wait_max,
                      wait_max_hour, open_end)

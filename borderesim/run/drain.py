@@ -43,10 +43,16 @@ def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
         until = min(plan.run_end, (math.ceil(plan.horizon / 60) + hours) * 60.0)
         inputs = sample(scenario, plan, seed, replication, until=until)
         trace = engine(_replace(plan, drain=until - plan.horizon), inputs)
-        counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
-        if until >= plan.run_end or not np.isnan(trace.exit[counted]).any():
+        if until >= plan.run_end or not _inside(plan, inputs, trace):
             return inputs, trace
+        del inputs, trace  # a retry holds one attempt at a time: the peak is one replication's
         hours *= 4
+
+
+def _inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
+    """Whether a counted traveller was still inside when the run ended."""
+    counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
+    return bool(np.isnan(trace.exit[counted]).any())
 
 
 def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,
