@@ -23,20 +23,24 @@ FLUSHED = -2
 """``lane`` code: the traveller was waved through the stage unchecked."""
 
 
+_LANE_DTYPES = [(int(np.iinfo(t).max), np.dtype(t)) for t in (np.int8, np.int16)]
+_NAN = np.float64(np.nan).tobytes()
+
+
 def lane_dtype(n_lanes: int) -> np.dtype:
     """The dtype of ``Trace.lane`` for a crossing of ``n_lanes`` lanes (all stages):
     int8 up to 127 lanes, int16 up to 32 767, else int32. Arithmetic on lane codes
     (``lane * 24 + hour``) must widen them first (``astype(np.int64)``)."""
-    for dtype in (np.int8, np.int16):
-        if n_lanes <= np.iinfo(dtype).max:
-            return np.dtype(dtype)
+    for top, dtype in _LANE_DTYPES:
+        if n_lanes <= top:
+            return dtype
     return np.dtype(np.int32)
 
 
 def no_threshold(n: int) -> np.ndarray:
     """``Trace.threshold`` of a run without a queue-aware rule: float64[n], all NaN,
-    taking no memory (a read-only broadcast view)."""
-    return np.broadcast_to(np.float64(np.nan), (n,))
+    taking no memory (one read-only NaN seen ``n`` times, stride 0)."""
+    return np.ndarray((n,), np.float64, _NAN, 0, (0,))
 
 
 def _is_no_threshold(threshold: np.ndarray) -> bool:
