@@ -5,9 +5,12 @@ Runs the year of ``bench_engines.py`` (the land crossing at 30 000 travellers a 
 phase: sampling, the engine, the KPIs. For each phase it prints the resident memory
 (``VmRSS``) before and after and the peak during the phase (``VmHWM``, reset before
 the phase by writing 5 to ``/proc/self/clear_refs``, Linux), with ``tracemalloc``'s
-peak of NumPy's own allocations beside it (arrays allocated inside compiled code are
-not traced). Also the bytes of what each phase leaves alive (``Inputs``, ``Trace``
-arrays by name), and the whole run's ``ru_maxrss``. Time is wall seconds.
+peak beside it (it sees arrays allocated in compiled code too: numba allocates
+through Python's allocator; not the interpreter's own memory from before it started),
+and the phase's wall, user and system seconds (system time is mostly the kernel
+handing the process fresh pages: on a virtual machine the first touch of fresh memory
+can cost more than the work). Also the MB of what a replication keeps (``Inputs``,
+``Trace`` arrays by name; a stride-0 view as 0) and the whole run's ``ru_maxrss``.
 
 Usage: .venv/bin/python experiments/year_memory.py [--days 365] [--repeat 2]
 """
@@ -49,7 +52,8 @@ def _sizes(obj) -> dict[str, float]:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
         if isinstance(value, np.ndarray):
-            out[f"{f.name} {value.dtype}"] = value.nbytes / 2**20
+            held = 0 if 0 in value.strides else value.nbytes
+            out[f"{f.name} {value.dtype}"] = held / 2**20
         elif dataclasses.is_dataclass(value):
             for k, v in _sizes(value).items():
                 out[f"{f.name}.{k}"] = v
@@ -100,10 +104,11 @@ def main() -> None:
     def phase(name: str, fn):
         before = _status("VmRSS")
         _reset_peak()
-        t0 = time.perf_counter()
+        t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
         out = fn()
-        dt = time.perf_counter() - t0
-        rows.append((name, dt, before, _status("VmRSS"), _status("VmHWM"),
+        dt, r1 = time.perf_counter() - t0, resource.getrusage(resource.RUSAGE_SELF)
+        rows.append((name, dt, r1.ru_utime - r0.ru_utime, r1.ru_stime - r0.ru_stime, before,
+                     _status("VmRSS"), _status("VmHWM"),
                      tracemalloc.get_traced_memory()[1] / 2**20))
         return out
 
@@ -117,10 +122,11 @@ def main() -> None:
         rows.clear()
         n, kept = one_run(scenario, plan, engine, phase)
         print(f"run {run + 1}: {n:,} travellers")
-        print(f"  {'phase':8} {'s':>6} {'RSS before':>11} {'RSS after':>10} {'peak RSS':>9} "
-              f"{'traced peak':>12}  (MB)")
-        for name, dt, before, after, hwm, traced in rows:
-            print(f"  {name:8} {dt:6.2f} {before:11.0f} {after:10.0f} {hwm:9.0f} {traced:12.0f}")
+        print(f"  {'phase':8} {'wall s':>6} {'user s':>6} {'sys s':>6} {'RSS before':>11} "
+              f"{'RSS after':>10} {'peak RSS':>9} {'traced peak':>12}  (MB)")
+        for name, dt, user, sys_, before, after, hwm, traced in rows:
+            print(f"  {name:8} {dt:6.2f} {user:6.2f} {sys_:6.2f} {before:11.0f} {after:10.0f} "
+                  f"{hwm:9.0f} {traced:12.0f}")
         print("  kept: " + ", ".join(f"{k} {v:.0f}" for k, v in kept.items() if v >= 1))
     print(f"ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
