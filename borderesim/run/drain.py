@@ -50,9 +50,10 @@ def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
 
 
 def _inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
-    """Whether a counted traveller was still inside when the run ended."""
-    counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
-    return bool(np.isnan(trace.exit[counted]).any())
+    """Whether a counted traveller (arrived in ``[warmup, horizon)``) was still inside
+    when the run ended. Arrivals are sorted, so the counted are one slice."""
+    lo, hi = np.searchsorted(inputs.arrival, [plan.warmup, plan.horizon])
+    return bool(np.isnan(trace.exit[lo:hi]).any())
 
 
 def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,
