@@ -28,11 +28,11 @@ def uninformed_route(region: Region, people: Travellers) -> np.ndarray:
 
     By the origin's ``shares`` (the traveller's ``u_route`` against the cumulative
     shares, in the order listed), or the nearest crossing when none are given (ties:
-    the first listed).
+    the first listed); a surge's traveller: the crossing it has chosen.
     """
     names = region.crossing_names
     travel = travel_matrix(region)
-    route = np.empty(people.n, dtype=np.int64)
+    route = people.fixed.copy()
     for o, origin in enumerate(region.spec.origins.values()):
         mine = people.origin == o
         if origin.shares is None:

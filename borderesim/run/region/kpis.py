@@ -20,13 +20,22 @@ deterministic part refers it, else the random part's probability only (under a
 queue-aware rule the random part is taken at an empty queue: an approximation).
 Travellers not passing a crossing are scored when they reach their route within the
 counted window ``[warmup, horizon)``.
+
+**Shocks.** A crossing whose own file has events (surges, outages, slowdowns) or reserve
+officers reports the shock KPIs a single crossing reports
+(:func:`borderesim.analysis.shocks.shock_kpis` on the crossing's plan, inputs and trace:
+peak queue, recovery time, reserve officer-hours, detection in and outside its shock
+window, ...): in its own KPIs under their usual names (``crossings.<c>`` of ``run
+--json``) and among the regional KPIs as ``region.route.<c>.<name>``
+(:func:`shock_name`), so compare, sweeps and reports pair and summarise them as every
+regional KPI. A crossing without events or reserves has none.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -135,4 +144,33 @@ def regional_kpis(region: Region, rep: RegionReplication, samples: dict[str, Tai
                                                           float(w[on].sum()))
     threats = scored & rep.people.threat
     k["region.threats"] = float(threats.sum())
+    for c, run in rep.crossings.items():
+        k.update({shock_name(c, name): value for name, value in run.shocks.items()})
     return k
+
+
+SHOCK_PREFIX = "region.route."
+"""A crossing's shock KPI among the regional ones is ``SHOCK_PREFIX + "<crossing>.<name>"``."""
+
+
+def shock_name(crossing: str, kpi: str) -> str:
+    """The regional name of ``crossing``'s shock KPI ``kpi`` (``primary.queue_peak`` at
+    ``north``: ``region.route.north.primary.queue_peak``)."""
+    return f"{SHOCK_PREFIX}{crossing}.{kpi}"
+
+
+def crossing_shocks(region: Region, kpis: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The shock KPIs among regional ``kpis`` (a summary or one replication's row), per
+    crossing that has any, under their single-crossing names: ``{crossing: {kpi: value}}``,
+    crossings in the file's order."""
+    from ...analysis.kpis import SHOCK_FAMILIES
+
+    out: dict[str, dict[str, Any]] = {}
+    for c in region.crossing_names:
+        head = f"{SHOCK_PREFIX}{c}."
+        mine = {name.removeprefix(head): v for name, v in kpis.items()
+                if name.startswith(head)
+                and any(f.regex.fullmatch(name.removeprefix(head)) for f in SHOCK_FAMILIES)}
+        if mine:
+            out[c] = mine
+    return out
