@@ -15,9 +15,12 @@ Per traveller, P(detected were they a threat) at their threat route is:
 - at a crossing they did not pass (an innocent whose threat route differs from their
   route): the static value, nobody waved through (``CrossingDraws.detect``);
 - at the green border: its detection probability at the hour they reach it.
-A knowing prober's referral probability is conditional on its dry run: 1 if the
-deterministic part refers it, else the random part's probability only (under a
-queue-aware rule the random part is taken at an empty queue: an approximation).
+A knowing prober's referral probability is conditional on its dry run, which meets a
+quiet crossing (``CrossingDraws.learnable``): 1 if the deterministic part refers it, else
+the random part's probability only; under a queue-aware rule it knows its own score, so
+at a crossing it passed the rule refers it exactly when that score meets the threshold
+it met there (never, when its dry run passed: the threshold only rises with the queue),
+and at one it did not pass, as at a quiet time.
 Travellers not passing a crossing are scored when they reach their route within the
 counted window ``[warmup, horizon)``.
 
@@ -42,6 +45,8 @@ import numpy as np
 from ...analysis.metrics import check_probability, detection_population
 from ...analysis.outcomes import Outcome
 from ...analysis.quantiles import Tail, keep_limit, quantile, tail_of
+from ...model.targeting import DynamicRule
+from ..sampling import Inputs
 from .sampling import stage_misses
 from .schema import GREEN, Region
 
@@ -64,7 +69,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
     prober = people.knowing if spec.adversary.behaviour == "probing" else np.zeros(n, bool)
     for i, run in enumerate(rep.crossings.values()):
         d = rep.draws[i]
-        pref = np.where(prober, np.where(d.learnable, 1.0, d.random_p), d.p_threat)
+        pref = np.where(prober, np.where(d.learnable, 1.0, d.random_p), d.p_threat)  # quiet
         target = rep.threat_route == i
         away = target & (rep.route != i)  # would come here as a threat, but did not
         miss_all, miss_ref = stage_misses(run.plan)
@@ -75,9 +80,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
         who = run.who
         if who.size == 0:
             continue
-        inputs = replace(run.inputs, p_refer_if_threat=np.where(
-            prober[who], pref[who], run.inputs.p_refer_if_threat))
-        outcome = Outcome(run.plan, inputs, run.trace)
+        outcome = Outcome(run.plan, _as_probed(run, d, prober[who]), run.trace)
         here = detection_population(outcome)
         q_here = check_probability(outcome, here)
         mine = target[who]  # passed here and would as a threat too
@@ -89,6 +92,23 @@ def detection_if_threat(region: Region, rep: RegionReplication
         q[g] = spec.green_border.detect_at(reach)
         scored[g] = (reach >= w0) & (reach < w1)
     return q, scored
+
+
+def _as_probed(run, d, prober: np.ndarray) -> Inputs:
+    """``run``'s inputs with each prober's referral probability (``prober``: bool over
+    ``run.who``) conditional on what its dry runs taught it (see the module docstring)."""
+    inputs, who = run.inputs, run.who
+    if not prober.any():
+        return inputs
+    p = np.where(d.static[who], 1.0, d.random_p[who])
+    rule = inputs.dynamic
+    if isinstance(rule, DynamicRule):  # its own score against the threshold it met
+        met = run.trace.threshold
+        hit = ~np.isnan(met) & (d.score[who] >= np.where(np.isnan(met), np.inf, met))
+        p = np.where(hit, 1.0, p)
+        rule = replace(rule, threat_mean=np.where(prober, -np.inf, rule.threat_mean))
+    return replace(inputs, dynamic=rule,
+                   p_refer_if_threat=np.where(prober, p, inputs.p_refer_if_threat))
 
 
 def regional_kpis(region: Region, rep: RegionReplication, samples: dict[str, Tail] | None = None,

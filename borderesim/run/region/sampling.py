@@ -221,15 +221,16 @@ def strategy_stream(region: Region, crossing: str, seed: int, replication: int):
 
 def learnable_split(strategy: Strategy | None, ctx: TargetingContext
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """What a dry run reveals: (referred by the deterministic part, P(referred by the
-    random part)) per traveller of ``ctx``.
+    """What a dry run reveals of the queue-blind part of a strategy: (referred by its
+    deterministic part, P(referred by its random part)) per traveller of ``ctx``.
 
     ``random``, ``by_class`` and ``explore`` refer by a fresh draw each time, which a dry
     run cannot learn, unless their rate is 0 or 1; every other strategy (a risk score, a
     watchlist, a user's rule) is a fixed property of the traveller, learnable by dry
-    runs (a queue-aware threshold is taken at an empty queue). ``layers`` combine their
-    layers' parts (deterministic: any; random: ``1 - prod(1 - p)``), drawing the same
-    streams as ``layers`` does.
+    runs. A queue-aware rule (``Decision.dynamic``) is left to the caller
+    (:func:`crossing_draws` probes it at a quiet time: see ``CrossingDraws``).
+    ``layers`` combine their layers' parts (deterministic: any; random:
+    ``1 - prod(1 - p)``), drawing the same streams as ``layers`` does.
     """
     n = ctx.n
     if strategy is None:
@@ -252,11 +253,7 @@ def learnable_split(strategy: Strategy | None, ctx: TargetingContext
     if isinstance(strategy, RandomStrategy | ByClassStrategy | ExploreStrategy):
         p = np.asarray(decision.p_refer_if_threat, dtype=float)
         return p >= 1.0, np.where((p > 0) & (p < 1), p, 0.0)
-    refer = np.asarray(decision.refer, dtype=bool)
-    rule = decision.dynamic
-    if isinstance(rule, DynamicRule):
-        refer = refer | (rule.score >= rule.threshold)
-    return refer, np.zeros(n)
+    return np.asarray(decision.refer, dtype=bool), np.zeros(n)
 
 
 @dataclass(frozen=True)
@@ -265,9 +262,16 @@ class CrossingDraws:
 
     ``arrival``: departure + travel (minutes; NaN where the origin has no road there).
     ``decision``: the crossing's targeting with the travellers' real threat flags.
-    ``p_threat``: P(referred were they a threat), at an empty queue; ``learnable`` and
-    ``random_p``: :func:`learnable_split` of the traveller as a threat; ``detect``:
-    P(detected were they a threat) at this crossing with nobody waved through.
+    ``p_threat``: P(referred were they a threat), at an empty queue; ``static`` and
+    ``random_p``: :func:`learnable_split` of the traveller as a threat; ``score``: their
+    score as a threat under a queue-aware rule (score units; ``-inf`` without one);
+    ``learnable``: what a probing threat's dry run reveals, referred by ``static`` or by
+    the queue-aware rule *at a quiet time* (``score >= threshold``, nobody waiting: the
+    posted wait does not say how many wait at the referral stage, so a dry run has no
+    better-defined queue; as the threshold only rises with the queue, a threat passing
+    it passes at any queue, and one it refers stays away even when a busy queue would
+    have let it through); ``detect``: P(detected were they a threat) at this crossing
+    with nobody waved through.
     """
 
     arrival: np.ndarray
@@ -280,6 +284,8 @@ class CrossingDraws:
     learnable: np.ndarray
     random_p: np.ndarray
     detect: np.ndarray
+    static: np.ndarray
+    score: np.ndarray
 
 
 def stage_misses(plan: Plan) -> tuple[float, float]:
@@ -366,14 +372,16 @@ def _group_draws(region: Region, crossing: str, plan: Plan, strategy: Strategy |
     thresholds = np.full(n, rule.threshold if isinstance(rule, DynamicRule) else np.nan)
     p_threat = p_refer_if_threat(np.asarray(dry.p_refer_if_threat, dtype=float), rule,
                                  thresholds)
-    learnable, random_p = learnable_split(strategy, as_threat)
+    static, random_p = learnable_split(strategy, as_threat)
+    score = rule.score if isinstance(rule, DynamicRule) else np.full(n, -np.inf)
+    learnable = static | (score >= rule.threshold) if isinstance(rule, DynamicRule) else static
     miss_all, miss_ref = stage_misses(plan)
     if plan.stage_referred.any():
         detect = 1.0 - miss_all * (1.0 - p_threat * (1.0 - miss_ref))
     else:
         detect = np.full(n, 1.0 - miss_all)
     return CrossingDraws(arrival, cls, threat, service, caught, actual, p_threat, learnable,
-                         random_p, detect)
+                         random_p, detect, static, score)
 
 
 def _join(parts: list[tuple[slice, CrossingDraws]], plan: Plan, arrival: np.ndarray,
@@ -386,6 +394,7 @@ def _join(parts: list[tuple[slice, CrossingDraws]], plan: Plan, arrival: np.ndar
     refer, p_refer = np.zeros(n, dtype=bool), np.zeros(n)
     p_threat, learnable, random_p, detect = np.zeros(n), np.zeros(n, bool), np.zeros(n), \
         np.zeros(n)
+    static, score = np.zeros(n, dtype=bool), np.full(n, -np.inf)
     extra: dict[str, float] = {}
     for where, d in parts:
         service[:, where], caught[:, where] = d.service, d.caught
@@ -393,11 +402,12 @@ def _join(parts: list[tuple[slice, CrossingDraws]], plan: Plan, arrival: np.ndar
         p_refer[where] = np.asarray(d.decision.p_refer_if_threat, dtype=float)
         p_threat[where], learnable[where], random_p[where], detect[where] = \
             d.p_threat, d.learnable, d.random_p, d.detect
+        static[where], score[where] = d.static, d.score
         for key, value in d.decision.extra.items():
             extra[key] = extra.get(key, 0.0) + value
     decision = Decision(refer, p_refer, _join_rules(parts, n), extra)
     return CrossingDraws(arrival, cls, threat, service, caught, decision, p_threat, learnable,
-                         random_p, detect)
+                         random_p, detect, static, score)
 
 
 def _join_rules(parts: list[tuple[slice, CrossingDraws]], n: int
