@@ -140,7 +140,9 @@ class Adversary(Strict):
     with the lowest detection probability for it. ``probing``: a knowing threat learns
     by dry runs whether it would be referred at each crossing (the deterministic part
     of the targeting only) and avoids those crossings; the green border if referred
-    everywhere. ``knowledge``: share of threats who know (0-1).
+    everywhere. Probing is assumed at a quiet time: a queue-aware rule is probed at its
+    threshold with nobody waiting (``CrossingDraws.learnable``). ``knowledge``: share of
+    threats who know (0-1). A surge's travellers (in a crossing's file) never choose.
     """
 
     behaviour: Literal["naive", "displacement", "probing"] = "naive"
