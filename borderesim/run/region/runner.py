@@ -229,8 +229,10 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
 class RegionResult:
     """Summary of a region run; ``to_dict()`` is what ``borderesim run REGION --json`` prints.
 
-    ``kpis``: regional KPIs (``region.*``, with 95 % intervals); ``crossings``: each
-    crossing's KPIs, as ``run`` reports them for a single crossing.
+    ``kpis``: regional KPIs (``region.*``, with 95 % intervals; a crossing's shock KPIs
+    as ``region.route.<crossing>.<KPI>``, :func:`borderesim.run.region.kpis.crossing_shocks`);
+    ``crossings``: each crossing's KPIs, as ``run`` reports them for a single crossing
+    (its shock KPIs included).
     """
 
     region: Region
