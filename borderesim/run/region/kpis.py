@@ -3,10 +3,11 @@
 Waits and throughput add up the crossings (counted travellers: those reaching their
 crossing in the counted window, as at a single crossing, followed to their exit); a
 journey is the travel time to the crossing plus the waits there (what an informed
-traveller minimises). Detection is seen from the threat's side: every traveller is
-weighted by their class's threat prevalence, and scored at the route they would take
-were they a threat (``threat_route``; the route taken for threats), so displacement
-moves the weight, not only the few sampled threats.
+traveller minimises; a surge's traveller arrives directly, so its journey is its
+waits). Detection is seen from the threat's side: every traveller is weighted by their
+class's threat prevalence, and scored at the route they would take were they a threat
+(``threat_route``; the route taken for threats), so displacement moves the weight, not
+only the few sampled threats.
 
 Per traveller, P(detected were they a threat) at their threat route is:
 - at a crossing they actually passed: the single-crossing estimator
