@@ -12,9 +12,10 @@ they would choose uninformed).
 
 **Exactness.** The engines are causal: nothing before a time ``T`` depends on arrivals
 at or after ``T``. Every traveller arriving before ``T_k`` departed before it and so is
-already routed; replaying each crossing's routed travellers with the run ending at
-``T_k`` (:func:`up_to`) therefore gives exactly the state the full run will have before ``T_k``. The
-posted waits, and so every route, are the same whichever exact engine replays them, and
+already routed (a surge's travellers, who chose their crossing, are routed from the
+start); replaying each crossing's routed travellers with the run ending at ``T_k``
+(:func:`up_to`) therefore gives exactly the state the full run will have before
+``T_k``. The posted waits, and so every route, are the same whichever exact engine replays them, and
 the engines agree traveller by traveller. Each replay starts at the last moment the
 crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
 current busy period. A final full run per crossing gives the traces for the KPIs.
