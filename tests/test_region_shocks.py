@@ -339,6 +339,17 @@ def test_a_bad_event_in_a_crossing_file_gets_one_line(tmp_path, capsys, event, f
     assert "Traceback" not in err[0]
 
 
+def test_a_region_with_a_surge_too_big_for_memory_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("BORDERESIM_MEMORY_LIMIT", "50M")
+    path = thinned(tmp_path)
+    assert main(["run", str(path), "--replications", "1"]) == 0
+    capsys.readouterr()
+    huge = "crossings.b.events=[{kind: surge, at: '02:00', travellers: 2000000}]"
+    assert main(["run", str(path), "--set", huge]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path}: origins:" in err[0] and "a surge's travellers" in err[0]
+
+
 def test_knowing_threats_never_displace_a_surges_travellers(tmp_path):
     path = thinned(tmp_path, a_events=[SURGE], adversary={"behaviour": "displacement",
                                                           "knowledge": 1.0},

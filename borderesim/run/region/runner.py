@@ -269,19 +269,23 @@ class RegionResult:
 
 def check_memory(region: Region) -> None:
     """Refuse (``ScenarioError`` on ``origins``) a region whose replication cannot fit in
-    memory: every crossing holds draws for every traveller of the region."""
+    memory: every crossing holds draws for every traveller of the region (every surge's
+    included)."""
     from ...model.scenario import Arrivals
     from ..budget import estimate, gib, memory_cap
 
     total = np.sum([o.hourly() for o in region.spec.origins.values()], axis=0)
     demand = Arrivals(per_hour=[float(v) for v in total])
-    need = sum(estimate(sc.model_copy(update={"arrivals": demand}), 1).replication_bytes
+    surges = [e for sc in region.scenarios.values() for e in sc.events if e.kind == "surge"]
+    need = sum(estimate(sc.model_copy(update={"arrivals": demand, "events": [
+        *(e for e in sc.events if e.kind != "surge"), *surges]}), 1).replication_bytes
                for sc in region.scenarios.values())
     cap, how = memory_cap()
     if need > cap:
         raise ScenarioError(f"one replication would need ~{gib(need)} (every crossing holds "
                             f"draws for every traveller of the region); at most {gib(cap)} "
-                            f"may be used ({how}); lower per_hour, duration or warmup",
+                            f"may be used ({how}); lower per_hour, duration or warmup"
+                            + (" or a surge's travellers" if surges else ""),
                             region.source, "origins")
 
 
