@@ -404,6 +404,16 @@ def sort_unit(u: np.ndarray, count: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def class_of(edges: np.ndarray, v: float) -> int:
+    """Class of uniform ``v``: how many cumulative shares ``edges`` are at most ``v``
+    (``searchsorted(edges, v, "right")``), capped at the last class."""
+    c = 0
+    for e in range(len(edges) - 1):  # branch-free: classes are drawn at random
+        c += v >= edges[e]
+    return c
+
+
+@njit(cache=True)
 def travellers(counts: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sid: np.uint64,
                group: np.uint64, k0: np.uint64, k1: np.uint64, edges: np.ndarray,
                fixed_class: int, prevalence: np.ndarray, arrival: np.ndarray,
@@ -427,12 +437,7 @@ def travellers(counts: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sid:
         for k in range(m):
             x = block(np.uint64(j + k), sid, ZERO, group, k0, k1)
             u[k] = unit(x[0])
-            c = fixed_class
-            if c < 0:
-                v = unit(x[1])
-                c = 0
-                for e in range(len(edges) - 1):  # branch-free: classes are drawn at random
-                    c += v >= edges[e]
+            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(x[1]))
             cls[j + k] = c
             threat[j + k] = unit(x[2]) < prevalence[c]
         sort_unit(u[:m], count, ordered)

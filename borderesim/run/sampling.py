@@ -176,18 +176,6 @@ def sample_drain(
     return np.concatenate(out)
 
 
-def _class_of(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Class index of each uniform draw ``u``: how many cumulative shares ``edges`` are at
-    most ``u`` (``searchsorted(edges, u, "right")``), capped at the last class. A few
-    classes are counted by comparisons, faster than a binary search per traveller."""
-    if len(edges) > 8:
-        return np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1).astype(np.int64)
-    cls = np.zeros(u.size, dtype=np.int64)
-    for edge in edges[:-1]:  # the last edge only ever adds a class past the cap
-        cls += u >= edge
-    return cls
-
-
 def _lane_services(scenario: Scenario) -> list[tuple]:
     return [
         (f"service.{sname}.{lname}", lane.service)
