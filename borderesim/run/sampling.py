@@ -31,7 +31,8 @@ at a ``visits: referred`` stage only for travellers the strategy refers, or for 
 one when a queue-aware rule (``DynamicRule``, ``PythonRule``) may refer them while the
 queues move; the other entries of ``Inputs.service`` are NaN. Detection is drawn for
 threats only. Strategies draw from NumPy streams of their own (:func:`stream`,
-``ctx.stream("targeting.<name>")``).
+``ctx.stream("targeting.<name>")``; a surge's travellers from
+``surge.<k>.<day>.targeting.<name>``, as before 0.2.0).
 
 Arrivals are drawn up to the latest end of the run (``Plan.run_end``) or an earlier
 ``until``: the travellers up to an earlier ``until`` are the first ones of a later one,
@@ -211,7 +212,7 @@ def sample(
     end = plan.run_end if until is None else min(until, plan.run_end)
     starts, lengths, expected = _pieces(tuple(scenario.arrivals.hourly()), plan.horizon, end)
     counts = philox.counts_of(expected, philox.stream_id("arrivals.count"), np.uint64(0), *key)
-    groups = [_draw_group(scenario, plan, seed, replication, key, 0,
+    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "",
                           _travellers(scenario, key, 0, counts, starts, lengths, None))]
     for occ in occurrences(scenario.events, plan.run_end):
         ev = occ.event
@@ -223,7 +224,8 @@ def sample(
                             np.array([occ.start]), np.array([float(ev.over)]), cls)
         m = int(np.searchsorted(drawn[0], end, "left"))  # sorted: those before the end
         drawn = tuple(np.ascontiguousarray(a[:m]) for a in drawn)
-        groups.append(_draw_group(scenario, plan, seed, replication, key, group, drawn))
+        groups.append(_draw_group(scenario, plan, seed, replication, key, group,
+                                  f"surge.{occ.index}.{occ.day}.", drawn))
     return groups[0] if len(groups) == 1 else merge_inputs(groups)
 
 
@@ -264,14 +266,15 @@ def _travellers(scenario: Scenario, key: tuple, group: int, counts: np.ndarray,
 
 def _draw_group(
     scenario: Scenario, plan: Plan, seed: int, replication: int, key: tuple, group: int,
-    drawn: tuple[np.ndarray, np.ndarray, np.ndarray],
+    prefix: str, drawn: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> Inputs:
     """Targeting, service and detection of travellers arriving at ``arrival`` with
-    classes ``cls`` and threats ``threat`` (``drawn``), in counter ``group``."""
+    classes ``cls`` and threats ``threat`` (``drawn``), in counter ``group``; the
+    strategy's NumPy streams are named ``prefix + name``."""
     arrival, cls, threat = drawn
     n = len(arrival)
     ctx = TargetingContext(scenario=scenario, arrival=arrival, cls=cls, threat=threat,
-                           stream=lambda name: stream(seed, replication, name))
+                           stream=lambda name: stream(seed, replication, prefix + name))
     decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
     refer = np.asarray(decision.refer, dtype=bool)
     # a queue-aware rule may refer anyone when they reach the stage
