@@ -23,7 +23,7 @@ Variates:
 * standard normal (lognormal service times): Marsaglia and Tsang's 256-layer
   ziggurat (exact; :func:`ziggurat`), one word kept about 99 % of the time, a
   rejected point retried with block ``(i, stream, attempt, group)``, attempt = 1, 2,
-  ... . (Box–Muller and an inverse CDF cost three to four times as much here.);
+  ... (the exact inverse CDF below costs about three times as much);
 * exponential: ``-ln(1 - u)``;
 * gamma: Marsaglia and Tsang (2000), one block per attempt (attempt ``k`` = 0, 1, ...
   in counter word ``c2``): the normal from word 0 by the exact inverse normal CDF

@@ -233,12 +233,12 @@ def sample(
 def _pieces(rates: tuple[float, ...], horizon: float, end: float
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start, length (minutes) and expected arrivals of each piece: the clock hours of
-    ``[0, horizon)``, then those of ``[horizon, end)`` (kept: every replication of a run
-    asks for the same)."""
+    ``[0, horizon)`` (always all of them), then those of ``[horizon, end)`` (kept: every
+    replication of a run asks for the same)."""
     s0, e0 = hourly_segments(list(rates), horizon)
     s1, e1 = hourly_segments(list(rates), end, start=horizon)
     starts, expected = np.concatenate([s0, s1]), np.concatenate([e0, e1])
-    lengths = np.append(starts[1:], end)[:len(starts)] - starts
+    lengths = np.append(starts[1:], max(end, horizon))[:len(starts)] - starts
     for a in (starts, lengths, expected):
         a.flags.writeable = False
     return starts, lengths, expected
