@@ -10,11 +10,12 @@ module estimates the bytes and seconds a run needs and refuses, with one readabl
 Memory per traveller and replication (bytes; measured with ``tracemalloc``, which sees
 arrays allocated in compiled code too, on one replication of
 ``simulate.run_replication``, see ``tests/test_trace_memory.py``): kept while the
-replication runs, ``35 + 8 * lanes + 26 * stages`` (arrival, class, threat, referral
-and exit arrays; a service time per lane; detection, a one-byte lane code and three
-times per stage), 24 more under a queue-aware rule (its scores and threat means, the
-thresholds met), plus the KPIs' temporaries at the peak (``TEMPORARY``: waits and
-times in the crossing per traveller, per stage; 8 more under a queue-aware rule).
+replication runs, ``28 + 8 * lanes + 26 * stages`` (arrival, exit and P(refer | threat)
+times, one-byte class, threat and referral flags; a service time per lane; detection,
+a one-byte lane code and three times per stage), 24 more under a queue-aware rule (its
+scores and threat means, the thresholds met), plus the KPIs' temporaries at the peak
+(``TEMPORARY``: waits and times in the crossing per traveller and per stage; more under
+a queue-aware rule).
 
 The memory a run may use (``memory_cap``) is, unless ``BORDERESIM_MEMORY_LIMIT`` sets
 it (bytes, or a number with K, M, G or T, e.g. ``8G``): half the memory the system
@@ -39,11 +40,11 @@ from .plan import is_queue_aware
 
 ENV = "BORDERESIM_MEMORY_LIMIT"
 """Environment variable overriding the memory a run may use (``8G``, ``512M``, bytes)."""
-KEPT_BASE, KEPT_PER_LANE, KEPT_PER_STAGE = 35, 8, 26
+KEPT_BASE, KEPT_PER_LANE, KEPT_PER_STAGE = 28, 8, 26
 """Bytes per traveller a replication keeps: fixed, per lane, per stage."""
 KEPT_QUEUE_AWARE = 24
 """Bytes per traveller a queue-aware rule adds to what is kept (``plan.is_queue_aware``)."""
-TEMPORARY, TEMPORARY_QUEUE_AWARE = 36, 8
+TEMPORARY, TEMPORARY_QUEUE_AWARE = 35, 9
 """Bytes per traveller of temporaries at a replication's peak; more under such a rule."""
 RECORDS_FACTOR = 2
 """Keeping traces (``run --out``) holds every replication, and the per-traveller records

@@ -23,18 +23,18 @@ FLUSHED = -2
 """``lane`` code: the traveller was waved through the stage unchecked."""
 
 
-_LANE_DTYPES = [(int(np.iinfo(t).max), np.dtype(t)) for t in (np.int8, np.int16)]
 _NAN = np.float64(np.nan).tobytes()
 
 
-def lane_dtype(n_lanes: int) -> np.dtype:
-    """The dtype of ``Trace.lane`` for a crossing of ``n_lanes`` lanes (all stages):
-    int8 up to 127 lanes, int16 up to 32 767, else int32. Arithmetic on lane codes
-    (``lane * 24 + hour``) must widen them first (``astype(np.int64)``)."""
-    for top, dtype in _LANE_DTYPES:
-        if n_lanes <= top:
-            return dtype
-    return np.dtype(np.int32)
+def lane_dtype(n_lanes: int) -> type:
+    """The dtype of ``Trace.lane`` for a crossing of ``n_lanes`` lanes (all stages): the
+    narrowest signed integer holding the indices, as for classes (``sampling.class_dtype``:
+    int8 up to 127 lanes, int16 up to 32 767, else int32); the codes below 0 fit too.
+    Arithmetic on lane codes (``lane * 24 + hour``) must widen them first
+    (``astype(np.int64)``)."""
+    from .sampling import class_dtype  # sampling imports more than a trace needs
+
+    return class_dtype(n_lanes)
 
 
 def no_threshold(n: int) -> np.ndarray:
