@@ -6,7 +6,7 @@ about a second. Names and descriptions from a scenario are shown as text, never 
 Markdown. Under the title, the downloads and a marker naming the setting they hold
 (``logic.setting_marker``) are written last in each run, after the numbers and charts
 of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with;
-a region file gets the read-only page of :mod:`borderesim.workshop.region`).
+a region file opens the region page of :mod:`borderesim.workshop.region_app`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from borderesim.output.animate import (
     make_layout,
 )
 from borderesim.run.region.cli import is_region_file
-from borderesim.workshop import charts, incident, logic
-from borderesim.workshop import region as region_page
+from borderesim.workshop import charts, incident, logic, region_app
 
 
 def _args() -> argparse.Namespace:
@@ -258,10 +257,13 @@ def main() -> None:
     args = _args()
     st.set_page_config(page_title="borderesim workshop", layout="wide")
     st.sidebar.title("borderesim workshop")
-    if args.scenario and is_region_file(args.scenario):  # read-only region page
-        region_page.show(args.scenario, args.engine)
+    region_file = args.scenario if args.scenario and is_region_file(args.scenario) else None
+    pages = ["One crossing", "A region of crossings"]
+    if st.sidebar.radio("Page", pages, index=1 if region_file else 0, horizontal=True,
+                        key="page") == pages[1]:
+        region_app.show(region_file, args.engine)
         return
-    picked = pick_scenario(args.scenario)
+    picked = pick_scenario(None if region_file else args.scenario)
     if picked is None:
         st.stop()
     sid, text = picked
