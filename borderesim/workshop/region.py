@@ -32,7 +32,7 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -225,7 +225,8 @@ class CrossingControls:
     ``stage``: the stage whose wait is posted (the first everybody visits), whose
     officers the page varies; ``officers``: on duty there at the busiest hour in the file.
     ``form``: the crossing's own strategy (:func:`logic.default_form`); ``knob``: its main
-    knob (None: nothing to vary), ``value``: that knob's value in the file.
+    knob (None: nothing to vary), its range stretched to hold ``value``, that knob's
+    value in the file (so the page starts at the file as it is).
     """
 
     crossing: str
@@ -248,7 +249,10 @@ def crossing_controls(region: Region) -> list[CrossingControls]:
         stage = posted_stage(scenario)
         form = logic.default_form(scenario)
         knob = next((k for k in form.knobs if k.name == form.sweep), None)
-        value = None if knob is None else logic.knob_values(form, scenario)[knob.name]
+        value = None
+        if knob is not None:  # the file's own value, the slider's range stretched to hold it
+            value = float((form.read(scenario) or {}).get(knob.name, knob.default))
+            knob = replace(knob, lo=min(knob.lo, value), hi=max(knob.hi, value))
         out.append(CrossingControls(name, stage, logic.peak_officers(scenario, stage), form,
                                     knob, value))
     return out
@@ -461,7 +465,7 @@ class RegionOutcome:
     each crossing's KPIs; ``per_replication``: the regional KPIs of each replication
     (for paired differences between settings on the same travellers); ``changes``: the
     region-file overrides of this setting; ``items``: the setting in words;
-    ``map_png``: the map and the threats' routes.
+    ``map_png``: the region's map (:func:`map_png`).
     """
 
     setting: str
@@ -647,19 +651,19 @@ def change_words(before: RegionOutcome, after: RegionOutcome) -> str:
 
 
 def map_png(result: RegionResult, setting: str = "") -> bytes:
-    """The map and the threats' routes (``simulate_region(..., keep_runs=True)``) as PNG;
-    ``setting`` (the page's :func:`setting_id`) goes in its ``Description`` text chunk."""
+    """The map of :mod:`borderesim.run.region.figure` (origins, crossings, the green
+    border; flows and waits on the edges) as PNG, from ``simulate_region(...,
+    keep_runs=True)``; ``setting`` (the page's :func:`setting_id`) goes in its
+    ``Description`` text chunk. Threats by route are the page's table, not drawn here:
+    the map alone draws in about half the time, and it is drawn on every slider move."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..run.region.figure import plot_region_map, plot_threat_routes
+    from ..run.region.figure import plot_region_map
 
-    fig = Figure(figsize=(12.0, 4.8))
+    fig = Figure(figsize=(8.0, 4.5))
     FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.4, 1.0]})
-    plot_region_map(result, left)
-    plot_threat_routes({"this setting": result}, right)
-    fig.tight_layout()
+    plot_region_map(result, fig.add_axes((0.01, 0.01, 0.98, 0.86)))  # no layout pass
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100,
                 metadata={"Description": f"borderesim workshop setting {setting}"})
