@@ -586,17 +586,17 @@ def crossing_table(result: RegionResult | RegionOutcome) -> list[dict[str, Any]]
 
 def route_table(outcome: RegionOutcome, baseline: RegionOutcome | None = None
                 ) -> list[dict[str, str]]:
-    """Threats by route: the share taking each route and the share detected there (with
-    intervals), and the share in ``baseline`` (the file's setting) when given."""
+    """Threats by route: the share of threats taking each route and the share of those
+    detected there (with intervals), and the share in ``baseline`` (the file's setting)
+    when given."""
     rows = []
     for route in outcome.routes:
         share, det = f"region.route.{route}.threat_share", f"region.route.{route}.detection_rate"
         row = {"route": "green border" if route == GREEN else route,
-               "threats taking it (%)": _cell(outcome.kpis.get(share), share),
-               "detected there (%)": _cell(outcome.kpis.get(det), det)}
+               "threats (%)": _cell(outcome.kpis.get(share), share),
+               "caught there (%)": _cell(outcome.kpis.get(det), det)}
         if baseline is not None:
-            row["threats taking it in the file (%)"] = kpi_info(share).format(
-                baseline.mean(share))
+            row["threats, file (%)"] = kpi_info(share).format(baseline.mean(share))
         rows.append(row)
     return rows
 
