@@ -16,8 +16,10 @@ import yaml
 from borderesim.workshop import server
 
 from .test_workshop_e2e import (  # noqa: F401 - browser is a pytest fixture
+    SHOWN,
     TIMEOUT,
     browser,
+    click_with_marker,
     download,
     numbers,
     png_setting,
@@ -72,6 +74,23 @@ def test_a_slider_move_shows_the_new_setting_and_saves_it(page, tmp_path):
     assert data["information"]["informed_share"] == 0.45 and data["replications"] == 3
     page.get_by_text(re.compile(r"^Changed from the previous setting: informed of posted "
                                 r"waits 40% → 45%\. Effect: ")).wait_for()
+
+
+def test_a_download_clicked_while_the_page_recomputes_holds_the_setting_shown(page, tmp_path):
+    slider = page.get_by_role("slider", name="Travellers informed of posted waits")
+    slider.focus()
+    for i, key in enumerate(["ArrowLeft", "ArrowLeft"]):
+        slider.press(key)  # and click at once, while the page recomputes
+        saved, marker = click_with_marker(page, "Save setting as region YAML",
+                                          tmp_path / f"r{i}.yaml")
+        words, setting = SHOWN.match(marker.strip()).groups()
+        share = float(re.search(r"informed of posted waits (\d+)%;", words).group(1)) / 100
+        assert yaml_setting(saved) == setting
+        assert yaml.safe_load(saved)["information"].get("informed_share", 0.4) == share
+    words, setting = shown(page, "informed of posted waits 30%;")
+    final = download(page, "Save setting as region YAML", tmp_path / "final.yaml")
+    assert yaml_setting(final) == setting
+    assert yaml.safe_load(final)["information"]["informed_share"] == 0.3
 
 
 def test_an_upload_cannot_reach_a_server_file(page, tmp_path):
