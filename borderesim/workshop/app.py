@@ -164,15 +164,8 @@ def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
     start = logic.knob_values(form, scenario)
     params = []
     for knob in form.knobs:
-        key = f"knob|{form.key}|{knob.name}|{sid}"
-        if knob.percent:
-            value = sb.slider(f"{knob.label} (%)", knob.lo * 100, knob.hi * 100,
-                              round(start[knob.name] * 100, 3), knob.step * 100,
-                              format="%.1f%%" if knob.step * 100 < 1 else "%.0f%%",
-                              key=key, help=knob.help or None) / 100
-        else:
-            value = sb.slider(knob.label, knob.lo, knob.hi, start[knob.name], knob.step,
-                              key=key, help=knob.help or None)
+        value = region_app.knob_slider(sb, knob, start[knob.name],
+                                       f"knob|{form.key}|{knob.name}|{sid}")
         params.append((knob.name, float(value)))
     with sb.expander("Simulation"):
         reps = st.slider("Replications (runs of the day)", 2, 20, 5, key="reps",

@@ -75,7 +75,7 @@ def pick_region(start: str | None) -> tuple[str, region.RegionSource] | None:
 
 def knob_slider(container, knob: Knob, start: float, key: str, label: str | None = None
                 ) -> float:
-    """A strategy knob's slider, as the single-crossing page draws it: a share in percent
+    """A strategy knob's slider, as both pages draw it: a share in percent
     (``knob.percent``), else in the knob's own units. Returns the value (a share 0-1)."""
     label = label or knob.label
     if knob.percent:
