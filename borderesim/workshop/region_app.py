@@ -146,8 +146,9 @@ def pick_knobs(reg: Region, sid: str) -> tuple[region.RegionKnobs, int]:
             targeting.append((c.crossing, float(value)))
     with sb.expander("Simulation"):
         start = min(max(reg.spec.replications, 2), region.REPLICATIONS)
-        reps = st.slider("Replications (runs of the day)", 2, 20, start, key=f"r-reps|{sid}",
-                         help="More runs: narrower intervals, slower updates.")
+        reps = st.slider("Replications (runs of the day)", 1, 20, start, key=f"r-reps|{sid}",
+                         help="More runs: narrower intervals, slower updates. One run "
+                              "updates fastest but has no intervals.")
     knobs = region.RegionKnobs(informed, float(refresh), green, behaviour, knowledge,
                                bool(watchlist), demand, tuple(officers), tuple(targeting))
     return knobs, int(reps)
