@@ -216,6 +216,20 @@ def test_tables_and_map(source):
     assert [r["route"] for r in routes] == ["a", "b", "green border"]
     assert outcome.map_png.startswith(b"\x89PNG")
     assert f"setting {outcome.setting}".encode() in outcome.map_png
+    assert outcome.shocks == []  # no crossing has events
+
+
+def test_shock_kpis_of_a_crossing_with_events(tmp_path):
+    outage = {"kind": "outage", "stage": "primary", "from": "01:00", "to": "02:00"}
+    path = small_region(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["crossings"]["a"]["set"] = {"events": [outage]}
+    path.write_text(yaml.safe_dump(data))
+    source = page.source_from_file(path)
+    outcome = page.run(source, page.file_knobs(page.load(source)), 2, ENGINE)
+    assert {r["crossing"] for r in outcome.shocks} == {"a"}
+    peak = next(r for r in outcome.shocks if r["KPI"] == "primary.queue_peak")
+    assert float(peak["mean"]) > 0 and peak["unit"] == "travellers"
 
 
 # ------------------------------------------------------------------- uploads

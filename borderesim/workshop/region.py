@@ -32,7 +32,7 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from ..model.targeting import Knob
 from ..model.yamlio import decode_text, mapping_from_text, read_text
 from ..run.plan import make_plan
 from ..run.region import GREEN, Region, RegionResult, is_region_mapping, simulate_region
+from ..run.region.cli import shock_rows
 from ..run.region.runner import first_open_stage
 from ..run.region.schema import region_from_mapping, set_region_field
 from ..run.region.variants import variant_overrides
@@ -466,7 +467,9 @@ class RegionOutcome:
     each crossing's KPIs; ``per_replication``: the regional KPIs of each replication
     (for paired differences between settings on the same travellers); ``changes``: the
     region-file overrides of this setting; ``items``: the setting in words;
-    ``map_png``: the region's map (:func:`map_png`).
+    ``map_png``: the region's map (:func:`map_png`); ``shocks``: the shock KPIs of each
+    crossing with events or reserve officers, as rows (crossing, KPI, mean, 95% CI,
+    unit) of ``borderesim run``'s table (empty when no crossing has any).
     """
 
     setting: str
@@ -481,6 +484,7 @@ class RegionOutcome:
     changes: dict[str, Any]
     items: list[tuple[str, str]]
     map_png: bytes
+    shocks: list[dict[str, str]] = field(default_factory=list)
 
     def mean(self, kpi: str) -> float:
         return self.kpis.get(kpi, {}).get("mean", math.nan)
@@ -498,10 +502,12 @@ def run(source: RegionSource, knobs: RegionKnobs, replications: int, engine: str
     result = simulate_region(changed, engine=engine, replications=int(replications),
                              keep_runs=True)
     setting = setting_id(source, knobs, replications, engine)
+    head, *rows = shock_rows(result)
     return RegionOutcome(setting, changed.name, result.seed, result.engine,
                          result.replications, changed.routes, result.kpis, result.crossings,
                          result.per_replication, changes, setting_items(region, knobs),
-                         map_png(result, setting))
+                         map_png(result, setting),
+                         [dict(zip(head, row, strict=True)) for row in rows])
 
 
 def region_yaml(source: RegionSource, outcome: RegionOutcome) -> str:

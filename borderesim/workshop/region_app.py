@@ -232,6 +232,9 @@ def show(start: str | None, engine: str) -> None:
         st.dataframe(region.route_table(outcome, baseline), hide_index=True)
     st.subheader("Each crossing", anchor=False)
     st.dataframe(region.crossing_table(outcome), hide_index=True)
+    if outcome.shocks:
+        st.subheader("Shocks at each crossing with events", anchor=False)
+        st.dataframe(outcome.shocks, hide_index=True)
     st.caption(f"{outcome.replications} runs of the day on seed {outcome.seed}, engine "
                f"{outcome.engine}; brackets and captions give 95% intervals across runs "
                "(percentiles pool every traveller of every run). Every setting sees the same "
