@@ -224,12 +224,9 @@ def show(start: str | None, engine: str) -> None:
         previous = cached_run(source, before[0], before[1], engine)
         st.info(plain(region.change_words(previous, outcome)))
     show_numbers(outcome, baseline)
-    left, right = st.columns([3, 2])
-    with left:
-        st.image(outcome.map_png, width="stretch")
-    with right:
-        st.subheader("Threats by route", anchor=False)
-        st.dataframe(region.route_table(outcome, baseline), hide_index=True)
+    st.image(outcome.map_png, width=820)
+    st.subheader("Threats by route", anchor=False)
+    st.dataframe(region.route_table(outcome, baseline), hide_index=True)
     st.subheader("Each crossing", anchor=False)
     st.dataframe(region.crossing_table(outcome), hide_index=True)
     if outcome.shocks:
