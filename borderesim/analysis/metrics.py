@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from . import quantiles
 from .by_hour import window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import Outcome
+from .plan_cache import per_plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .student_t import t_quantile
 
@@ -33,13 +35,15 @@ def _mean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
 
-def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) -> float:
+def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int,
+         own: bool = False) -> float:
     """The 95th percentile of ``x`` in this replication (kept as ``{name}_rep``); with
     ``samples``, also keep the :class:`Tail` (at most ``limit`` values) that pools
-    ``name`` across replications."""
+    ``name`` across replications (``own``: ``x`` is scratch the tail may keep or
+    reorder, :func:`~borderesim.analysis.quantiles.tail_of`)."""
     if samples is None:
         return quantile(x, 0.95)
-    samples[name] = tail = tail_of(x, limit)
+    samples[name] = tail = tail_of(x, limit, own)
     value = tail.quantile(0.95)
     return quantile(x, 0.95) if math.isnan(value) and x.size else value
 
@@ -149,6 +153,43 @@ def _first_lanes(plan: Plan) -> np.ndarray:
                     dtype=np.int64).reshape(plan.n_stages, plan.eligible.shape[1])
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What the KPIs of every replication of a plan share (:func:`_layout`)."""
+
+    edges: np.ndarray  # the clock-hour pieces of the counted window (by_hour.window_segments)
+    hourly: np.ndarray  # bool[S]: a roster that changes by the hour (busy time by piece)
+    first_lanes: np.ndarray  # int64[S, C] (_first_lanes)
+    avail: np.ndarray  # float[L]: server-minutes on duty in the counted window
+    lanes: tuple[slice, ...]  # each stage's lanes
+    duty: tuple[np.ndarray | None, ...]  # per hourly stage: server-minutes per lane, piece
+    work_time: tuple[float, ...]  # per stage: server-minutes on duty (offered load)
+
+
+def _layout(plan: Plan) -> _Layout:
+    """The :class:`_Layout` of ``plan``, computed once per plan."""
+    def make() -> _Layout:
+        w0, w1 = plan.warmup, plan.horizon
+        edges, seg_hours, seg_len = window_segments(w0, w1)
+        constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
+        lanes = tuple(slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
+                      for s in range(plan.n_stages))
+        hourly = np.array([not constant[sl].all() for sl in lanes], dtype=bool)
+        # the plan's own count: outages take servers off duty between hour boundaries
+        avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
+        duty = tuple(plan.roster[sl][:, seg_hours] * seg_len if hourly[s] else None
+                     for s, sl in enumerate(lanes))
+        return _Layout(edges, hourly, _first_lanes(plan), avail, lanes, duty,
+                       tuple(sum(avail[sl].tolist()) for sl in lanes))
+    return per_plan(plan, "metrics.layout", make)
+
+
+def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
+    """``row`` (a view of a kernel buffer of ``whole`` values) for a tail to keep: itself
+    when it fills most of the buffer, else a copy (not to keep the buffer alive)."""
+    return row if 2 * row.size >= whole else row.copy()
+
+
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
                      samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
     """All KPIs of one replication as ``{name: value}``.
@@ -179,32 +220,29 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     from . import kpi_kernel as kk  # compiled on first use
 
     limit = keep_limit(replications)
-    outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
+    lay = _layout(plan)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    p_ref = (outcome.p_refer_if_threat() if plan.stage_referred.any() else np.zeros(0))
-    edges, seg_hours, seg_len = window_segments(w0, w1)
-    constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
-    hourly = np.array([not constant[list(plan.lanes_of(s))].all()
-                       for s in range(plan.n_stages)], dtype=bool)
+    p_ref = (Outcome(plan, inputs, trace).p_refer_if_threat() if plan.stage_referred.any()
+             else np.zeros(0))
     got = kk.Sums(*kk.kpi_sums(
         trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
         inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
         np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
-        plan.detect_p, _first_lanes(plan), float(w0), float(w1), float(plan.run_end),
-        len(prevalence), edges, hourly))
+        plan.detect_p, lay.first_lanes, float(w0), float(w1), float(plan.run_end),
+        len(prevalence), lay.edges, lay.hourly))
     g, by_cls = got.total, got.cls
-    # the plan's own count: outages take servers off duty between hour boundaries
-    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
+    avail = lay.avail
     counted = g[kk.G_COUNTED]
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
     k["arrivals_per_hour"] = counted / hours
-    k["wait_mean"] = _mean(got.wait_total)
-    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit)
+    k["wait_mean"] = _mean(got.wait_total)  # before the tail reorders it
+    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit, own=True)
     k["time_in_system_mean"] = _mean(got.tis)
-    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit)
+    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit,
+                                       own=True)
     k["referral_rate"] = _ratio(g[kk.G_REFERRED], counted)
     k["false_referral_rate"] = _ratio(g[kk.G_FALSE], g[kk.G_INNOCENT])
     k["detection_rate"] = _ratio(float(prevalence @ by_cls[:, kk.C_Q]),
@@ -220,23 +258,29 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["arrived"] = counted
     k["finished"] = g[kk.G_FINISHED]
     k["unfinished"] = counted - g[kk.G_FINISHED]
-    k["queue_aware_spared"] = (float((outcome.counted & queue_aware_spared(outcome)).sum())
-                               if isinstance(inputs.dynamic, DynamicRule) else 0.0)
+    if isinstance(inputs.dynamic, DynamicRule):
+        outcome = Outcome(plan, inputs, trace)
+        k["queue_aware_spared"] = float((outcome.counted & queue_aware_spared(outcome)).sum())
+    else:
+        k["queue_aware_spared"] = 0.0
     loads = {}
+    n_buf = got.stage_wait.shape[1]
     for s, sname in enumerate(plan.stage_names):
         row, m = got.stage[s], int(got.stage[s, kk.S_HERE])
         waits = got.stage_wait[s, :m]
         k[f"{sname}.wait_mean"] = _mean(waits)
-        k[f"{sname}.wait_p95_rep"] = _p95(waits, f"{sname}.wait_p95", samples, limit)
+        k[f"{sname}.wait_p95_rep"] = (
+            _p95(_scratch(waits, n_buf), f"{sname}.wait_p95", samples, limit, own=True)
+            if samples is not None else quantile(waits, 0.95))
         k[f"{sname}.censored"] = row[kk.S_CENSORED]
         k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
         k[f"{sname}.flushed"] = row[kk.S_FLUSHED]
-        lanes = slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
+        lanes = lay.lanes[s]
         mine = got.lane[lanes]
         queued, busy, on_duty = mine[:, kk.L_WAITING], mine[:, kk.L_BUSY], avail[lanes]
         overtime = np.zeros(len(busy))
-        if hourly[s]:  # busy time within the officers on duty, clock hour by clock hour
-            duty = plan.roster[lanes][:, seg_hours] * seg_len
+        duty = lay.duty[s]
+        if duty is not None:  # busy time within the officers on duty, clock hour by hour
             within, over = within_duty(got.busy_seg[lanes], duty)
             busy, on_duty, overtime = within.sum(axis=1), duty.sum(axis=1), over.sum(axis=1)
         if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
@@ -248,7 +292,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"{sname}.utilization"] = _ratio(busy.sum(), on_duty.sum())
         k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
         k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
-        work_time = sum(avail[lanes].tolist())
+        work_time = lay.work_time[s]
         loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
                                           else math.inf)
     innocent_rates = []
