@@ -27,7 +27,9 @@ import numpy as np
 from numba import njit
 
 from ..run.trace import FLUSHED
+from .by_hour import HOURS
 from .outcomes import CHUNK
+from .overload import hour_at, spells
 
 # columns of the per-stage sums
 S_WAIT, S_HERE, S_CENSORED, S_ENTERED, S_FLUSHED, S_WORK, S_ENTERED_SCORED, S_CHECKED_SCORED = (
@@ -54,7 +56,10 @@ class Sums(NamedTuple):
     crossing (``m`` counted travellers); ``stage_wait[s, :stage[s, S_HERE]]``: the
     waits at stage ``s`` of the counted travellers who queued there; ``busy_seg[L, K]``:
     busy server-minutes in each clock-hour piece of the counted window (for the stages
-    asked for, else 0).
+    asked for, else 0). ``work``, ``spell``, ``spell_start``, ``wait_max``,
+    ``wait_max_hour``, ``open_end``: the fields of
+    :class:`borderesim.analysis.overload.LaneHours` (when asked for, else as if nobody
+    queued).
     """
 
     stage: np.ndarray
@@ -65,6 +70,12 @@ class Sums(NamedTuple):
     tis: np.ndarray
     stage_wait: np.ndarray
     busy_seg: np.ndarray
+    work: np.ndarray
+    spell: np.ndarray
+    spell_start: np.ndarray
+    wait_max: np.ndarray
+    wait_max_hour: np.ndarray
+    open_end: np.ndarray
 
 
 @njit(cache=True)
@@ -104,7 +115,7 @@ def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float) -> None:
 @njit(cache=True)
 def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, caught, service,
              p_ref, lane_start, stage_referred, detect_p, first_lane, warmup, horizon,
-             run_end, n_classes, edges, hourly):  # pragma: no cover - compiled; tested
+             run_end, n_classes, edges, hourly, want_lanes):  # pragma: no cover - compiled
     """Every per-replication sum the KPIs need (see :class:`Sums`).
 
     Arrays are ``Trace``/``Inputs`` fields (``lane`` of any integer type); ``p_ref``:
@@ -112,7 +123,8 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     ``first_lane[s, c]``: the first lane of stage ``s`` class ``c`` may use (offered
     load of a visit with no lane); ``edges``: the clock-hour pieces of the counted
     window (``by_hour.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
-    time is wanted piece by piece (a roster that changes by hour: overtime).
+    time is wanted piece by piece (a roster that changes by hour: overtime);
+    ``want_lanes``: fill the lane hours (``overload.lane_hours``) too.
 
     Scalar sums are kept in locals, not in arrays, and the clock-hour piece of a time
     is computed, not searched: one pass costs a few nanoseconds a traveller and stage.
@@ -131,6 +143,14 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     chunk_busy = np.zeros(n_lanes)
     busy_seg = np.zeros((n_lanes, len(edges) - 1))
     piece_at = np.zeros(n_stages, dtype=np.int64)
+    # lane hours (overload.lane_hours): who waited at each stage, in traveller order
+    work = np.zeros((n_lanes, HOURS))
+    spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, np.nan)
+    wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
+    open_end = np.zeros(n_lanes, dtype=np.bool_)
+    seen = np.zeros(n_lanes, dtype=np.bool_)
+    waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int64)
+    n_waited = np.zeros(n_stages, dtype=np.int64)
     first_ref = -1
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
@@ -224,8 +244,20 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
                 stage[s, S_ENTERED] += 1
                 if checked:
                     stage[s, S_CHECKED_SCORED] += 1
+            work_i = service[ln, i]
             if ref_i or not stage_referred[s]:  # visits the stage: offered work
-                stage[s, S_WORK] += service[ln, i]
+                stage[s, S_WORK] += work_i
+            if want_lanes and t_entry >= warmup and t_entry < horizon:
+                if censored:  # still waiting at the drain cap: a lower bound
+                    open_end[ln] = True
+                h = hour_at(t_entry)
+                work[ln, h] += work_i
+                if not seen[ln] or w > wait_max[ln]:
+                    seen[ln] = True
+                    wait_max[ln], wait_max_hour[ln] = w, float(h)
+                if begin > t_entry:
+                    waited[s, n_waited[s]] = i
+                    n_waited[s] += 1
         if not counted:
             continue
         spent = (t_out if finished else run_end) - t_in
@@ -260,6 +292,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
         lanes[ln, L_BUSY] += chunk_busy[ln]
     for s in range(n_stages):
         stage[s, S_HERE] = here[s]
+        if want_lanes:
+            spells(waited[s, :n_waited[s]], entry[s], start[s], lane[s], lane_start[s],
+                   lane_start[s + 1], run_end, spell, spell_start)
     total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = g_counted, g_leaving, g_finished
     total[G_REFERRED], total[G_INNOCENT], total[G_FALSE] = g_referred, g_innocent, g_false
     total[G_THREATS], total[G_DETECTED], total[G_WAIT] = g_threats, g_detected, g_wait
@@ -293,4 +328,5 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             q *= miss_all
             q = 1.0 - q
         by_cls[cls[i], C_Q] += q
-    return stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg
+    return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+            work, spell, spell_start, wait_max, wait_max_hour, open_end)

@@ -26,6 +26,7 @@ from . import quantiles
 from .by_hour import window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import Outcome
+from .overload import LaneHours, duty_hours
 from .plan_cache import per_plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .student_t import t_quantile
@@ -191,13 +192,16 @@ def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
 
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
-                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
+                     samples: dict[str, Tail | LaneHours] | None = None,
+                     replications: int = 10) -> dict:
     """All KPIs of one replication as ``{name: value}``.
 
     Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
     dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
     :class:`~borderesim.analysis.quantiles.Tail` :func:`summarise` pools across replications,
-    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`).
+    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`),
+    and under ``"lane_hours"`` the :class:`~borderesim.analysis.overload.LaneHours` the
+    overload warnings pool (what ``overload.lane_hours`` gives, from the same pass).
 
     Per stage ``s`` (named ``{s}.*``): waits (minutes) count from reaching the stage to
     starting service, for every counted traveller who queued there (a lower bound for
@@ -214,7 +218,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     ``visits: referred`` stages (:func:`referred_stage_time`).
 
     The sums come from two compiled passes over the travellers
-    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`); ``borderesim.testing.reference_kpis`` is
+    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`), percentiles from compiled
+    selections (:mod:`borderesim.analysis.selection`); ``borderesim.testing.reference_kpis`` is
     the plain NumPy statement of the same numbers, and tests hold the two together.
     """
     from . import kpi_kernel as kk  # compiled on first use
@@ -231,7 +236,11 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
         np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
         plan.detect_p, lay.first_lanes, float(w0), float(w1), float(plan.run_end),
-        len(prevalence), lay.edges, lay.hourly))
+        len(prevalence), lay.edges, lay.hourly, samples is not None))
+    if samples is not None:  # what the overload warnings pool (overload.lane_hours)
+        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
+                                          got.spell_start, got.wait_max, got.wait_max_hour,
+                                          got.open_end)
     g, by_cls = got.total, got.cls
     avail = lay.avail
     counted = g[kk.G_COUNTED]
