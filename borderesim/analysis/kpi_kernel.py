@@ -29,7 +29,7 @@ from numba import njit
 from ..run.trace import FLUSHED
 from .by_hour import HOURS
 from .outcomes import CHUNK
-from .overload import hour_at, spells
+from .overload import hour_span, spells
 
 # columns of the per-stage sums
 S_WAIT, S_HERE, S_CENSORED, S_ENTERED, S_FLUSHED, S_WORK, S_ENTERED_SCORED, S_CHECKED_SCORED = (
@@ -151,6 +151,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     seen = np.zeros(n_lanes, dtype=np.bool_)
     waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int64)
     n_waited = np.zeros(n_stages, dtype=np.int64)
+    hour_of = np.zeros(n_stages, dtype=np.int64)  # the hour of day of the last entry
+    hour_from = np.full(n_stages, np.inf)  # and the times that surely share it
+    hour_to = np.full(n_stages, -np.inf)
     first_ref = -1
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
@@ -207,10 +210,8 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             checked = not math.isnan(t_end)
             finish = t_end if checked else run_end
             # occupancy over the counted window, counted or not
-            lo = max(t_entry, warmup)
-            hi = min(begin, horizon)
-            if hi > lo:
-                chunk_waiting[ln] += hi - lo
+            # branch-free where a branch would be a coin flip (did they wait?)
+            chunk_waiting[ln] += max(min(begin, horizon) - max(t_entry, warmup), 0.0)
             lo = max(begin, warmup)
             hi = min(finish, horizon)
             if hi > lo:
@@ -250,14 +251,15 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if want_lanes and t_entry >= warmup and t_entry < horizon:
                 if censored:  # still waiting at the drain cap: a lower bound
                     open_end[ln] = True
-                h = hour_at(t_entry)
+                if not (t_entry >= hour_from[s] and t_entry < hour_to[s]):
+                    hour_of[s], hour_from[s], hour_to[s] = hour_span(t_entry)
+                h = hour_of[s]
                 work[ln, h] += work_i
                 if not seen[ln] or w > wait_max[ln]:
                     seen[ln] = True
                     wait_max[ln], wait_max_hour[ln] = w, float(h)
-                if begin > t_entry:
-                    waited[s, n_waited[s]] = i
-                    n_waited[s] += 1
+                waited[s, n_waited[s]] = i
+                n_waited[s] += begin > t_entry
         if not counted:
             continue
         spent = (t_out if finished else run_end) - t_in

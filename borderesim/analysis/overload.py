@@ -77,6 +77,38 @@ def hour_at(t: float) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def hour_span(t: float) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """:func:`hour_at` of ``t`` and times ``[lo, hi)`` around it that surely have the
+    same hour of day (the clock hour, less a margin below its end where rounding
+    ``t / 60`` could reach the next one): a pass over times in order divides once an
+    hour, not once a time."""
+    q = math.floor(t / 60.0)
+    lo, hi = q * 60.0, (q + 1.0) * 60.0
+    return hour_at(t), lo, hi - abs(hi) * 1e-12 - 1e-12
+
+
+@njit(cache=True)
+def _stable_order(keys: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``np.argsort(keys, kind="stable")`` for keys (no NaN) that are nearly in order, as
+    travellers entering a stage are: an insertion sort, linear when few are out of
+    place; a merge sort once it has moved more than a few per key."""
+    m = keys.size
+    order = np.arange(m)
+    moves = 0
+    for j in range(1, m):
+        key = keys[j]
+        at = j
+        while at > 0 and keys[order[at - 1]] > key:  # strict: equal keys keep their order
+            order[at] = order[at - 1]
+            at -= 1
+        order[at] = j
+        moves += j - at
+        if moves > 8 * m + 64:
+            return np.argsort(keys, kind="mergesort")
+    return order
+
+
+@njit(cache=True)
 def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
            spell_start):  # pragma: no cover - compiled
     """Fill ``spell``/``spell_start`` of the lanes ``first_lane..last_lane - 1`` of one
@@ -85,12 +117,7 @@ def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
     :func:`longest_spell` (stable order by entry, running maximum of ends kept per
     lane, first longest)."""
     m = waited.size
-    ordered = True  # travellers often enter a stage in order: no sort then
-    for j in range(1, m):
-        if entry[waited[j]] < entry[waited[j - 1]]:
-            ordered = False
-            break
-    order = np.arange(m) if ordered else np.argsort(entry[waited], kind="mergesort")
+    order = _stable_order(entry[waited])
     reach = np.zeros(last_lane - first_lane)  # running maximum of ends, per lane
     head = np.zeros(last_lane - first_lane)  # where the lane's current spell began
     begun = np.zeros(last_lane - first_lane, dtype=np.bool_)
@@ -122,6 +149,7 @@ def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, wa
     seen = np.zeros(last_lane - first_lane, dtype=np.bool_)
     waited = np.empty(n, dtype=np.int64)  # who waited, in traveller order
     m = 0
+    hour, hour_from, hour_to = 0, np.inf, -np.inf
     for i in range(n):
         ln, t = lane[i], entry[i]
         if not counted[i] or ln < first_lane or ln >= last_lane:
@@ -132,7 +160,9 @@ def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, wa
         if np.isnan(b):  # still waiting at the drain cap: a lower bound
             b = run_end
             open_end[ln] = True
-        h = hour_at(t)
+        if not (t >= hour_from and t < hour_to):
+            hour, hour_from, hour_to = hour_span(t)
+        h = hour
         work[ln, h] += service[ln, i]
         w = b - t
         if not seen[ln - first_lane] or w > wait_max[ln]:
