@@ -45,6 +45,10 @@ N_CLASS = 6
 (G_COUNTED, G_LEAVING, G_FINISHED, G_REFERRED, G_INNOCENT, G_FALSE, G_THREATS, G_DETECTED,
  G_WAIT, G_TIS, G_DELAY, G_DELAYED) = range(12)
 N_SCALAR = 12
+# a counted traveller's code for the second pass: the stages everybody visits where they
+# were checked (bit s), whether they reached the referral decision; or not counted
+REACHED = 64
+NOT_COUNTED = 255
 
 
 class Sums(NamedTuple):
@@ -151,6 +155,8 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     seen = np.zeros(n_lanes, dtype=np.bool_)
     waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int64)
     n_waited = np.zeros(n_stages, dtype=np.int64)
+    compact = n_stages < 7  # the second pass reads a byte per traveller
+    code = np.full(n if compact else 0, NOT_COUNTED, dtype=np.uint8)
     hour_of = np.zeros(n_stages, dtype=np.int64)  # the hour of day of the last entry
     hour_from = np.full(n_stages, np.inf)  # and the times that surely share it
     hour_to = np.full(n_stages, -np.inf)
@@ -182,8 +188,13 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
         delay = 0.0
         detected = False
         c = cls[i]
+        miss_all = 1.0  # the detection estimator (metrics.check_probability)
+        mask = 0  # the stages everybody visits where they were checked
+        reached = finished
         for s in range(n_stages):
             ln = lane[s, i]
+            if s >= first_ref >= 0 and not math.isnan(entry[s, i]):
+                reached = True
             if ln < 0:  # not queued here: flushed, or never reached the stage
                 w = start[s, i] - entry[s, i]
                 if math.isnan(w):
@@ -208,6 +219,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             wsum += w
             t_end = end[s, i]
             checked = not math.isnan(t_end)
+            if checked and not stage_referred[s]:
+                miss_all *= 1.0 - detect_p[s]
+                mask |= 1 << s
             finish = t_end if checked else run_end
             # occupancy over the counted window, counted or not
             # branch-free where a branch would be a coin flip (did they wait?)
@@ -262,6 +276,10 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
                 n_waited[s] += begin > t_entry
         if not counted:
             continue
+        if first_ref < 0:
+            by_cls[c, C_Q] += 1.0 - miss_all
+        elif compact:
+            code[i] = mask | (REACHED if reached else 0)
         spent = (t_out if finished else run_end) - t_in
         wait_total[m] = wsum
         tis[m] = spent
@@ -304,12 +322,33 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
 
     # second pass: the detection estimator (metrics.check_probability) needs the share
     # of scored travellers entering each referred stage who were checked there
+    if first_ref < 0:  # no referred stage: the first pass summed it
+        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+                work, spell, spell_start, wait_max, wait_max_hour, open_end)
     miss_ref = 1.0
     for s in range(n_stages):
         if stage_referred[s]:
             ent = stage[s, S_ENTERED]
             share = stage[s, S_CHECKED_SCORED] / ent if ent > 0 else 1.0
             miss_ref *= 1.0 - detect_p[s] * share
+    if compact:  # from the codes of the first pass: a byte a traveller
+        miss_of = np.ones(REACHED)  # miss_all of each set of stages checked, in order
+        for mask in range(REACHED):
+            for s in range(n_stages):
+                if mask & (1 << s):
+                    miss_of[mask] *= 1.0 - detect_p[s]
+        for i in range(n):
+            got = code[i]
+            if got == NOT_COUNTED:
+                continue
+            q = p_ref[i] * (1.0 - miss_ref)
+            q *= 1.0 if got & REACHED else 0.0
+            q = 1.0 - q
+            q *= miss_of[got & (REACHED - 1)]
+            q = 1.0 - q
+            by_cls[cls[i], C_Q] += q
+        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+                work, spell, spell_start, wait_max, wait_max_hour, open_end)
     for i in range(n):
         if not (arrival[i] >= warmup and arrival[i] < horizon):
             continue
