@@ -23,7 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
-_SMALL = 64
+_SMALL = 256
 """Arrays up to this size are selected directly (a copy and a quickselect)."""
 
 
@@ -92,57 +92,73 @@ def nan_last(a: np.ndarray) -> int:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
-    """The ``k``-th smallest value of ``a`` (0-based; NaN ranked last), ``a`` untouched.
+def _direct(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
+    """:func:`select` by a quickselect of a copy of ``a``."""
+    b = a.copy()
+    valid = nan_last(b)
+    return b[k] if k >= valid else _quickselect(b, 0, valid - 1, k)
 
-    A sample of about ``sqrt(n)`` evenly spaced values brackets rank ``k`` between two
-    of them; one pass counts the values below and between; the few between are
-    selected. A bracket that misses (the sample was unlucky) falls back to selecting
-    among all values: always exact, only slower.
-    """
+
+@njit(cache=True)
+def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover - compiled
+    """Two values of an evenly spaced sample of ``a`` between which its ``k``-th smallest
+    lies with near certainty (three standard deviations of a sample rank each way;
+    ``-inf``/``inf`` past the sample's ends)."""
     n = a.size
-    if n <= _SMALL:
-        b = a.copy()
-        valid = nan_last(b)
-        return b[k] if k >= valid else _quickselect(b, 0, valid - 1, k)
-    size = min(1024, max(32, int(math.sqrt(n))))
+    size = min(n // 4, max(64, int(n ** 0.6)))
     step = n // size
     sample = np.empty(size)
     got = 0
     for j in range(size):
         v = a[j * step]
-        if not math.isnan(v):
-            sample[got] = v
-            got += 1
+        sample[got] = v
+        got += not math.isnan(v)
     sample = np.sort(sample[:got])
     lo, hi = -np.inf, np.inf
     if got > 0:
-        at = int(k / n * got)
-        margin = int(1.5 * math.sqrt(got)) + 2  # about six standard deviations of rank
+        p = min(max(k / n, 0.0), 1.0)
+        at = int(p * got)
+        margin = int(3.0 * math.sqrt(got * p * (1.0 - p))) + 2
         if at - margin >= 0:
             lo = sample[at - margin]
         if at + margin < got:
             hi = sample[at + margin]
-    below = 0
-    between = 0
-    for j in range(n):
-        v = a[j]
-        below += v < lo
-        between += (v >= lo) & (v <= hi)
-    if between and below <= k < below + between:
+    return lo, hi
+
+
+@njit(cache=True)
+def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
+    """The ``k``-th smallest value of ``a`` (0-based; NaN ranked last), ``a`` untouched.
+
+    A sample of ``a`` brackets rank ``k`` between two of its values (:func:`_bracket`);
+    one branch-free pass counts the values below and between, a second copies those
+    between, and the same is done on them until few are left. A bracket that misses
+    (an unlucky sample) or hardly narrows falls back to a quickselect of the values at
+    hand: always exact, only slower.
+    """
+    cur = a
+    while cur.size > _SMALL:
+        n = cur.size
+        lo, hi = _bracket(cur, k)
+        below = 0
+        between = 0
+        for j in range(n):
+            v = cur[j]
+            below += v < lo
+            between += (v >= lo) & (v <= hi)
+        if not (below <= k < below + between) or 2 * between > n:
+            return _direct(cur, k)
         if lo == hi:
             return lo
-        b = np.empty(between)
+        b = np.empty(between + 1)  # written without branches: one slot past the end
         got = 0
         for j in range(n):
-            v = a[j]
-            if v >= lo and v <= hi:
-                b[got] = v
-                got += 1
-        return _quickselect(b, 0, between - 1, k - below)
-    b = a.copy()  # missed: every value, NaNs last
-    valid = nan_last(b)
-    return b[k] if k >= valid else _quickselect(b, 0, valid - 1, k)
+            v = cur[j]
+            b[got] = v
+            got += (v >= lo) & (v <= hi)
+        cur = b[:between]
+        k -= below
+    return _direct(cur, k)
 
 
 @njit(cache=True)
