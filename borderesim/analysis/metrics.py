@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -322,23 +323,53 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
 
 
 def confidence_interval(values: Iterable[float], level: float = 0.95,
-                        bounds: tuple[float, float] = (-math.inf, math.inf)
-                        ) -> dict[str, float]:
+                        bounds: tuple[float, float] = (-math.inf, math.inf),
+                        stats: tuple[float, float] | None = None) -> dict[str, float]:
     """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
 
     With one value the interval is undefined and reported as NaN. ``bounds``: the
     values the KPI can take; an interval reaching past them is cut there (which never
     lowers its coverage: the true mean lies within the bounds) and ``"clipped": True``
-    says so.
+    says so. ``stats``: the values' mean and standard deviation (``ddof=1``) when the
+    caller has them already (none NaN; :func:`summarise` computes all KPIs' at once).
     """
-    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if x.size == 0:
-        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    mean = float(x.mean())
-    if x.size < 2 or not math.isfinite(mean):  # an infinite value has no interval
+    if stats is not None:
+        size = len(values) if isinstance(values, list) else sum(1 for _ in values)
+        mean, spread = stats
+    else:
+        x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+        size = x.size
+        if size == 0:
+            return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+        mean = float(x.mean())
+        spread = float(x.std(ddof=1)) if size >= 2 and math.isfinite(mean) else math.nan
+    if size < 2 or not math.isfinite(mean):  # an infinite value has no interval
         return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
-    half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    half = _t(0.5 + level / 2, size - 1) * spread / math.sqrt(size)
     return _cut({"mean": mean, "ci_low": mean - half, "ci_high": mean + half}, bounds)
+
+
+@lru_cache(maxsize=256)
+def _t(p: float, df: int) -> float:
+    """:func:`t_quantile`, kept (every KPI of a run asks for the same one)."""
+    return t_quantile(p, df)
+
+
+def _row_stats(per_replication: list[dict[str, float]], names: list[str]
+               ) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation (``ddof=1``) across replications of each KPI in
+    ``names`` that every replication has and none has NaN, in one NumPy call each (the
+    same numbers, bit for bit, as ``x.mean()`` and ``x.std(ddof=1)`` of each row)."""
+    full = [n for n in names if all(n in rep for rep in per_replication)]
+    if len(per_replication) < 2 or not full:
+        return {}
+    rows = np.array([[rep[n] for rep in per_replication] for n in full], dtype=float)
+    keep = ~np.isnan(rows).any(axis=1)
+    rows = rows[keep]
+    with np.errstate(invalid="ignore", over="ignore"):
+        means, spreads = rows.mean(axis=1), rows.std(axis=1, ddof=1)
+    return {n: (m, s) for n, m, s in zip((n for n, k in zip(full, keep, strict=True) if k),
+                                         means.tolist(), spreads.tolist(), strict=True)}
 
 
 def _cut(ci: dict, bounds: tuple[float, float]) -> dict:
@@ -372,12 +403,14 @@ def pooled_difference(mine: dict, base: dict, mine_influence: list[float],
     return {"mean": diff, "ci_low": lo, "ci_high": hi}
 
 
-def summarise_kpi(name: str, values: list[float], level: float = 0.95) -> dict:
+def summarise_kpi(name: str, values: list[float], level: float = 0.95,
+                  stats: tuple[float, float] | None = None) -> dict:
     """One ``mean_t`` KPI across replications, as its catalogue family says: a t-interval
     cut to the KPI's bounds, or ``"exact": True`` (no interval) when the family is exact
-    whenever every replication agrees and they do."""
+    whenever every replication agrees and they do (``stats``: as
+    :func:`confidence_interval` takes them)."""
     family = kpi_info(name).family
-    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf))
+    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf), stats)
     finite = [v for v in values if not math.isnan(v)]
     if (family.exact_if_constant and len(finite) >= 2
             and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
@@ -400,13 +433,15 @@ def summarise(per_replication: list[dict[str, float]],
     summarised as ``mean_t`` without bounds.
     """
     names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    kinds = {n: kpi_info(n).summary if is_declared(n) else "mean_t" for n in names}
+    stats = _row_stats(per_replication, [n for n in names if kinds[n] == "mean_t"])
     out: dict[str, dict[str, float]] = {}
     for n in names:
-        kind = kpi_info(n).summary if is_declared(n) else "mean_t"
+        kind = kinds[n]
         values = [rep.get(n, math.nan) for rep in per_replication]
         if kind == "mean_t":
-            out[n] = (summarise_kpi(n, values) if is_declared(n)
-                      else confidence_interval(values))
+            out[n] = (summarise_kpi(n, values, stats=stats.get(n)) if is_declared(n)
+                      else confidence_interval(values, stats=stats.get(n)))
         elif kind == "per_replication" and samples is not None:
             pooled = n.removesuffix("_rep")
             tails = [s[pooled] for s in samples if pooled in s]

@@ -71,7 +71,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .selection import count_at_most as _count_at_most
-from .selection import select, select_many, split_at
+from .selection import select, select_many, split_at, window
 from .student_t import t_quantile
 
 POOL_VALUES = 10_000_000
@@ -196,12 +196,18 @@ def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
 
 
 def _pooled_value(tails: Sequence[Tail], kept: np.ndarray, n: int, dropped: int, cut: float,
-                  share: float) -> tuple[float, bool]:
+                  share: float, near: tuple[int, np.ndarray] | None = None
+                  ) -> tuple[float, bool]:
     """:func:`pooled_quantile` from the pooled ``kept`` values (left untouched), ``n``
-    values in all, ``dropped`` of them not kept, the largest of those ``cut``."""
+    values in all, ``dropped`` of them not kept, the largest of those ``cut``;
+    ``near``: a :func:`~borderesim.analysis.selection.window` of ``kept`` to select in
+    when it holds the rank."""
     k = rank(n, share) - dropped
     if k >= 0:
-        value = float(select(kept, k))
+        if near is not None and near[0] <= k < near[0] + near[1].size:
+            value = float(select(near[1], k - near[0]))
+        else:
+            value = float(select(kept, k))
         if value >= cut:
             return value, True
     return _grid_quantile(tails, kept, n, share), False
@@ -248,7 +254,12 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     """The pooled ``share``-quantile of ``tails`` with its Woodruff interval (module
     docstring); NaN bounds with fewer than two replications holding values."""
     total, dropped, kept, cut = _pool(tails)
-    value, exact = (_pooled_value(tails, kept, total, dropped, cut, share) if total
+    near = None  # the values ranked within 5 % either side: the interval's selections
+    if total and rank(total, share) - dropped >= 0 and kept.size > 4096:
+        k_lo, k_hi = (min(max(rank(total, b) - dropped, 0), kept.size - 1)
+                      for b in (max(share - 0.05, 0.0), min(share + 0.05, 1.0)))
+        near = window(kept, k_lo, k_hi)
+    value, exact = (_pooled_value(tails, kept, total, dropped, cut, share, near) if total
                     else (math.nan, True))
     n = np.array([t.n for t in tails], dtype=float)
     used = n > 0
@@ -261,7 +272,7 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     resid = a - ratio * n
     se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
     t = t_quantile(0.5 + level / 2, r - 1)
-    low, high = (_pooled_value(tails, kept, total, dropped, cut, b)[0]
+    low, high = (_pooled_value(tails, kept, total, dropped, cut, b, near)[0]
                  for b in (max(share - t * se, 0.0), min(share + t * se, 1.0)))
     if high > low:  # density read off the interval: f = 2 t se / width
         influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)

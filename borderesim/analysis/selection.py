@@ -127,6 +127,34 @@ def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover 
 
 
 @njit(cache=True)
+def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """``(below, values)``: a copy of the values of ``a`` from its ``k_lo``-th to its
+    ``k_hi``-th smallest (and a few around them, no NaN), and how many values rank
+    below them; order statistic ``j`` of ``a`` is ``select(values, j - below)`` for
+    ``below <= j < below + values.size``. ``(0, a.copy())`` when the sample's bracket
+    misses. Several order statistics close together (a pooled percentile and its
+    interval) are then read off a fraction of the values."""
+    n = a.size
+    lo, _ = _bracket(a, k_lo)
+    _, hi = _bracket(a, k_hi)
+    below = 0
+    between = 0
+    for j in range(n):
+        v = a[j]
+        below += v < lo
+        between += (v >= lo) & (v <= hi)
+    if not (below <= k_lo and k_hi < below + between):
+        return 0, a.copy()
+    b = np.empty(between + 1)  # written without branches: one slot past the end
+    got = 0
+    for j in range(n):
+        v = a[j]
+        b[got] = v
+        got += (v >= lo) & (v <= hi)
+    return below, b[:between]
+
+
+@njit(cache=True)
 def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
     """The ``k``-th smallest value of ``a`` (0-based; NaN ranked last), ``a`` untouched.
 
