@@ -166,6 +166,8 @@ class _Layout:
     lanes: tuple[slice, ...]  # each stage's lanes
     duty: tuple[np.ndarray | None, ...]  # per hourly stage: server-minutes per lane, piece
     work_time: tuple[float, ...]  # per stage: server-minutes on duty (offered load)
+    avail_lists: tuple[list[float], ...]  # per stage: avail of its lanes
+    duty_sums: tuple[list[float] | None, ...]  # per hourly stage: duty summed per lane
 
 
 def _layout(plan: Plan) -> _Layout:
@@ -182,7 +184,9 @@ def _layout(plan: Plan) -> _Layout:
         duty = tuple(plan.roster[sl][:, seg_hours] * seg_len if hourly[s] else None
                      for s, sl in enumerate(lanes))
         return _Layout(edges, hourly, _first_lanes(plan), avail, lanes, duty,
-                       tuple(sum(avail[sl].tolist()) for sl in lanes))
+                       tuple(sum(avail[sl].tolist()) for sl in lanes),
+                       tuple(avail[sl].tolist() for sl in lanes),
+                       tuple(None if d is None else d.sum(axis=1).tolist() for d in duty))
     return per_plan(plan, "metrics.layout", make)
 
 
@@ -242,8 +246,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
                                           got.spell_start, got.wait_max, got.wait_max_hour,
                                           got.open_end)
-    g, by_cls = got.total, got.cls
-    avail = lay.avail
+    g, by_cls = got.total.tolist(), got.cls  # Python floats: no NumPy call per number
     counted = g[kk.G_COUNTED]
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
@@ -275,8 +278,9 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k["queue_aware_spared"] = 0.0
     loads = {}
     n_buf = got.stage_wait.shape[1]
+    stages, lanes_sums = got.stage.tolist(), got.lane.tolist()
     for s, sname in enumerate(plan.stage_names):
-        row, m = got.stage[s], int(got.stage[s, kk.S_HERE])
+        row, m = stages[s], int(stages[s][kk.S_HERE])
         waits = got.stage_wait[s, :m]
         k[f"{sname}.wait_mean"] = _mean(waits)
         k[f"{sname}.wait_p95_rep"] = (
@@ -286,28 +290,30 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
         k[f"{sname}.flushed"] = row[kk.S_FLUSHED]
         lanes = lay.lanes[s]
-        mine = got.lane[lanes]
-        queued, busy, on_duty = mine[:, kk.L_WAITING], mine[:, kk.L_BUSY], avail[lanes]
-        overtime = np.zeros(len(busy))
+        mine = lanes_sums[lanes]
+        busy, on_duty = [r[kk.L_BUSY] for r in mine], lay.avail_lists[s]
+        overtime = [0.0] * len(mine)
         duty = lay.duty[s]
         if duty is not None:  # busy time within the officers on duty, clock hour by hour
             within, over = within_duty(got.busy_seg[lanes], duty)
-            busy, on_duty, overtime = within.sum(axis=1), duty.sum(axis=1), over.sum(axis=1)
+            busy, on_duty = within.sum(axis=1).tolist(), lay.duty_sums[s]
+            overtime = over.sum(axis=1).tolist()
         if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
+            served = sum(r[kk.L_COUNT] for r in mine)
             for j, lname in enumerate(plan.lane_names[lanes]):
                 k[f"{lname}.utilization"] = _ratio(busy[j], on_duty[j])
                 k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
-                k[f"{lname}.wait_mean"] = _ratio(mine[j, kk.L_WAIT], mine[j, kk.L_COUNT])
-                k[f"{lname}.share"] = _ratio(mine[j, kk.L_COUNT], mine[:, kk.L_COUNT].sum())
-        k[f"{sname}.utilization"] = _ratio(busy.sum(), on_duty.sum())
-        k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
-        k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
+                k[f"{lname}.wait_mean"] = _ratio(mine[j][kk.L_WAIT], mine[j][kk.L_COUNT])
+                k[f"{lname}.share"] = _ratio(mine[j][kk.L_COUNT], served)
+        k[f"{sname}.utilization"] = _ratio(sum(busy), sum(on_duty))
+        k[f"{sname}.overtime_hours"] = sum(overtime) / 60.0
+        k[f"{sname}.queue_mean"] = sum(r[kk.L_WAITING] for r in mine) / (w1 - w0)
         work_time = lay.work_time[s]
         loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
                                           else math.inf)
     innocent_rates = []
     for c, cname in enumerate(scenario.classes):
-        row = by_cls[c]
+        row = by_cls[c].tolist()
         k[f"class.{cname}.referral_rate"] = _ratio(row[kk.C_REFERRED], row[kk.C_COUNTED])
         k[f"class.{cname}.false_referral_rate"] = _ratio(row[kk.C_FALSE], row[kk.C_INNOCENT])
         k[f"class.{cname}.wait_mean"] = _ratio(row[kk.C_WAIT], row[kk.C_COUNTED])
