@@ -103,7 +103,7 @@ def _direct(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
 def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover - compiled
     """Two values of an evenly spaced sample of ``a`` between which its ``k``-th smallest
     lies with near certainty (three standard deviations of a sample rank each way;
-    ``-inf``/``inf`` past the sample's ends)."""
+    ``-inf``/``inf`` past the sample's ends; ``a`` has more than :data:`_SMALL`)."""
     n = a.size
     size = min(n // 4, max(64, int(n ** 0.6)))
     step = n // size
@@ -135,6 +135,8 @@ def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pr
     misses. Several order statistics close together (a pooled percentile and its
     interval) are then read off a fraction of the values."""
     n = a.size
+    if n <= _SMALL:
+        return 0, a.copy()
     lo, _ = _bracket(a, k_lo)
     _, hi = _bracket(a, k_hi)
     below = 0
