@@ -108,6 +108,25 @@ def test_overloaded_run_cut_by_the_drain_cap_matches():
     compare(scenario)
 
 
+def test_many_stages_match_the_reference():
+    """Seven stages: the detection estimator's second pass without its byte codes."""
+    stages = {f"s{j}": {"servers": 2 + j % 2, "detection_probability": 0.1,
+                        "service": {"distribution": "exponential", "mean": "1min"}}
+              for j in range(6)}
+    stages["s3"]["visits"] = "referred"
+    stages["last"] = {"servers": 1, "detection_probability": 0.5, "visits": "referred",
+                      "service": {"distribution": "exponential", "mean": "5min"}}
+    scenario = load_scenario({
+        "name": "seven", "duration": "8h", "warmup": "1h", "seed": 3,
+        "arrivals": {"per_hour": 60},
+        "classes": {"a": {"share": 0.5, "threat_prevalence": 0.01},
+                    "b": {"share": 0.5, "threat_prevalence": 0.02}},
+        "stages": stages,
+        "targeting": {"strategy": "by_class", "referral_rate": {"a": 0.1, "b": 0.3}}})
+    assert make_plan(scenario).n_stages > 6
+    compare(scenario)
+
+
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=crossing(), quantise=st.booleans())
