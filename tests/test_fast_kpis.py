@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from borderesim.analysis import kpi_kernel
 from borderesim.analysis.metrics import replication_kpis
 from borderesim.analysis.outcomes import Outcome
+from borderesim.analysis.overload import lane_hours
 from borderesim.model.scenario import load_scenario
 from borderesim.run import drain, sampling
 from borderesim.run.engines import fast
@@ -184,3 +185,23 @@ def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed, small):
     seg = np.repeat(np.arange(len(starts)), counts)
     np.testing.assert_array_equal(got, np.sort(starts[seg] + rng.random(len(seg))
                                                * lengths[seg]))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32])
+def test_any_integer_lane_type_gives_the_same_kpis(dtype):
+    """A trace may store lanes in a small integer type: the same KPIs, tails and lane
+    hours as with int64."""
+    scenario = load_scenario(ROOT / "scenarios" / "airport_arrivals.yaml", ["duration=6h"])
+    plan = make_plan(scenario)
+    inputs, trace = drain.replay(scenario, plan, fast.run, scenario.seed, 0)
+    small = dataclasses.replace(trace, lane=trace.lane.astype(dtype))
+    mine, theirs = {}, {}
+    assert_same_kpis(replication_kpis(scenario, plan, inputs, small, mine, 3),
+                     replication_kpis(scenario, plan, inputs, trace, theirs, 3))
+    for field in dataclasses.fields(theirs["lane_hours"]):
+        np.testing.assert_array_equal(getattr(mine["lane_hours"], field.name),
+                                      getattr(theirs["lane_hours"], field.name))
+    alone = lane_hours(Outcome(plan, inputs, small))
+    for field in dataclasses.fields(alone):
+        np.testing.assert_array_equal(getattr(alone, field.name),
+                                      getattr(theirs["lane_hours"], field.name))
