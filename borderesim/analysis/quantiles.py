@@ -71,7 +71,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .selection import count_at_most as _count_at_most
-from .selection import select, select_many, split_at, window
+from .selection import select, select_many, window
 from .student_t import t_quantile
 
 POOL_VALUES = 10_000_000
@@ -169,9 +169,8 @@ def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = Fals
     d = n - m
     grid = min(GRID, limit, d)
     ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
-    split_at(values, d)  # the d smallest first, in place
-    wanted = np.unique(np.append(ranks, d - 1))
-    got = select_many(values[:d], wanted)
+    wanted = np.unique(np.append(ranks, [d - 1, d]))
+    got = select_many(values, wanted)  # in place: leaves the d smallest first
     at = dict(zip(wanted.tolist(), got.tolist(), strict=True))
     return Tail(n, values[d:].copy(), at[d - 1], np.array([at[r] for r in ranks.tolist()]))
 

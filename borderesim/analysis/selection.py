@@ -10,10 +10,11 @@ how many values fall below, between and above, and selecting among the few betwe
 in the counting pass. NaN ranks above everything, as in ``np.partition`` and
 ``np.sort``; ``-0.0`` and ``0.0`` are equal (either may be returned).
 
-:func:`split_at` reorders an array in place (no copy) so that its ``d`` smallest
-values come first, and :func:`select_many` reads several order statistics at once
-(both for the tails of a year's waits, ``quantiles.tail_of``). Everything returned is
-an element of the input: the results are exactly those of a sort.
+:func:`select_many` reads several order statistics at once, in place (no copy),
+leaving the array partitioned at each (the tails of a year's waits,
+``quantiles.tail_of``); :func:`window` keeps the values around a few close ranks.
+Everything returned is an element of the input: the results are exactly those of a
+sort.
 """
 
 from __future__ import annotations
@@ -192,19 +193,12 @@ def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def split_at(a: np.ndarray, d: int) -> None:  # pragma: no cover - compiled
-    """Reorder ``a`` in place so that ``a[:d]`` holds its ``d`` smallest values and
-    ``a[d:]`` the rest (NaNs last), each side in no particular order (``0 < d < n``)."""
-    valid = nan_last(a)
-    if d < valid:
-        _quickselect(a, 0, valid - 1, d)
-
-
-@njit(cache=True)
 def select_many(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:  # pragma: no cover
     """The values of ``a`` at the ascending 0-based ``ranks`` once sorted (NaN last);
-    reorders ``a`` in place. Each three-way partition settles every rank it brackets,
-    so ``r`` ranks of ``n`` values take about ``n log r`` steps."""
+    reorders ``a`` in place, partitioned at every rank (``a[:r]`` holds the ``r``
+    smallest values for each ``r`` in ``ranks``, as ``np.partition(a, ranks)`` leaves
+    it). Each three-way partition settles every rank it brackets, so ``r`` ranks of
+    ``n`` values take about ``n log r`` steps."""
     out = np.empty(ranks.size)
     valid = nan_last(a)
     # ranges of a still to split, each with the slice of ranks inside it
