@@ -5,9 +5,16 @@ sums; the definitions are those of :mod:`borderesim.analysis.outcomes` and the p
 version kept as the reference in :mod:`borderesim.testing.reference_kpis` (tests
 compare the two on every example scenario and on generated ones). One pass instead
 of dozens of traveller-sized boolean masks: a 72-hour run of an example scenario
-takes a fraction of a millisecond, a year of a 30 000-a-day crossing well under a
+takes a few hundred microseconds, a year of a 30 000-a-day crossing about half a
 second, and the only traveller-sized arrays made are the waits whose percentiles
-are asked for.
+are asked for, who waited at each stage (the overload's lane hours, asked for with
+``want_lanes``) and a byte a traveller for the detection estimator's second pass
+(none without a ``visits: referred`` stage).
+
+Written for speed (issue 18): scalar sums in locals; the clock-hour piece and the
+hour of day of a time are walked to from the last one, not searched or divided; no
+branch that is a coin flip per traveller (did they wait?) where a ``max`` or an
+unconditional write does.
 
 Times are minutes. Sums run in traveller order; the occupancy integrals over the
 counted window are summed in chunks of ``outcomes.CHUNK`` travellers as
@@ -83,37 +90,25 @@ class Sums(NamedTuple):
 
 
 @njit(cache=True)
-def _clip(a: float, b: float, t0: float, t1: float) -> float:
-    """Length of ``[a, b)`` inside ``[t0, t1)`` (as ``outcomes._clipped``)."""
-    out = min(b, t1) - max(a, t0)
-    return out if out > 0 else 0.0
-
-
-@njit(cache=True)
-def _piece(edges: np.ndarray, first_hour: int, a: float) -> int:
-    """Index ``k`` of the clock-hour piece ``[edges[k], edges[k+1])`` holding ``a``
-    (``edges[0] <= a``; ``searchsorted(edges, a, "right") - 1`` without a search:
-    pieces after the first start on the hour)."""
-    k = min(max(int(math.floor(a / 60.0)) - first_hour, 0), len(edges) - 2)
+def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float,
+           k: int = 0) -> int:  # pragma: no cover - compiled
+    """Add the length of ``[a, b)`` inside each piece ``[edges[k], edges[k+1])`` to
+    ``out[k]`` (nothing if ``b <= a``; ``edges[0] <= a``). ``k``: a piece to look for
+    ``a`` from (the last one: busy times come nearly in order, so a walk of a step or
+    none replaces a search); returns the piece holding ``a``."""
+    if not b > a:
+        return k
     while k > 0 and edges[k] > a:
         k -= 1
     while k + 2 < len(edges) and edges[k + 1] <= a:
         k += 1
-    return k
-
-
-@njit(cache=True)
-def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float) -> None:
-    """Add the length of ``[a, b)`` inside each piece ``[edges[k], edges[k+1])`` to
-    ``out[k]`` (nothing if ``b <= a``; ``edges[0] <= a``)."""
-    if not b > a:
-        return
-    k = _piece(edges, int(math.floor(edges[0] / 60.0)), a)
+    first = k
     while k < len(out) and edges[k] < b:
         piece = min(b, edges[k + 1]) - max(a, edges[k])
         if piece > 0:
             out[k] += piece
         k += 1
+    return first
 
 
 @njit(cache=True)
@@ -231,17 +226,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if hi > lo:
                 chunk_busy[ln] += hi - lo
                 if any_hourly and hourly[s]:
-                    k = piece_at[s]  # times come nearly in order: walk from the last piece
-                    while k > 0 and edges[k] > lo:
-                        k -= 1
-                    while k + 2 < len(edges) and edges[k + 1] <= lo:
-                        k += 1
-                    piece_at[s] = k
-                    while k < busy_seg.shape[1] and edges[k] < hi:
-                        piece = min(hi, edges[k + 1]) - max(lo, edges[k])
-                        if piece > 0:
-                            busy_seg[ln, k] += piece
-                        k += 1
+                    piece_at[s] = _split(busy_seg[ln], edges, lo, hi, piece_at[s])
             if stage_referred[s]:
                 delay += t_end - t_entry
             if checked and caught[s, i]:
