@@ -94,6 +94,13 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
     place; a merge sort once it has moved more than a few per key."""
     m = keys.size
     order = np.arange(m)
+    ordered = True
+    for j in range(1, m):
+        if keys[j] < keys[j - 1]:
+            ordered = False
+            break
+    if ordered:
+        return order
     moves = 0
     for j in range(1, m):
         key = keys[j]
