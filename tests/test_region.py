@@ -429,10 +429,3 @@ def test_an_outage_at_one_crossing_applies_in_the_region_on_both_engines():
     assert fast.mean("region.wait_mean") > 2 * base.mean("region.wait_mean")
     assert fast.mean("region.wait_mean") == pytest.approx(slow.mean("region.wait_mean"),
                                                           rel=1e-9)
-
-
-def test_a_surge_in_a_crossing_file_is_refused_not_lost(capsys):
-    surge = "crossings.north.events=[{kind: surge, at: '08:00', travellers: 500, over: 10min}]"
-    assert main(["run", NORTH, "--replications", "2", "--set", surge]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "crossings.north.events.0: " in err[0] and "origin" in err[0]

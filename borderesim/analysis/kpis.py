@@ -169,6 +169,40 @@ class KpiInfo:
                             with_unit=with_unit)
 
 
+SHOCK_FAMILIES: list[KpiFamily] = [
+    KpiFamily("{stage}.queue_peak", "Peak queue at {stage}", "travellers", "lower",
+              "most travellers waiting at once after the warm-up"),
+    KpiFamily("{stage}.recovery_min", "Recovery time of {stage}", "min", "lower",
+              "from the first shock's start until the rolling 30-minute p95 wait is back "
+              "under recovery_target and stays there"),
+    KpiFamily("{stage}.recovered", "Replications where {stage} recovered", "share", "higher",
+              "the rolling p95 wait was back under recovery_target before the end"),
+    KpiFamily("{stage}.reserve_officer_hours", "Reserve officer-hours at {stage}", "hours",
+              "lower"),
+    KpiFamily("reserve_officer_hours", "Reserve officer-hours (all stages)", "hours", "lower",
+              "reserve officers on duty, from arrival to leaving or the end", "reserve_h"),
+    KpiFamily("{stage}.flushed_in_shock", "Flushed at {stage} during the shock", "travellers",
+              "lower", "waved through unchecked while entering in the shock window"),
+    KpiFamily("detection_rate.shock", "Threats detected during the shock", "share", "higher",
+              "the detection estimator over travellers arriving in the shock window",
+              "detect_shock"),
+    KpiFamily("detection_rate.outside", "Threats detected outside the shock", "share",
+              "higher", "the detection estimator over travellers arriving outside it"),
+]
+"""The shock KPIs of a crossing with events or a reserve (:mod:`borderesim.analysis.shocks`);
+in a region each crossing's are also named ``region.route.<crossing>.<name>``
+(:func:`at_crossing`)."""
+
+
+def at_crossing(family: KpiFamily) -> KpiFamily:
+    """``family`` of one crossing of a region: ``region.route.{route}.<pattern>``, labelled
+    "..., crossing {route}" (the region's per-crossing KPIs, as ``region.route.{route}.*``)."""
+    return KpiFamily(f"region.route.{{route}}.{family.pattern}",
+                     f"{family.label}, crossing {{route}}", family.unit, family.better,
+                     family.meaning, family.short, family.summary, "region", family.bounds,
+                     family.exact_if_constant)
+
+
 FAMILIES: list[KpiFamily] = [
     # the crossing as a whole
     KpiFamily("arrivals_per_hour", "Arrivals per hour", "per hour", "neither",
@@ -287,24 +321,7 @@ FAMILIES: list[KpiFamily] = [
               source="report"),
     # shocks and the response to them (borderesim/analysis/shocks.py; scenarios with events or
     # a reserve only)
-    KpiFamily("{stage}.queue_peak", "Peak queue at {stage}", "travellers", "lower",
-              "most travellers waiting at once after the warm-up"),
-    KpiFamily("{stage}.recovery_min", "Recovery time of {stage}", "min", "lower",
-              "from the first shock's start until the rolling 30-minute p95 wait is back "
-              "under recovery_target and stays there"),
-    KpiFamily("{stage}.recovered", "Replications where {stage} recovered", "share", "higher",
-              "the rolling p95 wait was back under recovery_target before the end"),
-    KpiFamily("{stage}.reserve_officer_hours", "Reserve officer-hours at {stage}", "hours",
-              "lower"),
-    KpiFamily("reserve_officer_hours", "Reserve officer-hours (all stages)", "hours", "lower",
-              "reserve officers on duty, from arrival to leaving or the end", "reserve_h"),
-    KpiFamily("{stage}.flushed_in_shock", "Flushed at {stage} during the shock", "travellers",
-              "lower", "waved through unchecked while entering in the shock window"),
-    KpiFamily("detection_rate.shock", "Threats detected during the shock", "share", "higher",
-              "the detection estimator over travellers arriving in the shock window",
-              "detect_shock"),
-    KpiFamily("detection_rate.outside", "Threats detected outside the shock", "share",
-              "higher", "the detection estimator over travellers arriving outside it"),
+    *SHOCK_FAMILIES,
     # computed by the workshop page
     KpiFamily("innocent_referred_per_day", "Innocent travellers referred per day", "per day",
               "lower", source="workshop"),
@@ -341,6 +358,8 @@ FAMILIES: list[KpiFamily] = [
               "neither", source="region"),
     KpiFamily("region.route.{route}.detection_rate", "Threats detected on route {route}",
               "share", "higher", source="region"),
+    # each crossing's shock KPIs (borderesim.run.region.kpis; crossings with events or a reserve)
+    *(at_crossing(f) for f in SHOCK_FAMILIES),
 ]
 """Every KPI family, in the order of the README's table."""
 

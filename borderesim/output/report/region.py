@@ -4,8 +4,9 @@ One :func:`borderesim.run.region.simulate_region` call (the one ``borderesim run
 --json`` makes, with the same engine, seed and replications) gives every number: the
 regional KPIs with units from :mod:`borderesim.analysis.kpis`, threats by route, the value of
 information (``region.information_time_saving``: replays with ``informed_share: 0`` on
-the same travellers), the map-like figure of :mod:`borderesim.run.region.figure` and each
-crossing's headline KPIs. When threats choose their route (``displacement`` or
+the same travellers), the map-like figure of :mod:`borderesim.run.region.figure`, each
+crossing's headline KPIs and the shock KPIs of each crossing with events or reserve
+officers (``region.route.<crossing>.<KPI>``). When threats choose their route (``displacement`` or
 ``probing``) the same region with ``naive`` threats is run on the same travellers, so
 the figure shows where the threats went instead.
 
@@ -24,6 +25,7 @@ import yaml
 from matplotlib.figure import Figure
 
 from ...analysis.kpis import format_value, kpi_info
+from ...model.events import OutageEvent, SlowdownEvent, SurgeEvent, clock_text
 from ...run.region import GREEN, Region, RegionResult, load_region, simulate_region
 from .render import CSS, PAGE, section_html
 from .sections import NAN, Section, _table, _td, value_cells
@@ -33,7 +35,7 @@ CROSSING_KPIS = ("arrivals_per_hour", "wait_mean", "wait_p95", "detection_rate",
 """Each crossing's headline KPIs (``run --json`` has them all)."""
 
 REGION_IDS = ("region-summary", "region-kpis", "threat-routes", "information", "region-map",
-              "crossings", "region-yaml")
+              "crossings", "region-shocks", "region-yaml")
 """Every section of a region report, in order (the HTML ``id`` of each)."""
 
 
@@ -118,7 +120,8 @@ def summary(report: RegionReport) -> Section:
 
 
 def regional_kpis(report: RegionReport) -> Section:
-    """Every regional KPI but the per-route ones, with intervals and units."""
+    """Every regional KPI but the per-route ones (and so each crossing's shock KPIs,
+    :func:`shocks`), with intervals and units."""
     names = [k for k in report.result.kpis if not k.startswith("region.route.")]
     head = ["KPI", "name", "mean", "95% CI", "unit"]
     return Section("region-kpis", "Regional KPIs",
@@ -214,6 +217,47 @@ def crossings(report: RegionReport) -> Section:
                                "for a single crossing (`--json` of `run` has every one)."])
 
 
+def event_words(event: SurgeEvent | OutageEvent | SlowdownEvent) -> str:
+    """One event of a crossing's file in plain words (clock times of its day)."""
+    day = f" on day {event.day}" if event.day != 1 else ""
+    day += ", every day" if event.every else ""
+    if isinstance(event, SurgeEvent):
+        who = f" of class {event.class_}" if event.class_ else ""
+        return (f"a surge of {event.travellers:,} travellers{who} arriving from "
+                f"{clock_text(event.at)} over {event.over:g} min{day}")
+    where = event.stage + (f" ({event.lane})" if event.lane else "")
+    what = ("an outage at" if isinstance(event, OutageEvent)
+            else f"service × {event.factor:g} at")
+    return f"{what} {where} {clock_text(event.start)}–{clock_text(event.to)}{day}"
+
+
+def shocks(report: RegionReport) -> Section:
+    """Each crossing's shock KPIs (:func:`borderesim.run.region.kpis.crossing_shocks`),
+    with the events and reserve officers of its file in words."""
+    from ...run.region.kpis import crossing_shocks, shock_name
+
+    per_crossing = crossing_shocks(report.region, report.result.kpis)
+    title = "Shocks at each crossing"
+    if not per_crossing:
+        return Section("region-shocks", title, paragraphs=[
+            "No crossing's file has events (surges, outages, slowdowns) or reserve officers, "
+            "so there are no shock KPIs."])
+    text = ["A crossing whose own file has events or reserve officers reports the shock KPIs "
+            "a single crossing reports, over the travellers who reached it (a surge's "
+            "travellers arrive at their crossing directly). Its shock window runs from its "
+            "first event's start to its last event's end; times are minutes."]
+    for c in per_crossing:
+        scenario = report.region.scenarios[c]
+        what = [event_words(e) for e in scenario.events]
+        what += [f"up to {stage.reserve.officers} reserve officers at {sname}"
+                 for sname, stage in scenario.stages.items() if stage.reserve is not None]
+        text.append(f"{c}: {'; '.join(what)}.")
+    names = [shock_name(c, k) for c, kpis in per_crossing.items() for k in kpis]
+    head = ["KPI", "name", "mean", "95% CI", "unit"]
+    return Section("region-shocks", title, paragraphs=text,
+                   tables=[_table(head, _kpi_rows(report.result.kpis, names))])
+
+
 def resolved(report: RegionReport) -> Section:
     data = report.region.spec.model_dump(mode="json", exclude_none=True)
     return Section("region-yaml", "The region file as run (times in minutes)",
@@ -223,7 +267,8 @@ def resolved(report: RegionReport) -> Section:
 def region_sections(report: RegionReport) -> list[Section]:
     """The sections of a region report, in :data:`REGION_IDS` order."""
     return [summary(report), regional_kpis(report), threat_routes(report),
-            information(report), region_map(report), crossings(report), resolved(report)]
+            information(report), region_map(report), crossings(report), shocks(report),
+            resolved(report)]
 
 
 def render_region_html(report: RegionReport, sections: list[Section]) -> str:

@@ -28,11 +28,11 @@ def uninformed_route(region: Region, people: Travellers) -> np.ndarray:
 
     By the origin's ``shares`` (the traveller's ``u_route`` against the cumulative
     shares, in the order listed), or the nearest crossing when none are given (ties:
-    the first listed).
+    the first listed); a surge's traveller: the crossing it has chosen.
     """
     names = region.crossing_names
     travel = travel_matrix(region)
-    route = np.empty(people.n, dtype=np.int64)
+    route = people.fixed.copy()
     for o, origin in enumerate(region.spec.origins.values()):
         mine = people.origin == o
         if origin.shares is None:
@@ -71,7 +71,11 @@ def threat_route(region: Region, people: Travellers, who: np.ndarray, naive: np.
     through; the green border's at the hour it reaches it), keeping the naive route on
     a tie. Under ``probing`` a knowing threat keeps its naive crossing unless a dry run
     there refers it; then it takes the nearest crossing whose dry run does not, or the
-    green border when every crossing refers it (no green border: the naive route).
+    green border when every crossing refers it (no green border: the naive route). A
+    dry run meets a quiet crossing: a queue-aware rule is probed at its threshold with
+    nobody waiting (``CrossingDraws.learnable``: the posted wait does not tell how many
+    wait at the referral stage, so no busier queue is better defined). ``who`` are
+    travellers who choose (a surge's travellers keep their crossing).
     """
     adv = region.spec.adversary
     out = naive.copy()

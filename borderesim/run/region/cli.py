@@ -10,12 +10,14 @@ writes ``summary.json``.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from ...errors import ScenarioError
 from ...model.scenario import read_yaml_mapping
 from ...output.serialize import dumps
 from ...output.tables import grid, kpi_table, printable
+from .kpis import crossing_shocks, shock_name
 from .runner import RegionResult, simulate_region
 from .schema import is_region_mapping, load_region
 
@@ -33,16 +35,38 @@ def is_region_file(path: str | Path) -> bool:
 
 
 def region_table(result: RegionResult) -> str:
-    """Header, regional KPIs with 95 % intervals, and headline KPIs of each crossing."""
+    """Header, regional KPIs with 95 % intervals, headline KPIs of each crossing, then the
+    shock KPIs of each crossing with events or reserve officers (:func:`shock_rows`)."""
     from ...analysis.kpis import kpi_info
 
     head = printable(f"{result.region.name} — region of {len(result.crossings)} crossings, "
                      f"engine {result.engine}, seed {result.seed}, {result.replications} "
                      "replications (95% t-intervals)")
+    shocks = crossing_shocks(result.region, result.kpis)
+    named = {shock_name(c, k) for c, kpis in shocks.items() for k in kpis}
+    regional = replace(result, kpis={k: v for k, v in result.kpis.items() if k not in named})
     rows = [("crossing", *CROSSING_KPIS)]
     for name, kpis in result.crossings.items():
         rows.append((name, *(kpi_info(k).format(kpis[k]["mean"]) for k in CROSSING_KPIS)))
-    return "\n".join([head, kpi_table(result), "", *grid(rows)])
+    out = [head, kpi_table(regional), "", *grid(rows)]
+    if shocks:
+        out += ["", "Shocks at each crossing with events or reserve officers (in --json: "
+                "region.route.CROSSING.KPI)", *grid(shock_rows(result), left=(0, 1, 4))]
+    return "\n".join(out)
+
+
+def shock_rows(result: RegionResult) -> list[tuple[str, ...]]:
+    """Rows (crossing, KPI, mean, 95 % interval, unit) of every crossing's shock KPIs,
+    a header row first; units and intervals as in the KPI catalogue."""
+    from ...analysis.kpis import interval_text, kpi_info
+
+    rows: list[tuple[str, ...]] = [("crossing", "KPI", "mean", "95% CI", "unit")]
+    for c, kpis in crossing_shocks(result.region, result.kpis).items():
+        for name, ci in kpis.items():
+            info = kpi_info(shock_name(c, name))
+            rows.append((c, name, info.format(ci["mean"]), interval_text(ci, info.unit.name),
+                         info.unit.symbol))
+    return rows
 
 
 def validate_region(args: argparse.Namespace) -> int:

@@ -16,7 +16,8 @@ from .schema import GREEN
 def flows(result: RegionResult) -> dict[tuple[str, str], float]:
     """Travellers per hour from each origin to each route, averaged over the kept runs
     (``simulate_region(..., keep_runs=True)``); departures in the counted window
-    ``[warmup, horizon)`` (not the drain after it)."""
+    ``[warmup, horizon)`` (not the drain after it). A surge's travellers come from no
+    origin (they arrive at their crossing directly) and are not among them."""
     region = result.region
     spec = region.spec
     routes = region.routes

@@ -3,10 +3,11 @@
 Waits and throughput add up the crossings (counted travellers: those reaching their
 crossing in the counted window, as at a single crossing, followed to their exit); a
 journey is the travel time to the crossing plus the waits there (what an informed
-traveller minimises). Detection is seen from the threat's side: every traveller is
-weighted by their class's threat prevalence, and scored at the route they would take
-were they a threat (``threat_route``; the route taken for threats), so displacement
-moves the weight, not only the few sampled threats.
+traveller minimises; a surge's traveller arrives directly, so its journey is its
+waits). Detection is seen from the threat's side: every traveller is weighted by their
+class's threat prevalence, and scored at the route they would take were they a threat
+(``threat_route``; the route taken for threats), so displacement moves the weight, not
+only the few sampled threats.
 
 Per traveller, P(detected were they a threat) at their threat route is:
 - at a crossing they actually passed: the single-crossing estimator
@@ -15,24 +16,38 @@ Per traveller, P(detected were they a threat) at their threat route is:
 - at a crossing they did not pass (an innocent whose threat route differs from their
   route): the static value, nobody waved through (``CrossingDraws.detect``);
 - at the green border: its detection probability at the hour they reach it.
-A knowing prober's referral probability is conditional on its dry run: 1 if the
-deterministic part refers it, else the random part's probability only (under a
-queue-aware rule the random part is taken at an empty queue: an approximation).
+A knowing prober's referral probability is conditional on its dry run, which meets a
+quiet crossing (``CrossingDraws.learnable``): 1 if the deterministic part refers it, else
+the random part's probability only; under a queue-aware rule it knows its own score, so
+at a crossing it passed the rule refers it exactly when that score meets the threshold
+it met there (never, when its dry run passed: the threshold only rises with the queue),
+and at one it did not pass, as at a quiet time.
 Travellers not passing a crossing are scored when they reach their route within the
 counted window ``[warmup, horizon)``.
+
+**Shocks.** A crossing whose own file has events (surges, outages, slowdowns) or reserve
+officers reports the shock KPIs a single crossing reports
+(:func:`borderesim.analysis.shocks.shock_kpis` on the crossing's plan, inputs and trace:
+peak queue, recovery time, reserve officer-hours, detection in and outside its shock
+window, ...): in its own KPIs under their usual names (``crossings.<c>`` of ``run
+--json``) and among the regional KPIs as ``region.route.<c>.<name>``
+(:func:`shock_name`), so compare, sweeps and reports pair and summarise them as every
+regional KPI. A crossing without events or reserves has none.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ...analysis.metrics import check_probability, detection_population
 from ...analysis.outcomes import Outcome
 from ...analysis.quantiles import Tail, keep_limit, quantile, tail_of
+from ...model.targeting import DynamicRule
+from ..sampling import Inputs
 from .sampling import stage_misses
 from .schema import GREEN, Region
 
@@ -55,7 +70,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
     prober = people.knowing if spec.adversary.behaviour == "probing" else np.zeros(n, bool)
     for i, run in enumerate(rep.crossings.values()):
         d = rep.draws[i]
-        pref = np.where(prober, np.where(d.learnable, 1.0, d.random_p), d.p_threat)
+        pref = np.where(prober, np.where(d.learnable, 1.0, d.random_p), d.p_threat)  # quiet
         target = rep.threat_route == i
         away = target & (rep.route != i)  # would come here as a threat, but did not
         miss_all, miss_ref = stage_misses(run.plan)
@@ -66,9 +81,7 @@ def detection_if_threat(region: Region, rep: RegionReplication
         who = run.who
         if who.size == 0:
             continue
-        inputs = replace(run.inputs, p_refer_if_threat=np.where(
-            prober[who], pref[who], run.inputs.p_refer_if_threat))
-        outcome = Outcome(run.plan, inputs, run.trace)
+        outcome = Outcome(run.plan, _as_probed(run, d, prober[who]), run.trace)
         here = detection_population(outcome)
         q_here = check_probability(outcome, here)
         mine = target[who]  # passed here and would as a threat too
@@ -80,6 +93,23 @@ def detection_if_threat(region: Region, rep: RegionReplication
         q[g] = spec.green_border.detect_at(reach)
         scored[g] = (reach >= w0) & (reach < w1)
     return q, scored
+
+
+def _as_probed(run, d, prober: np.ndarray) -> Inputs:
+    """``run``'s inputs with each prober's referral probability (``prober``: bool over
+    ``run.who``) conditional on what its dry runs taught it (see the module docstring)."""
+    inputs, who = run.inputs, run.who
+    if not prober.any():
+        return inputs
+    p = np.where(d.static[who], 1.0, d.random_p[who])
+    rule = inputs.dynamic
+    if isinstance(rule, DynamicRule):  # its own score against the threshold it met
+        met = run.trace.threshold
+        hit = ~np.isnan(met) & (d.score[who] >= np.where(np.isnan(met), np.inf, met))
+        p = np.where(hit, 1.0, p)
+        rule = replace(rule, threat_mean=np.where(prober, -np.inf, rule.threat_mean))
+    return replace(inputs, dynamic=rule,
+                   p_refer_if_threat=np.where(prober, p, inputs.p_refer_if_threat))
 
 
 def regional_kpis(region: Region, rep: RegionReplication, samples: dict[str, Tail] | None = None,
@@ -135,4 +165,33 @@ def regional_kpis(region: Region, rep: RegionReplication, samples: dict[str, Tai
                                                           float(w[on].sum()))
     threats = scored & rep.people.threat
     k["region.threats"] = float(threats.sum())
+    for c, run in rep.crossings.items():
+        k.update({shock_name(c, name): value for name, value in run.shocks.items()})
     return k
+
+
+SHOCK_PREFIX = "region.route."
+"""A crossing's shock KPI among the regional ones is ``SHOCK_PREFIX + "<crossing>.<name>"``."""
+
+
+def shock_name(crossing: str, kpi: str) -> str:
+    """The regional name of ``crossing``'s shock KPI ``kpi`` (``primary.queue_peak`` at
+    ``north``: ``region.route.north.primary.queue_peak``)."""
+    return f"{SHOCK_PREFIX}{crossing}.{kpi}"
+
+
+def crossing_shocks(region: Region, kpis: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The shock KPIs among regional ``kpis`` (a summary or one replication's row), per
+    crossing that has any, under their single-crossing names: ``{crossing: {kpi: value}}``,
+    crossings in the file's order."""
+    from ...analysis.kpis import SHOCK_FAMILIES
+
+    out: dict[str, dict[str, Any]] = {}
+    for c in region.crossing_names:
+        head = f"{SHOCK_PREFIX}{c}."
+        mine = {name.removeprefix(head): v for name, v in kpis.items()
+                if name.startswith(head)
+                and any(f.regex.fullmatch(name.removeprefix(head)) for f in SHOCK_FAMILIES)}
+        if mine:
+            out[c] = mine
+    return out

@@ -12,9 +12,10 @@ they would choose uninformed).
 
 **Exactness.** The engines are causal: nothing before a time ``T`` depends on arrivals
 at or after ``T``. Every traveller arriving before ``T_k`` departed before it and so is
-already routed; replaying each crossing's routed travellers with the run ending at
-``T_k`` (:func:`up_to`) therefore gives exactly the state the full run will have before ``T_k``. The
-posted waits, and so every route, are the same whichever exact engine replays them, and
+already routed (a surge's travellers, who chose their crossing, are routed from the
+start); replaying each crossing's routed travellers with the run ending at ``T_k``
+(:func:`up_to`) therefore gives exactly the state the full run will have before
+``T_k``. The posted waits, and so every route, are the same whichever exact engine replays them, and
 the engines agree traveller by traveller. Each replay starts at the last moment the
 crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
 current busy period. A final full run per crossing gives the traces for the KPIs.
@@ -29,6 +30,7 @@ import numpy as np
 
 from ... import __version__
 from ...analysis.metrics import replication_kpis, summarise
+from ...analysis.shocks import shock_kpis
 from ...errors import ScenarioError
 from ...output.serialize import dumps, to_jsonable
 from ..engines import get_engine
@@ -38,14 +40,13 @@ from ..simulate import choose_engine
 from ..trace import Trace
 from .adversary import informed_route, threat_route, travel_matrix, uninformed_route
 from .sampling import (
-    NOT_COUNTED,
     CrossingDraws,
     Travellers,
     crossing_draws,
     crossing_inputs,
     crossing_strategies,
+    routed_extra,
     sample_travellers,
-    strategy_stream,
 )
 from .schema import GREEN, Region, load_region
 
@@ -62,6 +63,9 @@ class CrossingRun:
     kpis: dict[str, float]
     samples: dict = field(default_factory=dict)
     """The tails ``metrics.summarise`` pools into percentile KPIs (``wait_p95``)."""
+    shocks: dict[str, float] = field(default_factory=dict)
+    """The crossing's shock KPIs (:func:`borderesim.analysis.shocks.shock_kpis`; also in
+    ``kpis``); empty when its file has no events and no reserve officers."""
 
 
 @dataclass
@@ -170,7 +174,8 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     uninformed = uninformed_route(region, people)
     naive = uninformed.copy()
     threat = naive.copy()
-    route = np.full(people.n, -1, dtype=np.int64)
+    chooses = people.fixed < 0  # a surge's travellers have chosen their crossing already
+    route = np.where(chooses, -1, people.fixed)
     run_end = region.run_end
     refresh = region.spec.information.refresh
     posting = region.spec.information.posted
@@ -184,7 +189,7 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     since = np.full(len(names), -np.inf)  # each crossing was empty then: replay from there
     for k in range(len(edges) - 1):
         t0, t1 = edges[k], edges[k + 1]
-        batch = np.flatnonzero((people.depart >= t0) & (people.depart < t1))
+        batch = np.flatnonzero(chooses & (people.depart >= t0) & (people.depart < t1))
         posted[k] = now
         informed = batch[people.informed[batch]]
         naive[informed] = informed_route(travel, people.origin[informed], now,
@@ -204,14 +209,16 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         # travellers reaching the crossing after the run end are outside the run
         who = in_arrival_order(draws[i], np.flatnonzero((route == i)
                                                         & (draws[i].arrival < run_end)))
-        extra = _extra(region, c, strategies[c], draws[i], np.isin(np.arange(people.n), who),
-                       seed, replication)
+        extra = routed_extra(region, c, strategies[c], people, draws[i],
+                             np.isin(np.arange(people.n), who), seed, replication)
         inputs = crossing_inputs(draws[i], who, seed, replication, extra)
         trace = runs[i](plans[i], inputs)
         samples: dict = {}
-        kpis = replication_kpis(region.scenarios[c], plans[i], inputs, trace, samples,
-                                replications)
-        crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis, samples)
+        scenario = region.scenarios[c]
+        kpis = replication_kpis(scenario, plans[i], inputs, trace, samples, replications)
+        shocks = shock_kpis(scenario, plans[i], inputs, trace)  # none without events/reserve
+        kpis.update(shocks)
+        crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis, samples, shocks)
     rep = RegionReplication(people, draws, naive, threat, route, posted, edges[:-1], crossings)
     from .kpis import regional_kpis
 
@@ -219,26 +226,14 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     return rep
 
 
-def _extra(region: Region, crossing: str, strategy, draws: CrossingDraws, here: np.ndarray,
-           seed: int, replication: int) -> dict[str, float]:
-    """The strategy's counts (``Decision.extra``) over the travellers routed here only."""
-    if strategy is None:
-        return {}
-    from ...model.targeting import TargetingContext
-
-    arrival = np.where(here, draws.arrival, NOT_COUNTED)
-    ctx = TargetingContext(scenario=region.scenarios[crossing], arrival=arrival,
-                           cls=draws.cls, threat=draws.threat,
-                           stream=strategy_stream(region, crossing, seed, replication))
-    return dict(strategy.decide(ctx).extra)
-
-
 @dataclass
 class RegionResult:
     """Summary of a region run; ``to_dict()`` is what ``borderesim run REGION --json`` prints.
 
-    ``kpis``: regional KPIs (``region.*``, with 95 % intervals); ``crossings``: each
-    crossing's KPIs, as ``run`` reports them for a single crossing.
+    ``kpis``: regional KPIs (``region.*``, with 95 % intervals; a crossing's shock KPIs
+    as ``region.route.<crossing>.<KPI>``, :func:`borderesim.run.region.kpis.crossing_shocks`);
+    ``crossings``: each crossing's KPIs, as ``run`` reports them for a single crossing
+    (its shock KPIs included).
     """
 
     region: Region
@@ -274,19 +269,23 @@ class RegionResult:
 
 def check_memory(region: Region) -> None:
     """Refuse (``ScenarioError`` on ``origins``) a region whose replication cannot fit in
-    memory: every crossing holds draws for every traveller of the region."""
+    memory: every crossing holds draws for every traveller of the region (every surge's
+    included)."""
     from ...model.scenario import Arrivals
     from ..budget import estimate, gib, memory_cap
 
     total = np.sum([o.hourly() for o in region.spec.origins.values()], axis=0)
     demand = Arrivals(per_hour=[float(v) for v in total])
-    need = sum(estimate(sc.model_copy(update={"arrivals": demand}), 1).replication_bytes
+    surges = [e for sc in region.scenarios.values() for e in sc.events if e.kind == "surge"]
+    need = sum(estimate(sc.model_copy(update={"arrivals": demand, "events": [
+        *(e for e in sc.events if e.kind != "surge"), *surges]}), 1).replication_bytes
                for sc in region.scenarios.values())
     cap, how = memory_cap()
     if need > cap:
         raise ScenarioError(f"one replication would need ~{gib(need)} (every crossing holds "
                             f"draws for every traveller of the region); at most {gib(cap)} "
-                            f"may be used ({how}); lower per_hour, duration or warmup",
+                            f"may be used ({how}); lower per_hour, duration or warmup"
+                            + (" or a surge's travellers" if surges else ""),
                             region.source, "origins")
 
 

@@ -1,7 +1,9 @@
 """Region files: several crossings, where travellers come from, information and adversaries.
 
 A region file names crossings (each an ordinary scenario file whose ``arrivals`` are
-replaced by the travellers routed to it), origins with their demand and travel times,
+replaced by the travellers routed to it; its ``events`` apply there: outages, slowdowns
+and reserve officers as at a single crossing, a surge's travellers arriving there
+directly, see :mod:`borderesim.run.region.sampling`), origins with their demand and travel times,
 the real-time wait information travellers may use, the green border between the ports,
 and how threats choose their route. Times are minutes (unit strings accepted); rates are
 per hour. The region's ``duration``, ``warmup``, ``drain_cap``, ``replications`` and
@@ -138,7 +140,9 @@ class Adversary(Strict):
     with the lowest detection probability for it. ``probing``: a knowing threat learns
     by dry runs whether it would be referred at each crossing (the deterministic part
     of the targeting only) and avoids those crossings; the green border if referred
-    everywhere. ``knowledge``: share of threats who know (0-1).
+    everywhere. Probing is assumed at a quiet time: a queue-aware rule is probed at its
+    threshold with nobody waiting (``CrossingDraws.learnable``). ``knowledge``: share of
+    threats who know (0-1). A surge's travellers (in a crossing's file) never choose.
     """
 
     behaviour: Literal["naive", "displacement", "probing"] = "naive"
@@ -281,19 +285,6 @@ def _classes(spec: RegionSpec, scenarios: dict[str, Scenario], source: str | Non
     return classes, class_map
 
 
-def _refuse_surges(scenarios: dict[str, Scenario], source: str | None) -> None:
-    """A crossing's travellers come from the region's origins, so a surge in a crossing's
-    own file would be silently lost: refuse it (outages, slowdowns and reserves apply)."""
-    for name, sc in scenarios.items():
-        for k, event in enumerate(sc.events or ()):
-            if event.kind == "surge":
-                raise ScenarioError(
-                    "a crossing in a region takes its travellers from the region's origins, "
-                    "so it cannot have a surge; add the extra travellers to an origin's "
-                    "per_hour instead (outages, slowdowns and reserves do apply)",
-                    source, f"crossings.{name}.events.{k}")
-
-
 def region_from_mapping(data: dict[str, Any], source: str | None = None,
                         base: Path | None = None) -> Region:
     """Validate a region mapping and load its crossings (paths relative to ``base``)."""
@@ -305,7 +296,6 @@ def region_from_mapping(data: dict[str, Any], source: str | None = None,
     base = Path(".") if base is None else base
     scenarios = {name: _load_crossing(name, ref, spec, base, source)
                  for name, ref in spec.crossings.items()}
-    _refuse_surges(scenarios, source)
     classes, class_map = _classes(spec, scenarios, source)
     return Region(spec, scenarios, classes, class_map, source)
 

@@ -5,7 +5,8 @@ Swept and ``set`` paths are region fields (``information.informed_share``,
 ``crossings.NAME.FIELD...`` changes a field of that crossing's own scenario (through the
 crossing's ``set``, :func:`borderesim.run.region.schema.set_region_field`). Each (point,
 replication) row holds the regional KPIs (``region.*``, with
-``region.information_time_saving``) of one replication, run by
+``region.information_time_saving`` and each crossing's shock KPIs,
+``region.route.<crossing>.<KPI>``) of one replication, run by
 :func:`borderesim.run.region.runner.replication_with_information` with the sweep's seed:
 the same travellers at every point. Crossing files are read relative to the region file,
 so workers must see the same files (local processes do; a Dask cluster needs them at the

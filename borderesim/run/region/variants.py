@@ -31,6 +31,7 @@ from ...model.scenario import read_named_section
 from ...output.serialize import dumps, to_jsonable
 from ...output.tables import grid, printable
 from .compare import RegionComparison, compare_regions
+from .kpis import SHOCK_PREFIX, crossing_shocks, shock_name
 from .schema import GREEN, Region, load_region
 
 MAX_VARIANTS = 50
@@ -136,7 +137,35 @@ def comparison_tables(comparison: RegionComparison) -> str:
     if len(diffs) > 1:
         out += ["", printable(f"Paired differences from '{names[0]}' (mean ± 95% t-interval "
                               "half-width)"), "\n".join(grid(diffs))]
+    shocks = shock_table(comparison)
+    if shocks:
+        out += ["", printable(f"Shocks at each crossing with events or reserve officers: "
+                              f"means, and paired differences from '{names[0]}' (mean ± "
+                              "95% t-interval half-width)"), "\n".join(grid(shocks, (0, 1, 2)))]
     return "\n".join(out)
+
+
+def shock_table(comparison: RegionComparison) -> list[list[str]]:
+    """Rows (crossing, KPI, unit, each variant's mean, each later variant's paired
+    difference from the first) of every crossing's shock KPIs in any variant (``[]``
+    when no variant has one); a header row first."""
+    names = list(comparison.results)
+    seen: dict[str, None] = {}
+    for res in comparison.results.values():
+        for c, kpis in crossing_shocks(res.region, res.kpis).items():
+            seen.update(dict.fromkeys(shock_name(c, k) for k in kpis))
+    if not seen:
+        return []
+    rows = [["crossing", "KPI", "unit", *names, *(f"{n} − {names[0]}" for n in names[1:])]]
+    for full in seen:
+        info = kpi_info(full)
+        crossing, kpi = full.removeprefix(SHOCK_PREFIX).split(".", 1)
+        means = [info.format(r.kpis[full]["mean"]) if full in r.kpis else "—"
+                 for r in comparison.results.values()]
+        diffs = [_diff_cell(comparison.differences[n][full], info.unit.name)
+                 if full in comparison.differences[n] else "—" for n in names[1:]]
+        rows.append([crossing, kpi, info.unit.symbol, *means, *diffs])
+    return rows
 
 
 def comparison_dict(comparison: RegionComparison, variants: dict[str, dict[str, Any]],
