@@ -226,7 +226,11 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if hi > lo:
                 chunk_busy[ln] += hi - lo
                 if any_hourly and hourly[s]:
-                    piece_at[s] = _split(busy_seg[ln], edges, lo, hi, piece_at[s])
+                    k = piece_at[s]
+                    if lo >= edges[k] and hi <= edges[k + 1]:  # within the last piece
+                        busy_seg[ln, k] += hi - lo
+                    else:
+                        piece_at[s] = _split(busy_seg[ln], edges, lo, hi, k)
             if stage_referred[s]:
                 delay += t_end - t_entry
             if checked and caught[s, i]:
