@@ -20,7 +20,7 @@ from hypothesis.extra.numpy import arrays
 
 from borderesim.analysis import selection
 from borderesim.analysis.by_hour import hour_of_day
-from borderesim.analysis.metrics import _row_stats, confidence_interval
+from borderesim.analysis.metrics import _mean, _row_stats, confidence_interval
 from borderesim.analysis.overload import _stable_order, hour_at, hour_span
 from borderesim.analysis.quantiles import quantile, rank, tail_of
 
@@ -152,3 +152,9 @@ def test_summary_statistics_in_one_call_are_bit_identical(reps: int, kpis: int,
         x = np.array([r[name] for r in rows])
         assert mean == float(x.mean()) and spread == float(x.std(ddof=1))
         assert confidence_interval(list(x), stats=(mean, spread)) == confidence_interval(x)
+
+
+@given(st.integers(0, 20_000), st.integers(0, 2**32 - 1))
+def test_mean_is_numpy_mean_bit_for_bit(n: int, seed: int) -> None:
+    x = np.random.default_rng(seed).exponential(3.0, n)
+    assert same(_mean(x), float(x.mean()) if n else math.nan)

@@ -34,7 +34,9 @@ from .student_t import t_quantile
 
 
 def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if x.size else math.nan
+    """``x.mean()`` (the same pairwise sum and division, bit for bit), NaN for no values,
+    without ``np.mean``'s Python overhead (a few microseconds a call)."""
+    return float(np.add.reduce(x)) / x.size if x.size else math.nan
 
 
 def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int,
