@@ -28,10 +28,13 @@ from borderesim.analysis import kpi_kernel
 from borderesim.analysis.metrics import replication_kpis
 from borderesim.analysis.outcomes import Outcome
 from borderesim.analysis.overload import lane_hours
+from borderesim.analysis.shocks import _detection_split, shock_kpis, waiting_intervals
+from borderesim.model.events import shock_window
 from borderesim.model.scenario import load_scenario
 from borderesim.run import drain, sampling
 from borderesim.run.engines import fast
 from borderesim.run.plan import make_plan
+from borderesim.testing.reference_kpis import detection_split, recovery_minutes
 from borderesim.testing.reference_kpis import lane_hours as reference_lane_hours
 from borderesim.testing.reference_kpis import replication_kpis as reference_kpis
 
@@ -205,3 +208,22 @@ def test_any_integer_lane_type_gives_the_same_kpis(dtype):
     for field in dataclasses.fields(alone):
         np.testing.assert_array_equal(getattr(alone, field.name),
                                       getattr(theirs["lane_hours"], field.name))
+
+
+@pytest.mark.parametrize("name", ["airport_shock", "land_crossing"])
+def test_shock_kpis_match_the_reference(name):
+    """The detection estimator split by the shock window (from the KPI pass) and the
+    recovery times (rolling percentiles) as the NumPy versions give them."""
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml", ["duration=24h"])
+    plan = make_plan(scenario)
+    inputs, trace = drain.replay(scenario, plan, fast.run, scenario.seed, 1)
+    outcome = Outcome(plan, inputs, trace)
+    window = shock_window(scenario) or (600.0, 700.0)  # an arbitrary one without events
+    assert_same_kpis(_detection_split(scenario, outcome, window),
+                     detection_split(scenario, outcome, window))
+    got = shock_kpis(scenario, plan, inputs, trace)
+    for s, sname in enumerate(plan.stage_names):
+        entry, start = waiting_intervals(outcome, s)
+        want = recovery_minutes(entry, start - entry, window[0], plan.horizon,
+                                scenario.recovery_target)
+        assert got.get(f"{sname}.recovery_min", want) == want

@@ -5,7 +5,8 @@ function is checked against ``np.sort`` on Hypothesis-generated arrays full of t
 NaN, infinities and signed zeros, from empty to large enough to take the sampled
 bracket (and its fallback), and on the tie-heavy shapes waits have (mostly zero).
 Also here: the other compiled helpers the KPI pass uses (hours of day, the stable
-order of spells) and the summary's one-call means and spreads.
+order of spells, rolling percentiles of the recovery time) and the summary's one-call
+means and spreads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from borderesim.analysis.by_hour import hour_of_day
 from borderesim.analysis.metrics import _mean, _row_stats, confidence_interval
 from borderesim.analysis.overload import _stable_order, hour_at, hour_span
 from borderesim.analysis.quantiles import quantile, rank, tail_of
+from borderesim.analysis.shocks import recovery_minutes
+from borderesim.testing.reference_kpis import recovery_minutes as reference_recovery
 
 values = st.one_of(
     st.sampled_from([0.0, -0.0, 1.0, 2.5, math.inf, -math.inf, math.nan]),
@@ -158,3 +161,18 @@ def test_summary_statistics_in_one_call_are_bit_identical(reps: int, kpis: int,
 def test_mean_is_numpy_mean_bit_for_bit(n: int, seed: int) -> None:
     x = np.random.default_rng(seed).exponential(3.0, n)
     assert same(_mean(x), float(x.mean()) if n else math.nan)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 400).map(lambda v: v / 4),
+                          st.one_of(st.sampled_from([0.0, 5.0, 10.0, math.nan]),
+                                    st.floats(0, 30))), max_size=200),
+       st.sampled_from([0.0, 5.0, 9.99, 10.0]), st.floats(0, 60))
+def test_recovery_time_is_as_the_plain_loop_gives_it(people, target: float,
+                                                     shock: float) -> None:
+    """Rolling p95 windows (ties, NaN, empty windows, one-wait windows) as the
+    ``np.percentile`` loop it replaces decides them."""
+    entry = np.array([p[0] for p in people], dtype=float)
+    wait = np.array([p[1] for p in people], dtype=float)
+    got = recovery_minutes(entry, wait, shock, 120.0, target)
+    assert got == reference_recovery(entry, wait, shock, 120.0, target)

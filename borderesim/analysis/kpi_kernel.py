@@ -46,8 +46,10 @@ N_STAGE = 8
 L_COUNT, L_WAIT, L_WAITING, L_BUSY = range(4)
 N_LANE = 4
 # columns of the per-class sums
-C_COUNTED, C_REFERRED, C_INNOCENT, C_FALSE, C_WAIT, C_Q = range(6)
-N_CLASS = 6
+C_COUNTED, C_REFERRED, C_INNOCENT, C_FALSE, C_WAIT, C_Q, C_Q_IN, C_IN, C_Q_OUT, C_OUT = range(10)
+N_CLASS = 10
+"""``C_Q_IN``/``C_IN`` (``C_Q_OUT``/``C_OUT``): ``C_Q`` and ``C_COUNTED`` of the counted
+travellers arriving inside (outside) the ``split`` window (shock KPIs)."""
 # the scalar sums
 (G_COUNTED, G_LEAVING, G_FINISHED, G_REFERRED, G_INNOCENT, G_FALSE, G_THREATS, G_DETECTED,
  G_WAIT, G_TIS, G_DELAY, G_DELAYED) = range(12)
@@ -112,9 +114,23 @@ def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float,
 
 
 @njit(cache=True)
+def _split_q(by_cls: np.ndarray, c: int, arrival: float, split: np.ndarray,
+             q: float) -> None:  # pragma: no cover - compiled
+    """Add a counted traveller's ``q`` to the inside or outside sums of ``split``."""
+    if math.isnan(split[0]):
+        return
+    if arrival >= split[0] and arrival <= split[1]:
+        by_cls[c, C_Q_IN] += q
+        by_cls[c, C_IN] += 1
+    else:
+        by_cls[c, C_Q_OUT] += q
+        by_cls[c, C_OUT] += 1
+
+
+@njit(cache=True)
 def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, caught, service,
              p_ref, lane_start, stage_referred, detect_p, first_lane, warmup, horizon,
-             run_end, n_classes, edges, hourly, want_lanes):  # pragma: no cover - compiled
+             run_end, n_classes, edges, hourly, want_lanes, split):  # pragma: no cover
     """Every per-replication sum the KPIs need (see :class:`Sums`).
 
     Arrays are ``Trace``/``Inputs`` fields (``lane`` of any integer type); ``p_ref``:
@@ -123,7 +139,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     load of a visit with no lane); ``edges``: the clock-hour pieces of the counted
     window (``by_hour.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
     time is wanted piece by piece (a roster that changes by hour: overtime);
-    ``want_lanes``: fill the lane hours (``overload.lane_hours``) too.
+    ``want_lanes``: fill the lane hours (``overload.lane_hours``) too; ``split``: times
+    ``[t0, t1]`` (both included) splitting the detection estimator's sums by arrival
+    (``shocks.shock_kpis``; NaN: no split).
 
     Scalar sums are kept in locals, not in arrays, and the clock-hour piece of a time
     is computed, not searched: one pass costs a few nanoseconds a traveller and stage.
@@ -267,6 +285,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             continue
         if first_ref < 0:
             by_cls[c, C_Q] += 1.0 - miss_all
+            _split_q(by_cls, c, t_in, split, 1.0 - miss_all)
         elif compact:
             code[i] = mask | (REACHED if reached else 0)
         spent = (t_out if finished else run_end) - t_in
@@ -336,6 +355,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             q *= miss_of[got & (REACHED - 1)]
             q = 1.0 - q
             by_cls[cls[i], C_Q] += q
+            _split_q(by_cls, cls[i], arrival[i], split, q)
         return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
                 work, spell, spell_start, wait_max, wait_max_hour, open_end)
     for i in range(n):
@@ -358,5 +378,6 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             q *= miss_all
             q = 1.0 - q
         by_cls[cls[i], C_Q] += q
+        _split_q(by_cls, cls[i], arrival[i], split, q)
     return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
             work, spell, spell_start, wait_max, wait_max_hour, open_end)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from .overload import LaneHours, duty_hours
 from .plan_cache import per_plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .student_t import t_quantile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kpi_kernel import Sums
 
 
 def _mean(x: np.ndarray) -> float:
@@ -192,6 +196,29 @@ def _layout(plan: Plan) -> _Layout:
     return per_plan(plan, "metrics.layout", make)
 
 
+_NO_SPLIT = np.full(2, np.nan)
+"""``kpi_kernel.kpi_sums``' ``split`` when the detection estimator is not split."""
+
+
+def kernel_sums(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int, want_lanes: bool,
+                split: tuple[float, float] | None = None) -> Sums:
+    """:func:`borderesim.analysis.kpi_kernel.kpi_sums` of one replication (a
+    ``kpi_kernel.Sums``): ``want_lanes`` fills the lane hours, ``split`` (times,
+    minutes) splits the detection estimator's sums by arrival inside or outside."""
+    from . import kpi_kernel as kk  # compiled on first use
+
+    lay = _layout(plan)
+    p_ref = (Outcome(plan, inputs, trace).p_refer_if_threat() if plan.stage_referred.any()
+             else np.zeros(0))
+    return kk.Sums(*kk.kpi_sums(
+        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
+        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
+        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
+        plan.detect_p, lay.first_lanes, float(plan.warmup), float(plan.horizon),
+        float(plan.run_end), n_classes, lay.edges, lay.hourly, want_lanes,
+        _NO_SPLIT if split is None else np.array(split, dtype=np.float64)))
+
+
 def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
     """``row`` (a view of a kernel buffer of ``whole`` values) for a tail to keep: itself
     when it fills most of the buffer, else a copy (not to keep the buffer alive)."""
@@ -236,14 +263,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    p_ref = (Outcome(plan, inputs, trace).p_refer_if_threat() if plan.stage_referred.any()
-             else np.zeros(0))
-    got = kk.Sums(*kk.kpi_sums(
-        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
-        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
-        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
-        plan.detect_p, lay.first_lanes, float(w0), float(w1), float(plan.run_end),
-        len(prevalence), lay.edges, lay.hourly, samples is not None))
+    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
         samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
                                           got.spell_start, got.wait_max, got.wait_max_hour,
