@@ -72,9 +72,10 @@ def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float, t1: float = np.i
 
 
 @njit(cache=True)
-def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _p95_over(wait: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarray,
               target: float) -> np.ndarray:  # pragma: no cover - compiled
-    """For each window ``wait[lo[k]:hi[k]]`` (``lo``, ``hi`` non-decreasing): is its
+    """For each window ``wait[lo[k]:hi[k]]`` (``lo``, ``hi`` non-decreasing; ``order``:
+    ``np.argsort(wait)``, NaN last): is its
     ``np.percentile(.., 95)`` (linear interpolation, NumPy's arithmetic step by step)
     above ``target``? A NaN in a window makes it NaN, so not above; an empty window is
     not above.
@@ -84,7 +85,6 @@ def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     read off it in ``log n`` steps, not selected anew.
     """
     n = wait.size
-    order = np.argsort(wait)  # NaN last
     valid = 0
     for j in range(n):
         valid += not math.isnan(wait[j])
@@ -168,7 +168,8 @@ def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizo
     grid = np.arange(t_shock, horizon, GRID_MIN)
     lo = np.searchsorted(entry, grid - ROLLING_MIN, side="right")
     hi = np.searchsorted(entry, grid, side="right")
-    over = _p95_over(wait, lo.astype(np.int64), hi.astype(np.int64), float(target))
+    over = _p95_over(wait, np.argsort(wait), lo.astype(np.int64), hi.astype(np.int64),
+                     float(target))
     bad = np.flatnonzero(over)
     if bad.size == 0:
         return 0.0
