@@ -57,7 +57,9 @@ def test_simpy_and_fast_engines_give_the_same_answer(demo):
 
 @pytest.fixture(scope="module")
 def airport():
-    return gap(AIRPORT, ["passport.wait_p95<=15min"], max_replications=10,
+    # 20 replications: with 10 the search's draws (0.2.0 streams) left the near-saturated
+    # evening non-EU desks one server short, which the fresh validation run caught
+    return gap(AIRPORT, ["passport.wait_p95<=15min"], max_replications=20,
                validation_replications=20)
 
 

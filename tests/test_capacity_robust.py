@@ -11,9 +11,10 @@ roster is).
 How close to a boundary: Erlang-C's share of travellers waiting longer than the limit
 is, at the answer ``c`` and at ``c - 1``, as near as 1.7 percentage points below and
 1.8 points above the 5 % a p95 target allows ("close" cases below). That is as close as
-a 95 % decision resolves within 80 replications of 6 hours at these loads (checked with
-seeds 0-2). Closer still (0.56 points: 540/h, limit 45 s) does not resolve: that case
-checks the answer names the unresolved hours and their two candidate counts instead.
+a 95 % decision resolves within 120 replications of 6 hours at these loads (checked with
+seeds 0-3 on the 0.2.0 streams: seeds 1-3 resolve within 80, seed 0's 06:00 needs
+more). Closer still (0.56 points: 540/h, limit 45 s) does not resolve: that case checks
+the answer names the unresolved hours and their two candidate counts instead.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def test_the_cases_are_as_close_as_stated():
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("per_hour,target,c,how", STATIONARY)
 def test_stationary_answer_is_erlang_c_in_every_hour(per_hour, target, c, how, seed):
-    result = gap(mm_c(per_hour, c, seed), [target], max_replications=80,
+    result = gap(mm_c(per_hour, c, seed), [target], max_replications=120,
                  validation_replications=FRESH)
     assert result.required[0, COUNTED].tolist() == [c] * len(COUNTED), how
     assert not result.unresolved.any()

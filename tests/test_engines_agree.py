@@ -226,6 +226,15 @@ def test_engines_agree_on_queue_aware_rule(data, per_waiting, threshold):
     scenario = load_scenario(data)
     plan = make_plan(scenario)
     inputs = sample(scenario, plan, scenario.seed, 0)
+    # a queue-aware rule may refer anyone: the same travellers sampled under one (any
+    # queue-aware strategy) have every referred stage's service time drawn, equal to
+    # the static sample's wherever that drew it
+    aware = load_scenario({**data, "targeting": {"strategy": "risk_score", "auc": 0.8,
+                                                 "threshold": 1.0, "per_waiting": 0.1}})
+    everyone = sample(aware, plan, scenario.seed, 0).service
+    drawn = ~np.isnan(inputs.service)
+    assert np.array_equal(everyone[drawn], inputs.service[drawn])
+    inputs = dataclasses.replace(inputs, service=everyone)
     rng = np.random.default_rng(scenario.seed)
     from borderesim.model.targeting import DynamicRule
 

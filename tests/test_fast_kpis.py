@@ -31,7 +31,7 @@ from borderesim.analysis.overload import lane_hours
 from borderesim.analysis.shocks import _detection_split, shock_kpis, waiting_intervals
 from borderesim.model.events import shock_window
 from borderesim.model.scenario import load_scenario
-from borderesim.run import drain, sampling
+from borderesim.run import drain, philox, sampling
 from borderesim.run.engines import fast
 from borderesim.run.plan import make_plan
 from borderesim.testing.reference_kpis import detection_split, recovery_minutes
@@ -164,11 +164,11 @@ def test_hourly_busy_time_is_split_at_the_clock_hours():
 @given(st.lists(st.floats(0.01, 5), min_size=1, max_size=12),
        st.lists(st.floats(0, 1, exclude_max=True), max_size=40))
 def test_class_draws_are_a_binary_search(shares, u):
-    """``sampling._class_of`` is ``searchsorted`` capped at the last class."""
+    """``philox.class_of`` is ``searchsorted`` capped at the last class."""
     edges = np.cumsum(shares) / np.sum(shares)
     u = np.array(u + [float(edges[0]), float(edges[-1])])
     want = np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1)
-    np.testing.assert_array_equal(sampling._class_of(edges, u), want)
+    np.testing.assert_array_equal([philox.class_of(edges, x) for x in u], want)
 
 
 @given(st.lists(st.floats(0, 400), min_size=24, max_size=24), st.integers(1, 4000),

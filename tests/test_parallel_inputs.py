@@ -25,6 +25,6 @@ def test_workers_return_the_inputs_they_sampled(monkeypatch):
     assert parallel.per_replication == serial.per_replication
     for (a_in, a_tr), (b_in, b_tr) in zip(serial.traces, parallel.traces, strict=True):
         assert np.array_equal(a_in.arrival, b_in.arrival)
-        assert np.array_equal(a_in.service, b_in.service)
+        assert np.array_equal(a_in.service, b_in.service, equal_nan=True)
         assert np.array_equal(a_tr.lane, b_tr.lane)
         assert np.array_equal(a_tr.end, b_tr.end, equal_nan=True)

@@ -57,7 +57,8 @@ def test_same_seed_same_inputs_different_replication_differs(demo):
     sc = load_scenario(demo)
     plan = make_plan(sc)
     a, b, c = sample(sc, plan, 9, 0), sample(sc, plan, 9, 0), sample(sc, plan, 9, 1)
-    assert np.array_equal(a.arrival, b.arrival) and np.array_equal(a.service, b.service)
+    assert np.array_equal(a.arrival, b.arrival)
+    assert np.array_equal(a.service, b.service, equal_nan=True)
     assert not np.array_equal(a.arrival[:100], c.arrival[:100])
 
 
@@ -74,7 +75,81 @@ def test_one_knob_never_shifts_other_streams(demo, override):
     assert np.array_equal(a.arrival, b.arrival)
     assert np.array_equal(a.cls, b.cls)
     assert np.array_equal(a.threat, b.threat)
-    assert np.array_equal(a.service[0], b.service[0])  # primary service times
+    assert np.array_equal(a.service[0], b.service[0], equal_nan=True)  # primary service
+    if "secondary.service" not in override:  # referred under both: the same time
+        both = a.refer & b.refer
+        assert np.array_equal(a.service[1][both], b.service[1][both])
+
+
+def test_referred_in_both_keep_their_secondary_time(demo):
+    """Drawing only for the referred shifts no other draw: a traveller referred at 8 %
+    and at 30 % has one secondary service time (common random numbers, exactly)."""
+    low = load_scenario(demo)
+    high = load_scenario(demo, ["targeting.referral_rate=0.3"])
+    a, b = sample(low, make_plan(low), 5, 1), sample(high, make_plan(high), 5, 1)
+    both = a.refer & b.refer
+    assert both.sum() > 100 and b.refer.sum() > 2 * a.refer.sum()
+    np.testing.assert_array_equal(a.service[1][both], b.service[1][both])
+    for x in (a, b):  # drawn exactly for the referred
+        np.testing.assert_array_equal(~np.isnan(x.service[1]), x.refer)
+
+
+def test_only_what_can_be_used_is_drawn(demo):
+    """Service in lanes admitting the class (a referred stage: the referred only, or
+    everybody under a queue-aware rule); detection for threats only."""
+    demo["stages"]["primary"] = {
+        "lanes": {"fast": {"classes": ["resident"], "servers": 4,
+                           "service": {"distribution": "gamma", "mean": 1, "cv": 0.5}},
+                  "all": {"servers": 4,
+                          "service": {"distribution": "lognormal", "mean": 1, "cv": 0.5}}},
+        "detection_probability": 0.5}
+    demo["classes"]["visitor"]["threat_prevalence"] = 0.05
+    sc = load_scenario(demo)
+    inp = sample(sc, make_plan(sc), 3, 0)
+    resident = inp.cls == 0
+    assert inp.cls.dtype == np.int8 and 0 < resident.mean() < 1
+    np.testing.assert_array_equal(~np.isnan(inp.service[0]), resident)
+    assert not np.isnan(inp.service[1]).any() and (inp.service[:2][:, resident] > 0).all()
+    np.testing.assert_array_equal(~np.isnan(inp.service[2]), inp.refer)
+    assert not inp.caught[:, ~inp.threat].any() and inp.caught[0, inp.threat].any()
+    assert abs(inp.caught[0, inp.threat].mean() - 0.5) < 5 * np.sqrt(0.25 / inp.threat.sum())
+    demo["targeting"] = {"strategy": "risk_score", "auc": 0.8, "threshold": 1.5,
+                         "per_waiting": 0.05}
+    dyn = load_scenario(demo)
+    inp = sample(dyn, make_plan(dyn), 3, 0)
+    assert inp.dynamic is not None and not np.isnan(inp.service[2]).any()
+
+
+def test_a_surge_leaves_the_profile_travellers_alone(demo):
+    """A surge's travellers come from their own counter group: the profile's travellers
+    are drawn exactly as without it, and merged in by arrival time."""
+    base = load_scenario(demo)
+    demo["events"] = [{"kind": "surge", "at": "10:00", "travellers": 300, "over": "30min"}]
+    surged = load_scenario(demo)
+    a, b = sample(base, make_plan(base), 2, 0), sample(surged, make_plan(surged), 2, 0)
+    assert b.n == a.n + 300
+    mine = np.isin(b.arrival, a.arrival)
+    assert mine.sum() == a.n
+    for name in ("arrival", "cls", "threat"):
+        np.testing.assert_array_equal(getattr(b, name)[mine], getattr(a, name))
+    np.testing.assert_array_equal(b.service[0][mine], a.service[0])
+    extra = b.arrival[~mine]
+    assert extra.min() >= 600 and extra.max() < 630 and np.all(np.diff(b.arrival) >= 0)
+
+
+@pytest.mark.parametrize("until", [1620.0, 1860.0, 2400.0])
+def test_an_earlier_until_gives_the_first_travellers(demo, until):
+    """``Inputs.head`` and ``drain.replay`` rely on it: drawing to an earlier end (a
+    clock hour past the horizon, as ``replay`` asks) gives the first travellers of a
+    later one, every draw identical."""
+    sc = load_scenario(demo)
+    plan = make_plan(sc)
+    short, full = sample(sc, plan, 6, 2, until=until), sample(sc, plan, 6, 2)
+    assert 0 < short.n < full.n and short.arrival.max() < until
+    head = full.head(short.n)
+    for name in ("arrival", "cls", "threat", "service", "caught", "refer",
+                 "p_refer_if_threat"):
+        np.testing.assert_array_equal(getattr(short, name), getattr(head, name))
 
 
 def test_class_shares_and_prevalence(demo):

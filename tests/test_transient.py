@@ -156,7 +156,7 @@ def _hourly_waits(result, hours: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_fast_engine_hourly_waits_match_exact(day):
     sc = single_stage(ARRIVALS, ROSTER, {"distribution": "exponential", "mean": "30min"},
-                      hours=24, warmup=0, replications=200, seed=3)
+                      hours=24, warmup=0, replications=400, seed=3)
     # the scenario adapter reads the same lane (bit for bit: same grid, same chain)
     assert np.array_equal(solve_scenario(sc).hourly_wait_mean, day.hourly_wait_mean,
                           equal_nan=True)

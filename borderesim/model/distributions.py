@@ -1,16 +1,18 @@
 """Service-time distributions: their schema, exact moments and sampling.
 
 All times are minutes; a field may be written with a unit ("45 s", "2 min").
-Each distribution draws from one ``numpy.random.Generator`` in a way that keeps
-common random numbers: a change of mean rescales the same draws. ``draw(rng, n,
-out=None)`` returns ``n`` service times (minutes), written into ``out`` (float64[n])
-when given, so the sampler fills its service array without temporaries.
+Each distribution is drawn in a way that keeps common random numbers: a change of
+mean rescales the same draws. The sampler (``borderesim.run.sampling``) draws in
+compiled code from counter-based Philox words (``borderesim.run.philox.service_of``),
+reading a distribution as its ``kind`` (a code below) and ``params()``.
+``draw(rng, n, out=None)`` draws ``n`` service times (minutes) from a NumPy generator
+instead (the region runner's path), written into ``out`` (float64[n]) when given.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
@@ -38,6 +40,9 @@ MinutesOrZero = Annotated[float, BeforeValidator(to_minutes), AfterValidator(_no
 """Zero or a positive duration in minutes, at most ``limits.MAX_MINUTES``."""
 RunMinutes = Annotated[Minutes, AfterValidator(limits.run_duration)]
 """A counted run length: at least ``limits.MIN_DURATION`` minutes."""
+EXPONENTIAL, DETERMINISTIC, LOGNORMAL, GAMMA, UNIFORM, TRIANGULAR, EMPIRICAL = range(7)
+"""Codes of the distributions (``kind``), read by the compiled sampler ``run.philox``."""
+
 CV = Annotated[float, Field(allow_inf_nan=False), AfterValidator(limits.cv)]
 """A coefficient of variation inside ``limits.CV_RANGE`` (the samplers' working range)."""
 
@@ -46,7 +51,12 @@ class Exponential(Strict):
     """Exponential service time with the given mean (minutes)."""
 
     distribution: Literal["exponential"]
+    kind: ClassVar[int] = EXPONENTIAL
     mean: Minutes
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: mean."""
+        return [self.mean]
 
     def moments(self) -> tuple[float, float]:
         return self.mean, 2 * self.mean**2
@@ -62,7 +72,12 @@ class Deterministic(Strict):
     """Every service takes exactly ``mean`` minutes."""
 
     distribution: Literal["deterministic"]
+    kind: ClassVar[int] = DETERMINISTIC
     mean: Minutes
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: the time."""
+        return [self.mean]
 
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2
@@ -79,8 +94,14 @@ class Lognormal(Strict):
     """Lognormal service time given by its mean (minutes) and coefficient of variation."""
 
     distribution: Literal["lognormal"]
+    kind: ClassVar[int] = LOGNORMAL
     mean: Minutes
     cv: CV
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: mu and sigma of the log."""
+        sigma2 = math.log1p(self.cv**2)
+        return [math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)]
 
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)
@@ -99,8 +120,14 @@ class Gamma(Strict):
     """Gamma service time given by its mean (minutes) and coefficient of variation."""
 
     distribution: Literal["gamma"]
+    kind: ClassVar[int] = GAMMA
     mean: Minutes
     cv: CV
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: shape, scale (minutes)."""
+        shape = 1 / self.cv**2
+        return [shape, self.mean / shape]
 
     def moments(self) -> tuple[float, float]:
         return self.mean, self.mean**2 * (1 + self.cv**2)
@@ -117,6 +144,7 @@ class Uniform(Strict):
     """Uniform service time between ``low`` and ``high`` minutes."""
 
     distribution: Literal["uniform"]
+    kind: ClassVar[int] = UNIFORM
     low: MinutesOrZero
     high: Minutes
 
@@ -125,6 +153,10 @@ class Uniform(Strict):
         if not self.low < self.high:
             raise ValueError(f"low ({self.low} min) must be below high ({self.high} min)")
         return self
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: low, high."""
+        return [self.low, self.high]
 
     def moments(self) -> tuple[float, float]:
         a, b = self.low, self.high
@@ -142,6 +174,7 @@ class Triangular(Strict):
     """Triangular service time on [low, high] with the given mode (minutes)."""
 
     distribution: Literal["triangular"]
+    kind: ClassVar[int] = TRIANGULAR
     low: MinutesOrZero
     mode: MinutesOrZero
     high: Minutes
@@ -151,6 +184,10 @@ class Triangular(Strict):
         if not (self.low <= self.mode <= self.high and self.low < self.high):
             raise ValueError("need low <= mode <= high with low < high")
         return self
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: low, mode, high."""
+        return [self.low, self.mode, self.high]
 
     def moments(self) -> tuple[float, float]:
         a, c, b = self.low, self.mode, self.high
@@ -176,7 +213,12 @@ class Empirical(Strict):
     """Service times resampled with equal weight from observed ``values`` (minutes)."""
 
     distribution: Literal["empirical"]
+    kind: ClassVar[int] = EMPIRICAL
     values: Annotated[list[Minutes], Field(min_length=1)]
+
+    def params(self) -> list[float]:
+        """Parameters of the compiled sampler: the values."""
+        return [float(v) for v in self.values]
 
     def moments(self) -> tuple[float, float]:
         v = np.asarray(self.values)

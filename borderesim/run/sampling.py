@@ -1,30 +1,65 @@
 """Everything random, drawn before any engine runs.
 
-Each quantity has its own named stream, a child of ``SeedSequence(seed)`` keyed by
-the replication number and the stream's name, so changing one knob (a service
-mean, a referral rate, a lane) never shifts another stream: comparisons on one seed
-see the same travellers (common random numbers). Service times are drawn for every
-traveller in every lane, visited or not. Arrivals are drawn up to the latest end of
-the run (``Plan.run_end``): the counted window from stream ``arrivals``, the drain
-after it from ``arrivals.drain``; the other streams are drawn for all of them.
-Surges (``events:``) add travellers drawn exactly as the others but from streams of
-their own (``surge.<k>.<day>.<name>``, ``k`` the event's place in the list): the
-profile's travellers are drawn first, each surge's separately, and all are then
-merged by arrival time (stable: at equal times profile travellers first, then surges
-in list order). A traveller's own draws never depend on whether a surge is added, nor
-on how far the drain is drawn.
+**Streams (since borderesim 0.2.0).** Every draw is counter-based: a pure function of
+the replication's key and a counter, made in compiled code (``run/philox.py``:
+Philox4x64-10, bit for bit NumPy's ``numpy.random.Philox``). The key is the first two
+64-bit words of ``SeedSequence(seed, spawn_key=(replication,))``; the four counter
+words are ``(index, stream, attempt, group)``: ``stream`` is 64 bits of the BLAKE2b
+hash of the stream's name, ``group`` is 0 for the profile's travellers and
+``(k + 1) * 2**32 + day`` for surge ``k``'s occurrence on ``day``, ``attempt`` counts
+rejection attempts (0 otherwise). The streams, per group:
+
+* ``arrivals.count``: piece ``p``'s Poisson count (index ``p``). The pieces are the
+  clock hours of the counted window (the last one cut at the horizon), then those of
+  the drain after it, so the counts of the window never depend on how far the drain
+  is drawn. A surge has one piece of ``travellers`` arrivals, no count drawn.
+* ``travellers``: traveller ``j``'s block (index ``j``, numbered across the pieces):
+  word 0 places the ``j``-th draw uniformly in its piece (each piece's times are then
+  sorted; the ``j``-th traveller in arrival order has the ``j``-th smallest), word 1
+  its class (by the cumulative shares), word 2 whether it is a threat (``u <
+  prevalence`` of its class).
+* ``service.<stage>.<lane>``: traveller ``i``'s service time in that lane, word ``i %
+  4`` of block ``i // 4`` (gamma: block ``i``, one a rejection attempt).
+* ``detect.<stage>``: whether threat ``i`` is caught if checked there, word ``i % 4``
+  of block ``i // 4``.
+
+Only what can be used is drawn, and skipping a draw shifts no other (each is a pure
+function of its counter), so common random numbers hold exactly across knobs: a
+traveller referred under two referral rates gets the same secondary service time
+under both. A service time is drawn only in lanes admitting the traveller's class, and
+at a ``visits: referred`` stage only for travellers the strategy refers, or for every
+one when a queue-aware rule (``DynamicRule``, ``PythonRule``) may refer them while the
+queues move; the other entries of ``Inputs.service`` are NaN. Detection is drawn for
+threats only. Strategies draw from NumPy streams of their own (:func:`stream`,
+``ctx.stream("targeting.<name>")``; a surge's travellers from
+``surge.<k>.<day>.targeting.<name>``, as before 0.2.0).
+
+Arrivals are drawn up to the latest end of the run (``Plan.run_end``) or an earlier
+``until``: the travellers up to an earlier ``until`` are the first ones of a later one,
+drawn identically (``Inputs.head``, ``run/drain.py``). Surges (``events:``) add
+travellers drawn exactly as the others in their own group: the profile's travellers
+are drawn first, each surge's separately, and all are then merged by arrival time
+(stable: at equal times profile travellers first, then surges in list order). A
+traveller's own draws never depend on whether a surge is added.
+
+Before 0.2.0 every quantity had a NumPy PCG64 stream and service times were drawn for
+every traveller in every lane. :func:`stream`, :func:`sample_arrivals`,
+:func:`sample_drain` and :func:`_lane_services` keep that NumPy path for the region
+runner (``run/region/``).
 """
 
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
+from . import philox
 from .budget import check_replication
 from .plan import Plan
 
@@ -45,9 +80,9 @@ class Inputs:
     seed: int
     replication: int
     arrival: np.ndarray  # float64[n], sorted
-    cls: np.ndarray  # int64[n]: index into the scenario's classes
+    cls: np.ndarray  # int8[n] (int16 past 127 classes): index into the scenario's classes
     threat: np.ndarray  # bool[n]
-    service: np.ndarray  # float64[L, n]: service time if served in lane l
+    service: np.ndarray  # float64[L, n]: service time if served in lane l (NaN: not drawn)
     caught: np.ndarray  # bool[S, n]: threat caught if checked at stage s
     refer: np.ndarray  # bool[n]: referred by the strategy whatever the queues
     p_refer_if_threat: np.ndarray  # float64[n]
@@ -142,24 +177,22 @@ def sample_drain(
     return np.concatenate(out)
 
 
-def _class_of(edges: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Class index of each uniform draw ``u``: how many cumulative shares ``edges`` are at
-    most ``u`` (``searchsorted(edges, u, "right")``), capped at the last class. A few
-    classes are counted by comparisons, faster than a binary search per traveller."""
-    if len(edges) > 8:
-        return np.minimum(np.searchsorted(edges, u, "right"), len(edges) - 1).astype(np.int64)
-    cls = np.zeros(u.size, dtype=np.int64)
-    for edge in edges[:-1]:  # the last edge only ever adds a class past the cap
-        cls += u >= edge
-    return cls
-
-
 def _lane_services(scenario: Scenario) -> list[tuple]:
     return [
         (f"service.{sname}.{lname}", lane.service)
         for sname, stage in scenario.stages.items()
         for lname, lane in stage.lane_specs(sname).items()
     ]
+
+
+def class_dtype(n_classes: int) -> type:
+    """The smallest signed integer type holding class indices ``0..n_classes - 1``."""
+    return np.int8 if n_classes <= 127 else np.int16 if n_classes <= 32767 else np.int32
+
+
+def surge_group(occ_index: int, day: int) -> int:
+    """Counter word ``group`` of surge ``occ_index``'s occurrence on ``day``."""
+    return ((occ_index + 1) << 32) | day
 
 
 def sample(
@@ -169,65 +202,95 @@ def sample(
     up to ``until`` minutes (default, and at most, ``plan.run_end``; the counted window
     always).
 
-    Every per-traveller draw fills its stream in traveller order, so the travellers up
-    to an earlier ``until`` are the first ones of a later one, drawn identically.
+    Every draw is a function of its counter alone (module docstring), so the travellers
+    up to an earlier ``until`` are the first ones of a later one, drawn identically.
 
     Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
     """
     check_replication(scenario)
-
-    def rng(name: str) -> np.random.Generator:
-        return stream(seed, replication, name)
-
-    rates = scenario.arrivals.hourly()
+    key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)
-    # the counted window, then the drain after it from a stream of its own: the window's
-    # travellers are the same whatever the drain cap
-    drain = sample_drain(rates, plan.horizon, end, rng("arrivals.drain"))
-    arrival = sample_arrivals(rates, plan.horizon, rng("arrivals"), tail=drain)
-    groups = [_draw_group(scenario, plan, seed, replication, arrival, rng, None)]
+    starts, lengths, expected = _pieces(tuple(scenario.arrivals.hourly()), plan.horizon, end)
+    counts = philox.counts_of(expected, philox.stream_id("arrivals.count"), np.uint64(0), *key)
+    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "",
+                          _travellers(scenario, key, 0, counts, starts, lengths, None))]
     for occ in occurrences(scenario.events, plan.run_end):
         ev = occ.event
         if not isinstance(ev, SurgeEvent):
             continue
-        prefix = f"surge.{occ.index}.{occ.day}."
-
-        def surge_rng(name: str, prefix: str = prefix) -> np.random.Generator:
-            return stream(seed, replication, prefix + name)
-
-        times = occ.start + np.sort(surge_rng("arrivals").random(ev.travellers)) * ev.over
-        times = times[times < end]
+        group = surge_group(occ.index, occ.day)
         cls = None if ev.class_ is None else list(scenario.classes).index(ev.class_)
-        groups.append(_draw_group(scenario, plan, seed, replication, times, surge_rng, cls))
+        drawn = _travellers(scenario, key, group, np.array([ev.travellers]),
+                            np.array([occ.start]), np.array([float(ev.over)]), cls)
+        m = int(np.searchsorted(drawn[0], end, "left"))  # sorted: those before the end
+        drawn = tuple(np.ascontiguousarray(a[:m]) for a in drawn)
+        groups.append(_draw_group(scenario, plan, seed, replication, key, group,
+                                  f"surge.{occ.index}.{occ.day}.", drawn))
     return groups[0] if len(groups) == 1 else merge_inputs(groups)
 
 
+@lru_cache(maxsize=256)
+def _pieces(rates: tuple[float, ...], horizon: float, end: float
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start, length (minutes) and expected arrivals of each piece: the clock hours of
+    ``[0, horizon)`` (always all of them), then those of ``[horizon, end)`` (kept: every
+    replication of a run asks for the same)."""
+    s0, e0 = hourly_segments(list(rates), horizon)
+    s1, e1 = hourly_segments(list(rates), end, start=horizon)
+    starts, expected = np.concatenate([s0, s1]), np.concatenate([e0, e1])
+    lengths = np.append(starts[1:], max(end, horizon))[:len(starts)] - starts
+    for a in (starts, lengths, expected):
+        a.flags.writeable = False
+    return starts, lengths, expected
+
+
+def _travellers(scenario: Scenario, key: tuple, group: int, counts: np.ndarray,
+                starts: np.ndarray, lengths: np.ndarray, fixed_class: int | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrival times (sorted), classes and threats of ``counts[p]`` travellers in each
+    piece ``[starts[p], starts[p] + lengths[p])`` (stream ``travellers``)."""
+    n = int(counts.sum())
+    classes = scenario.classes.values()
+    shares = np.cumsum([c.share for c in classes])
+    prevalence = np.array([c.threat_prevalence for c in classes], dtype=np.float64)
+    arrival = np.empty(n)
+    cls = np.empty(n, dtype=class_dtype(len(prevalence)))
+    threat = np.empty(n, dtype=bool)
+    philox.travellers(counts.astype(np.int64), starts.astype(np.float64),
+                      lengths.astype(np.float64), philox.stream_id("travellers"),
+                      np.uint64(group), *key, shares / shares[-1],
+                      -1 if fixed_class is None else fixed_class, prevalence, arrival, cls,
+                      threat)
+    return arrival, cls, threat
+
+
 def _draw_group(
-    scenario: Scenario, plan: Plan, seed: int, replication: int, arrival: np.ndarray,
-    rng, fixed_class: int | None,
+    scenario: Scenario, plan: Plan, seed: int, replication: int, key: tuple, group: int,
+    prefix: str, drawn: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> Inputs:
-    """Classes, threats, service, detection and targeting of travellers arriving at ``arrival``."""
+    """Targeting, service and detection of travellers arriving at ``arrival`` with
+    classes ``cls`` and threats ``threat`` (``drawn``), in counter ``group``; the
+    strategy's NumPy streams are named ``prefix + name``."""
+    arrival, cls, threat = drawn
     n = len(arrival)
-    # one buffer of uniform draws, refilled stream by stream (the same draws as
-    # ``random(n)``): a long run touches less fresh memory
-    u = np.empty(n)
-    if fixed_class is None:
-        shares = np.cumsum([c.share for c in scenario.classes.values()])
-        cls = _class_of(shares / shares[-1], rng("classes").random(out=u))
-    else:
-        cls = np.full(n, fixed_class, dtype=np.int64)
-    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    threat = rng("threats").random(out=u) < prevalence[cls]
+    ctx = TargetingContext(scenario=scenario, arrival=arrival, cls=cls, threat=threat,
+                           stream=lambda name: stream(seed, replication, prefix + name))
+    decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
+    refer = np.asarray(decision.refer, dtype=bool)
+    # a queue-aware rule may refer anyone when they reach the stage
+    everyone = decision.dynamic is not None
+    g = np.uint64(group)
     service = np.empty((plan.n_lanes, n))
     for lane, (name, dist) in enumerate(_lane_services(scenario)):
-        dist.draw(rng(name), n, out=service[lane])
+        s = int(plan.lane_stage[lane])
+        philox.fill_service(dist.kind, np.array(dist.params(), dtype=np.float64),
+                            philox.stream_id(name), g, *key, plan.eligible[lane], cls,
+                            refer, bool(plan.stage_referred[s]) and not everyone,
+                            service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
     for s, sname in enumerate(plan.stage_names):
-        np.less(rng(f"detect.{sname}").random(out=u), plan.detect_p[s], out=caught[s])
-        caught[s] &= threat
-    del u
-    ctx = TargetingContext(scenario=scenario, arrival=arrival, cls=cls, threat=threat, stream=rng)
-    decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
+        philox.fill_caught(float(plan.detect_p[s]), philox.stream_id(f"detect.{sname}"), g,
+                           *key, threat, caught[s])
     return Inputs(
         seed=seed,
         replication=replication,
@@ -236,7 +299,7 @@ def _draw_group(
         threat=threat,
         service=service,
         caught=caught,
-        refer=np.asarray(decision.refer, dtype=bool),
+        refer=refer,
         p_refer_if_threat=np.asarray(decision.p_refer_if_threat, dtype=np.float64),
         dynamic=decision.dynamic,
         extra=dict(decision.extra),

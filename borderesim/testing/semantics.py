@@ -12,17 +12,24 @@ for at most the drain cap (``drain_cap``, default ``min(duration, 24 h)``), to t
 ``hour % 24``.
 
 **Arrivals.** Per clock hour a Poisson count with that hour's mean, placed uniformly in
-the hour (exact for a piecewise-constant rate), up to the run end: the counted window
-from stream ``arrivals``, the drain after it from ``arrivals.drain`` hour by hour (so
-the window's travellers do not depend on the cap, and ``drain.replay`` may draw the
-drain only as far as the run needs). Travellers are numbered in arrival order.
+the hour (exact for a piecewise-constant rate), up to the run end: the counted window's
+hours first, then the drain's, hour by hour (so the window's travellers do not depend on
+the cap, and ``drain.replay`` may draw the drain only as far as the run needs).
+Travellers are numbered in arrival order.
 
-**Streams.** Every random quantity has its own stream,
-``SeedSequence(seed, spawn_key=(replication, crc32(name)))``: ``arrivals``,
-``arrivals.drain``, ``classes``,
-``threats``, ``service.<stage>.<lane>``, ``detect.<stage>``, and strategy streams
-(``targeting.*``). Service times are drawn for every traveller in every lane, so changing
-one knob never shifts another stream. Everything random is drawn before an engine runs
+**Streams** (since 0.2.0; ``run/sampling.py`` states them in full). Every draw is
+counter-based: Philox4x64-10 (NumPy's ``Philox``, bit for bit) keyed once per
+replication by ``SeedSequence(seed, spawn_key=(replication,))``, the counter holding
+``(index, stream, attempt, group)``; ``stream`` hashes the name (``arrivals.count``,
+``travellers`` (arrival time, class, threat), ``service.<stage>.<lane>``,
+``detect.<stage>``), ``group`` is 0 for the profile and one per surge occurrence. A draw
+depends on its counter alone, so only what can be used is drawn: a service time in the
+lanes admitting the traveller's class, at a ``visits: referred`` stage only for the
+referred (for everyone under a queue-aware rule); detection for threats only; the other
+service times are NaN. Changing one knob never shifts another draw: a traveller
+referred under two referral rates has one secondary service time. Strategies draw from
+NumPy streams ``SeedSequence(seed, spawn_key=(replication, crc32(name)))``
+(``targeting.*``). Everything random is drawn before an engine runs
 (``sampling.Inputs``); an engine is a deterministic function ``run(plan, inputs) -> Trace``.
 
 [stages] Stages are visited in order. A ``visits: referred`` stage is visited only by
@@ -54,8 +61,9 @@ starts in a lane until its busy count is below its servers on duty.
 **Surges** (sampling, not an engine rule). A ``surge`` event adds ``travellers``
 arrivals at ``at + over * U`` (``U`` uniform, sorted; all at ``at`` when ``over`` is 0),
 on top of the profile, with class
-``class`` (or drawn by the shares) and threat, service, detection and targeting drawn
-from the streams ``surge.<k>.<day>.<name>`` (``k``: the event's place in ``events``).
+``class`` (or drawn by the shares) and threat, service and detection drawn in counter
+group ``(k + 1) * 2**32 + day`` (``k``: the event's place in ``events``), targeting from
+the streams ``surge.<k>.<day>.<name>``.
 The profile's travellers are drawn exactly as without the surge; all travellers are
 then numbered by arrival time, stably: at equal times profile travellers first, then
 surges in list order. Event clock times are ``"HH:MM"`` of day ``day`` (default 1);

@@ -108,7 +108,9 @@ def erlang_start(ev: Evaluator, sched: Evaluation) -> np.ndarray:
     for lane in range(base.n_lanes):
         if not ev.lane_rules[lane]:
             continue
-        mean_service = float(np.mean([inp.service[lane].mean() for inp in ev.inputs[:reps]]))
+        # drawn only for travellers the lane could serve (NaN for the others)
+        mean_service = float(np.mean([np.nanmean(inp.service[lane])
+                                      for inp in ev.inputs[:reps]]))
         for h in range(HOURS):
             n = sched.count[lane, h]
             if n == 0:

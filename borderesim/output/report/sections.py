@@ -154,6 +154,8 @@ def _verdict_row(v: Verdict) -> tuple[list[str], list[str]]:
     s = v.standard
     unit = kpi_info(s.kpi).unit
     ci = {"mean": v.mean, "ci_low": v.ci_low, "ci_high": v.ci_high}
+    if v.clipped:
+        ci["clipped"] = True
     cells, plain = value_cells(ci, kpi=s.kpi)
     op = {"<=": "≤", ">=": "≥"}[s.op]
     limit = f"{op} {unit.scale * s.limit:g} {unit.symbol}"

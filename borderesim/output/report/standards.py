@@ -92,7 +92,8 @@ class Standard:
 class Verdict:
     """A standard judged on a run: ``status`` is ``met``, ``missed``, ``n/a`` or ``no data``.
 
-    ``uncertain``: the 95 % interval of the KPI contains the limit.
+    ``uncertain``: the 95 % interval of the KPI contains the limit; ``clipped``: the
+    interval was cut to the KPI's bounds (as in ``run --json``).
     """
 
     standard: Standard
@@ -101,6 +102,7 @@ class Verdict:
     ci_high: float
     status: str
     uncertain: bool
+    clipped: bool = False
 
     @property
     def mark(self) -> str:
@@ -127,7 +129,8 @@ def judge(standard: Standard, ci: dict[str, float] | None) -> Verdict:
         status = "met" if _ok(mean, standard.op, standard.limit) else "missed"
     uncertain = (status in ("met", "missed") and not (math.isnan(lo) or math.isnan(hi))
                  and lo <= standard.limit <= hi)
-    return Verdict(standard, mean, lo, hi, status, uncertain)
+    return Verdict(standard, mean, lo, hi, status, uncertain,
+                   bool(ci.get("clipped", False)) if ci else False)
 
 
 def common_stages(scenario: Scenario) -> list[str]:
