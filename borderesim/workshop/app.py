@@ -6,7 +6,7 @@ about a second. Names and descriptions from a scenario are shown as text, never 
 Markdown. Under the title, the downloads and a marker naming the setting they hold
 (``logic.setting_marker``) are written last in each run, after the numbers and charts
 of the same setting. Arguments after ``--``: ``--scenario PATH`` (the file to start with;
-a region file gets the read-only page of :mod:`borderesim.workshop.region`).
+a region file opens the region page of :mod:`borderesim.workshop.region_app`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,7 @@ from borderesim.output.animate import (
     make_layout,
 )
 from borderesim.run.region.cli import is_region_file
-from borderesim.workshop import charts, incident, logic
-from borderesim.workshop import region as region_page
+from borderesim.workshop import charts, incident, logic, region_app
 
 
 def _args() -> argparse.Namespace:
@@ -165,15 +164,8 @@ def pick_knobs(scenario: Scenario, sid: str) -> tuple[logic.Knobs, int]:
     start = logic.knob_values(form, scenario)
     params = []
     for knob in form.knobs:
-        key = f"knob|{form.key}|{knob.name}|{sid}"
-        if knob.percent:
-            value = sb.slider(f"{knob.label} (%)", knob.lo * 100, knob.hi * 100,
-                              round(start[knob.name] * 100, 3), knob.step * 100,
-                              format="%.1f%%" if knob.step * 100 < 1 else "%.0f%%",
-                              key=key, help=knob.help or None) / 100
-        else:
-            value = sb.slider(knob.label, knob.lo, knob.hi, start[knob.name], knob.step,
-                              key=key, help=knob.help or None)
+        value = region_app.knob_slider(sb, knob, start[knob.name],
+                                       f"knob|{form.key}|{knob.name}|{sid}")
         params.append((knob.name, float(value)))
     with sb.expander("Simulation"):
         reps = st.slider("Replications (runs of the day)", 2, 20, 5, key="reps",
@@ -258,10 +250,13 @@ def main() -> None:
     args = _args()
     st.set_page_config(page_title="borderesim workshop", layout="wide")
     st.sidebar.title("borderesim workshop")
-    if args.scenario and is_region_file(args.scenario):  # read-only region page
-        region_page.show(args.scenario, args.engine)
+    region_file = args.scenario if args.scenario and is_region_file(args.scenario) else None
+    pages = ["One crossing", "A region of crossings"]
+    if st.sidebar.radio("Page", pages, index=1 if region_file else 0, horizontal=True,
+                        key="page") == pages[1]:
+        region_app.show(region_file, args.engine)
         return
-    picked = pick_scenario(args.scenario)
+    picked = pick_scenario(None if region_file else args.scenario)
     if picked is None:
         st.stop()
     sid, text = picked
