@@ -44,7 +44,7 @@ KEPT_BASE, KEPT_PER_LANE, KEPT_PER_STAGE = 28, 8, 26
 """Bytes per traveller a replication keeps: fixed, per lane, per stage."""
 KEPT_QUEUE_AWARE = 24
 """Bytes per traveller a queue-aware rule adds to what is kept (``plan.is_queue_aware``)."""
-TEMPORARY, TEMPORARY_QUEUE_AWARE = 35, 9
+TEMPORARY, TEMPORARY_QUEUE_AWARE = 31, 8
 """Bytes per traveller of temporaries at a replication's peak; more under such a rule."""
 RECORDS_FACTOR = 2
 """Keeping traces (``run --out``) holds every replication, and the per-traveller records
