@@ -9,6 +9,7 @@ stretch them ([slowdowns] in ``borderesim/testing/semantics.py``).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from borderesim.run.plan import make_plan
 from borderesim.testing.reference_kpis import replication_kpis as reference_kpis
 
 ENGINES = {"simpy": simpy_engine.run, "fast": fast.run}
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def crossing(servers=1, events=(), **extra) -> dict:
@@ -87,7 +89,7 @@ def test_duty_minutes_is_the_plans_server_minutes_on_any_windows():
     plan = make_plan(load_scenario(data))
     edges = np.array([0.0, 33.3, 420.0, 431.0, 600.0, 1444.4, 2000.0, 2900.0, plan.horizon])
     got = duty_minutes(plan, edges)
-    want = [[plan.server_minutes(0, a, b) for a, b in zip(edges[:-1], edges[1:])]]
+    want = [[plan.server_minutes(0, a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]]
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
@@ -204,3 +206,71 @@ def test_an_outage_takes_its_minutes_off_the_offered_loads_server_time():
     work = 40.0 + 4.0 * np.sum(inputs.arrival >= 23 * 60)
     assert got["desk.offered_load"] == pytest.approx(work / (24 * 60 - 30), rel=1e-12)
     assert math.isfinite(got["desk.offered_load"])
+
+
+def reserve_morning(*events) -> dict:
+    """Thirty travellers at 01:00 at one server of 4 minutes; one reserve officer called
+    at once when more than two wait, leaving when nobody waits at a service's end."""
+    data = crossing(events=[{"kind": "surge", "at": "01:00", "travellers": 30, "over": 0},
+                            *events])
+    data["stages"]["desk"]["reserve"] = {"officers": 1, "open_above": 2, "close_below": 1}
+    return data
+
+
+@pytest.mark.parametrize("engine", ENGINES.values(), ids=ENGINES)
+def test_a_reserve_officer_on_duty_for_an_hour_adds_that_hour(engine):
+    """The officer comes at 01:00; two servers do the 120 minutes of work by 02:00, when
+    the officer leaves: hour 1 has 60 + 60 server-minutes on duty, all busy (no
+    overtime), and the crossing's utilisation is 120 busy of 24 x 60 + 60 on duty."""
+    scenario, plan, inputs, trace = run(reserve_morning(), engine)
+    assert trace.reserve_minutes.tolist() == [60.0]
+    assert trace.reserve_duty[0].tolist() == [0.0, 60.0] + [0.0] * 22
+    sums = stage_time_sums(plan, trace, 0)
+    assert sums["on_duty"].tolist() == [60.0, 120.0] + [60.0] * 22
+    assert (sums["busy"][1], sums["overtime"][1]) == (120.0, 0.0)
+    assert hourly_kpis(plan, [(inputs, trace)])["desk"]["utilization"][1] == 1.0
+    got = replication_kpis(scenario, plan, inputs, trace)
+    busy = 120.0 + 4.0 * np.sum(inputs.arrival >= 23 * 60)
+    assert got["desk.utilization"] == pytest.approx(busy / (25 * 60), rel=1e-12)
+    assert got["desk.offered_load"] == pytest.approx(busy / (25 * 60), rel=1e-12)
+    assert got["desk.overtime_hours"] == 0.0
+    assert got == pytest.approx(reference_kpis(scenario, plan, inputs, trace), nan_ok=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES.values(), ids=ENGINES)
+def test_a_reserve_officer_in_an_outage_is_not_on_duty(engine):
+    """The same with the lane out from 01:30 to 01:45: 16 done by 01:32 (the two in hand
+    finish 2 min into the outage), the other 14 from 01:45 to 02:13, when the officer
+    leaves. Reserve minutes 73 (from arrival to leaving), but serving 45 in hour 1 and
+    13 in hour 2; on duty 45 + 45 and 60 + 13; busy 94 in hour 1 (90 within, 4 over)
+    and 26 in hour 2."""
+    scenario, plan, inputs, trace = run(reserve_morning(outage("01:30", "01:45")), engine)
+    assert trace.reserve_minutes.tolist() == [73.0]
+    assert trace.reserve_duty[0][:3].tolist() == [0.0, 45.0, 13.0]
+    sums = stage_time_sums(plan, trace, 0)
+    assert sums["on_duty"][:3].tolist() == [60.0, 90.0, 73.0]
+    assert sums["busy"][1:3].tolist() == [90.0, 26.0]
+    assert sums["overtime"][1] == 4.0
+    hourly = hourly_kpis(plan, [(inputs, trace)])["desk"]
+    assert hourly["utilization"][2] == 26.0 / 73.0
+    assert replication_kpis(scenario, plan, inputs, trace) == pytest.approx(
+        reference_kpis(scenario, plan, inputs, trace), nan_ok=True)
+
+
+def test_the_engines_agree_on_reserve_duty_in_the_shock_example():
+    scenario = load_scenario(ROOT / "scenarios" / "airport_shock.yaml", ["duration=10h"])
+    scenario = scenario.model_copy(update={"stages": {
+        name: stage.model_copy(update={"reserve": stage.reserve or _reserve()})
+        for name, stage in scenario.stages.items()}})
+    plan = make_plan(scenario)
+    inputs, ref = drain.replay(scenario, plan, simpy_engine.run, scenario.seed, 0)
+    got = fast.run(plan, inputs)
+    assert ref.reserve_duty is not None and ref.reserve_duty.sum() > 0
+    np.testing.assert_allclose(got.reserve_duty, ref.reserve_duty, rtol=1e-12, atol=1e-9)
+    # serving in the counted window is part of the officers' time from arrival to leaving
+    assert ref.reserve_duty.sum() <= ref.reserve_minutes.sum() + 1e-9
+
+
+def _reserve():
+    from borderesim.model.events import Reserve
+    return Reserve(officers=2, open_above=10, close_below=3, call_in=5)

@@ -15,9 +15,8 @@ Utilisation counts busy time only up to the servers on duty; serving beyond them
 (officers finishing a traveller after their shift or as an outage begins) is
 ``overtime_hours``. Servers on duty are the plan's capacity over time
 (:meth:`borderesim.run.plan.Plan.capacity_changes`: the roster, no server in an outage),
-the same the engines follow; reserve officers are not counted as on duty (the trace
-records only their total minutes, not when they served), so their service shows as
-overtime.
+the same the engines follow, plus the reserve officers serving in the lane
+(``Trace.reserve_duty``, recorded by the engines).
 
 Waits are :meth:`borderesim.analysis.outcomes.Outcome.wait`, the same numbers ``run``
 averages: a traveller still waiting when the drain cap ended the run counts at the
@@ -141,15 +140,28 @@ def window_duty(plan: Plan) -> np.ndarray:
     return per_plan(plan, "by_hour.window_duty", make)
 
 
+def lane_duty(plan: Plan, trace: Trace, lanes: slice) -> np.ndarray:
+    """float64[lanes, P]: server-minutes on duty in ``lanes`` (global indices) within each
+    clock-hour piece of the counted window: the plan's (:func:`window_duty`: the roster
+    less outages) plus the reserve officers serving there in this replication
+    (``Trace.reserve_duty``; none without a reserve)."""
+    duty = window_duty(plan)[lanes]
+    if trace.reserve_duty is not None:
+        duty = duty + trace.reserve_duty[lanes]
+    return duty
+
+
 def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     """Per hour of day over ``[warmup, horizon)`` for stage ``s`` (float[24] each):
     ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving within
     the servers on duty (lane by lane, clock hour by clock hour), ``overtime``
     server-minutes serving beyond them, ``on_duty`` server-minutes on duty
-    (:func:`window_duty`: the roster less outages) and ``minutes`` of window."""
+    (:func:`lane_duty`: the roster less outages, plus reserve officers) and ``minutes``
+    of window."""
     edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
     occupied = occupancy(plan, trace, s, edges)
-    on_duty = window_duty(plan)[list(plan.lanes_of(s))]  # lanes x pieces
+    lanes = plan.lanes_of(s)
+    on_duty = lane_duty(plan, trace, slice(lanes.start, lanes.stop))  # lanes x pieces
     within, overtime = within_duty(occupied.busy, on_duty)
     return {
         "waiting": by_hour(hours, occupied.waiting.sum(axis=0)),
@@ -174,7 +186,8 @@ def hourly_kpis(
     ``entering_per_hour`` (counted travellers queueing there per clock hour),
     ``wait_mean`` and ``wait_pQ`` (minutes; travellers entering the stage in that hour),
     ``queue_mean`` (time-average number waiting), ``utilization`` (busy within the
-    servers on duty / on duty, in [0, 1]; on duty: the roster less outages) and
+    servers on duty / on duty, in [0, 1]; on duty: the roster less outages, plus
+    reserve officers) and
     ``overtime_hours`` (server-hours served beyond the servers on duty, per
     replication).
     """

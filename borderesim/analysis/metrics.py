@@ -166,7 +166,7 @@ class _Layout:
     """What the KPIs of every replication of a plan share (:func:`_layout`)."""
 
     edges: np.ndarray  # the clock-hour pieces of the counted window (by_hour.window_segments)
-    hourly: np.ndarray  # bool[S]: a roster that changes by the hour (busy time by piece)
+    hourly: np.ndarray  # bool[S]: a roster that changes by the hour or a reserve (busy by piece)
     first_lanes: np.ndarray  # int64[S, C] (_first_lanes)
     avail: np.ndarray  # float[L]: server-minutes on duty in the counted window
     lanes: tuple[slice, ...]  # each stage's lanes
@@ -184,7 +184,9 @@ def _layout(plan: Plan) -> _Layout:
         constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
         lanes = tuple(slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
                       for s in range(plan.n_stages))
-        hourly = np.array([not constant[sl].all() for sl in lanes], dtype=bool)
+        reserve = plan.reserve_arrays()[0] > 0  # servers on duty vary by replication
+        hourly = np.array([not constant[sl].all() or reserve[s] for s, sl in enumerate(lanes)],
+                          dtype=bool)
         # the plan's own count: outages take servers off duty between hour boundaries
         avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
         duty = tuple(window_duty(plan)[sl] if hourly[s] else None  # outages removed
@@ -280,7 +282,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     travellers visiting the stage bring (the service time of the lane they used, or of
     their first eligible lane, times any slowdown in force when it started:
     :func:`slowed_extra_work`) over the server-minutes on duty in the counted window
-    (``Plan.server_minutes``: the roster less outages; reserve officers not included).
+    (``Plan.server_minutes``: the roster less outages; plus ``Trace.reserve_duty``).
     ``detection_rate`` is the low-variance estimator of :func:`check_probability`
     averaged with prevalence weights over every counted traveller (:func:`detection_population`);
     ``detection_rate_observed`` counts the sampled threats caught.
@@ -351,10 +353,15 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         mine = lanes_sums[lanes]
         busy, on_duty = [r[kk.L_BUSY] for r in mine], lay.avail_lists[s]
         overtime = [0.0] * len(mine)
-        duty = lay.duty[s]
+        duty, reserve = lay.duty[s], 0.0
         if duty is not None:  # busy time within the officers on duty, clock hour by hour
+            on_duty = lay.duty_sums[s]
+            if trace.reserve_duty is not None:  # and the reserve officers serving
+                duty = duty + trace.reserve_duty[lanes]
+                on_duty = duty.sum(axis=1).tolist()
+                reserve = float(trace.reserve_duty[lanes].sum())
             within, over = within_duty(got.busy_seg[lanes], duty)
-            busy, on_duty = within.sum(axis=1).tolist(), lay.duty_sums[s]
+            busy = within.sum(axis=1).tolist()
             overtime = over.sum(axis=1).tolist()
         if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
             served = sum(r[kk.L_COUNT] for r in mine)
@@ -366,7 +373,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"{sname}.utilization"] = _ratio(sum(busy), sum(on_duty))
         k[f"{sname}.overtime_hours"] = sum(overtime) / 60.0
         k[f"{sname}.queue_mean"] = sum(r[kk.L_WAITING] for r in mine) / (w1 - w0)
-        work_time, work = lay.work_time[s], row[kk.S_WORK]
+        work_time, work = lay.work_time[s] + reserve, row[kk.S_WORK]
         if len(plan.slow_lane):  # the service times as slowdowns stretched them
             work += slowed_extra_work(plan, inputs, trace, s)
         loads[f"{sname}.offered_load"] = work / work_time if work_time > 0 else math.inf

@@ -76,6 +76,8 @@ def offered_load(outcome: Outcome) -> dict[str, float]:
                 work += float(inputs.service[lane][part][mine][used == lane].sum())
         work += slowed_extra_work(plan, inputs, trace, s)
         avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
+        if trace.reserve_duty is not None:
+            avail += float(trace.reserve_duty[lanes].sum())
         out[f"{sname}.offered_load"] = work / avail if avail > 0 else math.inf
     return out
 
@@ -90,13 +92,17 @@ def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]
     """
     w0, w1 = plan.warmup, plan.horizon
     lanes = list(plan.lanes_of(s))
-    if all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes):
+    trace = outcome.trace
+    if (all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes)
+            and trace.reserve_duty is None):
         occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
         avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
         busy = occupied.busy[:, 0]
         return occupied.waiting[:, 0], busy, avail, np.zeros(len(lanes))
     occupied = outcome.occupancy(s, window_segments(w0, w1)[0])
     duty = window_duty(plan)[lanes]  # the roster less outages
+    if trace.reserve_duty is not None:  # and reserve officers serving
+        duty = duty + trace.reserve_duty[lanes]
     within, overtime = within_duty(occupied.busy, duty)
     return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
             overtime.sum(axis=1))

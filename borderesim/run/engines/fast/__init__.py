@@ -12,13 +12,15 @@ code from the cache (``__pycache__`` beside this package, or ``NUMBA_CACHE_DIR``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ....model.scenario import Scenario
 from ...budget import n_lanes
 from ...plan import Plan
 from ...sampling import Inputs
-from ...trace import Trace
+from ...trace import Trace, window_pieces
 from .kernel import MAX_LANES, replay, replay_flat
 from .support import supports as _supports_fields
 
@@ -87,6 +89,9 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
     else:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
+    pieces = window_pieces(plan.warmup, plan.horizon)
+    duty = (np.zeros((plan.n_lanes, pieces)) if np.any(plan.res_officers > 0)
+            else np.zeros((0, pieces)))
     # C-contiguous arrays flatten to views, so the kernel fills the trace in place
     replay_flat(
         inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
@@ -95,6 +100,6 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         float(plan.run_end), *shock_arrays(plan),
         trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
         trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
-        trace.reserve_minutes,
+        trace.reserve_minutes, duty.reshape(-1), pieces,
     )
-    return trace
+    return trace if not duty.size else replace(trace, reserve_duty=duty)
