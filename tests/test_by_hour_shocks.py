@@ -8,7 +8,6 @@ stretch them ([slowdowns] in ``borderesim/testing/semantics.py``).
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -199,13 +198,16 @@ def test_a_slowdown_counts_by_when_service_started():
     assert got["desk.offered_load"] == pytest.approx(work / (24 * 60), rel=1e-12)
 
 
-def test_an_outage_takes_its_minutes_off_the_offered_loads_server_time():
+def test_an_outage_takes_its_minutes_off_offered_load_and_utilisation():
     surge = {"kind": "surge", "at": "09:00", "travellers": 10, "over": 0}
     scenario, plan, inputs, trace = run(crossing(events=[surge, outage("09:30", "10:00")]))
     got = replication_kpis(scenario, plan, inputs, trace)
     work = 40.0 + 4.0 * np.sum(inputs.arrival >= 23 * 60)
     assert got["desk.offered_load"] == pytest.approx(work / (24 * 60 - 30), rel=1e-12)
-    assert math.isfinite(got["desk.offered_load"])
+    # a constant roster too: the 2 minutes served into the outage are overtime
+    assert got["desk.utilization"] == pytest.approx((work - 2) / (24 * 60 - 30), rel=1e-12)
+    assert got["desk.overtime_hours"] == pytest.approx(2 / 60, rel=1e-12)
+    assert got == pytest.approx(reference_kpis(scenario, plan, inputs, trace), nan_ok=True)
 
 
 def reserve_morning(*events) -> dict:

@@ -166,7 +166,7 @@ class _Layout:
     """What the KPIs of every replication of a plan share (:func:`_layout`)."""
 
     edges: np.ndarray  # the clock-hour pieces of the counted window (by_hour.window_segments)
-    hourly: np.ndarray  # bool[S]: a roster that changes by the hour or a reserve (busy by piece)
+    hourly: np.ndarray  # bool[S]: servers on duty change (roster, outage, reserve): busy by piece
     first_lanes: np.ndarray  # int64[S, C] (_first_lanes)
     avail: np.ndarray  # float[L]: server-minutes on duty in the counted window
     lanes: tuple[slice, ...]  # each stage's lanes
@@ -184,7 +184,10 @@ def _layout(plan: Plan) -> _Layout:
         constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
         lanes = tuple(slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
                       for s in range(plan.n_stages))
-        reserve = plan.reserve_arrays()[0] > 0  # servers on duty vary by replication
+        # busy time by piece (overtime) where the servers on duty change: by the hour, in
+        # an outage, or with a reserve (then also from one replication to the next)
+        constant &= ~np.isin(np.arange(plan.n_lanes), plan.out_lane)
+        reserve = plan.reserve_arrays()[0] > 0
         hourly = np.array([not constant[sl].all() or reserve[s] for s, sl in enumerate(lanes)],
                           dtype=bool)
         # the plan's own count: outages take servers off duty between hour boundaries

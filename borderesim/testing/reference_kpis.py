@@ -87,14 +87,15 @@ def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]
     waiting, busy time within the officers on duty, server time on duty, and overtime.
 
     Overtime is busy server-time above the servers on duty in a clock hour (officers
-    finishing a traveller after their shift); it is counted hour by hour, where the
-    roster is constant, so utilisation (busy within duty / on duty) stays in [0, 1].
+    finishing a traveller after their shift or as an outage starts); it is counted hour
+    by hour where the servers on duty change (roster, outage, reserve), so utilisation
+    (busy within duty / on duty) stays in [0, 1].
     """
     w0, w1 = plan.warmup, plan.horizon
     lanes = list(plan.lanes_of(s))
     trace = outcome.trace
     if (all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes)
-            and trace.reserve_duty is None):
+            and not np.isin(lanes, plan.out_lane).any() and trace.reserve_duty is None):
         occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
         avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
         busy = occupied.busy[:, 0]
