@@ -157,6 +157,49 @@ def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float,
     return float((start[mine] - entry[mine]).mean())
 
 
+def servers_at(plan: Plan, stage: int, times: np.ndarray) -> np.ndarray:
+    """Rostered servers on duty (0 in an outage) summed over ``stage``'s lanes at each of
+    ``times`` (minutes, before the run end): :meth:`Plan.capacity`, vectorised."""
+    ch = plan.capacity_changes()
+    row = np.searchsorted(ch.times, times, side="right") - 1
+    return ch.on_duty()[row][:, list(plan.lanes_of(stage))].sum(axis=1)
+
+
+def posted_series(plan: Plan, trace: Trace, edges: np.ndarray, ks: range, previous: float,
+                  rule: str, lane_mean: np.ndarray, servers: np.ndarray) -> list[float]:
+    """The waits (minutes) posted at the refreshes ``edges[k]``, ``k`` in ``ks`` (a run of
+    consecutive indices, the one before them posted ``previous``), read from ``trace``.
+
+    :func:`posted_wait` for each refresh in turn (``servers``: :func:`servers_at` at every
+    edge), from one trace covering them all: starts in ``[edges[k-1], edges[k])`` for
+    ``served``, and for ``queue`` those at the stage before ``edges[k]`` and not started
+    before it. Exact when ``trace`` runs at least to the last of them and no start is
+    undone later (no pre-empting outage): a start before ``edges[k]`` is then the same
+    in every run longer than ``edges[k]``.
+    """
+    s = first_open_stage(plan)
+    start, entry, lane = trace.start[s], trace.entry[s], trace.lane[s]
+    out = []
+    for k in ks:
+        t0, t1 = edges[k - 1], edges[k]
+        if rule == "queue":
+            if servers[k] > 0:
+                waiting = (lane >= 0) & (entry < t1) & ~(start < t1)
+                previous = float(lane_mean[lane[waiting]].sum()) / int(servers[k])
+        else:
+            mine = (start >= t0) & (start < t1)
+            if mine.any():
+                previous = float((start[mine] - entry[mine]).mean())
+        out.append(previous)
+    return out
+
+
+def _inside_counted(plan: Plan, arrival: np.ndarray, trace: Trace) -> bool:
+    """True while a counted traveller (arrival in ``[warmup, horizon)``) of ``trace`` is inside."""
+    counted = (arrival >= plan.warmup) & (arrival < plan.horizon)
+    return bool(np.isnan(trace.exit[counted]).any())
+
+
 def route_replication(region: Region, seed: int, replication: int, engine: str = "fast",
                       informed_share: float | None = None, replications: int = 10
                       ) -> RegionReplication:
@@ -170,40 +213,17 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     runs = [get_engine(choose_engine(region.scenarios[c], engine)[0]) for c in names]
     draws = [crossing_draws(region, c, plans[i], strategies[c], people, seed, replication)
              for i, c in enumerate(names)]
-    travel = travel_matrix(region)
-    uninformed = uninformed_route(region, people)
-    naive = uninformed.copy()
-    threat = naive.copy()
-    chooses = people.fixed < 0  # a surge's travellers have chosen their crossing already
-    route = np.where(chooses, -1, people.fixed)
     run_end = region.run_end
-    refresh = region.spec.information.refresh
-    posting = region.spec.information.posted
-    lane_means = [lane_mean_service(region.scenarios[c]) for c in names]
     if people.informed.any():
-        edges = np.append(np.arange(0.0, run_end, refresh), run_end)
+        edges = np.append(np.arange(0.0, run_end, region.spec.information.refresh), run_end)
     else:
         edges = np.array([0.0, run_end])
-    posted = np.zeros((len(edges) - 1, len(names)))
-    now = np.zeros(len(names))
-    since = np.full(len(names), -np.inf)  # each crossing was empty then: replay from there
-    for k in range(len(edges) - 1):
-        t0, t1 = edges[k], edges[k + 1]
-        batch = np.flatnonzero(chooses & (people.depart >= t0) & (people.depart < t1))
-        posted[k] = now
-        informed = batch[people.informed[batch]]
-        naive[informed] = informed_route(travel, people.origin[informed], now,
-                                         uninformed[informed])
-        threat[batch] = threat_route(region, people, batch, naive[batch], draws)
-        route[batch] = np.where(people.threat[batch], threat[batch], naive[batch])
-        if k + 2 < len(edges):  # the posted waits for the next period
-            for i in range(len(names)):
-                who = in_arrival_order(draws[i], np.flatnonzero(
-                    (route == i) & (draws[i].arrival >= since[i])))
-                short = up_to(plans[i], float(t1))
-                trace = runs[i](short, crossing_inputs(draws[i], who, seed, replication))
-                now[i] = posted_wait(plans[i], trace, t0, t1, now[i], posting, lane_means[i])
-                since[i] = empty_since(draws[i].arrival[who], trace.exit, t1, since[i])
+    route, naive, posting = _route(region, people, draws, plans, runs, edges, seed,
+                                   replication)
+    chooses = np.flatnonzero((people.fixed < 0) & (people.depart < edges[-1]))
+    threat = naive.copy()  # the route each would take as a threat (row by row)
+    threat[chooses] = threat_route(region, people, chooses, naive[chooses], draws)
+    posted = np.empty((len(edges) - 1, len(names)))
     crossings = {}
     for i, c in enumerate(names):
         # travellers reaching the crossing after the run end are outside the run
@@ -219,11 +239,123 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         shocks = shock_kpis(scenario, plans[i], inputs, trace)  # none without events/reserve
         kpis.update(shocks)
         crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis, samples, shocks)
+        posted[:, i] = posting[i].finish(trace, edges)
     rep = RegionReplication(people, draws, naive, threat, route, posted, edges[:-1], crossings)
     from .kpis import regional_kpis
 
     rep.kpis = regional_kpis(region, rep, rep.samples, replications)
     return rep
+
+
+@dataclass
+class _Posting:
+    """One crossing's posted waits while the travellers are routed: ``values[k]`` is the
+    wait posted at ``edges[k]`` (minutes), known for ``k <= done``."""
+
+    index: int
+    plan: Plan
+    run: Any
+    draws: CrossingDraws
+    rule: str
+    lane_mean: np.ndarray
+    servers: np.ndarray
+    values: np.ndarray
+    replay_each: bool
+    """A pre-empting outage can undo a start later: replay at every refresh."""
+    order: np.ndarray = field(init=False)
+    sorted_arrival: np.ndarray = field(init=False)
+    done: int = 0
+    since: float = -np.inf
+    frozen: Trace | None = None
+    """The replay after which nothing more happens (past the horizon, no counted
+    traveller inside): every later replay is this one."""
+
+    def __post_init__(self) -> None:
+        self.order = in_arrival_order(self.draws, np.arange(len(self.draws.arrival)))
+        self.sorted_arrival = self.draws.arrival[self.order]
+
+    def series(self, trace: Trace, edges: np.ndarray, upto: int) -> None:
+        """Read ``values[done + 1 .. upto]`` from ``trace`` (:func:`posted_series`)."""
+        ks = range(self.done + 1, upto + 1)
+        self.values[self.done + 1:upto + 1] = posted_series(
+            self.plan, trace, edges, ks, float(self.values[self.done]), self.rule,
+            self.lane_mean, self.servers)
+        self.done = max(self.done, upto)
+
+    def at(self, k: int, route: np.ndarray, edges: np.ndarray, seed: int,
+           replication: int) -> float:
+        """The wait posted at ``edges[k]``: one replay of the routed travellers arriving
+        from ``since`` to ``edges[k]`` (none once frozen)."""
+        if k > self.done:
+            if self.frozen is not None:
+                self.series(self.frozen, edges, k)
+            else:
+                t1 = float(edges[k])
+                lo, hi = np.searchsorted(self.sorted_arrival, [self.since, t1])
+                window = self.order[lo:hi]
+                who = window[route[window] == self.index]
+                trace = self.run(up_to(self.plan, t1),
+                                 crossing_inputs(self.draws, who, seed, replication))
+                self.series(trace, edges, k)
+                arrival = self.draws.arrival[who]
+                self.since = empty_since(arrival, trace.exit, t1, self.since)
+                if t1 >= self.plan.horizon and not _inside_counted(self.plan, arrival, trace):
+                    self.frozen = trace
+        return float(self.values[k])
+
+    def finish(self, trace: Trace, edges: np.ndarray) -> np.ndarray:
+        """Every posted wait, the ones no replay needed read from the full ``trace``."""
+        self.series(self.frozen if self.frozen is not None else trace, edges,
+                    len(self.values) - 1)
+        return self.values
+
+
+def _route(region: Region, people: Travellers, draws: list[CrossingDraws],
+           plans: list[Plan], runs: list, edges: np.ndarray, seed: int, replication: int
+           ) -> tuple[np.ndarray, np.ndarray, list[_Posting]]:
+    """(route, naive route, each crossing's :class:`_Posting`) of every traveller: the
+    uninformed at once, the informed period by period as the posted waits they read
+    are replayed (see the module docstring)."""
+    names = region.crossing_names
+    travel = travel_matrix(region)
+    uninformed = uninformed_route(region, people)
+    naive = uninformed.copy()
+    route = np.where(people.fixed < 0, -1, people.fixed)
+    n_periods = len(edges) - 1
+    period = np.searchsorted(edges, people.depart, side="right") - 1
+    chooses = (people.fixed < 0) & (period < n_periods)
+    informed = chooses & people.informed
+    plain = np.flatnonzero(chooses & ~informed)
+    threats = plain[people.threat[plain]]
+    route[plain] = naive[plain]
+    route[threats] = threat_route(region, people, threats, naive[threats], draws)
+    info = region.spec.information
+    posting = []
+    for i, c in enumerate(names):
+        plan = plans[i]
+        values = np.full(n_periods, np.nan)
+        values[0] = 0.0
+        posting.append(_Posting(
+            i, plan, runs[i], draws[i], info.posted, lane_mean_service(region.scenarios[c]),
+            servers_at(plan, first_open_stage(plan), edges[:-1]), values,
+            bool(np.any(plan.out_preempt))))
+    by_period = np.flatnonzero(informed)
+    by_period = by_period[np.argsort(period[by_period], kind="stable")]
+    cuts = np.searchsorted(period[by_period], np.arange(n_periods + 1))
+    each = any(p.replay_each for p in posting)
+    for k in range(n_periods):
+        batch = by_period[cuts[k]:cuts[k + 1]]
+        if batch.size == 0 and not each:
+            continue
+        now = np.array([p.at(k, route, edges, seed, replication)
+                        if (batch.size or p.replay_each) else np.nan for p in posting])
+        if batch.size == 0:
+            continue
+        naive[batch] = informed_route(travel, people.origin[batch], now, uninformed[batch])
+        route[batch] = naive[batch]
+        hit = batch[people.threat[batch]]
+        route[hit] = threat_route(region, people, hit, naive[hit], draws)
+    return route, naive, posting
 
 
 @dataclass
