@@ -2,7 +2,7 @@
 
 **Posted waits.** At every refresh ``T_k = k * refresh`` (up to the run end: travellers
 keep departing during the drain, as arrivals go on at a single crossing) each crossing
-posts a wait for its first stage everybody visits (:func:`posted_wait`): by default the
+posts a wait for its first stage everybody visits (:func:`posted_series`): by default the
 travellers waiting then times their lane's mean service time over the servers on duty
 (``posted: queue``, a forecast), or the mean wait of those who started service in the
 last period (``posted: served``, a report of the past; the previous value when nobody
@@ -16,9 +16,31 @@ already routed (a surge's travellers, who chose their crossing, are routed from 
 start); replaying each crossing's routed travellers with the run ending at ``T_k``
 (:func:`up_to`) therefore gives exactly the state the full run will have before
 ``T_k``. The posted waits, and so every route, are the same whichever exact engine replays them, and
-the engines agree traveller by traveller. Each replay starts at the last moment the
-crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
-current busy period. A final full run per crossing gives the traces for the KPIs.
+the engines agree traveller by traveller. A final full run per crossing gives the traces
+for the KPIs.
+
+**Few replays** (the same posted waits and routes, bit for bit, as a replay at every
+refresh: ``tests/test_region_speed.py`` keeps that loop as its reference).
+
+- Uninformed travellers never read a posted wait: they are routed at once, and a
+  crossing is replayed only at a refresh where an informed traveller departs.
+- One replay serves every refresh up to its end (:func:`posted_series`): without a
+  pre-empting outage a start is never undone, so a start before ``T_m`` (``served``) and
+  who waits at ``T_m`` (entered, not started before it: ``queue``) read the same from any
+  run at least as long. A crossing with a pre-empting outage is replayed at every
+  refresh, as before.
+- Look-ahead: travellers still to be routed depart at ``T_k`` or later and so reach a
+  crossing at least its nearest origin's travel time ``d`` later; one replay to the
+  last refresh at or before ``T_k + d`` gives every posted wait up to it.
+- Once past the horizon a replay shows no counted traveller inside, the crossing's run
+  is over (the drain handles no event after that): every later replay is that one, so
+  later waits are read from it without replaying.
+- Posted waits no replay computed (refreshes no informed traveller reads) are read from
+  the final full run, for the record (``RegionReplication.posted``).
+- Each replay starts at the last moment the crossing was empty (:func:`empty_since`)
+  and holds the routed travellers arriving from then to its end (taken from the
+  crossing's travellers sorted once by arrival), so it costs the travellers of the
+  current busy period.
 """
 
 from __future__ import annotations
@@ -134,29 +156,6 @@ def lane_mean_service(scenario) -> np.ndarray:
     return np.array([dist.moments()[0] for _, dist in _lane_services(scenario)])
 
 
-def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float,
-                rule: str = "served", lane_mean: np.ndarray | None = None) -> float:
-    """The wait (minutes) a crossing posts at ``t1`` for its posted stage.
-
-    ``served``: mean wait of those who started service in ``[t0, t1)`` (``previous``
-    when nobody did). ``queue``: the travellers waiting at ``t1`` times their lane's mean
-    service time (``lane_mean``, minutes), over the stage's servers on duty (``previous``
-    when none is on duty).
-    """
-    s = first_open_stage(plan)
-    start, entry = trace.start[s], trace.entry[s]
-    if rule == "queue":
-        waiting = (trace.lane[s] >= 0) & (entry < t1) & np.isnan(start)
-        servers = sum(plan.capacity(ln, t1) for ln in plan.lanes_of(s))
-        if servers == 0:
-            return previous
-        return float(lane_mean[trace.lane[s][waiting]].sum()) / servers
-    mine = (start >= t0) & (start < t1)
-    if not mine.any():
-        return previous
-    return float((start[mine] - entry[mine]).mean())
-
-
 def servers_at(plan: Plan, stage: int, times: np.ndarray) -> np.ndarray:
     """Rostered servers on duty (0 in an outage) summed over ``stage``'s lanes at each of
     ``times`` (minutes, before the run end): :meth:`Plan.capacity`, vectorised."""
@@ -170,12 +169,14 @@ def posted_series(plan: Plan, trace: Trace, edges: np.ndarray, ks: range, previo
     """The waits (minutes) posted at the refreshes ``edges[k]``, ``k`` in ``ks`` (a run of
     consecutive indices, the one before them posted ``previous``), read from ``trace``.
 
-    :func:`posted_wait` for each refresh in turn (``servers``: :func:`servers_at` at every
-    edge), from one trace covering them all: starts in ``[edges[k-1], edges[k])`` for
-    ``served``, and for ``queue`` those at the stage before ``edges[k]`` and not started
-    before it. Exact when ``trace`` runs at least to the last of them and no start is
-    undone later (no pre-empting outage): a start before ``edges[k]`` is then the same
-    in every run longer than ``edges[k]``.
+    ``served``: mean wait of those who started service in ``[edges[k-1], edges[k])``
+    (the previous value when nobody did). ``queue``: the travellers at the stage before
+    ``edges[k]`` and not started before it, times their lane's mean service time
+    (``lane_mean``, minutes), over the stage's servers on duty (``servers``:
+    :func:`servers_at` at every edge; the previous value when none is on duty).
+    One trace serves them all: exact when it runs at least to the last of them and no
+    start is undone later (no pre-empting outage), as a start before ``edges[k]`` is
+    then the same in every run longer than ``edges[k]``.
     """
     s = first_open_stage(plan)
     start, entry, lane = trace.start[s], trace.entry[s], trace.lane[s]
@@ -262,6 +263,8 @@ class _Posting:
     values: np.ndarray
     replay_each: bool
     """A pre-empting outage can undo a start later: replay at every refresh."""
+    nearest: float
+    """Least travel time (minutes) to the crossing from any origin (``inf``: none)."""
     order: np.ndarray = field(init=False)
     sorted_arrival: np.ndarray = field(init=False)
     done: int = 0
@@ -285,11 +288,16 @@ class _Posting:
     def at(self, k: int, route: np.ndarray, edges: np.ndarray, seed: int,
            replication: int) -> float:
         """The wait posted at ``edges[k]``: one replay of the routed travellers arriving
-        from ``since`` to ``edges[k]`` (none once frozen)."""
+        from ``since`` to ``edges[k]``, or to the last refresh no unrouted traveller can
+        reach before (none once frozen)."""
+        asked = k
         if k > self.done:
             if self.frozen is not None:
                 self.series(self.frozen, edges, k)
             else:
+                if not self.replay_each:  # the travellers still to route arrive later
+                    k = max(k, int(np.searchsorted(edges[:-1], edges[k] + self.nearest,
+                                                   side="right")) - 1)
                 t1 = float(edges[k])
                 lo, hi = np.searchsorted(self.sorted_arrival, [self.since, t1])
                 window = self.order[lo:hi]
@@ -301,7 +309,7 @@ class _Posting:
                 self.since = empty_since(arrival, trace.exit, t1, self.since)
                 if t1 >= self.plan.horizon and not _inside_counted(self.plan, arrival, trace):
                     self.frozen = trace
-        return float(self.values[k])
+        return float(self.values[asked])
 
     def finish(self, trace: Trace, edges: np.ndarray) -> np.ndarray:
         """Every posted wait, the ones no replay needed read from the full ``trace``."""
@@ -338,7 +346,7 @@ def _route(region: Region, people: Travellers, draws: list[CrossingDraws],
         posting.append(_Posting(
             i, plan, runs[i], draws[i], info.posted, lane_mean_service(region.scenarios[c]),
             servers_at(plan, first_open_stage(plan), edges[:-1]), values,
-            bool(np.any(plan.out_preempt))))
+            bool(np.any(plan.out_preempt)), float(np.min(travel[:, i], initial=np.inf))))
     by_period = np.flatnonzero(informed)
     by_period = by_period[np.argsort(period[by_period], kind="stable")]
     cuts = np.searchsorted(period[by_period], np.arange(n_periods + 1))
