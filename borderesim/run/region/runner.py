@@ -60,7 +60,7 @@ from ..plan import Plan, make_plan
 from ..sampling import Inputs
 from ..simulate import choose_engine
 from ..trace import Trace
-from .adversary import informed_route, threat_route, travel_matrix, uninformed_route
+from .adversary import TIE, informed_route, threat_route, travel_matrix, uninformed_route
 from .sampling import (
     CrossingDraws,
     Travellers,
@@ -265,15 +265,22 @@ class _Posting:
     """A pre-empting outage can undo a start later: replay at every refresh."""
     nearest: float
     """Least travel time (minutes) to the crossing from any origin (``inf``: none)."""
+    longest: float = field(init=False)
     order: np.ndarray = field(init=False)
     sorted_arrival: np.ndarray = field(init=False)
     done: int = 0
     since: float = -np.inf
+    last_end: float = -np.inf
+    """End (minutes) of the last replay ..."""
+    unstarted: int = 0
+    """... and how many of its travellers had not started at the posted stage then."""
     frozen: Trace | None = None
     """The replay after which nothing more happens (past the horizon, no counted
     traveller inside): every later replay is this one."""
 
     def __post_init__(self) -> None:
+        lanes = list(self.plan.lanes_of(first_open_stage(self.plan)))
+        self.longest = float(self.lane_mean[lanes].max()) if lanes else 0.0
         self.order = in_arrival_order(self.draws, np.arange(len(self.draws.arrival)))
         self.sorted_arrival = self.draws.arrival[self.order]
 
@@ -305,17 +312,66 @@ class _Posting:
                 trace = self.run(up_to(self.plan, t1),
                                  crossing_inputs(self.draws, who, seed, replication))
                 self.series(trace, edges, k)
+                self.last_end = t1
+                self.unstarted = int(np.isnan(trace.start[first_open_stage(self.plan)]).sum())
                 arrival = self.draws.arrival[who]
                 self.since = empty_since(arrival, trace.exit, t1, self.since)
                 if t1 >= self.plan.horizon and not _inside_counted(self.plan, arrival, trace):
                     self.frozen = trace
         return float(self.values[asked])
 
+    def known(self, k: int) -> bool:
+        """True when the wait posted at ``edges[k]`` needs no replay."""
+        return k <= self.done or self.frozen is not None or self.replay_each
+
+    def bound(self, k: int, route: np.ndarray, edges: np.ndarray) -> float | None:
+        """An upper bound (minutes) on the wait posted at ``edges[k]`` without replaying,
+        or None (``posted: served``, or no server on duty then). ``posted: queue``
+        counts, among the travellers waiting then, only ones that had not started at
+        the stage when the last replay ended or arrived since: at most that many times
+        the stage's longest lane mean, over the servers then (a start is never undone:
+        no pre-empting outage). A waiting time is never negative."""
+        servers = int(self.servers[k])
+        if self.rule != "queue" or servers == 0:
+            return None
+        lo, hi = np.searchsorted(self.sorted_arrival, [self.last_end, edges[k]])
+        window = self.order[lo:hi]
+        n = self.unstarted + int(np.count_nonzero(route[window] == self.index))
+        return n * self.longest / servers * (1.0 + 1e-6)  # 1e-6: the float sum's rounding
+
     def finish(self, trace: Trace, edges: np.ndarray) -> np.ndarray:
         """Every posted wait, the ones no replay needed read from the full ``trace``."""
         self.series(self.frozen if self.frozen is not None else trace, edges,
                     len(self.values) - 1)
         return self.values
+
+
+def settled_route(travel: np.ndarray, origin: np.ndarray, low: np.ndarray,
+                  high: np.ndarray, uninformed: np.ndarray) -> np.ndarray | None:
+    """:func:`informed_route` when it chooses the same for every posted wait between
+    ``low`` and ``high`` (minutes, per crossing), else None.
+
+    Costs rise with the posted wait (rounding too), so the choice at ``low`` holds
+    throughout when it keeps the uninformed crossing, whose highest cost is within
+    ``TIE`` of every other crossing's lowest; or when it moves, the uninformed crossing's
+    lowest cost being out of ``TIE`` of the best's highest and the chosen crossing's
+    highest below every other's lowest.
+    """
+    choice = informed_route(travel, origin, low, uninformed)
+    lo = travel[origin] + low[None, :]
+    hi = travel[origin] + high[None, :]
+    rows = np.arange(len(origin))
+
+    def lowest_but(column: np.ndarray) -> np.ndarray:
+        others = lo.copy()
+        others[rows, column] = np.inf
+        return others.min(axis=1)
+
+    kept = hi[rows, uninformed] <= lowest_but(uninformed) + TIE
+    moved = (lo[rows, uninformed] > hi.min(axis=1) + TIE) & \
+        (hi[rows, choice] < lowest_but(choice))
+    settled = np.where(choice == uninformed, kept, moved)
+    return choice if settled.all() else None
 
 
 def _route(region: Region, people: Travellers, draws: list[CrossingDraws],
@@ -351,16 +407,26 @@ def _route(region: Region, people: Travellers, draws: list[CrossingDraws],
     by_period = by_period[np.argsort(period[by_period], kind="stable")]
     cuts = np.searchsorted(period[by_period], np.arange(n_periods + 1))
     each = any(p.replay_each for p in posting)
+    n_c = len(posting)
     for k in range(n_periods):
         batch = by_period[cuts[k]:cuts[k + 1]]
         if batch.size == 0 and not each:
             continue
-        now = np.array([p.at(k, route, edges, seed, replication)
-                        if (batch.size or p.replay_each) else np.nan for p in posting])
+        low, high = np.zeros(n_c), np.full(n_c, np.inf)
+        for i, p in enumerate(posting):
+            if p.known(k):
+                low[i] = high[i] = p.at(k, route, edges, seed, replication)
+            elif batch.size:
+                bound = p.bound(k, route, edges)
+                high[i] = np.inf if bound is None else bound
         if batch.size == 0:
             continue
-        naive[batch] = informed_route(travel, people.origin[batch], now, uninformed[batch])
-        route[batch] = naive[batch]
+        choice = settled_route(travel, people.origin[batch], low, high, uninformed[batch])
+        if choice is None:  # the bounds do not settle it: replay
+            now = np.array([p.at(k, route, edges, seed, replication) for p in posting])
+            choice = informed_route(travel, people.origin[batch], now, uninformed[batch])
+        naive[batch] = choice
+        route[batch] = choice
         hit = batch[people.threat[batch]]
         route[hit] = threat_route(region, people, hit, naive[hit], draws)
     return route, naive, posting
