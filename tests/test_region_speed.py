@@ -231,6 +231,29 @@ def test_quiet_periods_and_a_region_without_informed_travellers(tmp_path, posted
                              reference_replication(region, 3, 0, engine))
 
 
+@pytest.mark.parametrize(("mean", "origins"), [
+    (1.2, {"x": {"per_hour": 90, "travel": {"a": 4, "b": 6, "c": 9},
+                 "shares": {"a": 0.2, "b": 0.5, "c": 0.3}},
+           "y": {"per_hour": 40, "travel": {"a": 9, "b": 5, "c": 4}}}),
+    # uninformed, everybody goes to c, 30 min away; informed, they weigh a against b
+    (3.0, {"y": {"per_hour": 15, "travel": {"a": 4, "b": 6, "c": 30}, "shares": {"c": 1.0}}}),
+])
+def test_three_crossings_close_together_run_exactly_as_before(tmp_path, mean, origins):
+    """Informed travellers between three crossings a few minutes apart: each posted wait
+    can move them (the bounds settle only some periods)."""
+    desk = {"desk": {"servers": 1, "service": {"distribution": "exponential", "mean": mean},
+                     "detection_probability": 0.3}}
+    path = write_region(
+        tmp_path, {"a": crossing(desk), "b": crossing(desk), "c": crossing(two_stage())},
+        duration="3h", warmup="0h", origins=origins,
+        information={"informed_share": 0.9, "refresh": "5min"})
+    region = load_region(path)
+    for engine in ("fast", "simpy"):
+        new = route_replication(region, 5, 0, engine)
+        assert (new.naive != uninformed_route(region, new.people)).sum() > 20
+        assert_identical(new, reference_replication(region, 5, 0, engine))
+
+
 def test_servers_at_is_plan_capacity_summed_over_the_stage(tmp_path):
     region = busy_region(tmp_path, "queue", "naive", True)
     plan = make_plan(region.scenarios["a"])
