@@ -31,11 +31,13 @@ from borderesim.run.region.kpis import regional_kpis
 from borderesim.run.region.runner import (
     CrossingRun,
     RegionReplication,
+    _Posting,
     empty_since,
     first_open_stage,
     in_arrival_order,
     lane_mean_service,
     servers_at,
+    settled_route,
     up_to,
 )
 from borderesim.run.region.sampling import (
@@ -262,3 +264,49 @@ def test_servers_at_is_plan_capacity_summed_over_the_stage(tmp_path):
     expected = [sum(plan.capacity(ln, t) for ln in plan.lanes_of(s)) for t in times]
     assert servers_at(plan, s, times).tolist() == expected
     assert 0 in expected  # the outage
+
+
+def test_settled_route_is_the_informed_choice_at_every_wait_in_the_box():
+    travel = np.array([[4.0, 6.0, 30.0], [9.0, 5.0, 4.0]])
+    rng = np.random.default_rng(1)
+    settled = unsettled = 0
+    for _ in range(1000):
+        origin = rng.integers(0, 2, 5)
+        uninformed = rng.integers(0, 3, 5)
+        low = rng.choice([0.0, 1.0, 1.97, 2.0, 2.03, 26.0], 3)
+        high = low + rng.choice([0.0, 0.03, 0.5, 1.97, 2.0, 2.03, 5.0, 30.0], 3)
+        choice = settled_route(travel, origin, low, high, uninformed)
+        grid = [np.array([a, b, c]) for a in np.linspace(low[0], high[0], 9)
+                for b in np.linspace(low[1], high[1], 9) for c in (low[2], high[2])]
+        choices = {tuple(informed_route(travel, origin, p, uninformed)) for p in grid}
+        if choice is None:
+            unsettled += 1
+            continue
+        settled += 1
+        assert choices == {tuple(choice)}
+    assert settled > 50 and unsettled > 50
+    # a tie within the box is never settled, nor a choice that flips at its edge
+    # (from the first origin: a at 4 min, b at 6 min)
+    one, b, c = np.array([0]), np.array([1]), np.array([2])
+    assert settled_route(travel, one, np.zeros(3), np.array([2.0, 0, 0]), b) is None
+    assert settled_route(travel, one, np.zeros(3), np.array([1.99, 0, 0]), b).tolist() == [0]
+    assert settled_route(travel, one, np.zeros(3), np.array([2.1, 0, 0]), c) is None
+    assert settled_route(travel, one, np.zeros(3), np.array([1.99, 0, 0]), c).tolist() == [0]
+    assert settled_route(travel, one, np.zeros(3), np.array([2.0, 0, 0]), one).tolist() == [0]
+
+
+def test_the_bound_on_a_posted_wait_holds_and_can_be_tight(tmp_path, monkeypatch):
+    region = busy_region(tmp_path, "queue", "naive", False)
+    seen = []
+    bound = _Posting.bound
+
+    def spy(self, k, route, edges):
+        value = bound(self, k, route, edges)
+        seen.append((k, self.index, value))
+        return value
+
+    monkeypatch.setattr(_Posting, "bound", spy)
+    rep = route_replication(region, 11, 0, "fast")
+    ratio = np.array([rep.posted[k, i] / b for k, i, b in seen if b])
+    assert len(ratio) > 20
+    assert ratio.max() <= 1.0 and ratio.max() > 0.75
