@@ -77,7 +77,6 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
     how many travellers it simulated (arrived before the run ended)."""
     from borderesim.analysis.metrics import replication_kpis
     from borderesim.analysis.outcomes import Outcome
-    from borderesim.analysis.overload import lane_hours
     from borderesim.run import drain
     from borderesim.run.engines import get_engine
 
@@ -94,9 +93,8 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
     inputs, trace = drain.replay(scenario, plan, timed, seed, replication)
     whole = since(t)
     t = clock()
-    samples: dict = {}
+    samples: dict = {}  # the tails and, under "lane_hours", the overload's lane hours
     kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
-    samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
     k = since(t)
     eng = np.sum(spent, axis=0)
     n = int(Outcome(plan, inputs, trace).in_run.sum())

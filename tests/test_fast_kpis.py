@@ -26,10 +26,16 @@ from hypothesis import strategies as st
 
 from borderesim.analysis import kpi_kernel
 from borderesim.analysis.metrics import replication_kpis
+from borderesim.analysis.outcomes import Outcome
+from borderesim.analysis.overload import lane_hours
+from borderesim.analysis.shocks import _detection_split, shock_kpis, waiting_intervals
+from borderesim.model.events import shock_window
 from borderesim.model.scenario import load_scenario
 from borderesim.run import drain, philox, sampling
 from borderesim.run.engines import fast
 from borderesim.run.plan import make_plan
+from borderesim.testing.reference_kpis import detection_split, recovery_minutes
+from borderesim.testing.reference_kpis import lane_hours as reference_lane_hours
 from borderesim.testing.reference_kpis import replication_kpis as reference_kpis
 
 from .test_engines_agree import crossing
@@ -69,7 +75,11 @@ def compare(scenario, replication: int = 0, quantise: bool = False) -> None:
     mine, theirs = {}, {}
     assert_same_kpis(replication_kpis(scenario, plan, inputs, trace, mine, 3),
                      reference_kpis(scenario, plan, inputs, trace, theirs, 3))
-    assert sorted(mine) == sorted(theirs)
+    assert sorted(mine) == sorted([*theirs, "lane_hours"])
+    want = reference_lane_hours(Outcome(plan, inputs, trace))
+    for field in dataclasses.fields(want):  # the overload warnings' lane hours, same pass
+        np.testing.assert_array_equal(getattr(mine["lane_hours"], field.name),
+                                      getattr(want, field.name), field.name)
     for name, tail in theirs.items():  # what pooled percentiles are made of
         assert mine[name].n == tail.n
         np.testing.assert_array_equal(mine[name].top, tail.top)
@@ -99,6 +109,25 @@ def test_overloaded_run_cut_by_the_drain_cap_matches():
     scenario = load_scenario(ROOT / "scenarios" / "land_crossing.yaml",
                              ["duration=6h", "drain_cap=20", "stages.secondary.servers=1",
                               "stages.primary.lanes.general.servers=3"])
+    compare(scenario)
+
+
+def test_many_stages_match_the_reference():
+    """Seven stages: the detection estimator's second pass without its byte codes."""
+    stages = {f"s{j}": {"servers": 2 + j % 2, "detection_probability": 0.1,
+                        "service": {"distribution": "exponential", "mean": "1min"}}
+              for j in range(6)}
+    stages["s3"]["visits"] = "referred"
+    stages["last"] = {"servers": 1, "detection_probability": 0.5, "visits": "referred",
+                      "service": {"distribution": "exponential", "mean": "5min"}}
+    scenario = load_scenario({
+        "name": "seven", "duration": "8h", "warmup": "1h", "seed": 3,
+        "arrivals": {"per_hour": 60},
+        "classes": {"a": {"share": 0.5, "threat_prevalence": 0.01},
+                    "b": {"share": 0.5, "threat_prevalence": 0.02}},
+        "stages": stages,
+        "targeting": {"strategy": "by_class", "referral_rate": {"a": 0.1, "b": 0.3}}})
+    assert make_plan(scenario).n_stages > 6
     compare(scenario)
 
 
@@ -159,3 +188,42 @@ def test_arrivals_sorted_hour_by_hour_are_sorted(rates, horizon, seed, small):
     seg = np.repeat(np.arange(len(starts)), counts)
     np.testing.assert_array_equal(got, np.sort(starts[seg] + rng.random(len(seg))
                                                * lengths[seg]))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32])
+def test_any_integer_lane_type_gives_the_same_kpis(dtype):
+    """A trace may store lanes in a small integer type: the same KPIs, tails and lane
+    hours as with int64."""
+    scenario = load_scenario(ROOT / "scenarios" / "airport_arrivals.yaml", ["duration=6h"])
+    plan = make_plan(scenario)
+    inputs, trace = drain.replay(scenario, plan, fast.run, scenario.seed, 0)
+    small = dataclasses.replace(trace, lane=trace.lane.astype(dtype))
+    mine, theirs = {}, {}
+    assert_same_kpis(replication_kpis(scenario, plan, inputs, small, mine, 3),
+                     replication_kpis(scenario, plan, inputs, trace, theirs, 3))
+    for field in dataclasses.fields(theirs["lane_hours"]):
+        np.testing.assert_array_equal(getattr(mine["lane_hours"], field.name),
+                                      getattr(theirs["lane_hours"], field.name))
+    alone = lane_hours(Outcome(plan, inputs, small))
+    for field in dataclasses.fields(alone):
+        np.testing.assert_array_equal(getattr(alone, field.name),
+                                      getattr(theirs["lane_hours"], field.name))
+
+
+@pytest.mark.parametrize("name", ["airport_shock", "land_crossing"])
+def test_shock_kpis_match_the_reference(name):
+    """The detection estimator split by the shock window (from the KPI pass) and the
+    recovery times (rolling percentiles) as the NumPy versions give them."""
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml", ["duration=24h"])
+    plan = make_plan(scenario)
+    inputs, trace = drain.replay(scenario, plan, fast.run, scenario.seed, 1)
+    outcome = Outcome(plan, inputs, trace)
+    window = shock_window(scenario) or (600.0, 700.0)  # an arbitrary one without events
+    assert_same_kpis(_detection_split(scenario, outcome, window),
+                     detection_split(scenario, outcome, window))
+    got = shock_kpis(scenario, plan, inputs, trace)
+    for s, sname in enumerate(plan.stage_names):
+        entry, start = waiting_intervals(outcome, s)
+        want = recovery_minutes(entry, start - entry, window[0], plan.horizon,
+                                scenario.recovery_target)
+        assert got.get(f"{sname}.recovery_min", want) == want

@@ -288,7 +288,8 @@ def test_an_uploaded_region_is_refused_before_any_file_is_opened(tmp_path, monke
     with pytest.raises(ScenarioError) as err:
         logic.load_uploaded("../region.yaml", path.read_bytes())
     text = str(err.value)
-    assert text.startswith("region.yaml: crossings: a region file cannot be uploaded")
+    assert text.startswith("region.yaml: crossings: a region file cannot be uploaded as a scenario")
+    assert "A region of crossings" in text
     assert "borderesim workshop REGION.yaml" in text and str(tmp_path) not in text
 
 

@@ -5,9 +5,16 @@ sums; the definitions are those of :mod:`borderesim.analysis.outcomes` and the p
 version kept as the reference in :mod:`borderesim.testing.reference_kpis` (tests
 compare the two on every example scenario and on generated ones). One pass instead
 of dozens of traveller-sized boolean masks: a 72-hour run of an example scenario
-takes a fraction of a millisecond, a year of a 30 000-a-day crossing well under a
+takes a few hundred microseconds, a year of a 30 000-a-day crossing about half a
 second, and the only traveller-sized arrays made are the waits whose percentiles
-are asked for.
+are asked for, who waited at each stage (the overload's lane hours, asked for with
+``want_lanes``) and a byte a traveller for the detection estimator's second pass
+(none without a ``visits: referred`` stage).
+
+Written for speed (issue 18): scalar sums in locals; the clock-hour piece and the
+hour of day of a time are walked to from the last one, not searched or divided; no
+branch that is a coin flip per traveller (did they wait?) where a ``max`` or an
+unconditional write does.
 
 Times are minutes. Sums run in traveller order; the occupancy integrals over the
 counted window are summed in chunks of ``outcomes.CHUNK`` travellers as
@@ -27,7 +34,9 @@ import numpy as np
 from numba import njit
 
 from ..run.trace import FLUSHED
+from .by_hour import HOURS
 from .outcomes import CHUNK
+from .overload import hour_span, spells
 
 # columns of the per-stage sums
 S_WAIT, S_HERE, S_CENSORED, S_ENTERED, S_FLUSHED, S_WORK, S_ENTERED_SCORED, S_CHECKED_SCORED = (
@@ -37,12 +46,18 @@ N_STAGE = 8
 L_COUNT, L_WAIT, L_WAITING, L_BUSY = range(4)
 N_LANE = 4
 # columns of the per-class sums
-C_COUNTED, C_REFERRED, C_INNOCENT, C_FALSE, C_WAIT, C_Q = range(6)
-N_CLASS = 6
+C_COUNTED, C_REFERRED, C_INNOCENT, C_FALSE, C_WAIT, C_Q, C_Q_IN, C_IN, C_Q_OUT, C_OUT = range(10)
+N_CLASS = 10
+"""``C_Q_IN``/``C_IN`` (``C_Q_OUT``/``C_OUT``): ``C_Q`` and ``C_COUNTED`` of the counted
+travellers arriving inside (outside) the ``split`` window (shock KPIs)."""
 # the scalar sums
 (G_COUNTED, G_LEAVING, G_FINISHED, G_REFERRED, G_INNOCENT, G_FALSE, G_THREATS, G_DETECTED,
  G_WAIT, G_TIS, G_DELAY, G_DELAYED) = range(12)
 N_SCALAR = 12
+# a counted traveller's code for the second pass: the stages everybody visits where they
+# were checked (bit s), whether they reached the referral decision; or not counted
+REACHED = 64
+NOT_COUNTED = 255
 
 
 class Sums(NamedTuple):
@@ -54,7 +69,10 @@ class Sums(NamedTuple):
     crossing (``m`` counted travellers); ``stage_wait[s, :stage[s, S_HERE]]``: the
     waits at stage ``s`` of the counted travellers who queued there; ``busy_seg[L, K]``:
     busy server-minutes in each clock-hour piece of the counted window (for the stages
-    asked for, else 0).
+    asked for, else 0). ``work``, ``spell``, ``spell_start``, ``wait_max``,
+    ``wait_max_hour``, ``open_end``: the fields of
+    :class:`borderesim.analysis.overload.LaneHours` (when asked for, else as if nobody
+    queued).
     """
 
     stage: np.ndarray
@@ -65,41 +83,68 @@ class Sums(NamedTuple):
     tis: np.ndarray
     stage_wait: np.ndarray
     busy_seg: np.ndarray
+    work: np.ndarray
+    spell: np.ndarray
+    spell_start: np.ndarray
+    wait_max: np.ndarray
+    wait_max_hour: np.ndarray
+    open_end: np.ndarray
 
 
 @njit(cache=True)
-def _clip(a: float, b: float, t0: float, t1: float) -> float:
-    """Length of ``[a, b)`` inside ``[t0, t1)`` (as ``outcomes._clipped``)."""
-    out = min(b, t1) - max(a, t0)
-    return out if out > 0 else 0.0
-
-
-@njit(cache=True)
-def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float) -> None:
+def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float,
+           k: int = 0) -> int:  # pragma: no cover - compiled
     """Add the length of ``[a, b)`` inside each piece ``[edges[k], edges[k+1])`` to
-    ``out[k]`` (nothing if ``b <= a``)."""
+    ``out[k]`` (nothing if ``b <= a``; ``edges[0] <= a``). ``k``: a piece to look for
+    ``a`` from (the last one: busy times come nearly in order, so a walk of a step or
+    none replaces a search); returns the piece holding ``a``."""
     if not b > a:
-        return
-    k = np.searchsorted(edges, a, side="right") - 1
+        return k
+    while k > 0 and edges[k] > a:
+        k -= 1
+    while k + 2 < len(edges) and edges[k + 1] <= a:
+        k += 1
+    first = k
     while k < len(out) and edges[k] < b:
         piece = min(b, edges[k + 1]) - max(a, edges[k])
         if piece > 0:
             out[k] += piece
         k += 1
+    return first
+
+
+@njit(cache=True)
+def _split_q(by_cls: np.ndarray, c: int, arrival: float, split: np.ndarray,
+             q: float) -> None:  # pragma: no cover - compiled
+    """Add a counted traveller's ``q`` to the inside or outside sums of ``split``."""
+    if math.isnan(split[0]):
+        return
+    if arrival >= split[0] and arrival <= split[1]:
+        by_cls[c, C_Q_IN] += q
+        by_cls[c, C_IN] += 1
+    else:
+        by_cls[c, C_Q_OUT] += q
+        by_cls[c, C_OUT] += 1
 
 
 @njit(cache=True)
 def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, caught, service,
              p_ref, lane_start, stage_referred, detect_p, first_lane, warmup, horizon,
-             run_end, n_classes, edges, hourly):  # pragma: no cover - compiled; tested
+             run_end, n_classes, edges, hourly, want_lanes, split):  # pragma: no cover
     """Every per-replication sum the KPIs need (see :class:`Sums`).
 
-    Arrays are ``Trace``/``Inputs`` fields; ``p_ref``: ``Outcome.p_refer_if_threat()``
-    (read only when a stage is ``visits: referred``); ``first_lane[s, c]``: the first
-    lane of stage ``s`` class ``c`` may use (offered load of a visit with no lane);
-    ``edges``: the clock-hour pieces of the counted window
-    (``by_hour.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
-    time is wanted piece by piece (a roster that changes by hour: overtime).
+    Arrays are ``Trace``/``Inputs`` fields (``lane`` of any integer type); ``p_ref``:
+    ``Outcome.p_refer_if_threat()`` (read only when a stage is ``visits: referred``);
+    ``first_lane[s, c]``: the first lane of stage ``s`` class ``c`` may use (offered
+    load of a visit with no lane); ``edges``: the clock-hour pieces of the counted
+    window (``by_hour.window_segments``) and ``hourly[s]``: whether stage ``s``'s busy
+    time is wanted piece by piece (a roster that changes by hour: overtime);
+    ``want_lanes``: fill the lane hours (``overload.lane_hours``) too; ``split``: times
+    ``[t0, t1]`` (both included) splitting the detection estimator's sums by arrival
+    (``shocks.shock_kpis``; NaN: no split).
+
+    Scalar sums are kept in locals, not in arrays, and the clock-hour piece of a time
+    is computed, not searched: one pass costs a few nanoseconds a traveller and stage.
     """
     n_stages, n = lane.shape
     n_lanes = service.shape[0]
@@ -114,10 +159,29 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     chunk_waiting = np.zeros(n_lanes)
     chunk_busy = np.zeros(n_lanes)
     busy_seg = np.zeros((n_lanes, len(edges) - 1))
+    piece_at = np.zeros(n_stages, dtype=np.int64)
+    # lane hours (overload.lane_hours): who waited at each stage, in traveller order
+    work = np.zeros((n_lanes, HOURS))
+    spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, np.nan)
+    wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
+    open_end = np.zeros(n_lanes, dtype=np.bool_)
+    seen = np.zeros(n_lanes, dtype=np.bool_)
+    waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int64)
+    n_waited = np.zeros(n_stages, dtype=np.int64)
+    compact = n_stages < 7  # the second pass reads a byte per traveller
+    code = np.full(n if compact else 0, NOT_COUNTED, dtype=np.uint8)
+    hour_of = np.zeros(n_stages, dtype=np.int64)  # the hour of day of the last entry
+    hour_from = np.full(n_stages, np.inf)  # and the times that surely share it
+    hour_to = np.full(n_stages, -np.inf)
     first_ref = -1
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
             first_ref = s
+    any_hourly = False
+    for s in range(n_stages):
+        any_hourly = any_hourly or hourly[s]
+    g_leaving = g_counted = g_finished = g_referred = g_innocent = g_false = 0.0
+    g_threats = g_detected = g_wait = g_tis = g_delay = g_delayed = 0.0
     m = 0
     for i in range(n):
         if i % CHUNK == 0 and i > 0:  # as outcomes.occupancy: per chunk, then added
@@ -126,105 +190,183 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
                 lanes[ln, L_BUSY] += chunk_busy[ln]
                 chunk_waiting[ln] = 0.0
                 chunk_busy[ln] = 0.0
-        counted = arrival[i] >= warmup and arrival[i] < horizon
-        finished = not math.isnan(exit_[i])
-        if finished and exit_[i] >= warmup and exit_[i] < horizon:
-            total[G_LEAVING] += 1
+        t_in = arrival[i]
+        counted = t_in >= warmup and t_in < horizon
+        t_out = exit_[i]
+        finished = not math.isnan(t_out)
+        if finished and t_out >= warmup and t_out < horizon:
+            g_leaving += 1
+        ref_i = referred[i]
         wsum = 0.0
         delay = 0.0
         detected = False
         c = cls[i]
+        miss_all = 1.0  # the detection estimator (metrics.check_probability)
+        mask = 0  # the stages everybody visits where they were checked
+        reached = finished
         for s in range(n_stages):
             ln = lane[s, i]
-            queued = ln >= 0
+            if s >= first_ref >= 0 and not math.isnan(entry[s, i]):
+                reached = True
+            if ln < 0:  # not queued here: flushed, or never reached the stage
+                w = start[s, i] - entry[s, i]
+                if math.isnan(w):
+                    w = 0.0
+                wsum += w
+                if counted:
+                    if not math.isnan(entry[s, i]):
+                        stage[s, S_ENTERED] += 1
+                    if ln == FLUSHED:
+                        stage[s, S_FLUSHED] += 1
+                    if ref_i or not stage_referred[s]:  # visits the stage: offered work
+                        stage[s, S_WORK] += service[first_lane[s, c], i]
+                continue
+            t_entry = entry[s, i]
             begin = start[s, i]
-            if queued and math.isnan(begin):
+            censored = math.isnan(begin)
+            if censored:
                 begin = run_end
-            w = begin - entry[s, i]
+            w = begin - t_entry
             if math.isnan(w):
                 w = 0.0
             wsum += w
-            if queued:  # occupancy over the counted window, counted or not
-                finish = end[s, i]
-                if math.isnan(finish):
-                    finish = run_end
-                chunk_waiting[ln] += _clip(entry[s, i], begin, warmup, horizon)
-                chunk_busy[ln] += _clip(begin, finish, warmup, horizon)
-                if hourly[s]:
-                    _split(busy_seg[ln], edges, max(begin, warmup), min(finish, horizon))
+            t_end = end[s, i]
+            checked = not math.isnan(t_end)
+            if checked and not stage_referred[s]:
+                miss_all *= 1.0 - detect_p[s]
+                mask |= 1 << s
+            finish = t_end if checked else run_end
+            # occupancy over the counted window, counted or not
+            # branch-free where a branch would be a coin flip (did they wait?)
+            chunk_waiting[ln] += max(min(begin, horizon) - max(t_entry, warmup), 0.0)
+            lo = max(begin, warmup)
+            hi = min(finish, horizon)
+            if hi > lo:
+                chunk_busy[ln] += hi - lo
+                if any_hourly and hourly[s]:
+                    k = piece_at[s]
+                    if lo >= edges[k] and hi <= edges[k + 1]:  # within the last piece
+                        busy_seg[ln, k] += hi - lo
+                    else:
+                        piece_at[s] = _split(busy_seg[ln], edges, lo, hi, k)
             if stage_referred[s]:
-                delay += (end[s, i] - entry[s, i]) if queued else 0.0
-            checked = queued and not math.isnan(end[s, i])
+                delay += t_end - t_entry
             if checked and caught[s, i]:
                 detected = True
             if not counted:
                 continue
-            entered = not math.isnan(entry[s, i])
-            if queued:
-                stage[s, S_WAIT] += w
-                stage[s, S_HERE] += 1
-                stage_wait[s, here[s]] = w
-                here[s] += 1
-                if math.isnan(start[s, i]):
-                    stage[s, S_CENSORED] += 1
-                lanes[ln, L_COUNT] += 1
-                lanes[ln, L_WAIT] += w
-            if entered:
+            stage[s, S_WAIT] += w
+            stage_wait[s, here[s]] = w
+            here[s] += 1
+            lanes[ln, L_COUNT] += 1
+            lanes[ln, L_WAIT] += w
+            if censored:
+                stage[s, S_CENSORED] += 1
+            if not math.isnan(t_entry):
                 stage[s, S_ENTERED] += 1
                 if checked:
                     stage[s, S_CHECKED_SCORED] += 1
-            if ln == FLUSHED:
-                stage[s, S_FLUSHED] += 1
-            if referred[i] or not stage_referred[s]:  # visits the stage: offered work
-                stage[s, S_WORK] += service[ln if queued else first_lane[s, c], i]
+            work_i = service[ln, i]
+            if ref_i or not stage_referred[s]:  # visits the stage: offered work
+                stage[s, S_WORK] += work_i
+            if want_lanes and t_entry >= warmup and t_entry < horizon:
+                if censored:  # still waiting at the drain cap: a lower bound
+                    open_end[ln] = True
+                if not (t_entry >= hour_from[s] and t_entry < hour_to[s]):
+                    hour_of[s], hour_from[s], hour_to[s] = hour_span(t_entry)
+                h = hour_of[s]
+                work[ln, h] += work_i
+                if not seen[ln] or w > wait_max[ln]:
+                    seen[ln] = True
+                    wait_max[ln], wait_max_hour[ln] = w, float(h)
+                waited[s, n_waited[s]] = i
+                n_waited[s] += begin > t_entry
         if not counted:
             continue
+        if first_ref < 0:
+            by_cls[c, C_Q] += 1.0 - miss_all
+            _split_q(by_cls, c, t_in, split, 1.0 - miss_all)
+        elif compact:
+            code[i] = mask | (REACHED if reached else 0)
+        spent = (t_out if finished else run_end) - t_in
         wait_total[m] = wsum
-        tis[m] = (exit_[i] if finished else run_end) - arrival[i]
+        tis[m] = spent
         m += 1
-        total[G_COUNTED] += 1
-        total[G_WAIT] += wsum
-        total[G_TIS] += tis[m - 1]
+        g_counted += 1
+        g_wait += wsum
+        g_tis += spent
         by_cls[c, C_COUNTED] += 1
         by_cls[c, C_WAIT] += wsum
         if finished:
-            total[G_FINISHED] += 1
-        if referred[i]:
-            total[G_REFERRED] += 1
+            g_finished += 1
+        if ref_i:
+            g_referred += 1
             by_cls[c, C_REFERRED] += 1
         if not threat[i]:
-            total[G_INNOCENT] += 1
+            g_innocent += 1
             by_cls[c, C_INNOCENT] += 1
-            if referred[i]:
-                total[G_FALSE] += 1
+            if ref_i:
+                g_false += 1
                 by_cls[c, C_FALSE] += 1
                 if finished:
-                    total[G_DELAY] += delay
-                    total[G_DELAYED] += 1
+                    g_delay += delay
+                    g_delayed += 1
         else:
-            total[G_THREATS] += 1
+            g_threats += 1
             if detected:
-                total[G_DETECTED] += 1
+                g_detected += 1
     for ln in range(n_lanes):
         lanes[ln, L_WAITING] += chunk_waiting[ln]
         lanes[ln, L_BUSY] += chunk_busy[ln]
+    for s in range(n_stages):
+        stage[s, S_HERE] = here[s]
+        if want_lanes:
+            spells(waited[s, :n_waited[s]], entry[s], start[s], lane[s], lane_start[s],
+                   lane_start[s + 1], run_end, spell, spell_start)
+    total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = g_counted, g_leaving, g_finished
+    total[G_REFERRED], total[G_INNOCENT], total[G_FALSE] = g_referred, g_innocent, g_false
+    total[G_THREATS], total[G_DETECTED], total[G_WAIT] = g_threats, g_detected, g_wait
+    total[G_TIS], total[G_DELAY], total[G_DELAYED] = g_tis, g_delay, g_delayed
 
     # second pass: the detection estimator (metrics.check_probability) needs the share
     # of scored travellers entering each referred stage who were checked there
+    if first_ref < 0:  # no referred stage: the first pass summed it
+        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+                work, spell, spell_start, wait_max, wait_max_hour, open_end)
     miss_ref = 1.0
     for s in range(n_stages):
         if stage_referred[s]:
             ent = stage[s, S_ENTERED]
             share = stage[s, S_CHECKED_SCORED] / ent if ent > 0 else 1.0
             miss_ref *= 1.0 - detect_p[s] * share
+    if compact:  # from the codes of the first pass: a byte a traveller
+        miss_of = np.ones(REACHED)  # miss_all of each set of stages checked, in order
+        for mask in range(REACHED):
+            for s in range(n_stages):
+                if mask & (1 << s):
+                    miss_of[mask] *= 1.0 - detect_p[s]
+        for i in range(n):
+            got = code[i]
+            if got == NOT_COUNTED:
+                continue
+            q = p_ref[i] * (1.0 - miss_ref)
+            q *= 1.0 if got & REACHED else 0.0
+            q = 1.0 - q
+            q *= miss_of[got & (REACHED - 1)]
+            q = 1.0 - q
+            by_cls[cls[i], C_Q] += q
+            _split_q(by_cls, cls[i], arrival[i], split, q)
+        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+                work, spell, spell_start, wait_max, wait_max_hour, open_end)
     for i in range(n):
         if not (arrival[i] >= warmup and arrival[i] < horizon):
             continue
         miss_all = 1.0
         reached = not math.isnan(exit_[i])
         for s in range(n_stages):
-            if not stage_referred[s] and lane[s, i] >= 0 and not math.isnan(end[s, i]):
-                miss_all *= 1.0 - detect_p[s]
+            if not stage_referred[s]:
+                if lane[s, i] >= 0 and not math.isnan(end[s, i]):
+                    miss_all *= 1.0 - detect_p[s]
             if first_ref >= 0 and s >= first_ref and not math.isnan(entry[s, i]):
                 reached = True
         if first_ref < 0:
@@ -236,4 +378,6 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             q *= miss_all
             q = 1.0 - q
         by_cls[cls[i], C_Q] += q
-    return stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg
+        _split_q(by_cls, cls[i], arrival[i], split, q)
+    return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
+            work, spell, spell_start, wait_max, wait_max_hour, open_end)

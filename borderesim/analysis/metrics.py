@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,21 +28,30 @@ from . import quantiles
 from .by_hour import window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import Outcome
+from .overload import LaneHours, duty_hours
+from .plan_cache import per_plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .student_t import t_quantile
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .kpi_kernel import Sums
+
 
 def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if x.size else math.nan
+    """``x.mean()`` (the same pairwise sum and division, bit for bit), NaN for no values,
+    without ``np.mean``'s Python overhead (a few microseconds a call)."""
+    return float(np.add.reduce(x)) / x.size if x.size else math.nan
 
 
-def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int) -> float:
+def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int,
+         own: bool = False) -> float:
     """The 95th percentile of ``x`` in this replication (kept as ``{name}_rep``); with
     ``samples``, also keep the :class:`Tail` (at most ``limit`` values) that pools
-    ``name`` across replications."""
+    ``name`` across replications (``own``: ``x`` is scratch the tail may keep or
+    reorder, :func:`~borderesim.analysis.quantiles.tail_of`)."""
     if samples is None:
         return quantile(x, 0.95)
-    samples[name] = tail = tail_of(x, limit)
+    samples[name] = tail = tail_of(x, limit, own)
     value = tail.quantile(0.95)
     return quantile(x, 0.95) if math.isnan(value) and x.size else value
 
@@ -149,14 +161,81 @@ def _first_lanes(plan: Plan) -> np.ndarray:
                     dtype=np.int64).reshape(plan.n_stages, plan.eligible.shape[1])
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What the KPIs of every replication of a plan share (:func:`_layout`)."""
+
+    edges: np.ndarray  # the clock-hour pieces of the counted window (by_hour.window_segments)
+    hourly: np.ndarray  # bool[S]: a roster that changes by the hour (busy time by piece)
+    first_lanes: np.ndarray  # int64[S, C] (_first_lanes)
+    avail: np.ndarray  # float[L]: server-minutes on duty in the counted window
+    lanes: tuple[slice, ...]  # each stage's lanes
+    duty: tuple[np.ndarray | None, ...]  # per hourly stage: server-minutes per lane, piece
+    work_time: tuple[float, ...]  # per stage: server-minutes on duty (offered load)
+    avail_lists: tuple[list[float], ...]  # per stage: avail of its lanes
+    duty_sums: tuple[list[float] | None, ...]  # per hourly stage: duty summed per lane
+
+
+def _layout(plan: Plan) -> _Layout:
+    """The :class:`_Layout` of ``plan``, computed once per plan."""
+    def make() -> _Layout:
+        w0, w1 = plan.warmup, plan.horizon
+        edges, seg_hours, seg_len = window_segments(w0, w1)
+        constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
+        lanes = tuple(slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
+                      for s in range(plan.n_stages))
+        hourly = np.array([not constant[sl].all() for sl in lanes], dtype=bool)
+        # the plan's own count: outages take servers off duty between hour boundaries
+        avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
+        duty = tuple(plan.roster[sl][:, seg_hours] * seg_len if hourly[s] else None
+                     for s, sl in enumerate(lanes))
+        return _Layout(edges, hourly, _first_lanes(plan), avail, lanes, duty,
+                       tuple(sum(avail[sl].tolist()) for sl in lanes),
+                       tuple(avail[sl].tolist() for sl in lanes),
+                       tuple(None if d is None else d.sum(axis=1).tolist() for d in duty))
+    return per_plan(plan, "metrics.layout", make)
+
+
+_NO_SPLIT = np.full(2, np.nan)
+"""``kpi_kernel.kpi_sums``' ``split`` when the detection estimator is not split."""
+
+
+def kernel_sums(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int, want_lanes: bool,
+                split: tuple[float, float] | None = None) -> Sums:
+    """:func:`borderesim.analysis.kpi_kernel.kpi_sums` of one replication (a
+    ``kpi_kernel.Sums``): ``want_lanes`` fills the lane hours, ``split`` (times,
+    minutes) splits the detection estimator's sums by arrival inside or outside."""
+    from . import kpi_kernel as kk  # compiled on first use
+
+    lay = _layout(plan)
+    p_ref = (Outcome(plan, inputs, trace).p_refer_if_threat() if plan.stage_referred.any()
+             else np.zeros(0))
+    return kk.Sums(*kk.kpi_sums(
+        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
+        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
+        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
+        plan.detect_p, lay.first_lanes, float(plan.warmup), float(plan.horizon),
+        float(plan.run_end), n_classes, lay.edges, lay.hourly, want_lanes,
+        _NO_SPLIT if split is None else np.array(split, dtype=np.float64)))
+
+
+def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
+    """``row`` (a view of a kernel buffer of ``whole`` values) for a tail to keep: itself
+    when it fills most of the buffer, else a copy (not to keep the buffer alive)."""
+    return row if 2 * row.size >= whole else row.copy()
+
+
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
-                     samples: dict[str, Tail] | None = None, replications: int = 10) -> dict:
+                     samples: dict[str, Tail | LaneHours] | None = None,
+                     replications: int = 10) -> dict:
     """All KPIs of one replication as ``{name: value}``.
 
     Percentile KPIs appear as this replication's percentile (``wait_p95_rep``); pass a
     dict as ``samples`` to receive, for each pooled percentile KPI (``wait_p95``), the
     :class:`~borderesim.analysis.quantiles.Tail` :func:`summarise` pools across replications,
-    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`).
+    sized for a run of ``replications`` (:func:`~borderesim.analysis.quantiles.keep_limit`),
+    and under ``"lane_hours"`` the :class:`~borderesim.analysis.overload.LaneHours` the
+    overload warnings pool (what ``overload.lane_hours`` gives, from the same pass).
 
     Per stage ``s`` (named ``{s}.*``): waits (minutes) count from reaching the stage to
     starting service, for every counted traveller who queued there (a lower bound for
@@ -173,38 +252,32 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     ``visits: referred`` stages (:func:`referred_stage_time`).
 
     The sums come from two compiled passes over the travellers
-    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`); ``borderesim.testing.reference_kpis`` is
+    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`), percentiles from compiled
+    selections (:mod:`borderesim.analysis.selection`); ``borderesim.testing.reference_kpis`` is
     the plain NumPy statement of the same numbers, and tests hold the two together.
     """
     from . import kpi_kernel as kk  # compiled on first use
 
     limit = keep_limit(replications)
-    outcome = Outcome(plan, inputs, trace)
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
+    lay = _layout(plan)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    p_ref = (outcome.p_refer_if_threat() if plan.stage_referred.any() else np.zeros(0))
-    edges, seg_hours, seg_len = window_segments(w0, w1)
-    constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
-    hourly = np.array([not constant[list(plan.lanes_of(s))].all()
-                       for s in range(plan.n_stages)], dtype=bool)
-    got = kk.Sums(*kk.kpi_sums(
-        trace.lane, trace.entry, trace.start, trace.end, trace.exit, trace.referred,
-        inputs.arrival, inputs.cls, inputs.threat, inputs.caught, inputs.service,
-        np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
-        plan.detect_p, _first_lanes(plan), float(w0), float(w1), float(plan.run_end),
-        len(prevalence), edges, hourly))
-    g, by_cls = got.total, got.cls
-    # the plan's own count: outages take servers off duty between hour boundaries
-    avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
+    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
+    if samples is not None:  # what the overload warnings pool (overload.lane_hours)
+        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
+                                          got.spell_start, got.wait_max, got.wait_max_hour,
+                                          got.open_end)
+    g, by_cls = got.total.tolist(), got.cls  # Python floats: no NumPy call per number
     counted = g[kk.G_COUNTED]
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
     k["arrivals_per_hour"] = counted / hours
-    k["wait_mean"] = _mean(got.wait_total)
-    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit)
+    k["wait_mean"] = _mean(got.wait_total)  # before the tail reorders it
+    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit, own=True)
     k["time_in_system_mean"] = _mean(got.tis)
-    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit)
+    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit,
+                                       own=True)
     k["referral_rate"] = _ratio(g[kk.G_REFERRED], counted)
     k["false_referral_rate"] = _ratio(g[kk.G_FALSE], g[kk.G_INNOCENT])
     k["detection_rate"] = _ratio(float(prevalence @ by_cls[:, kk.C_Q]),
@@ -220,40 +293,49 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k["arrived"] = counted
     k["finished"] = g[kk.G_FINISHED]
     k["unfinished"] = counted - g[kk.G_FINISHED]
-    k["queue_aware_spared"] = (float((outcome.counted & queue_aware_spared(outcome)).sum())
-                               if isinstance(inputs.dynamic, DynamicRule) else 0.0)
+    if isinstance(inputs.dynamic, DynamicRule):
+        outcome = Outcome(plan, inputs, trace)
+        k["queue_aware_spared"] = float((outcome.counted & queue_aware_spared(outcome)).sum())
+    else:
+        k["queue_aware_spared"] = 0.0
     loads = {}
+    n_buf = got.stage_wait.shape[1]
+    stages, lanes_sums = got.stage.tolist(), got.lane.tolist()
     for s, sname in enumerate(plan.stage_names):
-        row, m = got.stage[s], int(got.stage[s, kk.S_HERE])
+        row, m = stages[s], int(stages[s][kk.S_HERE])
         waits = got.stage_wait[s, :m]
         k[f"{sname}.wait_mean"] = _mean(waits)
-        k[f"{sname}.wait_p95_rep"] = _p95(waits, f"{sname}.wait_p95", samples, limit)
+        k[f"{sname}.wait_p95_rep"] = (
+            _p95(_scratch(waits, n_buf), f"{sname}.wait_p95", samples, limit, own=True)
+            if samples is not None else quantile(waits, 0.95))
         k[f"{sname}.censored"] = row[kk.S_CENSORED]
         k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
         k[f"{sname}.flushed"] = row[kk.S_FLUSHED]
-        lanes = slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
-        mine = got.lane[lanes]
-        queued, busy, on_duty = mine[:, kk.L_WAITING], mine[:, kk.L_BUSY], avail[lanes]
-        overtime = np.zeros(len(busy))
-        if hourly[s]:  # busy time within the officers on duty, clock hour by clock hour
-            duty = plan.roster[lanes][:, seg_hours] * seg_len
+        lanes = lay.lanes[s]
+        mine = lanes_sums[lanes]
+        busy, on_duty = [r[kk.L_BUSY] for r in mine], lay.avail_lists[s]
+        overtime = [0.0] * len(mine)
+        duty = lay.duty[s]
+        if duty is not None:  # busy time within the officers on duty, clock hour by hour
             within, over = within_duty(got.busy_seg[lanes], duty)
-            busy, on_duty, overtime = within.sum(axis=1), duty.sum(axis=1), over.sum(axis=1)
+            busy, on_duty = within.sum(axis=1).tolist(), lay.duty_sums[s]
+            overtime = over.sum(axis=1).tolist()
         if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
+            served = sum(r[kk.L_COUNT] for r in mine)
             for j, lname in enumerate(plan.lane_names[lanes]):
                 k[f"{lname}.utilization"] = _ratio(busy[j], on_duty[j])
                 k[f"{lname}.overtime_hours"] = overtime[j] / 60.0
-                k[f"{lname}.wait_mean"] = _ratio(mine[j, kk.L_WAIT], mine[j, kk.L_COUNT])
-                k[f"{lname}.share"] = _ratio(mine[j, kk.L_COUNT], mine[:, kk.L_COUNT].sum())
-        k[f"{sname}.utilization"] = _ratio(busy.sum(), on_duty.sum())
-        k[f"{sname}.overtime_hours"] = float(overtime.sum()) / 60.0
-        k[f"{sname}.queue_mean"] = float(queued.sum()) / (w1 - w0)
-        work_time = sum(avail[lanes].tolist())
+                k[f"{lname}.wait_mean"] = _ratio(mine[j][kk.L_WAIT], mine[j][kk.L_COUNT])
+                k[f"{lname}.share"] = _ratio(mine[j][kk.L_COUNT], served)
+        k[f"{sname}.utilization"] = _ratio(sum(busy), sum(on_duty))
+        k[f"{sname}.overtime_hours"] = sum(overtime) / 60.0
+        k[f"{sname}.queue_mean"] = sum(r[kk.L_WAITING] for r in mine) / (w1 - w0)
+        work_time = lay.work_time[s]
         loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
                                           else math.inf)
     innocent_rates = []
     for c, cname in enumerate(scenario.classes):
-        row = by_cls[c]
+        row = by_cls[c].tolist()
         k[f"class.{cname}.referral_rate"] = _ratio(row[kk.C_REFERRED], row[kk.C_COUNTED])
         k[f"class.{cname}.false_referral_rate"] = _ratio(row[kk.C_FALSE], row[kk.C_INNOCENT])
         k[f"class.{cname}.wait_mean"] = _ratio(row[kk.C_WAIT], row[kk.C_COUNTED])
@@ -269,23 +351,53 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
 
 
 def confidence_interval(values: Iterable[float], level: float = 0.95,
-                        bounds: tuple[float, float] = (-math.inf, math.inf)
-                        ) -> dict[str, float]:
+                        bounds: tuple[float, float] = (-math.inf, math.inf),
+                        stats: tuple[float, float] | None = None) -> dict[str, float]:
     """Mean and Student-t confidence interval of per-replication values (NaNs dropped).
 
     With one value the interval is undefined and reported as NaN. ``bounds``: the
     values the KPI can take; an interval reaching past them is cut there (which never
     lowers its coverage: the true mean lies within the bounds) and ``"clipped": True``
-    says so.
+    says so. ``stats``: the values' mean and standard deviation (``ddof=1``) when the
+    caller has them already (none NaN; :func:`summarise` computes all KPIs' at once).
     """
-    x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
-    if x.size == 0:
-        return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
-    mean = float(x.mean())
-    if x.size < 2 or not math.isfinite(mean):  # an infinite value has no interval
+    if stats is not None:
+        size = len(values) if isinstance(values, list) else sum(1 for _ in values)
+        mean, spread = stats
+    else:
+        x = np.asarray([v for v in values if not math.isnan(v)], dtype=float)
+        size = x.size
+        if size == 0:
+            return {"mean": math.nan, "ci_low": math.nan, "ci_high": math.nan}
+        mean = float(x.mean())
+        spread = float(x.std(ddof=1)) if size >= 2 and math.isfinite(mean) else math.nan
+    if size < 2 or not math.isfinite(mean):  # an infinite value has no interval
         return {"mean": mean, "ci_low": math.nan, "ci_high": math.nan}
-    half = t_quantile(0.5 + level / 2, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    half = _t(0.5 + level / 2, size - 1) * spread / math.sqrt(size)
     return _cut({"mean": mean, "ci_low": mean - half, "ci_high": mean + half}, bounds)
+
+
+@lru_cache(maxsize=256)
+def _t(p: float, df: int) -> float:
+    """:func:`t_quantile`, kept (every KPI of a run asks for the same one)."""
+    return t_quantile(p, df)
+
+
+def _row_stats(per_replication: list[dict[str, float]], names: list[str]
+               ) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation (``ddof=1``) across replications of each KPI in
+    ``names`` that every replication has and none has NaN, in one NumPy call each (the
+    same numbers, bit for bit, as ``x.mean()`` and ``x.std(ddof=1)`` of each row)."""
+    full = [n for n in names if all(n in rep for rep in per_replication)]
+    if len(per_replication) < 2 or not full:
+        return {}
+    rows = np.array([[rep[n] for rep in per_replication] for n in full], dtype=float)
+    keep = ~np.isnan(rows).any(axis=1)
+    rows = rows[keep]
+    with np.errstate(invalid="ignore", over="ignore"):
+        means, spreads = rows.mean(axis=1), rows.std(axis=1, ddof=1)
+    return {n: (m, s) for n, m, s in zip((n for n, k in zip(full, keep, strict=True) if k),
+                                         means.tolist(), spreads.tolist(), strict=True)}
 
 
 def _cut(ci: dict, bounds: tuple[float, float]) -> dict:
@@ -319,12 +431,14 @@ def pooled_difference(mine: dict, base: dict, mine_influence: list[float],
     return {"mean": diff, "ci_low": lo, "ci_high": hi}
 
 
-def summarise_kpi(name: str, values: list[float], level: float = 0.95) -> dict:
+def summarise_kpi(name: str, values: list[float], level: float = 0.95,
+                  stats: tuple[float, float] | None = None) -> dict:
     """One ``mean_t`` KPI across replications, as its catalogue family says: a t-interval
     cut to the KPI's bounds, or ``"exact": True`` (no interval) when the family is exact
-    whenever every replication agrees and they do."""
+    whenever every replication agrees and they do (``stats``: as
+    :func:`confidence_interval` takes them)."""
     family = kpi_info(name).family
-    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf))
+    ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf), stats)
     finite = [v for v in values if not math.isnan(v)]
     if (family.exact_if_constant and len(finite) >= 2
             and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
@@ -347,13 +461,15 @@ def summarise(per_replication: list[dict[str, float]],
     summarised as ``mean_t`` without bounds.
     """
     names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    kinds = {n: kpi_info(n).summary if is_declared(n) else "mean_t" for n in names}
+    stats = _row_stats(per_replication, [n for n in names if kinds[n] == "mean_t"])
     out: dict[str, dict[str, float]] = {}
     for n in names:
-        kind = kpi_info(n).summary if is_declared(n) else "mean_t"
+        kind = kinds[n]
         values = [rep.get(n, math.nan) for rep in per_replication]
         if kind == "mean_t":
-            out[n] = (summarise_kpi(n, values) if is_declared(n)
-                      else confidence_interval(values))
+            out[n] = (summarise_kpi(n, values, stats=stats.get(n)) if is_declared(n)
+                      else confidence_interval(values, stats=stats.get(n)))
         elif kind == "per_replication" and samples is not None:
             pooled = n.removesuffix("_rep")
             tails = [s[pooled] for s in samples if pooled in s]

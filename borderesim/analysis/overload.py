@@ -24,6 +24,7 @@ from numba import njit
 from ..run.plan import Plan
 from .by_hour import HOURS, by_hour, window_segments
 from .outcomes import Outcome
+from .plan_cache import per_plan
 
 OVER = 1.0
 """Work arriving / server time on duty at or above which an hour is overloaded."""
@@ -70,44 +71,60 @@ def longest_spell(entry: np.ndarray, start: np.ndarray) -> tuple[float, float]:
 
 
 @njit(cache=True)
-def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, warmup,
-                 horizon, run_end, work, spell, spell_start, wait_max, wait_max_hour,
-                 open_end):  # pragma: no cover - compiled
-    """:func:`lane_hours` for the lanes ``first_lane..last_lane - 1`` of one stage, in
-    one pass over its travellers (the same sums in the same order as ``by_hour``, the
-    same spells as :func:`longest_spell`: stable order by entry, running maximum of
-    ends kept per lane, first longest). Fills the lanes' rows of the output arrays."""
-    n = entry.size
-    seen = np.zeros(last_lane - first_lane, dtype=np.bool_)
-    waited = np.empty(n, dtype=np.int64)  # who waited, in traveller order
-    m = 0
-    for i in range(n):
-        ln, t = lane[i], entry[i]
-        if not counted[i] or ln < first_lane or ln >= last_lane:
-            continue
-        if not (t >= warmup and t < horizon):
-            continue
-        b = start[i]
-        if np.isnan(b):  # still waiting at the drain cap: a lower bound
-            b = run_end
-            open_end[ln] = True
-        h = int(np.floor(t / 60.0) % HOURS)
-        work[ln, h] += service[ln, i]
-        w = b - t
-        if not seen[ln - first_lane] or w > wait_max[ln]:
-            seen[ln - first_lane] = True
-            wait_max[ln], wait_max_hour[ln] = w, float(h)
-        if b > t:
-            waited[m] = i
-            m += 1
-    waited = waited[:m]
-    times = entry[waited]
-    ordered = True  # travellers often enter a stage in order: no sort then
+def hour_at(t: float) -> int:  # pragma: no cover - compiled
+    """Hour of day (0-23) of ``t`` minutes, as ``by_hour.hour_of_day``."""
+    return int(math.floor(t / 60.0)) % HOURS
+
+
+@njit(cache=True)
+def hour_span(t: float) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """:func:`hour_at` of ``t`` and times ``[lo, hi)`` around it that surely have the
+    same hour of day (the clock hour, less a margin below its end where rounding
+    ``t / 60`` could reach the next one): a pass over times in order divides once an
+    hour, not once a time."""
+    q = math.floor(t / 60.0)
+    lo, hi = q * 60.0, (q + 1.0) * 60.0
+    return hour_at(t), lo, hi - abs(hi) * 1e-12 - 1e-12
+
+
+@njit(cache=True)
+def _stable_order(keys: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """``np.argsort(keys, kind="stable")`` for keys (no NaN) that are nearly in order, as
+    travellers entering a stage are: an insertion sort, linear when few are out of
+    place; a merge sort once it has moved more than a few per key."""
+    m = keys.size
+    order = np.arange(m)
+    ordered = True
     for j in range(1, m):
-        if times[j] < times[j - 1]:
+        if keys[j] < keys[j - 1]:
             ordered = False
             break
-    order = np.arange(m) if ordered else np.argsort(times, kind="mergesort")
+    if ordered:
+        return order
+    moves = 0
+    for j in range(1, m):
+        key = keys[j]
+        at = j
+        while at > 0 and keys[order[at - 1]] > key:  # strict: equal keys keep their order
+            order[at] = order[at - 1]
+            at -= 1
+        order[at] = j
+        moves += j - at
+        if moves > 8 * m + 64:
+            return np.argsort(keys, kind="mergesort")
+    return order
+
+
+@njit(cache=True)
+def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
+           spell_start):  # pragma: no cover - compiled
+    """Fill ``spell``/``spell_start`` of the lanes ``first_lane..last_lane - 1`` of one
+    stage from the travellers ``waited`` who waited there (indices in traveller order
+    into its rows ``entry``, ``start``, ``lane``): the same spells as
+    :func:`longest_spell` (stable order by entry, running maximum of ends kept per
+    lane, first longest)."""
+    m = waited.size
+    order = _stable_order(entry[waited])
     reach = np.zeros(last_lane - first_lane)  # running maximum of ends, per lane
     head = np.zeros(last_lane - first_lane)  # where the lane's current spell began
     begun = np.zeros(last_lane - first_lane, dtype=np.bool_)
@@ -128,28 +145,76 @@ def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, wa
             spell[ln], spell_start[ln] = reach[k] - head[k], head[k]
 
 
+@njit(cache=True)
+def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, warmup,
+                 horizon, run_end, work, spell, spell_start, wait_max, wait_max_hour,
+                 open_end):  # pragma: no cover - compiled
+    """:func:`lane_hours` for the lanes ``first_lane..last_lane - 1`` of one stage, in
+    one pass over its travellers (the same sums in the same order as ``by_hour``; the
+    spells by :func:`spells`). Fills the lanes' rows of the output arrays."""
+    n = entry.size
+    seen = np.zeros(last_lane - first_lane, dtype=np.bool_)
+    waited = np.empty(n, dtype=np.int64)  # who waited, in traveller order
+    m = 0
+    hour, hour_from, hour_to = 0, np.inf, -np.inf
+    for i in range(n):
+        ln, t = lane[i], entry[i]
+        if not counted[i] or ln < first_lane or ln >= last_lane:
+            continue
+        if not (t >= warmup and t < horizon):
+            continue
+        b = start[i]
+        if np.isnan(b):  # still waiting at the drain cap: a lower bound
+            b = run_end
+            open_end[ln] = True
+        if not (t >= hour_from and t < hour_to):
+            hour, hour_from, hour_to = hour_span(t)
+        h = hour
+        work[ln, h] += service[ln, i]
+        w = b - t
+        if not seen[ln - first_lane] or w > wait_max[ln]:
+            seen[ln - first_lane] = True
+            wait_max[ln], wait_max_hour[ln] = w, float(h)
+        if b > t:
+            waited[m] = i
+            m += 1
+    spells(waited[:m], entry, start, lane, first_lane, last_lane, run_end, spell,
+           spell_start)
+
+
+def duty_hours(plan: Plan) -> np.ndarray:
+    """float[L, 24]: server-minutes on duty in each lane by hour of day over the counted
+    window (the plan's roster; computed once per plan, read-only)."""
+    def make() -> np.ndarray:
+        _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
+        duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
+                         for ln in range(plan.roster.shape[0])]).reshape(-1, HOURS)
+        duty.flags.writeable = False
+        return duty
+    return per_plan(plan, "overload.duty", make)
+
+
 def lane_hours(outcome: Outcome) -> LaneHours:
-    """The :class:`LaneHours` of one replication (a compiled pass a stage)."""
+    """The :class:`LaneHours` of one replication (a compiled pass a stage;
+    ``metrics.replication_kpis`` also gives them, from its own pass)."""
     plan, trace, inputs = outcome.plan, outcome.trace, outcome.inputs
     n_lanes = plan.roster.shape[0]
-    _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
-    duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
-                     for ln in range(n_lanes)])
     work = np.zeros((n_lanes, HOURS))
     spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, math.nan)
     wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
     open_end = np.zeros(n_lanes, dtype=bool)
-    counted = np.ascontiguousarray(outcome.counted)
     service = np.ascontiguousarray(inputs.service, dtype=float)
+    counted = np.ascontiguousarray(outcome.counted)
     for s in range(plan.n_stages):
         lanes = plan.lanes_of(s)
         _stage_lanes(np.ascontiguousarray(trace.entry[s], dtype=float),
                      np.ascontiguousarray(trace.start[s], dtype=float),
-                     np.ascontiguousarray(trace.lane[s], dtype=np.int64), service, counted,
+                     np.ascontiguousarray(trace.lane[s]), service, counted,
                      lanes.start, lanes.stop, float(plan.warmup), float(plan.horizon),
                      float(plan.run_end), work, spell, spell_start, wait_max,
                      wait_max_hour, open_end)
-    return LaneHours(work, duty, spell, spell_start, wait_max, wait_max_hour, open_end)
+    return LaneHours(work, duty_hours(plan), spell, spell_start, wait_max, wait_max_hour,
+                     open_end)
 
 
 def _clock(minutes: float) -> str:

@@ -51,7 +51,8 @@ replication (:func:`paired_interval`).
 its replications (:func:`keep_limit`: that many divided by the replications, at least
 :data:`KEEP_FLOOR`). A replication with more waits than its limit (a year of a busy
 crossing holds ~10^7) keeps only its largest ones — at most :data:`KEEP_SHARE` of them —
-(:class:`Tail`, built with ``np.partition``, no Python loops), their count, and up to
+(:class:`Tail`, selected in compiled passes, :mod:`borderesim.analysis.selection`), their
+count, and up to
 :data:`GRID` evenly ranked order statistics of the waits it dropped. The pooled
 percentile is exact whenever it lies above every dropped wait (always in runs of up to
 ten replications of 10^6 travellers) — unless a replication has more of its waits above
@@ -69,6 +70,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .selection import count_at_most as _count_at_most
+from .selection import select, select_many, window
 from .student_t import t_quantile
 
 POOL_VALUES = 10_000_000
@@ -109,12 +112,16 @@ def rank(n: int, share: float) -> int:
 def quantile(values: np.ndarray, share: float) -> float:
     """The inverted-CDF ``share``-quantile (``share`` 0-1, e.g. 0.95) of ``values``;
     NaN for no values. Equal to ``np.percentile(values, 100 * share,
-    method="inverted_cdf")``, in linear time."""
-    values = np.asarray(values, dtype=float)
+    method="inverted_cdf")``, in linear time (:func:`~borderesim.analysis.selection.select`)."""
+    values = _floats(values)
     if values.size == 0:
         return math.nan
-    k = rank(values.size, share)
-    return float(np.partition(values, k)[k])
+    return float(select(values, rank(values.size, share)))
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """``values`` as a contiguous float64 array (no copy when it already is one)."""
+    return np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ class Tail:
     """What one replication keeps of its values for a pooled percentile.
 
     ``n``: how many values there were; ``top``: the largest of them, in no particular
-    order (a partition, not a sort: :meth:`quantile` and :func:`count_at_most` select);
+    order (float64; :meth:`quantile` and :func:`count_at_most` select, never sort);
     ``dropped_max``: the largest value not kept (``-inf`` if all were kept); ``grid``:
     evenly ranked order statistics of the values not kept, ascending (empty if none).
     """
@@ -142,22 +149,30 @@ class Tail:
         if self.n == 0:
             return math.nan
         k = rank(self.n, share) - self.dropped
-        return float(np.partition(self.top, k)[k]) if k >= 0 else math.nan
+        return float(select(self.top, k)) if k >= 0 else math.nan
 
 
-def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10) -> Tail:
-    """The :class:`Tail` of ``values``: a copy of all of them if at most ``limit``, else
-    the largest (:func:`kept_values`; one partition, one copy of the kept part; no sort)."""
-    values = np.asarray(values, dtype=float)
+def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = False) -> Tail:
+    """The :class:`Tail` of ``values``: all of them if at most ``limit``, else the largest
+    (:func:`kept_values`; compiled selections, one copy of the kept part; no sort).
+
+    ``own``: ``values`` (contiguous float64) is the caller's scratch: it may be reordered
+    and, when all are kept, becomes the tail's ``top`` itself (no copy; the multiset
+    of its values is unchanged, so percentiles of it stay right)."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not (own and values.flags.c_contiguous):
+        values = values.copy()
     n = values.size
     m = n if n <= limit else min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
     if m == n:
-        return Tail(n, values.copy(), -math.inf, np.zeros(0))
+        return Tail(n, values, -math.inf, np.zeros(0))
     d = n - m
     grid = min(GRID, limit, d)
     ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
-    part = np.partition(values, np.unique(np.concatenate([ranks, [d - 1, d]])))
-    return Tail(n, part[d:].copy(), float(part[d - 1]), part[ranks].copy())
+    wanted = np.unique(np.append(ranks, [d - 1, d]))
+    got = select_many(values, wanted)  # in place: leaves the d smallest first
+    at = dict(zip(wanted.tolist(), got.tolist(), strict=True))
+    return Tail(n, values[d:].copy(), at[d - 1], np.array([at[r] for r in ranks.tolist()]))
 
 
 def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
@@ -165,7 +180,8 @@ def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
     of ``tails`` pooled."""
     n = sum(t.n for t in tails)
     dropped = sum(t.dropped for t in tails)
-    kept = np.concatenate([t.top for t in tails]) if tails else np.zeros(0)
+    kept = (_floats(np.concatenate([t.top for t in tails])) if tails
+            else np.zeros(0))
     return n, dropped, kept, max((t.dropped_max for t in tails), default=-math.inf)
 
 
@@ -175,9 +191,22 @@ def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
     n, dropped, kept, cut = _pool(tails)
     if n == 0:
         return math.nan, True
+    return _pooled_value(tails, kept, n, dropped, cut, share)
+
+
+def _pooled_value(tails: Sequence[Tail], kept: np.ndarray, n: int, dropped: int, cut: float,
+                  share: float, near: tuple[int, np.ndarray] | None = None
+                  ) -> tuple[float, bool]:
+    """:func:`pooled_quantile` from the pooled ``kept`` values (left untouched), ``n``
+    values in all, ``dropped`` of them not kept, the largest of those ``cut``;
+    ``near``: a :func:`~borderesim.analysis.selection.window` of ``kept`` to select in
+    when it holds the rank."""
     k = rank(n, share) - dropped
     if k >= 0:
-        value = float(np.partition(kept, k)[k])
+        if near is not None and near[0] <= k < near[0] + near[1].size:
+            value = float(select(near[1], k - near[0]))
+        else:
+            value = float(select(kept, k))
         if value >= cut:
             return value, True
     return _grid_quantile(tails, kept, n, share), False
@@ -199,7 +228,7 @@ def count_at_most(tail: Tail, x: float) -> float:
     """How many of the replication's values are ``<= x`` (exact when ``x`` is at least
     its largest dropped value, else read off the grid of dropped values)."""
     if x >= tail.dropped_max:
-        return float(tail.dropped + np.count_nonzero(tail.top <= x))
+        return float(tail.dropped + _count_at_most(_floats(tail.top), x))
     return float(np.searchsorted(tail.grid, x, side="right")) * tail.dropped / tail.grid.size
 
 
@@ -224,12 +253,13 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     """The pooled ``share``-quantile of ``tails`` with its Woodruff interval (module
     docstring); NaN bounds with fewer than two replications holding values."""
     total, dropped, kept, cut = _pool(tails)
-    k = rank(total, share) - dropped if total else -1
-    part = np.partition(kept, k) if k >= 0 else kept  # the one selection all ranks share
-    if k >= 0 and part[k] >= cut:
-        value, exact = float(part[k]), True
-    else:
-        value, exact = pooled_quantile(tails, share)
+    near = None  # the values ranked within 5 % either side: the interval's selections
+    if total and rank(total, share) - dropped >= 0 and kept.size > 4096:
+        k_lo, k_hi = (min(max(rank(total, b) - dropped, 0), kept.size - 1)
+                      for b in (max(share - 0.05, 0.0), min(share + 0.05, 1.0)))
+        near = window(kept, k_lo, k_hi)
+    value, exact = (_pooled_value(tails, kept, total, dropped, cut, share, near) if total
+                    else (math.nan, True))
     n = np.array([t.n for t in tails], dtype=float)
     used = n > 0
     r = int(used.sum())
@@ -241,28 +271,11 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     resid = a - ratio * n
     se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
     t = t_quantile(0.5 + level / 2, r - 1)
-    low, high = (_bound(tails, part, k if exact else -1, cut, total, dropped, b)
+    low, high = (_pooled_value(tails, kept, total, dropped, cut, b, near)[0]
                  for b in (max(share - t * se, 0.0), min(share + t * se, 1.0)))
     if high > low:  # density read off the interval: f = 2 t se / width
         influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)
     return PooledEstimate(value, low, high, exact, influence)
-
-
-def _bound(tails: Sequence[Tail], part: np.ndarray, k: int, cut: float, total: int,
-           dropped: int, share: float) -> float:
-    """``pooled_quantile(tails, share)[0]`` (a bound of :func:`pooled_interval`, which may
-    use the grid: ±0.1 % of rank) from ``part``, the kept values partitioned at their
-    ``k``-th smallest (``k`` < 0: not partitioned), selecting in one side of it only
-    (which it reorders)."""
-    j = rank(total, share) - dropped
-    if k < 0 or j < 0:
-        return pooled_quantile(tails, share)[0]
-    if j < k:  # in place: ``part`` is scratch, its sides stay apart
-        part[:k].partition(j)
-    elif j > k:
-        part[k + 1:].partition(j - k - 1)
-    value = float(part[j])
-    return value if value >= cut else _grid_quantile(tails, part, total, share)
 
 
 def paired_interval(diff: float, influence_a: np.ndarray, influence_b: np.ndarray,

@@ -31,13 +31,14 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..model.events import shock_window
 from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
-from .metrics import check_probability, detection_population
+from .metrics import kernel_sums
 from .outcomes import Outcome, occupancy
 
 ROLLING_MIN = 30.0
@@ -70,21 +71,105 @@ def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float, t1: float = np.i
     return int(max(at_t0, after.max() if after.size else 0))
 
 
+@njit(cache=True)
+def _p95_over(wait: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              target: float) -> np.ndarray:  # pragma: no cover - compiled
+    """For each window ``wait[lo[k]:hi[k]]`` (``lo``, ``hi`` non-decreasing; ``order``:
+    ``np.argsort(wait)``, NaN last): is its
+    ``np.percentile(.., 95)`` (linear interpolation, NumPy's arithmetic step by step)
+    above ``target``? A NaN in a window makes it NaN, so not above; an empty window is
+    not above.
+
+    The windows slide: each wait enters and leaves once a Fenwick tree of counts over
+    the waits' ranks, and the two order statistics a window's percentile needs are
+    read off it in ``log n`` steps, not selected anew.
+    """
+    n = wait.size
+    valid = 0
+    for j in range(n):
+        valid += not math.isnan(wait[j])
+    at = np.empty(n, dtype=np.int64)  # each wait's position in sorted order
+    for r in range(n):
+        at[order[r]] = r
+    values = wait[order]
+    tree = np.zeros(valid + 1, dtype=np.int64)
+    top = 1
+    while top * 2 <= valid:
+        top *= 2
+    out = np.zeros(lo.size, dtype=np.bool_)
+    a = b = 0  # the window in the tree: wait[a:b]
+    nans = 0
+    for k in range(lo.size):
+        while b < hi[k]:  # enters
+            if at[b] < valid:
+                j = at[b] + 1
+                while j <= valid:
+                    tree[j] += 1
+                    j += j & -j
+            else:
+                nans += 1
+            b += 1
+        while a < lo[k]:  # leaves
+            if at[a] < valid:
+                j = at[a] + 1
+                while j <= valid:
+                    tree[j] -= 1
+                    j += j & -j
+            else:
+                nans -= 1
+            a += 1
+        m = b - a
+        if m <= 0 or nans > 0:
+            continue
+        virtual = (m - 1) * 0.95  # np.percentile's "linear": (n - 1) q, q = 95 / 100
+        below = math.floor(virtual)
+        gamma = virtual - below
+        i = int(below)
+        low = values[_kth(tree, top, valid, i)]
+        if m == 1:
+            value = low
+        else:
+            high = values[_kth(tree, top, valid, i + 1)]
+            diff = high - low  # numpy's _lerp
+            value = low + diff * gamma
+            if gamma >= 0.5:
+                value = high - diff * (1 - gamma)
+        out[k] = value > target
+    return out
+
+
+@njit(cache=True)
+def _kth(tree: np.ndarray, top: int, size: int, k: int) -> int:  # pragma: no cover
+    """Position (0-based) of the ``k``-th (0-based) counted item in a Fenwick tree of
+    counts over ``size`` positions (``top``: the largest power of two <= ``size``)."""
+    pos = 0
+    rest = k + 1
+    step = top
+    while step > 0:
+        nxt = pos + step
+        if nxt <= size and tree[nxt] < rest:
+            pos = nxt
+            rest -= tree[nxt]
+        step //= 2
+    return pos
+
+
 def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizon: float,
                      target: float) -> float:
     """Minutes from ``t_shock`` until the rolling 30-minute p95 wait stays <= ``target``.
 
     ``horizon - t_shock`` when it never does (the caller reports that separately).
+    The p95 of each window is ``np.percentile(.., 95)``, computed in a compiled pass
+    (:func:`_p95_over`; ``borderesim.testing.reference_kpis.recovery_minutes`` is the
+    plain loop it replaces).
     """
     order = np.argsort(entry, kind="stable")
-    entry, wait = entry[order], wait[order]
+    entry, wait = entry[order], np.ascontiguousarray(wait[order], dtype=np.float64)
     grid = np.arange(t_shock, horizon, GRID_MIN)
     lo = np.searchsorted(entry, grid - ROLLING_MIN, side="right")
     hi = np.searchsorted(entry, grid, side="right")
-    over = np.zeros(len(grid), dtype=bool)
-    for k in range(len(grid)):
-        if hi[k] > lo[k]:
-            over[k] = np.percentile(wait[lo[k]:hi[k]], 95) > target
+    over = _p95_over(wait, np.argsort(wait), lo.astype(np.int64), hi.astype(np.int64),
+                     float(target))
     bad = np.flatnonzero(over)
     if bad.size == 0:
         return 0.0
@@ -126,19 +211,19 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
 
 def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, float]
                      ) -> dict[str, float]:
-    """The low-variance detection estimator for arrivals inside and outside ``window``."""
-    inputs = outcome.inputs
+    """The low-variance detection estimator for arrivals inside and outside ``window``
+    (both ends included), from the KPI pass's sums by class
+    (``borderesim.testing.reference_kpis.detection_split``: the NumPy statement)."""
+    from . import kpi_kernel as kk
+
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    scored = detection_population(outcome)
-    q = check_probability(outcome, scored)
-    inside = (inputs.arrival >= window[0]) & (inputs.arrival <= window[1])
+    got = kernel_sums(outcome.plan, outcome.inputs, outcome.trace, len(prevalence), False,
+                      window)
     out = {}
-    for name, part in (("shock", inside), ("outside", ~inside)):
-        mine = scored & part
-        weight = prevalence[inputs.cls[mine]]
-        total = float(weight.sum())
-        out[f"detection_rate.{name}"] = float(weight @ q[mine]) / total if total > 0 \
-            else math.nan
+    for name, q, count in (("shock", kk.C_Q_IN, kk.C_IN), ("outside", kk.C_Q_OUT, kk.C_OUT)):
+        total = float(prevalence @ got.cls[:, count])
+        out[f"detection_rate.{name}"] = (float(prevalence @ got.cls[:, q]) / total
+                                         if total > 0 else math.nan)
     return out
 
 

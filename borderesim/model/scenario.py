@@ -476,8 +476,9 @@ def load_scenario_text(text: str, source: str = "upload") -> Scenario:
                             "on the server); upload the combined scenario instead", source,
                             "extends")
     if "crossings" in data:  # a region file (borderesim.run.region.is_region_mapping)
-        raise ScenarioError("a region file cannot be uploaded (its crossings name other files "
-                            "on the server); start the workshop on it from the command line: "
+        raise ScenarioError("a region file cannot be uploaded as a scenario; upload it on the "
+                            "region page (Page: 'A region of crossings'), which reads only "
+                            "borderesim's own crossing files, or start the workshop on it: "
                             "borderesim workshop REGION.yaml", source, "crossings")
     return validate(data, source)
 

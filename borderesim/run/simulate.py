@@ -9,8 +9,7 @@ from typing import Any
 
 from .. import __version__
 from ..analysis.metrics import replication_kpis, summarise
-from ..analysis.outcomes import Outcome
-from ..analysis.overload import LaneHours, lane_hours
+from ..analysis.overload import LaneHours
 from ..analysis.overload import overload_warnings as lane_warnings
 from ..analysis.shocks import shock_kpis
 from ..errors import ScenarioError
@@ -92,13 +91,11 @@ def run_replication(
     ``samples``: filled with what summaries pool across replications: the tails of
     pooled percentiles (:func:`replication_kpis`, sized for a run of ``replications``)
     and, under ``"lane_hours"``, the :class:`~borderesim.analysis.overload.LaneHours` the
-    overload warnings read.
+    overload warnings read (both from :func:`replication_kpis`' one pass).
     """
     inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
     kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
     kpis.update(shock_kpis(scenario, plan, inputs, trace))  # nothing without events/reserve
-    if samples is not None:
-        samples["lane_hours"] = lane_hours(Outcome(plan, inputs, trace))
     return kpis, inputs, trace
 
 

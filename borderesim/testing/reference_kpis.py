@@ -341,3 +341,47 @@ def lane_hours(outcome: Outcome) -> LaneHours:
             wait_max[ln], wait_max_hour[ln] = waits[k], float(hour_of_day(t_in[k:k + 1])[0])
             open_end[ln] = bool(waiting.any())
     return LaneHours(work, duty, spell, spell_start, wait_max, wait_max_hour, open_end)
+
+
+def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizon: float,
+                     target: float) -> float:
+    """``borderesim.analysis.shocks.recovery_minutes`` before: ``np.percentile`` of each
+    rolling window in a Python loop."""
+    from ..analysis.shocks import GRID_MIN, ROLLING_MIN
+
+    order = np.argsort(entry, kind="stable")
+    entry, wait = entry[order], wait[order]
+    grid = np.arange(t_shock, horizon, GRID_MIN)
+    lo = np.searchsorted(entry, grid - ROLLING_MIN, side="right")
+    hi = np.searchsorted(entry, grid, side="right")
+    over = np.zeros(len(grid), dtype=bool)
+    for k in range(len(grid)):
+        if hi[k] > lo[k]:
+            over[k] = np.percentile(wait[lo[k]:hi[k]], 95) > target
+    bad = np.flatnonzero(over)
+    if bad.size == 0:
+        return 0.0
+    last = int(bad[-1])
+    if last + 1 >= len(grid):
+        return horizon - t_shock
+    return float(grid[last + 1] - t_shock)
+
+
+def detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, float]
+                    ) -> dict[str, float]:
+    """``borderesim.analysis.shocks._detection_split`` before: the detection estimator
+    per traveller (``metrics.check_probability``) weighted by prevalence, for counted
+    arrivals inside and outside ``window`` (both ends included)."""
+    inputs = outcome.inputs
+    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    scored = detection_population(outcome)
+    q = check_probability(outcome, scored)
+    inside = (inputs.arrival >= window[0]) & (inputs.arrival <= window[1])
+    out = {}
+    for name, part in (("shock", inside), ("outside", ~inside)):
+        mine = scored & part
+        weight = prevalence[inputs.cls[mine]]
+        total = float(weight.sum())
+        out[f"detection_rate.{name}"] = float(weight @ q[mine]) / total if total > 0 \
+            else math.nan
+    return out

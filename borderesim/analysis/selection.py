@@ -1,0 +1,251 @@
+"""Order statistics in compiled passes: what ``np.partition`` gives, without its slow cases.
+
+``np.partition`` copies its input and, on arrays full of ties (waits that are mostly
+zero), takes up to a hundred times longer than on distinct values. Percentiles here
+need one or a few order statistics of arrays of up to ~10^7 values, so
+:func:`select` finds the ``k``-th smallest by bracketing it between two values of a
+small evenly spaced sample (Floyd and Rivest's idea), counting in one read-only pass
+how many values fall below, between and above, and selecting among the few between
+(a three-way quickselect, which handles ties in one step). An array of ties resolves
+in the counting pass. NaN ranks above everything, as in ``np.partition`` and
+``np.sort``; ``-0.0`` and ``0.0`` are equal (either may be returned).
+
+:func:`select_many` reads several order statistics at once, in place (no copy),
+leaving the array partitioned at each (the tails of a year's waits,
+``quantiles.tail_of``); :func:`window` keeps the values around a few close ranks.
+Everything returned is an element of the input: the results are exactly those of a
+sort.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_SMALL = 256
+"""Arrays up to this size are selected directly (a copy and a quickselect)."""
+
+
+@njit(cache=True)
+def _swap(a: np.ndarray, i: int, j: int) -> None:  # pragma: no cover - compiled
+    t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+@njit(cache=True)
+def _partition3(a: np.ndarray, lo: int, hi: int) -> tuple[int, int]:  # pragma: no cover
+    """Three-way partition of ``a[lo:hi+1]`` (no NaN) around the median of its first,
+    middle and last values: returns ``(lt, gt)`` with ``a[lo:lt] < pivot``,
+    ``a[lt:gt+1] == pivot`` and ``a[gt+1:hi+1] > pivot``. Two branch-free Lomuto
+    passes (values below the pivot to the front, then values equal to it): no
+    mispredicted branch per value, which is what makes a partition slow."""
+    x, y, z = a[lo], a[(lo + hi) // 2], a[hi]
+    pivot = max(min(x, y), min(max(x, y), z))
+    lt = lo
+    for i in range(lo, hi + 1):
+        v = a[i]
+        a[i] = a[lt]
+        a[lt] = v
+        lt += v < pivot
+    gt = lt
+    for i in range(lt, hi + 1):
+        v = a[i]
+        a[i] = a[gt]
+        a[gt] = v
+        gt += v <= pivot
+    return lt, gt - 1
+
+
+@njit(cache=True)
+def _quickselect(a: np.ndarray, lo: int, hi: int, k: int) -> float:  # pragma: no cover
+    """The value ``a[lo:hi+1]`` (no NaN) holds at rank ``k`` (``lo <= k <= hi``) once
+    sorted, leaving ``a[lo:k]`` at most and ``a[k+1:hi+1]`` at least that value.
+    Sorts the remaining range after many rounds (no quadratic worst case)."""
+    rounds = 0
+    while hi > lo:
+        rounds += 1
+        if rounds > 64:
+            a[lo:hi + 1] = np.sort(a[lo:hi + 1])
+            return a[k]
+        lt, gt = _partition3(a, lo, hi)
+        if k < lt:
+            hi = lt - 1
+        elif k > gt:
+            lo = gt + 1
+        else:
+            return a[k]
+    return a[k]
+
+
+@njit(cache=True)
+def nan_last(a: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Move the NaNs of ``a`` to its end, in place; returns how many values are not NaN."""
+    j = a.size
+    i = 0
+    while i < j:
+        if math.isnan(a[i]):
+            j -= 1
+            _swap(a, i, j)
+        else:
+            i += 1
+    return j
+
+
+@njit(cache=True)
+def _direct(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
+    """:func:`select` by a quickselect of a copy of ``a``."""
+    b = a.copy()
+    valid = nan_last(b)
+    return b[k] if k >= valid else _quickselect(b, 0, valid - 1, k)
+
+
+@njit(cache=True)
+def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover - compiled
+    """Two values of an evenly spaced sample of ``a`` between which its ``k``-th smallest
+    lies with near certainty (three standard deviations of a sample rank each way;
+    ``-inf``/``inf`` past the sample's ends; ``a`` has more than :data:`_SMALL`)."""
+    n = a.size
+    size = min(n // 4, max(64, int(n ** 0.6)))
+    step = n // size
+    sample = np.empty(size)
+    got = 0
+    for j in range(size):
+        v = a[j * step]
+        sample[got] = v
+        got += not math.isnan(v)
+    sample = np.sort(sample[:got])
+    lo, hi = -np.inf, np.inf
+    if got > 0:
+        p = min(max(k / n, 0.0), 1.0)
+        at = int(p * got)
+        margin = int(3.0 * math.sqrt(got * p * (1.0 - p))) + 2
+        if at - margin >= 0:
+            lo = sample[at - margin]
+        if at + margin < got:
+            hi = sample[at + margin]
+    return lo, hi
+
+
+@njit(cache=True)
+def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """``(below, values)``: a copy of the values of ``a`` from its ``k_lo``-th to its
+    ``k_hi``-th smallest (and a few around them, no NaN), and how many values rank
+    below them; order statistic ``j`` of ``a`` is ``select(values, j - below)`` for
+    ``below <= j < below + values.size``. ``(0, a.copy())`` when the sample's bracket
+    misses. Several order statistics close together (a pooled percentile and its
+    interval) are then read off a fraction of the values."""
+    n = a.size
+    if n <= _SMALL:
+        return 0, a.copy()
+    lo, _ = _bracket(a, k_lo)
+    _, hi = _bracket(a, k_hi)
+    below = 0
+    between = 0
+    for j in range(n):
+        v = a[j]
+        below += v < lo
+        between += (v >= lo) & (v <= hi)
+    if not (below <= k_lo and k_hi < below + between):
+        return 0, a.copy()
+    b = np.empty(between + 1)  # written without branches: one slot past the end
+    got = 0
+    for j in range(n):
+        v = a[j]
+        b[got] = v
+        got += (v >= lo) & (v <= hi)
+    return below, b[:between]
+
+
+@njit(cache=True)
+def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
+    """The ``k``-th smallest value of ``a`` (0-based; NaN ranked last), ``a`` untouched.
+
+    A sample of ``a`` brackets rank ``k`` between two of its values (:func:`_bracket`);
+    one branch-free pass counts the values below and between, a second copies those
+    between, and the same is done on them until few are left. A bracket that misses
+    (an unlucky sample) or hardly narrows falls back to a quickselect of the values at
+    hand: always exact, only slower.
+    """
+    cur = a
+    while cur.size > _SMALL:
+        n = cur.size
+        lo, hi = _bracket(cur, k)
+        below = 0
+        between = 0
+        for j in range(n):
+            v = cur[j]
+            below += v < lo
+            between += (v >= lo) & (v <= hi)
+        if not (below <= k < below + between) or 2 * between > n:
+            return _direct(cur, k)
+        if lo == hi:
+            return lo
+        b = np.empty(between + 1)  # written without branches: one slot past the end
+        got = 0
+        for j in range(n):
+            v = cur[j]
+            b[got] = v
+            got += (v >= lo) & (v <= hi)
+        cur = b[:between]
+        k -= below
+    return _direct(cur, k)
+
+
+@njit(cache=True)
+def select_many(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """The values of ``a`` at the ascending 0-based ``ranks`` once sorted (NaN last);
+    reorders ``a`` in place, partitioned at every rank (``a[:r]`` holds the ``r``
+    smallest values for each ``r`` in ``ranks``, as ``np.partition(a, ranks)`` leaves
+    it). Each three-way partition settles every rank it brackets, so ``r`` ranks of
+    ``n`` values take about ``n log r`` steps."""
+    out = np.empty(ranks.size)
+    valid = nan_last(a)
+    # ranges of a still to split, each with the slice of ranks inside it
+    stack = np.empty((ranks.size + 1, 4), dtype=np.int64)
+    lo_r = 0
+    while lo_r < ranks.size and ranks[lo_r] < valid:
+        lo_r += 1
+    for j in range(lo_r, ranks.size):
+        out[j] = np.nan
+    if lo_r == 0:
+        return out
+    stack[0, 0], stack[0, 1], stack[0, 2], stack[0, 3] = 0, valid - 1, 0, lo_r
+    top = 1
+    while top > 0:
+        top -= 1
+        lo, hi, r0, r1 = stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3]
+        if r1 - r0 == 1 or hi - lo < 16:
+            if hi - lo < 16:
+                a[lo:hi + 1] = np.sort(a[lo:hi + 1])
+                for j in range(r0, r1):
+                    out[j] = a[ranks[j]]
+            else:
+                out[r0] = _quickselect(a, lo, hi, ranks[r0])
+            continue
+        lt, gt = _partition3(a, lo, hi)
+        m0 = r0
+        while m0 < r1 and ranks[m0] < lt:
+            m0 += 1
+        m1 = m0
+        while m1 < r1 and ranks[m1] <= gt:
+            out[m1] = a[lt]
+            m1 += 1
+        if m0 > r0:  # each range on the stack holds a rank: ranks bound its depth
+            stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = lo, lt - 1, r0, m0
+            top += 1
+        if r1 > m1:
+            stack[top, 0], stack[top, 1], stack[top, 2], stack[top, 3] = gt + 1, hi, m1, r1
+            top += 1
+    return out
+
+
+@njit(cache=True)
+def count_at_most(a: np.ndarray, x: float) -> int:  # pragma: no cover - compiled
+    """How many values of ``a`` are ``<= x`` (NaN never is)."""
+    count = 0
+    for j in range(a.size):
+        count += a[j] <= x
+    return count
