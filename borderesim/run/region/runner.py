@@ -24,6 +24,11 @@ refresh: ``tests/test_region_speed.py`` keeps that loop as its reference).
 
 - Uninformed travellers never read a posted wait: they are routed at once, and a
   crossing is replayed only at a refresh where an informed traveller departs.
+- Not even there when bounds settle the choice (:func:`settled_route`): under
+  ``posted: queue`` a posted wait lies between 0 and the travellers who may be waiting
+  (not started at the last replay's end, or arrived since) times the stage's longest
+  lane mean over the servers then (:meth:`_Posting.bound`); when every informed
+  traveller of the period chooses the same throughout, no replay is needed.
 - One replay serves every refresh up to its end (:func:`posted_series`): without a
   pre-empting outage a start is never undone, so a start before ``T_m`` (``served``) and
   who waits at ``T_m`` (entered, not started before it: ``queue``) read the same from any
