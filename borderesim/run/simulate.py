@@ -19,7 +19,7 @@ from . import budget, drain
 from .drain import drain_warnings
 from .engines import get_engine
 from .plan import Plan, make_plan
-from .sampling import Inputs
+from .sampling import Inputs, budget_checked
 from .trace import Trace
 
 
@@ -135,7 +135,9 @@ def simulate(
     to a serial run (``workers=1``).
 
     Before sampling, ``budget.check`` refuses (``ScenarioError``) a run that cannot fit
-    in memory and prints a one-line warning on stderr when it will take minutes.
+    in memory and prints a one-line warning on stderr when it will take minutes; that
+    check covers every replication, so sampling does not repeat it per replication
+    (``sampling.budget_checked``).
     """
     scenario = load_scenario(scenario)
     reps = scenario.replications if replications is None else int(replications)
@@ -164,14 +166,16 @@ def simulate(
             if kept is not None:
                 traces.append(kept)
     else:
-        for r in range(reps):
-            tails: dict[str, Any] = {}
-            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails, reps)
-            per_rep.append(kpis)
-            samples.append(tails)
-            if keep_traces:
-                traces.append((inputs, trace))
-            del inputs, trace  # free this replication before the next is sampled
+        with budget_checked(scenario):  # budget.check above covered every replication
+            for r in range(reps):
+                tails: dict[str, Any] = {}
+                kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails,
+                                                      reps)
+                per_rep.append(kpis)
+                samples.append(tails)
+                if keep_traces:
+                    traces.append((inputs, trace))
+                del inputs, trace  # free this replication before the next is sampled
     influence: dict[str, list[float]] = {}
     summary = summarise(per_rep, samples, influence)
     lanes = [s["lane_hours"] for s in samples if "lane_hours" in s]
