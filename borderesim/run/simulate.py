@@ -11,6 +11,7 @@ from .. import __version__
 from ..analysis.metrics import replication_kpis, summarise
 from ..analysis.overload import LaneHours
 from ..analysis.overload import overload_warnings as lane_warnings
+from ..analysis.plan_cache import per_plan
 from ..analysis.shocks import shock_kpis
 from ..errors import ScenarioError
 from ..model.scenario import Scenario, load_scenario
@@ -57,6 +58,14 @@ class Result:
         """The estimate of ``kpi``: its mean across replications, or for a pooled
         percentile (``wait_p95``) the percentile of all replications' travellers."""
         return self.kpis[kpi]["mean"]
+
+
+def plan_of(scenario: Scenario) -> Plan:
+    """``make_plan(scenario)``, made once per scenario object (a scenario is immutable: a
+    changed one, e.g. by ``--set``, is a new object), so a scenario simulated again (a
+    benchmark, the workshop's run and its plan) also keeps what analyses derived from
+    its plan (``analysis.plan_cache``)."""
+    return per_plan(scenario, "simulate.plan", lambda: make_plan(scenario))
 
 
 def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
@@ -154,7 +163,7 @@ def simulate(
                                name)
     if slow:
         budget.announce(slow)
-    plan = make_plan(scenario)
+    plan = plan_of(scenario)
     per_rep, samples, traces = [], [], []
     if int(workers) > 1 and reps > 1:
         from .parallel import run_replications
