@@ -112,3 +112,16 @@ def test_summarise_with_a_kpi_missing_or_nan_in_some_replications():
     assert out["extra.a"] == confidence_interval([2.0, float("nan"), float("nan"), 5.0])
     assert out["detection_rate"]["exact"] is True  # constant: no interval
     assert out["detection_rate"]["ci_low"] == out["detection_rate"]["ci_high"] == 0.1
+
+
+def test_kpis_of_a_scenario_one_knob_apart_are_not_read_from_the_others_cache():
+    from borderesim.analysis import plan_cache
+
+    base = load_scenario(LAND, SHORT)
+    changed = load_scenario(LAND, [*SHORT, "classes.general.threat_prevalence=0.05"])
+    simulate(base, engine="fast", replications=2)
+    kept = simulate(changed, engine="fast", replications=2).per_replication
+    plan_cache._KEPT.clear()
+    fresh = simulate(changed, engine="fast", replications=2).per_replication
+    assert kept == fresh
+    assert kept != simulate(base, engine="fast", replications=2).per_replication

@@ -263,7 +263,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
-    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    prevalence = per_plan(scenario, "metrics.prevalence", lambda: np.array(
+        [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
         samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,

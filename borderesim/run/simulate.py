@@ -156,11 +156,12 @@ def simulate(
     if int(workers) < 1:
         raise ValueError("workers must be at least 1")
     # refuse before the engines are even imported; warn once the engine is known
-    budget.check(scenario, reps, "simpy" if engine == "simpy" else "fast", keep_traces,
-                 int(workers))
+    checked = "simpy" if engine == "simpy" else "fast"
+    slow = budget.check(scenario, reps, checked, keep_traces, int(workers))
     name, reason = choose_engine(scenario, engine)
-    slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces, int(workers)),
-                               name)
+    if name != checked:  # auto fell back to SimPy: its own time estimate
+        slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces,
+                                                   int(workers)), name)
     if slow:
         budget.announce(slow)
     plan = plan_of(scenario)
