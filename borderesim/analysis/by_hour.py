@@ -70,7 +70,7 @@ def stage_waits(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> StageWaits:
     """Waits at stage ``s`` of the counted travellers, by the hour they entered the stage."""
     outcome = Outcome(plan, inputs, trace)
     here = outcome.counted & outcome.queued(s)
-    return StageWaits(hour_of_day(trace.entry[s][here]), trace.lane[s][here],
+    return StageWaits(hour_of_day(trace.entry[s][here]), trace.lane[s][here].astype(np.int64),
                       outcome.wait(s)[here], outcome.censored(s)[here])
 
 

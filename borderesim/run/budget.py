@@ -7,12 +7,15 @@ number of travellers is the integral of the hourly arrival rate over the run. Th
 module estimates the bytes and seconds a run needs and refuses, with one readable
 ``ScenarioError`` naming the field to change, what cannot fit in memory.
 
-Memory per traveller and replication (bytes; measured with ``tracemalloc`` on one
-replication of ``simulate.run_replication``, see ``tests/test_hostile_sizes.py``):
-kept while the replication runs, ``43 + 8 * lanes + 33 * stages`` (arrival, class,
-threat, referral arrays; a service time per lane; detection, lane and three times per
-stage), plus about 64 of temporaries at the peak (sorting arrivals, strategy scores,
-KPI masks).
+Memory per traveller and replication (bytes; measured with ``tracemalloc``, which sees
+arrays allocated in compiled code too, on one replication of
+``simulate.run_replication``, see ``tests/test_trace_memory.py``): kept while the
+replication runs, ``28 + 8 * lanes + 26 * stages`` (arrival, exit and P(refer | threat)
+times, one-byte class, threat and referral flags; a service time per lane; detection,
+a one-byte lane code and three times per stage), 24 more under a queue-aware rule (its
+scores and threat means, the thresholds met), plus the KPIs' temporaries at the peak
+(``TEMPORARY``: waits and times in the crossing per traveller and per stage; more under
+a queue-aware rule).
 
 The memory a run may use (``memory_cap``) is, unless ``BORDERESIM_MEMORY_LIMIT`` sets
 it (bytes, or a number with K, M, G or T, e.g. ``8G``): half the memory the system
@@ -33,13 +36,16 @@ from ..analysis.quantiles import keep_limit, kept_values
 from ..errors import ScenarioError
 from ..model.limits import MAX_REPLICATIONS
 from ..model.scenario import Scenario
+from .plan import is_queue_aware
 
 ENV = "BORDERESIM_MEMORY_LIMIT"
 """Environment variable overriding the memory a run may use (``8G``, ``512M``, bytes)."""
-KEPT_BASE, KEPT_PER_LANE, KEPT_PER_STAGE = 43, 8, 33
+KEPT_BASE, KEPT_PER_LANE, KEPT_PER_STAGE = 28, 8, 26
 """Bytes per traveller a replication keeps: fixed, per lane, per stage."""
-TEMPORARY = 64
-"""Bytes per traveller of temporaries at a replication's peak."""
+KEPT_QUEUE_AWARE = 24
+"""Bytes per traveller a queue-aware rule adds to what is kept (``plan.is_queue_aware``)."""
+TEMPORARY, TEMPORARY_QUEUE_AWARE = 31, 8
+"""Bytes per traveller of temporaries at a replication's peak; more under such a rule."""
 RECORDS_FACTOR = 2
 """Keeping traces (``run --out``) holds every replication, and the per-traveller records
 written from them need about as much again."""
@@ -107,7 +113,11 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     n_hi = n + 5 * math.sqrt(n)  # a Poisson count rarely exceeds its mean by 5 SDs
     stages, lanes = len(scenario.stages), n_lanes(scenario)
     kept = KEPT_BASE + KEPT_PER_LANE * lanes + KEPT_PER_STAGE * stages
-    one = n_hi * (kept + TEMPORARY)
+    temporary = TEMPORARY
+    if is_queue_aware(scenario):
+        kept += KEPT_QUEUE_AWARE
+        temporary += TEMPORARY_QUEUE_AWARE
+    one = n_hi * (kept + temporary)
     kept_bytes = RECORDS_FACTOR * reps * n_hi * kept if keep_traces else 0.0
     # pooled percentiles (overall wait, time in the crossing, each stage's wait) keep
     # every wait of a small replication, the largest quarter of a large one

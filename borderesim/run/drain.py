@@ -42,11 +42,33 @@ def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
     while True:
         until = min(plan.run_end, (math.ceil(plan.horizon / 60) + hours) * 60.0)
         inputs = sample(scenario, plan, seed, replication, until=until)
-        trace = engine(_replace(plan, drain=until - plan.horizon), inputs)
-        counted = (inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)
-        if until >= plan.run_end or not np.isnan(trace.exit[counted]).any():
+        trace = engine(_drained(plan, until - plan.horizon), inputs)
+        if until >= plan.run_end or not _inside(plan, inputs, trace):
             return inputs, trace
+        del inputs, trace  # a retry holds one attempt at a time: the peak is one replication's
         hours *= 4
+
+
+def _drained(plan: Plan, drain: float) -> Plan:
+    """``plan`` with a drain of ``drain`` minutes, made once and kept on ``plan``: the
+    replications of a run share it, and with it what engines compute from a plan
+    (capacity changes, the fast engine's arguments)."""
+    if drain == plan.drain:
+        return plan
+    made = plan.__dict__.get("_drained")
+    if made is None:
+        made = {}
+        object.__setattr__(plan, "_drained", made)
+    if drain not in made:
+        made[drain] = _replace(plan, drain=drain)
+    return made[drain]
+
+
+def _inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
+    """Whether a counted traveller (arrived in ``[warmup, horizon)``) was still inside
+    when the run ended. Arrivals are sorted, so the counted are one slice."""
+    lo, hi = np.searchsorted(inputs.arrival, [plan.warmup, plan.horizon])
+    return bool(np.isnan(trace.exit[lo:hi]).any())
 
 
 def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,

@@ -9,8 +9,10 @@ each stage's reserve; surges are travellers, drawn by ``sampling.py``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from ..model.events import OutageEvent, SlowdownEvent, event_lanes, occurrences
 from ..model.hourly import as_24
@@ -165,6 +167,25 @@ class Plan:
             total += self.capacity(lane, t) * (edge - t)
             t = edge
         return total
+
+
+def strategies_of(strategy: Any) -> list[BaseModel]:
+    """A targeting strategy and every strategy nested in it (layers, fallbacks), depth
+    first; ``[]`` for ``None``."""
+    if not isinstance(strategy, BaseModel):
+        return []
+    found = [strategy]
+    for name in type(strategy).model_fields:
+        value = getattr(strategy, name)
+        for item in value if isinstance(value, list | tuple) else [value]:
+            found += strategies_of(item)
+    return found
+
+
+def is_queue_aware(scenario: Scenario) -> bool:
+    """Whether a strategy of ``scenario`` refers by a threshold that rises with the
+    queue (a non-zero ``per_waiting``): its runs record ``Trace.threshold``."""
+    return any(getattr(s, "per_waiting", 0) for s in strategies_of(scenario.targeting))
 
 
 def make_plan(scenario: Scenario) -> Plan:

@@ -111,7 +111,9 @@ class CrossingModel:
         self.changes = plan.capacity_changes()
         self.lanes = [Lane(self.env, int(self.changes.level[0, lane]),
                            bool(self.changes.down[0, lane])) for lane in range(plan.n_lanes)]
-        self.trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer)
+        dyn = inputs.dynamic
+        self.trace = Trace.empty(plan.n_stages, inputs.n, inputs.refer, plan.n_lanes,
+                                 dynamic=dyn is not None and not isinstance(dyn, PythonRule))
         self.decided = np.zeros(inputs.n, dtype=bool)
         self.procs: dict[int, simpy.Process] = {}
         self.resume: dict[int, Event] = {}

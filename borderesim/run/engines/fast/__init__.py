@@ -19,26 +19,19 @@ from ...budget import n_lanes
 from ...plan import Plan
 from ...sampling import Inputs
 from ...trace import Trace
-from .kernel import MAX_LANES, replay, replay_flat
+from .kernel import MAX_LANES, MAX_TRAVELLERS, replay, replay_flat
 from .support import supports as _supports_fields
 
 __all__ = ["run", "supports", "replay"]
 
-_NO_SCORE = np.zeros(0, dtype=np.float64)
+_NONE = np.zeros(0, dtype=np.float64)
+"""The score and threshold arrays passed without a queue-aware rule (never read)."""
 
 
-def _unfilled_trace(n_stages: int, n: int, refer: np.ndarray) -> Trace:
-    """A ``Trace`` of uninitialised arrays (the kernel writes every slot) but ``referred``."""
-    return Trace(
-        lane=np.empty((n_stages, n), dtype=np.int64),
-        entry=np.empty((n_stages, n)),
-        start=np.empty((n_stages, n)),
-        end=np.empty((n_stages, n)),
-        exit=np.empty(n),
-        referred=np.array(refer, dtype=bool),
-        threshold=np.empty(n),
-        reserve_minutes=np.empty(n_stages),
-    )
+def _flat(x: np.ndarray) -> np.ndarray:
+    """``x`` flattened row-major: a view of a C-contiguous array (the trace's arrays,
+    which the kernel fills in place, always are), else a copy."""
+    return np.ascontiguousarray(x).reshape(-1)
 
 
 def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
@@ -60,6 +53,8 @@ def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
     )
     object.__setattr__(plan, "_fast_shock_args", args)
     return args
+
+
 def supports(scenario: Scenario) -> str | None:
     """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
     reason = _supports_fields(scenario)
@@ -81,20 +76,23 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         )
     if plan.n_lanes >= MAX_LANES:
         raise ValueError(f"the fast engine handles at most {MAX_LANES - 1} lanes")
-    trace = _unfilled_trace(plan.n_stages, inputs.n, inputs.refer)
+    if inputs.n > MAX_TRAVELLERS:
+        raise ValueError(f"the fast engine handles at most {MAX_TRAVELLERS:,} travellers "
+                         "a replication")
+    trace = Trace.unfilled(plan.n_stages, inputs.n, inputs.refer, plan.n_lanes,
+                           dynamic=dyn is not None)
     if dyn is None:
-        score, has_dyn, thr, per = _NO_SCORE, False, 0.0, 0.0
+        score, has_dyn, thr, per, threshold = _NONE, False, 0.0, 0.0, _NONE
     else:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
-    # C-contiguous arrays flatten to views, so the kernel fills the trace in place
+        threshold = trace.threshold
     replay_flat(
-        inputs.arrival, inputs.cls, inputs.service.reshape(-1), score, has_dyn, thr, per,
+        inputs.arrival, inputs.cls, _flat(inputs.service), score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        plan.eligible.reshape(-1), float(plan.horizon), float(plan.warmup),
+        _flat(plan.eligible), float(plan.horizon), float(plan.warmup),
         float(plan.run_end), *shock_arrays(plan),
-        trace.lane.reshape(-1), trace.entry.reshape(-1), trace.start.reshape(-1),
-        trace.end.reshape(-1), trace.exit, trace.referred, trace.threshold,
-        trace.reserve_minutes,
+        _flat(trace.lane), _flat(trace.entry), _flat(trace.start), _flat(trace.end),
+        trace.exit, trace.referred, threshold, trace.reserve_minutes,
     )
     return trace

@@ -26,9 +26,16 @@ compiled loop's register pressure low. Indices are cast to unsigned (``_u``) in 
 loop: numba then skips the negative-index wraparound it adds to every signed index,
 which saved about a sixth of the loop's time (all indices here are >= 0; the scenario
 schema guarantees every class a lane at every stage). Times are minutes (float64).
-No fastmath: every sum is rounded exactly as Python rounds it. The small helpers are
-plain ``njit`` functions that LLVM inlines into the loop (``inline="always"`` would
-inline them in numba's IR instead: same machine code, slower cold compile).
+No fastmath: every sum is rounded exactly as Python rounds it.
+
+Helpers that take arrays are inlined in numba's IR (``inline="always"``): LLVM declined
+to inline ``_clear``, ``_choose_lane`` and the heap's sifts (numba passes an array as
+seven machine words, so a call pushed dozens of them), and those calls cost about a
+fifth of the loop's time; inlined, the land crossing's loop went from ~14.8 to ~18.5 M
+travellers/s (``experiments/bench_engines.py``). Scalar helpers (``_u``, ``_before``,
+``_earlier``) LLVM inlines by itself; cold paths (outages, slowdowns) stay calls.
+Trace outputs are written with the caller's dtypes (lane codes ``int8`` for up to 127
+lanes, ``trace.lane_dtype``), and ``threshold`` only under a queue-aware rule.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ NOT_VISITED = -1
 LANE_BITS = 16
 """Heap entries pack ``traveller << LANE_BITS | lane``: ordering by key orders by traveller."""
 MAX_LANES = 1 << LANE_BITS
+MAX_TRAVELLERS = (1 << 31) - 1
+"""Travellers a replication may have: queues link travellers by int32 index."""
 
 # lane state, five int64 per lane in one array: servers on duty, busy, queue head, tail, length
 _CAP, _BUSY, _HEAD, _TAIL, _QLEN = 0, 1, 2, 3, 4
@@ -69,7 +78,7 @@ def _before(t1, k1, t2, k2):
     return (t1 < t2) | ((t1 == t2) & (k1 < k2))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sift_up(htime, hkey, size, t, key):
     """Add ``(t, key)`` to the heap of ``size`` entries; returns the new size."""
     k = size
@@ -92,7 +101,7 @@ def _earlier(htime, hkey, a, b):
     return b if _before(htime[_u(b)], hkey[_u(b)], htime[_u(a)], hkey[_u(a)]) else a
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sift_down(htime, hkey, size, t, key):
     """Put ``(t, key)`` in place of the heap's top and restore the heap of ``size`` entries."""
     k = 0
@@ -115,7 +124,7 @@ def _sift_down(htime, hkey, size, t, key):
     hkey[_u(k)] = key
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _heap_add(htime, hkey, size, top_done, t, key):
     """Add a completion; if the top is a completion already handled, replace it instead."""
     if top_done:
@@ -124,7 +133,7 @@ def _heap_add(htime, hkey, size, top_done, t, key):
     return _sift_up(htime, hkey, size, t, key)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _choose_lane(st, eligible, n_cls, c, lo, hi):
     """Lane for class ``c`` among ``lo:hi``: lowest ``(closed, waiting - idle, order)``.
 
@@ -145,9 +154,10 @@ def _choose_lane(st, eligible, n_cls, c, lo, hi):
     return best
 
 
-@njit(cache=True)
-def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
-    """Traveller ``i``'s trace slots as before anything happens: NOT_VISITED and NaN.
+@njit(cache=True, inline="always")
+def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic):
+    """Traveller ``i``'s trace slots as before anything happens: NOT_VISITED and NaN
+    (``threshold`` only under a queue-aware rule: without one it is a read-only view).
 
     Done as the traveller arrives, so the caller need not fill the trace beforehand
     (a separate pass over all of it) and the lines are in cache for what follows.
@@ -159,7 +169,8 @@ def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold):
         start[k] = np.nan
         end[k] = np.nan
     exit_[_u(i)] = np.nan
-    threshold[_u(i)] = np.nan
+    if has_dynamic:
+        threshold[_u(i)] = np.nan
 
 
 @njit(cache=True)
@@ -242,10 +253,12 @@ def replay_flat(
     ``cap_preempt`` [K*L]; slowdown windows ``slow_*`` [W] (lane, from, to in minutes,
     factor); per stage ``res_officers``/``res_open``/``res_close`` int64[S], ``res_call``
     float64[S] (minutes), ``booths`` int64[S] (-1: no limit). Outputs, every slot written
-    here (their contents on entry do not matter): ``lane_out`` int64[S*n], ``entry``/
-    ``start``/``end`` float64[S*n], ``exit_``, ``threshold`` float64[n],
-    ``reserve_minutes`` float64[S] (reserve officer-minutes); and ``referred`` bool[n],
-    which the caller fills with the static referral. Returns the number of events handled.
+    here (their contents on entry do not matter): ``lane_out`` int8/16/32[S*n] (any signed
+    integer holding the lane indices), ``entry``/``start``/``end`` float64[S*n], ``exit_``
+    float64[n], ``threshold`` float64[n] (written only if ``has_dynamic``; any array
+    otherwise), ``reserve_minutes`` float64[S] (reserve officer-minutes); and ``referred``
+    bool[n], which the caller fills with the static referral. At most ``MAX_TRAVELLERS``
+    travellers. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
@@ -285,7 +298,7 @@ def replay_flat(
     n_slow = slow_lane.shape[0] > 0
     res_on = np.zeros(n_stages, np.int64)
     t_res = np.full(n_stages, np.inf)  # arrival of the officer called, if any
-    nxt = np.empty(n, np.int64)
+    nxt = np.empty(n, np.int32)  # travellers < MAX_TRAVELLERS: half the memory of int64
     # 4-ary heap; the slots a sift may look at past the last entry hold +inf
     htime = np.full(4 * heap_cap + 1, np.inf)
     hkey = np.zeros(4 * heap_cap + 1, np.int64)
@@ -412,7 +425,7 @@ def replay_flat(
         else:
             i = n_arr
             n_arr += 1
-            _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
+            _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic)
             t_arr = t + (arrival[_u(n_arr)] - t) if n_arr < n else np.inf
             inside += (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
             s0 = 0
@@ -469,7 +482,7 @@ def replay_flat(
             if size > 0:
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
     for i in range(n_arr, n):  # travellers arriving after the run ended
-        _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold)
+        _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic)
     t_end = min(t, run_end)  # officers on duty count until the run ends
     for s in range(n_stages):
         reserve_minutes[s] += res_on[s] * t_end

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ....model.scenario import Scenario
+from ...plan import strategies_of
 
 SCENARIO_FIELDS = frozenset({
     "name", "description", "kind", "duration", "warmup", "drain_cap", "replications", "seed",
@@ -53,21 +54,9 @@ def supports(scenario: Scenario) -> str | None:
             reason = _unknown_fields(lane, LANE_FIELDS, f"stages.{sname}.lanes.{lname}.")
             if reason:
                 return reason
-    for strategy in _strategies(scenario.targeting):
+    for strategy in strategies_of(scenario.targeting):
         why = getattr(strategy, "simpy_only", None)
         if why:
             name = getattr(strategy, "strategy", type(strategy).__name__)
             return f"targeting strategy '{name}' runs only in Python: {why}"
     return None
-
-
-def _strategies(strategy: Any) -> list[BaseModel]:
-    """A strategy and every strategy nested in it (layers, fallbacks), depth first."""
-    if not isinstance(strategy, BaseModel):
-        return []
-    found = [strategy]
-    for name in type(strategy).model_fields:
-        value = getattr(strategy, name)
-        for item in value if isinstance(value, list | tuple) else [value]:
-            found += _strategies(item)
-    return found
