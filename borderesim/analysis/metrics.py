@@ -308,7 +308,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
-        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
+        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan, trace.reserve_duty),
+                                          got.spell,
                                           got.spell_start, got.wait_max, got.wait_max_hour,
                                           got.open_end)
     g, by_cls = got.total.tolist(), got.cls  # Python floats: no NumPy call per number
