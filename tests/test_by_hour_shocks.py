@@ -283,8 +283,8 @@ def test_overload_warnings_read_the_same_time_on_duty(engine):
     """The overload warnings' officers on duty by hour (``overload.duty_hours``) are the
     by-hour KPIs' own: an outage of the one server from 08:00 to 10:00 leaves nobody on
     duty in hours 8 and 9, and a reserve officer adds the hour they served."""
-    from borderesim.analysis.overload import duty_hours, lane_hours
     from borderesim.analysis.outcomes import Outcome
+    from borderesim.analysis.overload import duty_hours, lane_hours
 
     scenario, plan, inputs, trace = run(crossing(events=[outage("08:00", "10:00")]), engine)
     duty = duty_hours(plan, trace.reserve_duty)
