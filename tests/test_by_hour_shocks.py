@@ -276,3 +276,27 @@ def test_the_engines_agree_on_reserve_duty_in_the_shock_example():
 def _reserve():
     from borderesim.model.events import Reserve
     return Reserve(officers=2, open_above=10, close_below=3, call_in=5)
+
+
+@pytest.mark.parametrize("engine", list(ENGINES.values()), ids=list(ENGINES))
+def test_overload_warnings_read_the_same_time_on_duty(engine):
+    """The overload warnings' officers on duty by hour (``overload.duty_hours``) are the
+    by-hour KPIs' own: an outage of the one server from 08:00 to 10:00 leaves nobody on
+    duty in hours 8 and 9, and a reserve officer adds the hour they served."""
+    from borderesim.analysis.outcomes import Outcome
+    from borderesim.analysis.overload import duty_hours, lane_hours
+
+    scenario, plan, inputs, trace = run(crossing(events=[outage("08:00", "10:00")]), engine)
+    duty = duty_hours(plan, trace.reserve_duty)
+    assert duty[0, 8] == duty[0, 9] == 0.0
+    assert duty[0, 7] == duty[0, 10] == 60.0
+    samples: dict = {}
+    replication_kpis(scenario, plan, inputs, trace, samples)
+    assert np.array_equal(samples["lane_hours"].duty, duty)
+    assert np.array_equal(lane_hours(Outcome(plan, inputs, trace)).duty, duty)
+
+    scenario, plan, inputs, trace = run(reserve_morning(), engine)
+    reserve = trace.reserve_duty[0]
+    with_reserve = duty_hours(plan, trace.reserve_duty)
+    assert with_reserve[0, 1] == 60.0 + 60.0 and reserve.sum() == 60.0
+    assert np.array_equal(with_reserve[0], 60.0 + np.where(np.arange(24) == 1, 60.0, 0.0))

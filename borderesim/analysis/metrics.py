@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -303,10 +304,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
-    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    prevalence = per_plan(scenario, "metrics.prevalence", lambda: np.array(
+        [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
-        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
+        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan, trace.reserve_duty),
+                                          got.spell,
                                           got.spell_start, got.wait_max, got.wait_max_hour,
                                           got.open_end)
     g, by_cls = got.total.tolist(), got.cls  # Python floats: no NumPy call per number
@@ -435,8 +438,11 @@ def _row_stats(per_replication: list[dict[str, float]], names: list[str]
     """Mean and standard deviation (``ddof=1``) across replications of each KPI in
     ``names`` that every replication has and none has NaN, in one NumPy call each (the
     same numbers, bit for bit, as ``x.mean()`` and ``x.std(ddof=1)`` of each row)."""
-    full = [n for n in names if all(n in rep for rep in per_replication)]
-    if len(per_replication) < 2 or not full:
+    if len(per_replication) < 2:
+        return {}
+    common = set(per_replication[0]).intersection(*per_replication[1:])
+    full = [n for n in names if n in common]
+    if not full:
         return {}
     rows = np.array([[rep[n] for rep in per_replication] for n in full], dtype=float)
     keep = ~np.isnan(rows).any(axis=1)
@@ -486,8 +492,10 @@ def summarise_kpi(name: str, values: list[float], level: float = 0.95,
     :func:`confidence_interval` takes them)."""
     family = kpi_info(name).family
     ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf), stats)
-    finite = [v for v in values if not math.isnan(v)]
-    if (family.exact_if_constant and len(finite) >= 2
+    if not family.exact_if_constant:
+        return ci
+    finite = values if stats is not None else [v for v in values if not math.isnan(v)]
+    if (len(finite) >= 2
             and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
         ci.update(ci_low=ci["mean"], ci_high=ci["mean"], exact=True)
     return ci
@@ -507,7 +515,7 @@ def summarise(per_replication: list[dict[str, float]],
     (what :func:`pooled_difference` pairs). A name the catalogue does not know is
     summarised as ``mean_t`` without bounds.
     """
-    names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    names = list(dict.fromkeys(chain.from_iterable(per_replication)))
     kinds = {n: kpi_info(n).summary if is_declared(n) else "mean_t" for n in names}
     stats = _row_stats(per_replication, [n for n in names if kinds[n] == "mean_t"])
     out: dict[str, dict[str, float]] = {}

@@ -92,7 +92,7 @@ arrives ``call_in`` minutes later. *Arrive*: the officer opens a booth in the st
 lane with the most travellers waiting, not in an outage (first listed on ties), if the
 stage's rostered servers (an outage frees no booth) plus its reserve officers, all
 lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one
-more server and starts more server and starts its next in line at once, and the call rule is checked
+more server and starts its next in line at once, and the call rule is checked
 again. No such lane or booth: the officer goes home (no hours counted) and only the
 next traveller joining a queue of the stage can call again (so ``call_in: 0`` never
 loops).
