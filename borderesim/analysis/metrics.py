@@ -249,6 +249,15 @@ def _traveller_values(got: Sums, which: int, plan: Plan, inputs: Inputs, trace: 
                         float(plan.run_end), int(size))
 
 
+def _fills(n: int, limit: int) -> bool:
+    """Whether the KPI pass over ``n`` travellers writes every per-traveller array at once
+    (the fastest): when the tails of pooled percentiles keep up to ``limit`` values, and
+    so all of them anyway. A bigger replication (a year) gets none from the pass: each
+    is made and cut to its tail alone, the next one after (:func:`_traveller_values`),
+    for a lower peak."""
+    return n <= limit
+
+
 def _mean_p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None,
               limit: int) -> tuple[float, float]:
     """The mean of ``x`` and :func:`_p95` (``x``: scratch the tail may keep or reorder)."""
@@ -293,9 +302,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    # more travellers than a tail keeps: no per-traveller array in the pass, each made
-    # and cut to its tail alone (_traveller_values), the next one after
-    filled = inputs.n <= limit
+    filled = _fills(inputs.n, limit)
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None,
                       fill=filled)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
