@@ -25,9 +25,10 @@ from borderesim.analysis.kpi_kernel import kpi_waits
 from borderesim.analysis.metrics import kernel_sums, replication_kpis
 from borderesim.analysis.quantiles import keep_limit
 from borderesim.model.scenario import load_scenario
-from borderesim.run import drain
+from borderesim.run import budget, drain
 from borderesim.run.engines import fast
 from borderesim.run.plan import make_plan
+from borderesim.run.simulate import run_replication
 
 from .test_engines_agree import crossing
 
@@ -163,3 +164,28 @@ def test_a_run_bigger_than_its_tails_holds_one_array_at_a_time():
     print(f'lean {peak / n:.1f} B a traveller (bound {bound})')
     filled, n = kpi_peak(scenario, 1)  # ~30 000 travellers: all kept, the one-pass layout
     assert filled / n > bound, (filled / n, bound)
+
+
+QUEUE_AWARE = "targeting={strategy: risk_score, auc: 0.85, referral_rate: 0.03, per_waiting: 0.1}"
+
+
+@pytest.mark.parametrize("extra", [[], [QUEUE_AWARE]], ids=["static", "queue-aware"])
+def test_the_memory_estimate_of_a_lean_replication_matches_the_measured_peak(extra):
+    """``budget.estimate`` (``TEMPORARY_LEAN``) against tracemalloc's peak of a replication
+    bigger than its tails, run as ``simulate`` runs it (tails and lane hours kept), as
+    ``tests/test_trace_memory.py`` checks the one-pass layout's."""
+    scen = load_scenario(SCENARIOS / "land_crossing.yaml",
+                         ["arrivals.per_hour=1250", "duration=2d", *extra])
+    plan = make_plan(scen)
+    run_replication(scen, plan, "fast", 1, 0, {}, LEAN)  # compiled outside the measurement
+    tracemalloc.start()
+    try:
+        run_replication(scen, plan, "fast", 1, 1, {}, LEAN)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    est = budget.estimate(scen, LEAN, "fast")
+    assert est.travellers > keep_limit(LEAN)
+    assert 0.94 < est.replication_bytes / peak < 1.02, (est.replication_bytes, peak)
+    small = budget.estimate(scen, 1, "fast")  # all kept: the one-pass layout's temporaries
+    assert small.replication_bytes > est.replication_bytes
