@@ -7,9 +7,12 @@ compare the two on every example scenario and on generated ones). One pass inste
 of dozens of traveller-sized boolean masks: a 72-hour run of an example scenario
 takes a few hundred microseconds, a year of a 30 000-a-day crossing about half a
 second, and the only traveller-sized arrays made are the waits whose percentiles
-are asked for, who waited at each stage (the overload's lane hours, asked for with
-``want_lanes``) and a byte a traveller for the detection estimator's second pass
-(none without a ``visits: referred`` stage).
+are asked for, who waited at each stage (int32; the overload's lane hours, asked for
+with ``want_lanes``) and a byte a traveller for the detection estimator's second pass
+(none without a ``visits: referred`` stage). A replication bigger than the tails
+pooled percentiles keep (a year) asks for no waits in the pass (``fill``): each
+array is made alone afterwards (:func:`kpi_waits`) and cut to its tail before the
+next, so a year holds one at a time (``metrics._fills``).
 
 Written for speed (issue 18): scalar sums in locals; the clock-hour piece and the
 hour of day of a time are walked to from the last one, not searched or divided; no
@@ -69,7 +72,8 @@ class Sums(NamedTuple):
     sums indexed by the column constants of this module. ``wait_total[:m]``: each
     counted traveller's total wait (traveller order), ``tis[:m]``: their times in the
     crossing (``m`` counted travellers); ``stage_wait[s, :stage[s, S_HERE]]``: the
-    waits at stage ``s`` of the counted travellers who queued there; ``busy_seg[L, K]``:
+    waits at stage ``s`` of the counted travellers who queued there (these three are
+    empty unless the pass was asked to ``fill`` them: :func:`kpi_waits`); ``busy_seg[L, K]``:
     busy server-minutes in each clock-hour piece of the counted window (for the stages
     asked for, else 0). ``work``, ``spell``, ``spell_start``, ``wait_max``,
     ``wait_max_hour``, ``open_end``: the fields of
@@ -154,23 +158,28 @@ def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_en
     n_stages, n = lane.shape
     out = np.empty(size)
     j = 0
-    for i in range(n):
-        t_in = arrival[i]
-        if not (t_in >= warmup and t_in < horizon):  # not counted
-            continue
-        if which == TIME_IN_SYSTEM:
-            t_out = exit_[i]
-            out[j] = (run_end if math.isnan(t_out) else t_out) - t_in
-            j += 1
-        elif which == WAIT_TOTAL:
-            wsum = 0.0
-            for s in range(n_stages):
-                wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
-            out[j] = wsum
-            j += 1
-        elif lane[which, i] >= 0:  # queued at the stage
-            out[j] = _wait(lane[which, i], entry[which, i], start[which, i], run_end)
-            j += 1
+    if which == TIME_IN_SYSTEM:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon:  # counted
+                t_out = exit_[i]
+                out[j] = (run_end if math.isnan(t_out) else t_out) - t_in
+                j += 1
+    elif which == WAIT_TOTAL:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon:
+                wsum = 0.0
+                for s in range(n_stages):
+                    wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
+                out[j] = wsum
+                j += 1
+    else:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon and lane[which, i] >= 0:  # queued there
+                out[j] = _wait(lane[which, i], entry[which, i], start[which, i], run_end)
+                j += 1
     return out
 
 
