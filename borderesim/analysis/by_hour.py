@@ -12,7 +12,11 @@ biased. Percentiles are the package's one definition (:mod:`borderesim.analysis.
 inverted CDF, pooled), the same as ``run``'s ``wait_p95``, so "the 95th percentile is
 at most ``t``" is exactly "at most 5 % of travellers wait longer than ``t``".
 Utilisation counts busy time only up to the servers on duty; serving beyond them
-(officers finishing a traveller after their shift) is ``overtime_hours``.
+(officers finishing a traveller after their shift or as an outage begins) is
+``overtime_hours``. Servers on duty are the plan's capacity over time
+(:meth:`borderesim.run.plan.Plan.capacity_changes`: the roster, no server in an outage),
+the same the engines follow, plus the reserve officers serving in the lane
+(``Trace.reserve_duty``, recorded by the engines).
 
 Waits are :meth:`borderesim.analysis.outcomes.Outcome.wait`, the same numbers ``run``
 averages: a traveller still waiting when the drain cap ended the run counts at the
@@ -33,6 +37,7 @@ from ..run.trace import Trace
 from . import quantiles
 from .outcomes import Outcome, occupancy
 from .outcomes import interval_minutes as interval_minutes  # re-exported
+from .plan_cache import per_plan
 
 HOURS = 24
 
@@ -102,15 +107,61 @@ def within_duty(busy: np.ndarray, on_duty: np.ndarray) -> tuple[np.ndarray, np.n
     return within, overtime
 
 
+def duty_minutes(plan: Plan, edges: np.ndarray) -> np.ndarray:
+    """float64[L, K]: server-minutes on duty in each lane within each window
+    ``[edges[k], edges[k + 1])`` (``edges`` increasing minutes, none past
+    ``max(plan.run_end, plan.horizon)``).
+
+    The plan's capacity over time, integrated exactly: :meth:`Plan.capacity_changes`
+    (the roster, no server in an outage: what the engines follow, and what
+    :meth:`Plan.server_minutes` integrates over one window). Reserve officers are not
+    included. A window holding no capacity change is one product (servers times its
+    length), so without outages this is ``roster[lane, hour] * length`` bit for bit.
+    """
+    edges = np.asarray(edges, dtype=float)
+    ch = plan.capacity_changes()
+    cuts = np.union1d(ch.times, edges)
+    cuts = cuts[(cuts >= edges[0]) & (cuts <= edges[-1])]
+    lo, length = cuts[:-1], np.diff(cuts)  # each piece within one change and one window
+    change = np.searchsorted(ch.times, lo, side="right") - 1
+    window = np.searchsorted(edges, lo, side="right") - 1
+    minutes = ch.on_duty()[change].T * length  # lanes x pieces
+    return np.array([np.bincount(window, row, edges.size - 1) for row in minutes]
+                    ).reshape(plan.n_lanes, edges.size - 1)
+
+
+def window_duty(plan: Plan) -> np.ndarray:
+    """:func:`duty_minutes` over the clock-hour pieces of the counted window
+    (:func:`window_segments`), computed once per plan (read-only)."""
+    def make() -> np.ndarray:
+        duty = duty_minutes(plan, window_segments(plan.warmup, plan.horizon)[0])
+        duty.flags.writeable = False
+        return duty
+    return per_plan(plan, "by_hour.window_duty", make)
+
+
+def lane_duty(plan: Plan, trace: Trace, lanes: slice) -> np.ndarray:
+    """float64[lanes, P]: server-minutes on duty in ``lanes`` (global indices) within each
+    clock-hour piece of the counted window: the plan's (:func:`window_duty`: the roster
+    less outages) plus the reserve officers serving there in this replication
+    (``Trace.reserve_duty``; none without a reserve)."""
+    duty = window_duty(plan)[lanes]
+    if trace.reserve_duty is not None:
+        duty = duty + trace.reserve_duty[lanes]
+    return duty
+
+
 def stage_time_sums(plan: Plan, trace: Trace, s: int) -> dict[str, np.ndarray]:
     """Per hour of day over ``[warmup, horizon)`` for stage ``s`` (float[24] each):
     ``waiting`` traveller-minutes spent queueing, ``busy`` server-minutes serving within
     the servers on duty (lane by lane, clock hour by clock hour), ``overtime``
-    server-minutes serving beyond them, ``on_duty`` server-minutes rostered and
-    ``minutes`` of window."""
+    server-minutes serving beyond them, ``on_duty`` server-minutes on duty
+    (:func:`lane_duty`: the roster less outages, plus reserve officers) and ``minutes``
+    of window."""
     edges, hours, lengths = window_segments(plan.warmup, plan.horizon)
     occupied = occupancy(plan, trace, s, edges)
-    on_duty = plan.roster[list(plan.lanes_of(s))][:, hours] * lengths  # lanes x pieces
+    lanes = plan.lanes_of(s)
+    on_duty = lane_duty(plan, trace, slice(lanes.start, lanes.stop))  # lanes x pieces
     within, overtime = within_duty(occupied.busy, on_duty)
     return {
         "waiting": by_hour(hours, occupied.waiting.sum(axis=0)),
@@ -135,8 +186,10 @@ def hourly_kpis(
     ``entering_per_hour`` (counted travellers queueing there per clock hour),
     ``wait_mean`` and ``wait_pQ`` (minutes; travellers entering the stage in that hour),
     ``queue_mean`` (time-average number waiting), ``utilization`` (busy within the
-    servers on duty / on duty, in [0, 1]) and ``overtime_hours`` (server-hours served
-    beyond the servers on duty, per replication).
+    servers on duty / on duty, in [0, 1]; on duty: the roster less outages, plus
+    reserve officers) and
+    ``overtime_hours`` (server-hours served beyond the servers on duty, per
+    replication).
     """
     out: dict[str, dict[str, np.ndarray]] = {}
     _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)

@@ -280,14 +280,18 @@ FAMILIES: list[KpiFamily] = [
     KpiFamily("{stage}.queue_mean", "Mean queue at {stage}", "travellers", "lower",
               "time-average number waiting over the counted window"),
     KpiFamily("{stage}.utilization", "Utilisation of {stage}", "share", "neither",
-              "busy server time within the roster / server time on duty, counted window "
-              "(at most 100 %: serving past a shift's end is overtime)"),
+              "busy server time within the servers on duty / server time on duty (the roster "
+              "less outages, plus reserve officers serving), counted window "
+              "(at most 100 %: serving past a shift's end or into an outage is overtime)"),
     KpiFamily("{stage}.overtime_hours", "Overtime at {stage}", "hours", "lower",
               "server-hours of service beyond the officers on duty in each clock hour "
-              "(officers finishing a traveller after their shift), counted window"),
+              "(officers finishing a traveller after their shift or as an outage starts), "
+              "counted window"),
     KpiFamily("{stage}.offered_load", "Offered load at {stage}", "share", "lower",
-              "work arriving / server time on duty; 100 % or more: the queue grows without "
-              "bound; `null` in JSON when no server is on duty", bounds=(0.0, math.inf)),
+              "work arriving (service times, stretched by any slowdown in force when service "
+              "started) / server time on duty (the roster less outages, plus reserve officers "
+              "serving); 100 % or more: the queue grows without bound; `null` in JSON when "
+              "no server is on duty", bounds=(0.0, math.inf)),
     KpiFamily("{stage}.visit_rate", "Counted travellers reaching {stage}", "share", "neither"),
     KpiFamily("{stage}.flushed", "Waved through {stage} unchecked (flushed)", "travellers",
               "lower", "counted travellers waved through because the queue was over "
@@ -472,7 +476,7 @@ def interval_text(ci: dict, unit_name: str, digits: int = 2) -> str:
 # --------------------------------------------------------------------------- README
 
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- kpi-table:start -->", "<!-- kpi-table:end -->"
 """Markers around the generated KPI table in README.md."""
 

@@ -15,6 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -25,7 +26,7 @@ from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
 from . import quantiles
-from .by_hour import window_segments, within_duty
+from .by_hour import window_duty, window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import Outcome
 from .overload import LaneHours, duty_hours
@@ -166,7 +167,7 @@ class _Layout:
     """What the KPIs of every replication of a plan share (:func:`_layout`)."""
 
     edges: np.ndarray  # the clock-hour pieces of the counted window (by_hour.window_segments)
-    hourly: np.ndarray  # bool[S]: a roster that changes by the hour (busy time by piece)
+    hourly: np.ndarray  # bool[S]: servers on duty change (roster, outage, reserve): busy by piece
     first_lanes: np.ndarray  # int64[S, C] (_first_lanes)
     avail: np.ndarray  # float[L]: server-minutes on duty in the counted window
     lanes: tuple[slice, ...]  # each stage's lanes
@@ -180,20 +181,59 @@ def _layout(plan: Plan) -> _Layout:
     """The :class:`_Layout` of ``plan``, computed once per plan."""
     def make() -> _Layout:
         w0, w1 = plan.warmup, plan.horizon
-        edges, seg_hours, seg_len = window_segments(w0, w1)
+        edges = window_segments(w0, w1)[0]
         constant = np.all(plan.roster == plan.roster[:, :1], axis=1)  # per lane
         lanes = tuple(slice(int(plan.lane_start[s]), int(plan.lane_start[s + 1]))
                       for s in range(plan.n_stages))
-        hourly = np.array([not constant[sl].all() for sl in lanes], dtype=bool)
+        # busy time by piece (overtime) where the servers on duty change: by the hour, in
+        # an outage, or with a reserve (then also from one replication to the next)
+        constant &= ~np.isin(np.arange(plan.n_lanes), plan.out_lane)
+        reserve = plan.reserve_arrays()[0] > 0
+        hourly = np.array([not constant[sl].all() or reserve[s] for s, sl in enumerate(lanes)],
+                          dtype=bool)
         # the plan's own count: outages take servers off duty between hour boundaries
         avail = np.array([plan.server_minutes(ln, w0, w1) for ln in range(plan.n_lanes)])
-        duty = tuple(plan.roster[sl][:, seg_hours] * seg_len if hourly[s] else None
+        duty = tuple(window_duty(plan)[sl] if hourly[s] else None  # outages removed
                      for s, sl in enumerate(lanes))
         return _Layout(edges, hourly, _first_lanes(plan), avail, lanes, duty,
                        tuple(sum(avail[sl].tolist()) for sl in lanes),
                        tuple(avail[sl].tolist() for sl in lanes),
                        tuple(None if d is None else d.sum(axis=1).tolist() for d in duty))
     return per_plan(plan, "metrics.layout", make)
+
+
+def slowdown_factors(plan: Plan, lane: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """[slowdowns] The factor a service starting at minute ``t[i]`` in global lane
+    ``lane[i]`` is multiplied by: the product of the factors of the plan's slowdown
+    windows holding it (1 outside every window; NaN or infinite times: 1)."""
+    factor = np.ones(np.shape(t))
+    for w in range(len(plan.slow_lane)):
+        hit = (lane == plan.slow_lane[w]) & (plan.slow_from[w] <= t) & (t < plan.slow_to[w])
+        factor[hit] *= plan.slow_factor[w]
+    return factor
+
+
+def slowed_extra_work(plan: Plan, inputs: Inputs, trace: Trace, s: int) -> float:
+    """Minutes of work slowdowns add at stage ``s`` to what the counted travellers visiting
+    it bring: the sum of ``service × (factor − 1)`` over them, in the lane they used (or
+    their first eligible lane), ``factor`` being :func:`slowdown_factors` when their
+    service there started (the engines' rule; a pre-empted traveller's last start); for
+    one who never started (flushed, or still waiting at the drain cap), when they reached
+    the stage; for one who never reached it, none. 0 without slowdowns."""
+    if not len(plan.slow_lane):
+        return 0.0
+    visits = Outcome(plan, inputs, trace).counted
+    if plan.stage_referred[s]:
+        visits = visits & trace.referred
+    who = np.flatnonzero(visits)
+    lane = trace.lane[s][who].astype(np.int64)
+    unused = lane < 0
+    lane[unused] = _layout(plan).first_lanes[s][inputs.cls[who][unused]]
+    when = trace.start[s][who]
+    when = np.where(np.isnan(when), trace.entry[s][who], when)
+    factor = slowdown_factors(plan, lane, when)
+    slowed = factor != 1.0
+    return float(np.sum(inputs.service[lane[slowed], who[slowed]] * (factor[slowed] - 1.0)))
 
 
 _NO_SPLIT = np.full(2, np.nan)
@@ -283,9 +323,11 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     arrived in the warm-up; busy time above the servers on duty in a clock hour is
     ``overtime_hours`` (not utilisation); ``{s}.offered_load`` is the work the counted
     travellers visiting the stage bring (the service time of the lane they used, or of
-    their first eligible lane) over the server time on duty. ``detection_rate`` is the
-    low-variance estimator of :func:`check_probability` averaged with prevalence weights
-    over every counted traveller (:func:`detection_population`);
+    their first eligible lane, times any slowdown in force when it started:
+    :func:`slowed_extra_work`) over the server-minutes on duty in the counted window
+    (``Plan.server_minutes``: the roster less outages; plus ``Trace.reserve_duty``).
+    ``detection_rate`` is the low-variance estimator of :func:`check_probability`
+    averaged with prevalence weights over every counted traveller (:func:`detection_population`);
     ``detection_rate_observed`` counts the sampled threats caught.
     ``innocent_delay_mean``: minutes innocent referred travellers who finished spent at
     ``visits: referred`` stages (:func:`referred_stage_time`).
@@ -301,12 +343,14 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
-    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    prevalence = per_plan(scenario, "metrics.prevalence", lambda: np.array(
+        [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     filled = _fills(inputs.n, limit)
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None,
                       fill=filled)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
-        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan), got.spell,
+        samples["lane_hours"] = LaneHours(got.work, duty_hours(plan, trace.reserve_duty),
+                                          got.spell,
                                           got.spell_start, got.wait_max, got.wait_max_hour,
                                           got.open_end)
     g, by_cls = got.total.tolist(), got.cls  # Python floats: no NumPy call per number
@@ -353,10 +397,15 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         mine = lanes_sums[lanes]
         busy, on_duty = [r[kk.L_BUSY] for r in mine], lay.avail_lists[s]
         overtime = [0.0] * len(mine)
-        duty = lay.duty[s]
+        duty, reserve = lay.duty[s], 0.0
         if duty is not None:  # busy time within the officers on duty, clock hour by hour
+            on_duty = lay.duty_sums[s]
+            if trace.reserve_duty is not None:  # and the reserve officers serving
+                duty = duty + trace.reserve_duty[lanes]
+                on_duty = duty.sum(axis=1).tolist()
+                reserve = float(trace.reserve_duty[lanes].sum())
             within, over = within_duty(got.busy_seg[lanes], duty)
-            busy, on_duty = within.sum(axis=1).tolist(), lay.duty_sums[s]
+            busy = within.sum(axis=1).tolist()
             overtime = over.sum(axis=1).tolist()
         if plan.lane_names[lanes.start] != sname:  # a stage with named lanes
             served = sum(r[kk.L_COUNT] for r in mine)
@@ -368,9 +417,10 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
         k[f"{sname}.utilization"] = _ratio(sum(busy), sum(on_duty))
         k[f"{sname}.overtime_hours"] = sum(overtime) / 60.0
         k[f"{sname}.queue_mean"] = sum(r[kk.L_WAITING] for r in mine) / (w1 - w0)
-        work_time = lay.work_time[s]
-        loads[f"{sname}.offered_load"] = (row[kk.S_WORK] / work_time if work_time > 0
-                                          else math.inf)
+        work_time, work = lay.work_time[s] + reserve, row[kk.S_WORK]
+        if len(plan.slow_lane):  # the service times as slowdowns stretched them
+            work += slowed_extra_work(plan, inputs, trace, s)
+        loads[f"{sname}.offered_load"] = work / work_time if work_time > 0 else math.inf
     innocent_rates = []
     for c, cname in enumerate(scenario.classes):
         row = by_cls[c].tolist()
@@ -426,8 +476,11 @@ def _row_stats(per_replication: list[dict[str, float]], names: list[str]
     """Mean and standard deviation (``ddof=1``) across replications of each KPI in
     ``names`` that every replication has and none has NaN, in one NumPy call each (the
     same numbers, bit for bit, as ``x.mean()`` and ``x.std(ddof=1)`` of each row)."""
-    full = [n for n in names if all(n in rep for rep in per_replication)]
-    if len(per_replication) < 2 or not full:
+    if len(per_replication) < 2:
+        return {}
+    common = set(per_replication[0]).intersection(*per_replication[1:])
+    full = [n for n in names if n in common]
+    if not full:
         return {}
     rows = np.array([[rep[n] for rep in per_replication] for n in full], dtype=float)
     keep = ~np.isnan(rows).any(axis=1)
@@ -477,8 +530,10 @@ def summarise_kpi(name: str, values: list[float], level: float = 0.95,
     :func:`confidence_interval` takes them)."""
     family = kpi_info(name).family
     ci = confidence_interval(values, level, family.bounds or (-math.inf, math.inf), stats)
-    finite = [v for v in values if not math.isnan(v)]
-    if (family.exact_if_constant and len(finite) >= 2
+    if not family.exact_if_constant:
+        return ci
+    finite = values if stats is not None else [v for v in values if not math.isnan(v)]
+    if (len(finite) >= 2
             and max(finite) - min(finite) <= 1e-12 * max(1.0, abs(ci["mean"]))):
         ci.update(ci_low=ci["mean"], ci_high=ci["mean"], exact=True)
     return ci
@@ -498,7 +553,7 @@ def summarise(per_replication: list[dict[str, float]],
     (what :func:`pooled_difference` pairs). A name the catalogue does not know is
     summarised as ``mean_t`` without bounds.
     """
-    names = list(dict.fromkeys(n for rep in per_replication for n in rep))
+    names = list(dict.fromkeys(chain.from_iterable(per_replication)))
     kinds = {n: kpi_info(n).summary if is_declared(n) else "mean_t" for n in names}
     stats = _row_stats(per_replication, [n for n in names if kinds[n] == "mean_t"])
     out: dict[str, dict[str, float]] = {}

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..run.plan import Plan
-from .by_hour import HOURS, by_hour, window_segments
+from .by_hour import HOURS, by_hour, window_duty, window_segments
 from .outcomes import Outcome
 from .plan_cache import per_plan
 
@@ -182,16 +182,26 @@ def _stage_lanes(entry, start, lane, service, counted, first_lane, last_lane, wa
            spell_start)
 
 
-def duty_hours(plan: Plan) -> np.ndarray:
+def duty_hours(plan: Plan, reserve_duty: np.ndarray | None = None) -> np.ndarray:
     """float[L, 24]: server-minutes on duty in each lane by hour of day over the counted
-    window (the plan's roster; computed once per plan, read-only)."""
+    window: the plan's capacity over time (the roster, no server in an outage:
+    ``by_hour.window_duty``, computed once per plan) plus, given a replication's
+    ``Trace.reserve_duty``, the reserve officers on duty there. Read-only without it."""
     def make() -> np.ndarray:
-        _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
-        duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
-                         for ln in range(plan.roster.shape[0])]).reshape(-1, HOURS)
+        _, seg_hours, _ = window_segments(plan.warmup, plan.horizon)
+        duty = per_lane_hour(seg_hours, window_duty(plan))
         duty.flags.writeable = False
         return duty
-    return per_plan(plan, "overload.duty", make)
+    duty = per_plan(plan, "overload.duty", make)
+    if reserve_duty is None:
+        return duty
+    _, seg_hours, _ = window_segments(plan.warmup, plan.horizon)
+    return duty + per_lane_hour(seg_hours, reserve_duty)
+
+
+def per_lane_hour(seg_hours: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """float[L, 24]: ``minutes`` per lane and clock-hour piece summed by hour of day."""
+    return np.array([by_hour(seg_hours, row) for row in minutes]).reshape(-1, HOURS)
 
 
 def lane_hours(outcome: Outcome) -> LaneHours:
@@ -213,7 +223,8 @@ def lane_hours(outcome: Outcome) -> LaneHours:
                      lanes.start, lanes.stop, float(plan.warmup), float(plan.horizon),
                      float(plan.run_end), work, spell, spell_start, wait_max,
                      wait_max_hour, open_end)
-    return LaneHours(work, duty_hours(plan), spell, spell_start, wait_max, wait_max_hour,
+    return LaneHours(work, duty_hours(plan, trace.reserve_duty), spell, spell_start,
+                     wait_max, wait_max_hour,
                      open_end)
 
 

@@ -269,12 +269,13 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     a = np.array([count_at_most(t, value) if t.n else 0.0 for t in tails])
     ratio = a[used].sum() / n[used].sum()
     resid = a - ratio * n
-    se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / float(n[used].mean())
+    mean_n = float(n[used].mean())
+    se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / mean_n
     t = t_quantile(0.5 + level / 2, r - 1)
     low, high = (_pooled_value(tails, kept, total, dropped, cut, b, near)[0]
                  for b in (max(share - t * se, 0.0), min(share + t * se, 1.0)))
     if high > low:  # density read off the interval: f = 2 t se / width
-        influence[used] = -resid[used] / float(n[used].mean()) * (high - low) / (2 * t * se)
+        influence[used] = -resid[used] / mean_n * (high - low) / (2 * t * se)
     return PooledEstimate(value, low, high, exact, influence)
 
 

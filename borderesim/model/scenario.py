@@ -126,7 +126,9 @@ class Stage(Strict):
         """The stage's lanes; a single-lane stage gives one lane named after the stage."""
         if self.lanes is not None:
             return dict(self.lanes)
-        return {stage_name: Lane(servers=self.servers, service=self.service)}
+        # the stage validated both fields as a lane does: not again (an hourly roster
+        # took ~40 us a call, and every run asks several times)
+        return {stage_name: Lane.model_construct(servers=self.servers, service=self.service)}
 
 
 def _default_classes() -> dict[str, TravellerClass]:

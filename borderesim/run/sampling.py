@@ -50,7 +50,11 @@ runner (``run/region/``).
 
 from __future__ import annotations
 
+import weakref
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -185,6 +189,68 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
     ]
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """What sampling reads from a scenario alone, the same for every replication
+    (:func:`_tables`). Arrays must not be modified (they stay writeable: a read-only
+    array would make the compiled functions compile again for it)."""
+
+    rates: tuple[float, ...]  # arrivals per hour, by hour of day
+    class_names: tuple[str, ...]
+    edges: np.ndarray  # float64[C]: cumulative class shares over their total
+    prevalence: np.ndarray  # float64[C]: threat prevalence of each class
+    lanes: tuple[tuple[int, np.ndarray, np.uint64], ...]  # per lane: kind, params, stream id
+    travellers: np.uint64  # stream id of ``travellers``
+    count: np.uint64  # stream id of ``arrivals.count``
+
+
+_TABLES: dict[int, tuple[weakref.ref, _Tables]] = {}
+
+
+def _tables(scenario: Scenario) -> _Tables:
+    """The :class:`_Tables` of ``scenario``, made once per scenario object (a scenario
+    is immutable; a changed one, e.g. by ``--set``, is a new object with its own) and
+    dropped when the scenario is garbage-collected."""
+    key = id(scenario)
+    got = _TABLES.get(key)
+    if got is not None and got[0]() is scenario:
+        return got[1]
+    classes = list(scenario.classes.values())
+    shares = np.cumsum([c.share for c in classes])
+    lanes = tuple((int(dist.kind), np.array(dist.params(), dtype=np.float64),
+                   philox.stream_id(name)) for name, dist in _lane_services(scenario))
+    made = _Tables(
+        rates=tuple(float(r) for r in scenario.arrivals.hourly()),
+        class_names=tuple(scenario.classes),
+        edges=shares / shares[-1],
+        prevalence=np.array([c.threat_prevalence for c in classes], dtype=np.float64),
+        lanes=lanes,
+        travellers=philox.stream_id("travellers"),
+        count=philox.stream_id("arrivals.count"))
+    try:
+        ref = weakref.ref(scenario, lambda _, key=key: _TABLES.pop(key, None))
+    except TypeError:  # a stand-in that cannot be referred to weakly: not kept
+        return made
+    _TABLES[key] = (ref, made)
+    return made
+
+
+_CHECKED: ContextVar[Scenario | None] = ContextVar("borderesim_sampling_checked", default=None)
+
+
+@contextmanager
+def budget_checked(scenario: Scenario) -> Iterator[None]:
+    """Within this block, :func:`sample` does not re-check that one replication of
+    ``scenario`` fits in memory (``budget.check_replication``): the caller has checked
+    the whole run (``budget.check``, as ``simulate()`` does before it samples). Any
+    other scenario is still checked."""
+    token = _CHECKED.set(scenario)
+    try:
+        yield
+    finally:
+        _CHECKED.reset(token)
+
+
 def class_dtype(n_classes: int) -> type:
     """The smallest signed integer type holding class indices ``0..n_classes - 1``."""
     return np.int8 if n_classes <= 127 else np.int16 if n_classes <= 32767 else np.int32
@@ -207,20 +273,24 @@ def sample(
 
     Raises ``ScenarioError`` first if one replication cannot fit in memory (``budget``).
     """
-    check_replication(scenario)
+    if _CHECKED.get() is not scenario:
+        check_replication(scenario)
+    tables = _tables(scenario)
     key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)
-    starts, lengths, expected = _pieces(tuple(scenario.arrivals.hourly()), plan.horizon, end)
-    counts = philox.counts_of(expected, philox.stream_id("arrivals.count"), np.uint64(0), *key)
+    starts, lengths, expected = _pieces(tables.rates, plan.horizon, end)
+    counts = philox.counts_of(expected, tables.count, _ZERO, *key)
     groups = [_draw_group(scenario, plan, seed, replication, key, 0, "",
-                          _travellers(scenario, key, 0, counts, starts, lengths, None))]
+                          _travellers(tables, key, 0, counts, starts, lengths, None))]
+    if not scenario.events:
+        return groups[0]
     for occ in occurrences(scenario.events, plan.run_end):
         ev = occ.event
         if not isinstance(ev, SurgeEvent):
             continue
         group = surge_group(occ.index, occ.day)
-        cls = None if ev.class_ is None else list(scenario.classes).index(ev.class_)
-        drawn = _travellers(scenario, key, group, np.array([ev.travellers]),
+        cls = None if ev.class_ is None else tables.class_names.index(ev.class_)
+        drawn = _travellers(tables, key, group, np.array([ev.travellers]),
                             np.array([occ.start]), np.array([float(ev.over)]), cls)
         m = int(np.searchsorted(drawn[0], end, "left"))  # sorted: those before the end
         drawn = tuple(np.ascontiguousarray(a[:m]) for a in drawn)
@@ -244,23 +314,24 @@ def _pieces(rates: tuple[float, ...], horizon: float, end: float
     return starts, lengths, expected
 
 
-def _travellers(scenario: Scenario, key: tuple, group: int, counts: np.ndarray,
+_ZERO = np.uint64(0)
+
+
+def _travellers(tables: _Tables, key: tuple, group: int, counts: np.ndarray,
                 starts: np.ndarray, lengths: np.ndarray, fixed_class: int | None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrival times (sorted), classes and threats of ``counts[p]`` travellers in each
-    piece ``[starts[p], starts[p] + lengths[p])`` (stream ``travellers``)."""
+    piece ``[starts[p], starts[p] + lengths[p])`` (stream ``travellers``; ``tables``:
+    the scenario's :func:`_tables`)."""
     n = int(counts.sum())
-    classes = scenario.classes.values()
-    shares = np.cumsum([c.share for c in classes])
-    prevalence = np.array([c.threat_prevalence for c in classes], dtype=np.float64)
     arrival = np.empty(n)
-    cls = np.empty(n, dtype=class_dtype(len(prevalence)))
+    cls = np.empty(n, dtype=class_dtype(len(tables.prevalence)))
     threat = np.empty(n, dtype=bool)
-    philox.travellers(counts.astype(np.int64), starts.astype(np.float64),
-                      lengths.astype(np.float64), philox.stream_id("travellers"),
-                      np.uint64(group), *key, shares / shares[-1],
-                      -1 if fixed_class is None else fixed_class, prevalence, arrival, cls,
-                      threat)
+    philox.travellers(counts.astype(np.int64, copy=False), starts.astype(np.float64),
+                      lengths.astype(np.float64), tables.travellers,
+                      np.uint64(group), *key, tables.edges,
+                      -1 if fixed_class is None else fixed_class, tables.prevalence, arrival,
+                      cls, threat)
     return arrival, cls, threat
 
 
@@ -280,17 +351,15 @@ def _draw_group(
     # a queue-aware rule may refer anyone when they reach the stage
     everyone = decision.dynamic is not None
     g = np.uint64(group)
+    tables = _tables(scenario)
     service = np.empty((plan.n_lanes, n))
-    for lane, (name, dist) in enumerate(_lane_services(scenario)):
-        s = int(plan.lane_stage[lane])
-        philox.fill_service(dist.kind, np.array(dist.params(), dtype=np.float64),
-                            philox.stream_id(name), g, *key, plan.eligible[lane], cls,
-                            refer, bool(plan.stage_referred[s]) and not everyone,
-                            service[lane])
+    referred_only = plan.stage_referred[plan.lane_stage].tolist()
+    for lane, (kind, par, sid) in enumerate(tables.lanes):
+        philox.fill_service(kind, par, sid, g, *key, plan.eligible[lane], cls, refer,
+                            referred_only[lane] and not everyone, service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
-    for s, sname in enumerate(plan.stage_names):
-        philox.fill_caught(float(plan.detect_p[s]), philox.stream_id(f"detect.{sname}"), g,
-                           *key, threat, caught[s])
+    for s, (sname, p) in enumerate(zip(plan.stage_names, plan.detect_p.tolist(), strict=True)):
+        philox.fill_caught(p, philox.stream_id(f"detect.{sname}"), g, *key, threat, caught[s])
     return Inputs(
         seed=seed,
         replication=replication,

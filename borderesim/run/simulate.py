@@ -11,6 +11,7 @@ from .. import __version__
 from ..analysis.metrics import replication_kpis, summarise
 from ..analysis.overload import LaneHours
 from ..analysis.overload import overload_warnings as lane_warnings
+from ..analysis.plan_cache import per_plan
 from ..analysis.shocks import shock_kpis
 from ..errors import ScenarioError
 from ..model.scenario import Scenario, load_scenario
@@ -19,7 +20,7 @@ from . import budget, drain
 from .drain import drain_warnings
 from .engines import get_engine
 from .plan import Plan, make_plan
-from .sampling import Inputs
+from .sampling import Inputs, budget_checked
 from .trace import Trace
 
 
@@ -57,6 +58,14 @@ class Result:
         """The estimate of ``kpi``: its mean across replications, or for a pooled
         percentile (``wait_p95``) the percentile of all replications' travellers."""
         return self.kpis[kpi]["mean"]
+
+
+def plan_of(scenario: Scenario) -> Plan:
+    """``make_plan(scenario)``, made once per scenario object (a scenario is immutable: a
+    changed one, e.g. by ``--set``, is a new object), so a scenario simulated again (a
+    benchmark, the workshop's run and its plan) also keeps what analyses derived from
+    its plan (``analysis.plan_cache``)."""
+    return per_plan(scenario, "simulate.plan", lambda: make_plan(scenario))
 
 
 def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
@@ -135,7 +144,9 @@ def simulate(
     to a serial run (``workers=1``).
 
     Before sampling, ``budget.check`` refuses (``ScenarioError``) a run that cannot fit
-    in memory and prints a one-line warning on stderr when it will take minutes.
+    in memory and prints a one-line warning on stderr when it will take minutes; that
+    check covers every replication, so sampling does not repeat it per replication
+    (``sampling.budget_checked``).
     """
     scenario = load_scenario(scenario)
     reps = scenario.replications if replications is None else int(replications)
@@ -145,14 +156,15 @@ def simulate(
     if int(workers) < 1:
         raise ValueError("workers must be at least 1")
     # refuse before the engines are even imported; warn once the engine is known
-    budget.check(scenario, reps, "simpy" if engine == "simpy" else "fast", keep_traces,
-                 int(workers))
+    checked = "simpy" if engine == "simpy" else "fast"
+    slow = budget.check(scenario, reps, checked, keep_traces, int(workers))
     name, reason = choose_engine(scenario, engine)
-    slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces, int(workers)),
-                               name)
+    if name != checked:  # auto fell back to SimPy: its own time estimate
+        slow = budget.slow_warning(budget.estimate(scenario, reps, name, keep_traces,
+                                                   int(workers)), name)
     if slow:
         budget.announce(slow)
-    plan = make_plan(scenario)
+    plan = plan_of(scenario)
     per_rep, samples, traces = [], [], []
     if int(workers) > 1 and reps > 1:
         from .parallel import run_replications
@@ -164,14 +176,16 @@ def simulate(
             if kept is not None:
                 traces.append(kept)
     else:
-        for r in range(reps):
-            tails: dict[str, Any] = {}
-            kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails, reps)
-            per_rep.append(kpis)
-            samples.append(tails)
-            if keep_traces:
-                traces.append((inputs, trace))
-            del inputs, trace  # free this replication before the next is sampled
+        with budget_checked(scenario):  # budget.check above covered every replication
+            for r in range(reps):
+                tails: dict[str, Any] = {}
+                kpis, inputs, trace = run_replication(scenario, plan, name, seed, r, tails,
+                                                      reps)
+                per_rep.append(kpis)
+                samples.append(tails)
+                if keep_traces:
+                    traces.append((inputs, trace))
+                del inputs, trace  # free this replication before the next is sampled
     influence: dict[str, list[float]] = {}
     summary = summarise(per_rep, samples, influence)
     lanes = [s["lane_hours"] for s in samples if "lane_hours" in s]

@@ -13,6 +13,7 @@ read-only view, :func:`no_threshold`). Times stay float64 minutes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,10 @@ FLUSHED = -2
 """``lane`` code: the traveller was waved through the stage unchecked."""
 
 
+def window_pieces(warmup: float, horizon: float) -> int:
+    """How many clock-hour pieces the counted window ``[warmup, horizon)`` (minutes) has
+    (``analysis.by_hour.window_segments``'): one per clock hour it touches."""
+    return max(math.ceil(horizon / 60) - math.floor(warmup / 60), 1)
 _NAN = np.float64(np.nan).tobytes()
 
 
@@ -69,6 +74,10 @@ class Trace:
     threshold: np.ndarray  # float64[n]; no_threshold(n) without a queue-aware rule
     reserve_minutes: np.ndarray | None = None
     """float64[S]: reserve officer-minutes on duty at each stage up to the horizon."""
+    reserve_duty: np.ndarray | None = None
+    """float64[L, P] (None without a reserve): reserve officer-minutes serving in each
+    lane (assigned to it, the lane not in an outage) within each clock-hour piece of the
+    counted window (:func:`window_pieces`; ``analysis.by_hour.window_segments``)."""
 
     @classmethod
     def empty(cls, n_stages: int, n: int, refer: np.ndarray, n_lanes: int = 1,

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..analysis.by_hour import HOURS, by_hour, hour_of_day, window_segments, within_duty
+from ..analysis.by_hour import (
+    HOURS,
+    by_hour,
+    hour_of_day,
+    window_duty,
+    window_segments,
+    within_duty,
+)
 from ..analysis.metrics import (
     _mean,
     _p95,
@@ -23,6 +30,7 @@ from ..analysis.metrics import (
     fairness_kpis,
     queue_aware_spared,
     referred_stage_time,
+    slowed_extra_work,
 )
 from ..analysis.outcomes import CHUNK, Outcome
 from ..analysis.overload import LaneHours
@@ -46,7 +54,8 @@ def offered_load(outcome: Outcome) -> dict[str, float]:
     """Work arriving at each stage in the counted window over server time on duty (a share).
 
     Each counted traveller who visits the stage (everyone, or the referred) brings
-    the service time of the lane they used, or of their first eligible lane.
+    the service time of the lane they used, or of their first eligible lane, stretched
+    by any slowdown (``metrics.slowed_extra_work``).
     """
     plan, inputs, trace = outcome.plan, outcome.inputs, outcome.trace
     counted = outcome.counted
@@ -65,7 +74,10 @@ def offered_load(outcome: Outcome) -> dict[str, float]:
             used[unused] = first_by_class[inputs.cls[part][mine][unused]]
             for lane in lanes:  # lane by lane: no 2-D fancy index
                 work += float(inputs.service[lane][part][mine][used == lane].sum())
+        work += slowed_extra_work(plan, inputs, trace, s)
         avail = sum(plan.server_minutes(lane, plan.warmup, plan.horizon) for lane in lanes)
+        if trace.reserve_duty is not None:
+            avail += float(trace.reserve_duty[lanes].sum())
         out[f"{sname}.offered_load"] = work / avail if avail > 0 else math.inf
     return out
 
@@ -75,19 +87,23 @@ def busy_on_duty(plan: Plan, outcome: Outcome, s: int) -> tuple[np.ndarray, ...]
     waiting, busy time within the officers on duty, server time on duty, and overtime.
 
     Overtime is busy server-time above the servers on duty in a clock hour (officers
-    finishing a traveller after their shift); it is counted hour by hour, where the
-    roster is constant, so utilisation (busy within duty / on duty) stays in [0, 1].
+    finishing a traveller after their shift or as an outage starts); it is counted hour
+    by hour where the servers on duty change (roster, outage, reserve), so utilisation
+    (busy within duty / on duty) stays in [0, 1].
     """
     w0, w1 = plan.warmup, plan.horizon
     lanes = list(plan.lanes_of(s))
-    if all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes):
+    trace = outcome.trace
+    if (all(np.all(plan.roster[ln] == plan.roster[ln][0]) for ln in lanes)
+            and not np.isin(lanes, plan.out_lane).any() and trace.reserve_duty is None):
         occupied = outcome.occupancy(s, np.array([w0, w1]))  # constant roster: no overtime
         avail = np.array([plan.server_minutes(ln, w0, w1) for ln in lanes])
         busy = occupied.busy[:, 0]
         return occupied.waiting[:, 0], busy, avail, np.zeros(len(lanes))
-    edges, hours, lengths = window_segments(w0, w1)
-    occupied = outcome.occupancy(s, edges)
-    duty = plan.roster[lanes][:, hours] * lengths
+    occupied = outcome.occupancy(s, window_segments(w0, w1)[0])
+    duty = window_duty(plan)[lanes]  # the roster less outages
+    if trace.reserve_duty is not None:  # and reserve officers serving
+        duty = duty + trace.reserve_duty[lanes]
     within, overtime = within_duty(occupied.busy, duty)
     return (occupied.waiting.sum(axis=1), within.sum(axis=1), duty.sum(axis=1),
             overtime.sum(axis=1))

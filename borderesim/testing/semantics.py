@@ -92,7 +92,7 @@ arrives ``call_in`` minutes later. *Arrive*: the officer opens a booth in the st
 lane with the most travellers waiting, not in an outage (first listed on ties), if the
 stage's rostered servers (an outage frees no booth) plus its reserve officers, all
 lanes, are fewer than ``booths`` (no limit without ``booths``); that lane gets one
-more server and starts more server and starts its next in line at once, and the call rule is checked
+more server and starts its next in line at once, and the call rule is checked
 again. No such lane or booth: the officer goes home (no hours counted) and only the
 next traveller joining a queue of the stage can call again (so ``call_in: 0`` never
 loops).
@@ -101,8 +101,10 @@ loops).
 reserve officer there leaves (before the freed server takes the next traveller). An
 outage closes the lane for its reserve officers too; they stay assigned. Reserve
 officer-minutes, from arrival to leaving (or the end of the run, drain included), are
-counted per stage (``Trace.reserve_minutes``); a reserve officer arriving is an event
-like any other for [drain].
+counted per stage (``Trace.reserve_minutes``); the minutes they serve (assigned to a
+lane not in an outage) within each clock-hour piece of the counted window are counted
+per lane (``Trace.reserve_duty``: the reserve's part of the servers on duty in the KPIs).
+A reserve officer arriving is an event like any other for [drain].
 
 [ties] Simultaneous events are handled in a fixed order: capacity changes (roster hours
 and outage edges) first, then reserve officers arriving (by stage), then service

@@ -14,7 +14,9 @@ once ``over`` is set.
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 import simpy
@@ -23,7 +25,7 @@ from simpy.events import Event
 from ...model.targeting import PythonRule
 from ..plan import Plan
 from ..sampling import Inputs
-from ..trace import FLUSHED, Trace
+from ..trace import FLUSHED, Trace, window_pieces
 
 ROSTER_PRIORITY = 1
 """Event priority of roster changes; completions use ``2 + i``, arrivals ``2 + n + i``."""
@@ -44,6 +46,19 @@ def timed(env: simpy.Environment, delay: float, priority: int) -> Event:
     return event
 
 
+def accrue(row: np.ndarray, officers: int, t0: float, t1: float, warmup: float,
+           horizon: float) -> None:
+    """Add ``officers`` x the minutes of ``[t0, t1)`` in each clock-hour piece of the
+    counted window ``[warmup, horizon)`` to ``row`` (a lane's ``Trace.reserve_duty``)."""
+    a, b = max(t0, warmup), min(t1, horizon)
+    first = math.floor(warmup / 60)
+    while officers > 0 and a < b:
+        hour = math.floor(a / 60)
+        edge = min(b, (hour + 1) * 60.0)
+        row[hour - first] += officers * (edge - a)
+        a = edge
+
+
 class Lane:
     """A FIFO queue in front of a changeable number of servers.
 
@@ -61,6 +76,17 @@ class Lane:
         self.busy = 0
         self.queue: deque[Event] = deque()
         self.serving: dict[int, float] = {}  # traveller -> service start (minutes)
+        self.duty: np.ndarray | None = None  # Trace.reserve_duty's row (with a reserve)
+        self.window = (0.0, 0.0)  # the counted window (minutes)
+        self.since = 0.0  # since when reserve and down have held
+
+    def accrue(self) -> None:
+        """Count the reserve officers' serving minutes up to now (``Trace.reserve_duty``):
+        called before the reserve or the outage state changes."""
+        if self.duty is not None:
+            if not self.down:
+                accrue(self.duty, self.reserve, self.since, self.env.now, *self.window)
+            self.since = self.env.now
 
     def _on_duty(self) -> None:
         """Servers on duty: rostered plus reserve, none in an outage."""
@@ -85,12 +111,14 @@ class Lane:
         self._fill()
 
     def set_capacity(self, level: int, down: bool) -> None:
+        self.accrue()
         self.level, self.down = level, down
         self._on_duty()
         self._fill()
 
     def add_reserve(self, k: int) -> None:
         """``k`` reserve officers join (+1) or leave (-1)."""
+        self.accrue()
         self.reserve += k
         self._on_duty()
         self._fill()
@@ -123,6 +151,11 @@ class CrossingModel:
         self.res_pending = np.zeros(plan.n_stages, dtype=bool)  # one called, on the way
         self.reserve_minutes = self.trace.reserve_minutes
         self.has_reserve = bool(self.res_officers.any())
+        if self.has_reserve:
+            duty = np.zeros((plan.n_lanes, window_pieces(plan.warmup, plan.horizon)))
+            self.trace = replace(self.trace, reserve_duty=duty)
+            for lane, row in zip(self.lanes, duty, strict=True):
+                lane.duty, lane.window = row, (plan.warmup, plan.horizon)
         self.slowed = len(plan.slow_lane) > 0
         self.plain = not (self.slowed or plan.out_preempt.any())  # the service is just a delay
         arrival = inputs.arrival
@@ -138,6 +171,8 @@ class CrossingModel:
         cap.callbacks.append(lambda _: self.end())
         self.env.run(until=self.stop)
         self.reserve_minutes += self.res_on * self.env.now  # officers on duty at the end
+        for lane in self.lanes:
+            lane.accrue()
         return self.trace
 
     def end(self) -> None:
@@ -294,8 +329,7 @@ class CrossingModel:
             if q.reserve > 0 and self.waiting_at(s) < self.res_close[s]:
                 self.res_on[s] -= 1
                 self.reserve_minutes[s] += env.now
-                q.reserve -= 1  # [reserve] an officer leaves after finishing
-                q._on_duty()
+                q.add_reserve(-1)  # [reserve] an officer leaves after finishing
             q.release()
             trace.end[s, i] = env.now
         trace.exit[i] = env.now

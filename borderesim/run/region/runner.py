@@ -2,7 +2,7 @@
 
 **Posted waits.** At every refresh ``T_k = k * refresh`` (up to the run end: travellers
 keep departing during the drain, as arrivals go on at a single crossing) each crossing
-posts a wait for its first stage everybody visits (:func:`posted_wait`): by default the
+posts a wait for its first stage everybody visits (:func:`posted_series`): by default the
 travellers waiting then times their lane's mean service time over the servers on duty
 (``posted: queue``, a forecast), or the mean wait of those who started service in the
 last period (``posted: served``, a report of the past; the previous value when nobody
@@ -16,9 +16,36 @@ already routed (a surge's travellers, who chose their crossing, are routed from 
 start); replaying each crossing's routed travellers with the run ending at ``T_k``
 (:func:`up_to`) therefore gives exactly the state the full run will have before
 ``T_k``. The posted waits, and so every route, are the same whichever exact engine replays them, and
-the engines agree traveller by traveller. Each replay starts at the last moment the
-crossing was empty (:func:`empty_since`), so a refresh costs the travellers of the
-current busy period. A final full run per crossing gives the traces for the KPIs.
+the engines agree traveller by traveller. A final full run per crossing gives the traces
+for the KPIs.
+
+**Few replays** (the same posted waits and routes, bit for bit, as a replay at every
+refresh: ``tests/test_region_speed.py`` keeps that loop as its reference).
+
+- Uninformed travellers never read a posted wait: they are routed at once, and a
+  crossing is replayed only at a refresh where an informed traveller departs.
+- Not even there when bounds settle the choice (:func:`settled_route`): under
+  ``posted: queue`` a posted wait lies between 0 and the travellers who may be waiting
+  (not started at the last replay's end, or arrived since) times the stage's longest
+  lane mean over the servers then (:meth:`_Posting.bound`); when every informed
+  traveller of the period chooses the same throughout, no replay is needed.
+- One replay serves every refresh up to its end (:func:`posted_series`): without a
+  pre-empting outage a start is never undone, so a start before ``T_m`` (``served``) and
+  who waits at ``T_m`` (entered, not started before it: ``queue``) read the same from any
+  run at least as long. A crossing with a pre-empting outage is replayed at every
+  refresh, as before.
+- Look-ahead: travellers still to be routed depart at ``T_k`` or later and so reach a
+  crossing at least its nearest origin's travel time ``d`` later; one replay to the
+  last refresh at or before ``T_k + d`` gives every posted wait up to it.
+- Once past the horizon a replay shows no counted traveller inside, the crossing's run
+  is over (the drain handles no event after that): every later replay is that one, so
+  later waits are read from it without replaying.
+- Posted waits no replay computed (refreshes no informed traveller reads) are read from
+  the final full run, for the record (``RegionReplication.posted``).
+- Each replay starts at the last moment the crossing was empty (:func:`empty_since`)
+  and holds the routed travellers arriving from then to its end (taken from the
+  crossing's travellers sorted once by arrival), so it costs the travellers of the
+  current busy period.
 """
 
 from __future__ import annotations
@@ -38,7 +65,7 @@ from ..plan import Plan, make_plan
 from ..sampling import Inputs
 from ..simulate import choose_engine
 from ..trace import Trace
-from .adversary import informed_route, threat_route, travel_matrix, uninformed_route
+from .adversary import TIE, informed_route, threat_route, travel_matrix, uninformed_route
 from .sampling import (
     CrossingDraws,
     Travellers,
@@ -134,27 +161,49 @@ def lane_mean_service(scenario) -> np.ndarray:
     return np.array([dist.moments()[0] for _, dist in _lane_services(scenario)])
 
 
-def posted_wait(plan: Plan, trace: Trace, t0: float, t1: float, previous: float,
-                rule: str = "served", lane_mean: np.ndarray | None = None) -> float:
-    """The wait (minutes) a crossing posts at ``t1`` for its posted stage.
+def servers_at(plan: Plan, stage: int, times: np.ndarray) -> np.ndarray:
+    """Rostered servers on duty (0 in an outage) summed over ``stage``'s lanes at each of
+    ``times`` (minutes, before the run end): :meth:`Plan.capacity`, vectorised."""
+    ch = plan.capacity_changes()
+    row = np.searchsorted(ch.times, times, side="right") - 1
+    return ch.on_duty()[row][:, list(plan.lanes_of(stage))].sum(axis=1)
 
-    ``served``: mean wait of those who started service in ``[t0, t1)`` (``previous``
-    when nobody did). ``queue``: the travellers waiting at ``t1`` times their lane's mean
-    service time (``lane_mean``, minutes), over the stage's servers on duty (``previous``
-    when none is on duty).
+
+def posted_series(plan: Plan, trace: Trace, edges: np.ndarray, ks: range, previous: float,
+                  rule: str, lane_mean: np.ndarray, servers: np.ndarray) -> list[float]:
+    """The waits (minutes) posted at the refreshes ``edges[k]``, ``k`` in ``ks`` (a run of
+    consecutive indices, the one before them posted ``previous``), read from ``trace``.
+
+    ``served``: mean wait of those who started service in ``[edges[k-1], edges[k])``
+    (the previous value when nobody did). ``queue``: the travellers at the stage before
+    ``edges[k]`` and not started before it, times their lane's mean service time
+    (``lane_mean``, minutes), over the stage's servers on duty (``servers``:
+    :func:`servers_at` at every edge; the previous value when none is on duty).
+    One trace serves them all: exact when it runs at least to the last of them and no
+    start is undone later (no pre-empting outage), as a start before ``edges[k]`` is
+    then the same in every run longer than ``edges[k]``.
     """
     s = first_open_stage(plan)
-    start, entry = trace.start[s], trace.entry[s]
-    if rule == "queue":
-        waiting = (trace.lane[s] >= 0) & (entry < t1) & np.isnan(start)
-        servers = sum(plan.capacity(ln, t1) for ln in plan.lanes_of(s))
-        if servers == 0:
-            return previous
-        return float(lane_mean[trace.lane[s][waiting]].sum()) / servers
-    mine = (start >= t0) & (start < t1)
-    if not mine.any():
-        return previous
-    return float((start[mine] - entry[mine]).mean())
+    start, entry, lane = trace.start[s], trace.entry[s], trace.lane[s]
+    out = []
+    for k in ks:
+        t0, t1 = edges[k - 1], edges[k]
+        if rule == "queue":
+            if servers[k] > 0:
+                waiting = (lane >= 0) & (entry < t1) & ~(start < t1)
+                previous = float(lane_mean[lane[waiting]].sum()) / int(servers[k])
+        else:
+            mine = (start >= t0) & (start < t1)
+            if mine.any():
+                previous = float((start[mine] - entry[mine]).mean())
+        out.append(previous)
+    return out
+
+
+def _inside_counted(plan: Plan, arrival: np.ndarray, trace: Trace) -> bool:
+    """True while a counted traveller (arrival in ``[warmup, horizon)``) of ``trace`` is inside."""
+    counted = (arrival >= plan.warmup) & (arrival < plan.horizon)
+    return bool(np.isnan(trace.exit[counted]).any())
 
 
 def route_replication(region: Region, seed: int, replication: int, engine: str = "fast",
@@ -170,40 +219,17 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
     runs = [get_engine(choose_engine(region.scenarios[c], engine)[0]) for c in names]
     draws = [crossing_draws(region, c, plans[i], strategies[c], people, seed, replication)
              for i, c in enumerate(names)]
-    travel = travel_matrix(region)
-    uninformed = uninformed_route(region, people)
-    naive = uninformed.copy()
-    threat = naive.copy()
-    chooses = people.fixed < 0  # a surge's travellers have chosen their crossing already
-    route = np.where(chooses, -1, people.fixed)
     run_end = region.run_end
-    refresh = region.spec.information.refresh
-    posting = region.spec.information.posted
-    lane_means = [lane_mean_service(region.scenarios[c]) for c in names]
     if people.informed.any():
-        edges = np.append(np.arange(0.0, run_end, refresh), run_end)
+        edges = np.append(np.arange(0.0, run_end, region.spec.information.refresh), run_end)
     else:
         edges = np.array([0.0, run_end])
-    posted = np.zeros((len(edges) - 1, len(names)))
-    now = np.zeros(len(names))
-    since = np.full(len(names), -np.inf)  # each crossing was empty then: replay from there
-    for k in range(len(edges) - 1):
-        t0, t1 = edges[k], edges[k + 1]
-        batch = np.flatnonzero(chooses & (people.depart >= t0) & (people.depart < t1))
-        posted[k] = now
-        informed = batch[people.informed[batch]]
-        naive[informed] = informed_route(travel, people.origin[informed], now,
-                                         uninformed[informed])
-        threat[batch] = threat_route(region, people, batch, naive[batch], draws)
-        route[batch] = np.where(people.threat[batch], threat[batch], naive[batch])
-        if k + 2 < len(edges):  # the posted waits for the next period
-            for i in range(len(names)):
-                who = in_arrival_order(draws[i], np.flatnonzero(
-                    (route == i) & (draws[i].arrival >= since[i])))
-                short = up_to(plans[i], float(t1))
-                trace = runs[i](short, crossing_inputs(draws[i], who, seed, replication))
-                now[i] = posted_wait(plans[i], trace, t0, t1, now[i], posting, lane_means[i])
-                since[i] = empty_since(draws[i].arrival[who], trace.exit, t1, since[i])
+    route, naive, posting = _route(region, people, draws, plans, runs, edges, seed,
+                                   replication)
+    chooses = np.flatnonzero((people.fixed < 0) & (people.depart < edges[-1]))
+    threat = naive.copy()  # the route each would take as a threat (row by row)
+    threat[chooses] = threat_route(region, people, chooses, naive[chooses], draws)
+    posted = np.empty((len(edges) - 1, len(names)))
     crossings = {}
     for i, c in enumerate(names):
         # travellers reaching the crossing after the run end are outside the run
@@ -219,11 +245,196 @@ def route_replication(region: Region, seed: int, replication: int, engine: str =
         shocks = shock_kpis(scenario, plans[i], inputs, trace)  # none without events/reserve
         kpis.update(shocks)
         crossings[c] = CrossingRun(plans[i], who, inputs, trace, kpis, samples, shocks)
+        posted[:, i] = posting[i].finish(trace, edges)
     rep = RegionReplication(people, draws, naive, threat, route, posted, edges[:-1], crossings)
     from .kpis import regional_kpis
 
     rep.kpis = regional_kpis(region, rep, rep.samples, replications)
     return rep
+
+
+@dataclass
+class _Posting:
+    """One crossing's posted waits while the travellers are routed: ``values[k]`` is the
+    wait posted at ``edges[k]`` (minutes), known for ``k <= done``."""
+
+    index: int
+    plan: Plan
+    run: Any
+    draws: CrossingDraws
+    rule: str
+    lane_mean: np.ndarray
+    servers: np.ndarray
+    values: np.ndarray
+    replay_each: bool
+    """A pre-empting outage can undo a start later: replay at every refresh."""
+    nearest: float
+    """Least travel time (minutes) to the crossing from any origin (``inf``: none)."""
+    longest: float = field(init=False)
+    order: np.ndarray = field(init=False)
+    sorted_arrival: np.ndarray = field(init=False)
+    done: int = 0
+    since: float = -np.inf
+    last_end: float = -np.inf
+    """End (minutes) of the last replay ..."""
+    unstarted: int = 0
+    """... and how many of its travellers had not started at the posted stage then."""
+    frozen: Trace | None = None
+    """The replay after which nothing more happens (past the horizon, no counted
+    traveller inside): every later replay is this one."""
+
+    def __post_init__(self) -> None:
+        lanes = list(self.plan.lanes_of(first_open_stage(self.plan)))
+        self.longest = float(self.lane_mean[lanes].max()) if lanes else 0.0
+        self.order = in_arrival_order(self.draws, np.arange(len(self.draws.arrival)))
+        self.sorted_arrival = self.draws.arrival[self.order]
+
+    def series(self, trace: Trace, edges: np.ndarray, upto: int) -> None:
+        """Read ``values[done + 1 .. upto]`` from ``trace`` (:func:`posted_series`)."""
+        ks = range(self.done + 1, upto + 1)
+        self.values[self.done + 1:upto + 1] = posted_series(
+            self.plan, trace, edges, ks, float(self.values[self.done]), self.rule,
+            self.lane_mean, self.servers)
+        self.done = max(self.done, upto)
+
+    def at(self, k: int, route: np.ndarray, edges: np.ndarray, seed: int,
+           replication: int) -> float:
+        """The wait posted at ``edges[k]``: one replay of the routed travellers arriving
+        from ``since`` to ``edges[k]``, or to the last refresh no unrouted traveller can
+        reach before (none once frozen)."""
+        asked = k
+        if k > self.done:
+            if self.frozen is not None:
+                self.series(self.frozen, edges, k)
+            else:
+                if not self.replay_each:  # the travellers still to route arrive later
+                    k = max(k, int(np.searchsorted(edges[:-1], edges[k] + self.nearest,
+                                                   side="right")) - 1)
+                t1 = float(edges[k])
+                lo, hi = np.searchsorted(self.sorted_arrival, [self.since, t1])
+                window = self.order[lo:hi]
+                who = window[route[window] == self.index]
+                trace = self.run(up_to(self.plan, t1),
+                                 crossing_inputs(self.draws, who, seed, replication))
+                self.series(trace, edges, k)
+                self.last_end = t1
+                self.unstarted = int(np.isnan(trace.start[first_open_stage(self.plan)]).sum())
+                arrival = self.draws.arrival[who]
+                self.since = empty_since(arrival, trace.exit, t1, self.since)
+                if t1 >= self.plan.horizon and not _inside_counted(self.plan, arrival, trace):
+                    self.frozen = trace
+        return float(self.values[asked])
+
+    def known(self, k: int) -> bool:
+        """True when the wait posted at ``edges[k]`` needs no replay."""
+        return k <= self.done or self.frozen is not None or self.replay_each
+
+    def bound(self, k: int, route: np.ndarray, edges: np.ndarray) -> float | None:
+        """An upper bound (minutes) on the wait posted at ``edges[k]`` without replaying,
+        or None (``posted: served``, or no server on duty then). ``posted: queue``
+        counts, among the travellers waiting then, only ones that had not started at
+        the stage when the last replay ended or arrived since: at most that many times
+        the stage's longest lane mean, over the servers then (a start is never undone:
+        no pre-empting outage). A waiting time is never negative."""
+        servers = int(self.servers[k])
+        if self.rule != "queue" or servers == 0:
+            return None
+        lo, hi = np.searchsorted(self.sorted_arrival, [self.last_end, edges[k]])
+        window = self.order[lo:hi]
+        n = self.unstarted + int(np.count_nonzero(route[window] == self.index))
+        return n * self.longest / servers * (1.0 + 1e-6)  # 1e-6: the float sum's rounding
+
+    def finish(self, trace: Trace, edges: np.ndarray) -> np.ndarray:
+        """Every posted wait, the ones no replay needed read from the full ``trace``."""
+        self.series(self.frozen if self.frozen is not None else trace, edges,
+                    len(self.values) - 1)
+        return self.values
+
+
+def settled_route(travel: np.ndarray, origin: np.ndarray, low: np.ndarray,
+                  high: np.ndarray, uninformed: np.ndarray) -> np.ndarray | None:
+    """:func:`informed_route` when it chooses the same for every posted wait between
+    ``low`` and ``high`` (minutes, per crossing), else None.
+
+    Costs rise with the posted wait (rounding too), so the choice at ``low`` holds
+    throughout when it keeps the uninformed crossing, whose highest cost is within
+    ``TIE`` of every other crossing's lowest; or when it moves, the uninformed crossing's
+    lowest cost being out of ``TIE`` of the best's highest and the chosen crossing's
+    highest below every other's lowest.
+    """
+    choice = informed_route(travel, origin, low, uninformed)
+    lo = travel[origin] + low[None, :]
+    hi = travel[origin] + high[None, :]
+    rows = np.arange(len(origin))
+
+    def lowest_but(column: np.ndarray) -> np.ndarray:
+        others = lo.copy()
+        others[rows, column] = np.inf
+        return others.min(axis=1)
+
+    kept = hi[rows, uninformed] <= lowest_but(uninformed) + TIE
+    moved = (lo[rows, uninformed] > hi.min(axis=1) + TIE) & \
+        (hi[rows, choice] < lowest_but(choice))
+    settled = np.where(choice == uninformed, kept, moved)
+    return choice if settled.all() else None
+
+
+def _route(region: Region, people: Travellers, draws: list[CrossingDraws],
+           plans: list[Plan], runs: list, edges: np.ndarray, seed: int, replication: int
+           ) -> tuple[np.ndarray, np.ndarray, list[_Posting]]:
+    """(route, naive route, each crossing's :class:`_Posting`) of every traveller: the
+    uninformed at once, the informed period by period as the posted waits they read
+    are replayed (see the module docstring)."""
+    names = region.crossing_names
+    travel = travel_matrix(region)
+    uninformed = uninformed_route(region, people)
+    naive = uninformed.copy()
+    route = np.where(people.fixed < 0, -1, people.fixed)
+    n_periods = len(edges) - 1
+    period = np.searchsorted(edges, people.depart, side="right") - 1
+    chooses = (people.fixed < 0) & (period < n_periods)
+    informed = chooses & people.informed
+    plain = np.flatnonzero(chooses & ~informed)
+    threats = plain[people.threat[plain]]
+    route[plain] = naive[plain]
+    route[threats] = threat_route(region, people, threats, naive[threats], draws)
+    info = region.spec.information
+    posting = []
+    for i, c in enumerate(names):
+        plan = plans[i]
+        values = np.full(n_periods, np.nan)
+        values[0] = 0.0
+        posting.append(_Posting(
+            i, plan, runs[i], draws[i], info.posted, lane_mean_service(region.scenarios[c]),
+            servers_at(plan, first_open_stage(plan), edges[:-1]), values,
+            bool(np.any(plan.out_preempt)), float(np.min(travel[:, i], initial=np.inf))))
+    by_period = np.flatnonzero(informed)
+    by_period = by_period[np.argsort(period[by_period], kind="stable")]
+    cuts = np.searchsorted(period[by_period], np.arange(n_periods + 1))
+    each = any(p.replay_each for p in posting)
+    n_c = len(posting)
+    for k in range(n_periods):
+        batch = by_period[cuts[k]:cuts[k + 1]]
+        if batch.size == 0 and not each:
+            continue
+        low, high = np.zeros(n_c), np.full(n_c, np.inf)
+        for i, p in enumerate(posting):
+            if p.known(k):
+                low[i] = high[i] = p.at(k, route, edges, seed, replication)
+            elif batch.size:
+                bound = p.bound(k, route, edges)
+                high[i] = np.inf if bound is None else bound
+        if batch.size == 0:
+            continue
+        choice = settled_route(travel, people.origin[batch], low, high, uninformed[batch])
+        if choice is None:  # the bounds do not settle it: replay
+            now = np.array([p.at(k, route, edges, seed, replication) for p in posting])
+            choice = informed_route(travel, people.origin[batch], now, uninformed[batch])
+        naive[batch] = choice
+        route[batch] = choice
+        hit = batch[people.threat[batch]]
+        route[hit] = threat_route(region, people, hit, naive[hit], draws)
+    return route, naive, posting
 
 
 @dataclass

@@ -12,13 +12,15 @@ code from the cache (``__pycache__`` beside this package, or ``NUMBA_CACHE_DIR``
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ....model.scenario import Scenario
 from ...budget import n_lanes
 from ...plan import Plan
 from ...sampling import Inputs
-from ...trace import Trace
+from ...trace import Trace, window_pieces
 from .kernel import MAX_LANES, MAX_TRAVELLERS, replay, replay_flat
 from .support import supports as _supports_fields
 
@@ -87,12 +89,16 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
         threshold = trace.threshold
+    pieces = window_pieces(plan.warmup, plan.horizon)
+    duty = (np.zeros((plan.n_lanes, pieces)) if np.any(plan.res_officers > 0)
+            else np.zeros((0, pieces)))
+    # C-contiguous arrays flatten to views, so the kernel fills the trace in place
     replay_flat(
         inputs.arrival, inputs.cls, _flat(inputs.service), score, has_dyn, thr, per,
         plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
         _flat(plan.eligible), float(plan.horizon), float(plan.warmup),
         float(plan.run_end), *shock_arrays(plan),
         _flat(trace.lane), _flat(trace.entry), _flat(trace.start), _flat(trace.end),
-        trace.exit, trace.referred, threshold, trace.reserve_minutes,
+        trace.exit, trace.referred, threshold, trace.reserve_minutes, _flat(duty), pieces,
     )
-    return trace
+    return trace if not duty.size else replace(trace, reserve_duty=duty)

@@ -40,6 +40,8 @@ lanes, ``trace.lane_dtype``), and ``threshold`` only under a queue-aware rule.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -184,6 +186,23 @@ def _slowed(d, lane, t, slow_lane, slow_from, slow_to, slow_factor):
 
 
 @njit(cache=True)
+def _accrue(duty, lane, pieces, officers, t0, t1, warmup, horizon):  # pragma: no cover
+    """Add ``officers`` x the minutes of ``[t0, t1)`` in each clock-hour piece of the
+    counted window ``[warmup, horizon)`` to lane ``lane``'s row of ``duty`` (float64
+    [L * pieces], the pieces of ``by_hour.window_segments``)."""
+    if officers <= 0:
+        return
+    a = max(t0, warmup)
+    b = min(t1, horizon)
+    first = math.floor(warmup / 60.0)
+    while a < b:
+        hour = math.floor(a / 60.0)
+        e = min(b, (hour + 1) * 60.0)
+        duty[_u(lane * pieces + hour - first)] += officers * (e - a)
+        a = e
+
+
+@njit(cache=True)
 def _preempt(htime, hkey, size, lane, s, n, start, st, nxt, stage_wait):
     """An outage pre-empts ``lane``: its travellers in service leave the heap and go back
     to the head of the queue, earliest start first (ties by traveller). Returns the size."""
@@ -239,6 +258,7 @@ def replay_flat(
     cap_times, cap_level, cap_down, cap_preempt, slow_lane, slow_from, slow_to, slow_factor,
     res_officers, res_open, res_close, res_call, booths,
     lane_out, entry, start, end, exit_, referred, threshold, reserve_minutes,
+    reserve_duty, duty_pieces,
 ):
     """Replay one replication; fills the (flattened) trace arrays in place.
 
@@ -256,9 +276,10 @@ def replay_flat(
     here (their contents on entry do not matter): ``lane_out`` int8/16/32[S*n] (any signed
     integer holding the lane indices), ``entry``/``start``/``end`` float64[S*n], ``exit_``
     float64[n], ``threshold`` float64[n] (written only if ``has_dynamic``; any array
-    otherwise), ``reserve_minutes`` float64[S] (reserve officer-minutes); and ``referred``
-    bool[n], which the caller fills with the static referral. At most ``MAX_TRAVELLERS``
-    travellers. Returns the number of events handled.
+    otherwise), ``reserve_minutes`` float64[S] (reserve officer-minutes), ``reserve_duty``
+    float64[L * duty_pieces] (``Trace.reserve_duty``, written only with a reserve); and
+    ``referred`` bool[n], which the caller fills with the static referral. At most
+    ``MAX_TRAVELLERS`` travellers. Returns the number of events handled.
     """
     n = arrival.shape[0]
     n_lanes = lane_stage.shape[0]
@@ -281,6 +302,7 @@ def replay_flat(
     lvl = np.zeros(n_lanes, np.int64)  # rostered servers
     dn = np.zeros(n_lanes, np.bool_)  # in an outage
     res = np.zeros(n_lanes, np.int64)  # reserve officers serving in the lane
+    res_since = np.zeros(n_lanes)  # since when res and dn have held (Trace.reserve_duty)
     heap_cap = 1
     for lane in range(n_lanes):
         lvl[lane] = cap_level[lane]
@@ -295,6 +317,9 @@ def replay_flat(
         reserve_minutes[s] = 0.0
         heap_cap += res_officers[s]
         has_reserve = has_reserve or res_officers[s] > 0
+    if has_reserve:
+        for k in range(reserve_duty.shape[0]):
+            reserve_duty[k] = 0.0
     n_slow = slow_lane.shape[0] > 0
     res_on = np.zeros(n_stages, np.int64)
     t_res = np.full(n_stages, np.inf)  # arrival of the officer called, if any
@@ -341,6 +366,11 @@ def replay_flat(
                 s = lane_stage[_u(lane)]
                 if cap_preempt[_u(kc * n_lanes + lane)]:
                     size = _preempt(htime, hkey, size, lane, s, n, start, st, nxt, stage_wait)
+                if res[_u(lane)] > 0:  # reserve officers serving until now
+                    if not dn[_u(lane)]:
+                        _accrue(reserve_duty, lane, duty_pieces, res[_u(lane)],
+                                res_since[_u(lane)], t, warmup, horizon)
+                    res_since[_u(lane)] = t
                 lvl[_u(lane)] = cap_level[_u(kc * n_lanes + lane)]
                 dn[_u(lane)] = cap_down[_u(kc * n_lanes + lane)]
                 st[_u(b + _CAP)] = 0 if dn[_u(lane)] else lvl[_u(lane)] + res[_u(lane)]
@@ -375,6 +405,9 @@ def replay_flat(
             if best >= 0 and (booths[_u(rs)] < 0 or on_duty < booths[_u(rs)]):
                 res_on[_u(rs)] += 1
                 reserve_minutes[_u(rs)] -= t
+                _accrue(reserve_duty, best, duty_pieces, res[_u(best)], res_since[_u(best)],
+                        t, warmup, horizon)
+                res_since[_u(best)] = t
                 res[_u(best)] += 1
                 b = _W * best
                 st[_u(b + _CAP)] = lvl[_u(best)] + res[_u(best)]
@@ -404,6 +437,10 @@ def replay_flat(
             st[_u(b + _BUSY)] -= 1
             if has_reserve and res[_u(lane)] > 0 and stage_wait[_u(s)] < res_close[_u(s)]:
                 # a reserve officer leaves after finishing
+                if not dn[_u(lane)]:
+                    _accrue(reserve_duty, lane, duty_pieces, res[_u(lane)],
+                            res_since[_u(lane)], t, warmup, horizon)
+                res_since[_u(lane)] = t
                 res[_u(lane)] -= 1
                 res_on[_u(s)] -= 1
                 reserve_minutes[_u(s)] += t
@@ -486,6 +523,10 @@ def replay_flat(
     t_end = min(t, run_end)  # officers on duty count until the run ends
     for s in range(n_stages):
         reserve_minutes[s] += res_on[s] * t_end
+    for lane in range(n_lanes):
+        if res[lane] > 0 and not dn[lane]:
+            _accrue(reserve_duty, lane, duty_pieces, res[lane], res_since[lane], t_end,
+                    warmup, horizon)
     return events
 
 
@@ -526,5 +567,5 @@ def replay(
         f0, f0, f0,
         zs, zs, zs, np.zeros(n_stages), zs - 1,
         lane_out.reshape(-1), entry.reshape(-1), start.reshape(-1), end.reshape(-1), exit_,
-        referred, threshold, np.zeros(n_stages),
+        referred, threshold, np.zeros(n_stages), np.zeros(0), 0,
     )
