@@ -126,6 +126,25 @@ def test_other_sweep_into_same_folder_is_refused(serial_rows, tmp_path, capsys):
     assert "different sweep" in err and "seed" in err and str(path.parent / "out") in err
 
 
+def test_a_folder_made_by_another_version_is_refused(serial_rows, tmp_path, capsys,
+                                                     monkeypatch):
+    """A new version may draw other random streams: its rows never join an older one's."""
+    import shutil
+
+    from borderesim.run.sweep import spec as spec_module
+    from borderesim.run.sweep import store as store_module
+
+    path, _ = serial_rows
+    old = tmp_path / "old"
+    shutil.copytree(path.parent / "out", old)
+    monkeypatch.setattr(spec_module, "__version__", "9.9.9")
+    monkeypatch.setattr(store_module, "__version__", "9.9.9")
+    status = main(["sweep", str(path), "--out", str(old), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "different sweep" in err and "borderesim_version" in err
+
+
 def test_non_sweep_folder_is_refused(tmp_path, capsys):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")

@@ -26,16 +26,16 @@ that share's t-interval mapped back through the pooled quantile function::
 of travellers (~10^7 waits a replication) can afford it, and it had the best coverage of
 the methods measured on two M(t)/M/c(t) days with exact answers
 (:mod:`borderesim.analysis.transient`; ``experiments/quantile_coverage.py``, 200 independent runs
-each of R = 5, 10, 20 replications):
+each of R = 5, 10, 20 replications; re-run on 0.2.0's random streams):
 
 ==============================  ===========  ===========  ===========
 coverage (roster drop / M/M/5)  R = 5        R = 10       R = 20
 ==============================  ===========  ===========  ===========
-Woodruff (this)                 0.88 / 0.90  0.96 / 0.90  0.94 / 0.94
-sectioning (Nakayama 2014)      0.88 / 0.81  0.92 / 0.82  0.83 / 0.82
-jackknife over replications     0.83 / 0.81  0.91 / 0.84  0.86 / 0.92
-bootstrap over replications     0.63 / 0.73  0.85 / 0.80  0.84 / 0.91
-old: mean of per-rep p95, t     0.73 / 0.78  0.60 / 0.73  0.35 / 0.68
+Woodruff (this)                 0.88 / 0.93  0.89 / 0.94  0.93 / 0.95
+sectioning (Nakayama 2014)      0.88 / 0.82  0.88 / 0.88  0.84 / 0.83
+jackknife over replications     0.86 / 0.82  0.89 / 0.89  0.88 / 0.89
+bootstrap over replications     0.67 / 0.72  0.81 / 0.85  0.86 / 0.88
+old: mean of per-rep p95, t     0.76 / 0.80  0.62 / 0.76  0.36 / 0.67
 ==============================  ===========  ===========  ===========
 
 (± 0.03–0.05 each, 200 runs.) Every method undercovers with five replications when days

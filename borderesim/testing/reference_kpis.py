@@ -331,9 +331,20 @@ def lane_hours(outcome: Outcome) -> LaneHours:
     """``borderesim.overload.lane_hours`` before: a NumPy pass per lane."""
     plan, trace, inputs = outcome.plan, outcome.trace, outcome.inputs
     n_lanes = plan.roster.shape[0]
-    _, seg_hours, seg_len = window_segments(plan.warmup, plan.horizon)
-    duty = np.array([by_hour(seg_hours, plan.roster[ln, seg_hours] * seg_len)
-                     for ln in range(n_lanes)])
+    edges, seg_hours, _ = window_segments(plan.warmup, plan.horizon)
+    # on duty: the plan's servers between capacity changes (roster, outages), piece by
+    # piece, plus the replication's reserve officers
+    ch = plan.capacity_changes()
+    ends = [*ch.times[1:].tolist(), math.inf]
+    pieces = np.zeros((n_lanes, len(seg_hours)))
+    for k in range(len(seg_hours)):
+        for j, (t0, t1) in enumerate(zip(ch.times.tolist(), ends, strict=True)):
+            overlap = min(edges[k + 1], t1) - max(edges[k], t0)
+            if overlap > 0:
+                pieces[:, k] += ch.on_duty()[j] * overlap
+    if trace.reserve_duty is not None:
+        pieces += trace.reserve_duty
+    duty = np.array([by_hour(seg_hours, pieces[ln]) for ln in range(n_lanes)])
     work = np.zeros((n_lanes, HOURS))
     spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, math.nan)
     wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)

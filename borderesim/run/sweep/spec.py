@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ... import __version__
 from ...errors import ScenarioError
 from ...model.limits import MAX_REPLICATIONS
 from ...model.scenario import Scenario, load_scenario, read_yaml_mapping, set_path, validate
@@ -91,9 +92,12 @@ class SweepSpec:
         return {p: _kind([pt[p] for pt in self.points]) for p in self.paths}
 
     def fingerprint(self) -> str:
-        """Hash of everything that decides the rows (base, points, replications, seed)."""
+        """Hash of everything that decides the rows (base, points, replications, seed, and
+        the package version: a new version may draw different random streams, so its rows
+        are never mixed with an older version's)."""
         what = {"base": self.base, "paths": self.paths, "points": self.points,
-                "replications": self.replications, "seed": self.seed, "engine": self.engine}
+                "replications": self.replications, "seed": self.seed, "engine": self.engine,
+                "version": __version__}
         if self.region_file is not None:
             what["crossings"] = self.crossings
         blob = json.dumps(what, sort_keys=True, default=str)

@@ -183,7 +183,8 @@ class ResultStore:
             raise ScenarioError(f"cannot read {MANIFEST}: {exc}", str(self.out)) from None
         if old.get("fingerprint") != mine["fingerprint"]:
             differs = [k for k in ("base_scenario", "paths", "points", "replications", "seed",
-                                   "engine") if old.get(k) != json.loads(json.dumps(mine[k]))]
+                                   "engine", "borderesim_version")
+                       if old.get(k) != json.loads(json.dumps(mine[k]))]
             what = ", ".join(differs) or "settings"
             raise ScenarioError(
                 f"this folder holds results of a different sweep ({old.get('sweep_file')}; "
