@@ -130,6 +130,31 @@ def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover 
 
 
 @njit(cache=True)
+def _count(a: np.ndarray, lo: float, hi: float) -> tuple[int, int]:  # pragma: no cover
+    """How many values of ``a`` lie below ``lo``, and how many in ``[lo, hi]`` (one
+    branch-free pass; NaN in neither)."""
+    below = 0
+    between = 0
+    for j in range(a.size):
+        v = a[j]
+        below += v < lo
+        between += (v >= lo) & (v <= hi)
+    return below, between
+
+
+@njit(cache=True)
+def _between(a: np.ndarray, lo: float, hi: float, between: int) -> np.ndarray:  # pragma: no cover
+    """A copy of the ``between`` values of ``a`` in ``[lo, hi]``, in their order."""
+    b = np.empty(between + 1)  # written without branches: one slot past the end
+    got = 0
+    for j in range(a.size):
+        v = a[j]
+        b[got] = v
+        got += (v >= lo) & (v <= hi)
+    return b[:between]
+
+
+@njit(cache=True)
 def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pragma: no cover
     """``(below, values)``: a copy of the values of ``a`` from its ``k_lo``-th to its
     ``k_hi``-th smallest (and a few around them, no NaN), and how many values rank
@@ -142,21 +167,10 @@ def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pr
         return 0, a.copy()
     lo, _ = _bracket(a, k_lo)
     _, hi = _bracket(a, k_hi)
-    below = 0
-    between = 0
-    for j in range(n):
-        v = a[j]
-        below += v < lo
-        between += (v >= lo) & (v <= hi)
+    below, between = _count(a, lo, hi)
     if not (below <= k_lo and k_hi < below + between):
         return 0, a.copy()
-    b = np.empty(between + 1)  # written without branches: one slot past the end
-    got = 0
-    for j in range(n):
-        v = a[j]
-        b[got] = v
-        got += (v >= lo) & (v <= hi)
-    return below, b[:between]
+    return below, _between(a, lo, hi, between)
 
 
 @njit(cache=True)
@@ -173,23 +187,12 @@ def select(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
     while cur.size > _SMALL:
         n = cur.size
         lo, hi = _bracket(cur, k)
-        below = 0
-        between = 0
-        for j in range(n):
-            v = cur[j]
-            below += v < lo
-            between += (v >= lo) & (v <= hi)
+        below, between = _count(cur, lo, hi)
         if not (below <= k < below + between) or 2 * between > n:
             return _direct(cur, k)
         if lo == hi:
             return lo
-        b = np.empty(between + 1)  # written without branches: one slot past the end
-        got = 0
-        for j in range(n):
-            v = cur[j]
-            b[got] = v
-            got += (v >= lo) & (v <= hi)
-        cur = b[:between]
+        cur = _between(cur, lo, hi, between)
         k -= below
     return _direct(cur, k)
 
