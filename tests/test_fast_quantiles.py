@@ -157,10 +157,12 @@ def fake_outcome(data: st.DataObject, n: int) -> SimpleNamespace:
     service = np.array(data.draw(st.lists(st.floats(0.1, 9.0), min_size=3 * n,
                                           max_size=3 * n))).reshape(3, n)
     counted = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), bool)
+    one_each = SimpleNamespace(times=np.array([0.0]), on_duty=lambda: np.ones((1, 3)))
     plan = SimpleNamespace(roster=np.ones((3, 24)), warmup=float(data.draw(grid)) / 4,
-                           horizon=240.0, run_end=400.0, n_stages=2,
+                           horizon=240.0, run_end=400.0, n_stages=2, n_lanes=3,
+                           capacity_changes=lambda: one_each,  # one server a lane, always
                            lanes_of=lambda s: range(*((0, 2), (2, 3))[s]))
-    trace = SimpleNamespace(entry=entry, start=start, lane=lane)
+    trace = SimpleNamespace(entry=entry, start=start, lane=lane, reserve_duty=None)
     return SimpleNamespace(plan=plan, trace=trace, inputs=SimpleNamespace(service=service),
                            counted=counted, queued=lambda s: lane[s] >= 0)
 

@@ -7,9 +7,12 @@ compare the two on every example scenario and on generated ones). One pass inste
 of dozens of traveller-sized boolean masks: a 72-hour run of an example scenario
 takes a few hundred microseconds, a year of a 30 000-a-day crossing about half a
 second, and the only traveller-sized arrays made are the waits whose percentiles
-are asked for, who waited at each stage (the overload's lane hours, asked for with
-``want_lanes``) and a byte a traveller for the detection estimator's second pass
-(none without a ``visits: referred`` stage).
+are asked for, who waited at each stage (int32; the overload's lane hours, asked for
+with ``want_lanes``) and a byte a traveller for the detection estimator's second pass
+(none without a ``visits: referred`` stage). A replication bigger than the tails
+pooled percentiles keep (a year) asks for no waits in the pass (``fill``): each
+array is made alone afterwards (:func:`kpi_waits`) and cut to its tail before the
+next, so a year holds one at a time (``metrics._fills``).
 
 Written for speed (issue 18): scalar sums in locals; the clock-hour piece and the
 hour of day of a time are walked to from the last one, not searched or divided; no
@@ -58,6 +61,8 @@ N_SCALAR = 12
 # were checked (bit s), whether they reached the referral decision; or not counted
 REACHED = 64
 NOT_COUNTED = 255
+# kpi_waits' ``which`` for Sums.wait_total and Sums.tis (a stage's waits: its index)
+WAIT_TOTAL, TIME_IN_SYSTEM = -1, -2
 
 
 class Sums(NamedTuple):
@@ -67,7 +72,8 @@ class Sums(NamedTuple):
     sums indexed by the column constants of this module. ``wait_total[:m]``: each
     counted traveller's total wait (traveller order), ``tis[:m]``: their times in the
     crossing (``m`` counted travellers); ``stage_wait[s, :stage[s, S_HERE]]``: the
-    waits at stage ``s`` of the counted travellers who queued there; ``busy_seg[L, K]``:
+    waits at stage ``s`` of the counted travellers who queued there (these three are
+    empty unless the pass was asked to ``fill`` them: :func:`kpi_waits`); ``busy_seg[L, K]``:
     busy server-minutes in each clock-hour piece of the counted window (for the stages
     asked for, else 0). ``work``, ``spell``, ``spell_start``, ``wait_max``,
     ``wait_max_hour``, ``open_end``: the fields of
@@ -128,9 +134,59 @@ def _split_q(by_cls: np.ndarray, c: int, arrival: float, split: np.ndarray,
 
 
 @njit(cache=True)
+def _wait(ln: int, t_entry: float, t_start: float, run_end: float
+          ) -> float:  # pragma: no cover - compiled
+    """The wait :func:`kpi_sums` counts at a stage (minutes): from entry to start of
+    service; till ``run_end`` for one still waiting there (queued, ``ln >= 0``); 0 for a
+    stage never reached (NaN times)."""
+    begin = t_start
+    if ln >= 0 and math.isnan(begin):
+        begin = run_end
+    w = begin - t_entry
+    return 0.0 if math.isnan(w) else w
+
+
+@njit(cache=True)
+def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_end,
+              size):  # pragma: no cover - compiled
+    """One of the per-traveller arrays of :class:`Sums` that :func:`kpi_sums` leaves out
+    when not ``fill``: ``wait_total[:m]`` (``which`` = :data:`WAIT_TOTAL`), ``tis[:m]``
+    (:data:`TIME_IN_SYSTEM`) or stage ``which``'s ``stage_wait`` row, ``size`` values
+    (``m`` or ``stage[which, S_HERE]``): the same values in the same order, made alone
+    so that each can be cut to its tail before the next one is (a year's peak memory).
+    Arguments as :func:`kpi_sums` takes them."""
+    n_stages, n = lane.shape
+    out = np.empty(size)
+    j = 0
+    if which == TIME_IN_SYSTEM:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon:  # counted
+                t_out = exit_[i]
+                out[j] = (run_end if math.isnan(t_out) else t_out) - t_in
+                j += 1
+    elif which == WAIT_TOTAL:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon:
+                wsum = 0.0
+                for s in range(n_stages):
+                    wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
+                out[j] = wsum
+                j += 1
+    else:
+        for i in range(n):
+            t_in = arrival[i]
+            if t_in >= warmup and t_in < horizon and lane[which, i] >= 0:  # queued there
+                out[j] = _wait(lane[which, i], entry[which, i], start[which, i], run_end)
+                j += 1
+    return out
+
+
+@njit(cache=True)
 def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, caught, service,
              p_ref, lane_start, stage_referred, detect_p, first_lane, warmup, horizon,
-             run_end, n_classes, edges, hourly, want_lanes, split):  # pragma: no cover
+             run_end, n_classes, edges, hourly, want_lanes, split, fill):  # pragma: no cover
     """Every per-replication sum the KPIs need (see :class:`Sums`).
 
     Arrays are ``Trace``/``Inputs`` fields (``lane`` of any integer type); ``p_ref``:
@@ -141,7 +197,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     time is wanted piece by piece (a roster that changes by hour: overtime);
     ``want_lanes``: fill the lane hours (``overload.lane_hours``) too; ``split``: times
     ``[t0, t1]`` (both included) splitting the detection estimator's sums by arrival
-    (``shocks.shock_kpis``; NaN: no split).
+    (``shocks.shock_kpis``; NaN: no split); ``fill``: write the per-traveller arrays
+    (``wait_total``, ``tis``, ``stage_wait``) in the pass, else leave them empty for
+    :func:`kpi_waits` to make one at a time.
 
     Scalar sums are kept in locals, not in arrays, and the clock-hour piece of a time
     is computed, not searched: one pass costs a few nanoseconds a traveller and stage.
@@ -152,9 +210,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     lanes = np.zeros((n_lanes, N_LANE))
     by_cls = np.zeros((n_classes, N_CLASS))
     total = np.zeros(N_SCALAR)
-    wait_total = np.empty(n)
-    tis = np.empty(n)
-    stage_wait = np.empty((n_stages, n))
+    wait_total = np.empty(n if fill else 0)
+    tis = np.empty(n if fill else 0)
+    stage_wait = np.empty((n_stages, n if fill else 0))
     here = np.zeros(n_stages, dtype=np.int64)
     chunk_waiting = np.zeros(n_lanes)
     chunk_busy = np.zeros(n_lanes)
@@ -166,10 +224,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
     open_end = np.zeros(n_lanes, dtype=np.bool_)
     seen = np.zeros(n_lanes, dtype=np.bool_)
-    waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int64)
+    # int32: a replication has at most MAX_TRAVELLERS (half the memory of int64)
+    waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int32)
     n_waited = np.zeros(n_stages, dtype=np.int64)
-    compact = n_stages < 7  # the second pass reads a byte per traveller
-    code = np.full(n if compact else 0, NOT_COUNTED, dtype=np.uint8)
     hour_of = np.zeros(n_stages, dtype=np.int64)  # the hour of day of the last entry
     hour_from = np.full(n_stages, np.inf)  # and the times that surely share it
     hour_to = np.full(n_stages, -np.inf)
@@ -177,6 +234,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
             first_ref = s
+    # the second pass (a referred stage) reads a byte a traveller (fewer than 7 stages)
+    compact = n_stages < 7 and first_ref >= 0
+    code = np.full(n if compact else 0, NOT_COUNTED, dtype=np.uint8)
     any_hourly = False
     for s in range(n_stages):
         any_hourly = any_hourly or hourly[s]
@@ -256,7 +316,8 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if not counted:
                 continue
             stage[s, S_WAIT] += w
-            stage_wait[s, here[s]] = w
+            if fill:
+                stage_wait[s, here[s]] = w
             here[s] += 1
             lanes[ln, L_COUNT] += 1
             lanes[ln, L_WAIT] += w
@@ -289,8 +350,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
         elif compact:
             code[i] = mask | (REACHED if reached else 0)
         spent = (t_out if finished else run_end) - t_in
-        wait_total[m] = wsum
-        tis[m] = spent
+        if fill:
+            wait_total[m] = wsum
+            tis[m] = spent
         m += 1
         g_counted += 1
         g_wait += wsum
@@ -320,26 +382,39 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
         lanes[ln, L_BUSY] += chunk_busy[ln]
     for s in range(n_stages):
         stage[s, S_HERE] = here[s]
-        if want_lanes:
-            spells(waited[s, :n_waited[s]], entry[s], start[s], lane[s], lane_start[s],
-                   lane_start[s + 1], run_end, spell, spell_start)
     total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = g_counted, g_leaving, g_finished
     total[G_REFERRED], total[G_INNOCENT], total[G_FALSE] = g_referred, g_innocent, g_false
     total[G_THREATS], total[G_DETECTED], total[G_WAIT] = g_threats, g_detected, g_wait
     total[G_TIS], total[G_DELAY], total[G_DELAYED] = g_tis, g_delay, g_delayed
+    if first_ref >= 0:  # else the first pass summed the detection estimator
+        _second_pass(by_cls, stage, code, first_ref, lane, entry, end, exit_, arrival, cls,
+                     p_ref, stage_referred, detect_p, warmup, horizon, split)
+    # the lane hours' spells last: the byte codes are gone by then (a smaller peak)
+    if want_lanes:
+        for s in range(n_stages):
+            spells(waited[s, :n_waited[s]], entry[s], start[s], lane[s], lane_start[s],
+                   lane_start[s + 1], run_end, spell, spell_start)
+    return (stage, lanes, by_cls, total, wait_total[:m if fill else 0],
+            tis[:m if fill else 0], stage_wait, busy_seg, work, spell, spell_start, wait_max,
+            wait_max_hour, open_end)
 
-    # second pass: the detection estimator (metrics.check_probability) needs the share
-    # of scored travellers entering each referred stage who were checked there
-    if first_ref < 0:  # no referred stage: the first pass summed it
-        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
-                work, spell, spell_start, wait_max, wait_max_hour, open_end)
+
+@njit(cache=True)
+def _second_pass(by_cls, stage, code, first_ref, lane, entry, end, exit_, arrival, cls, p_ref,
+                 stage_referred, detect_p, warmup, horizon, split):  # pragma: no cover
+    """Add the detection estimator (``metrics.check_probability``) to ``by_cls`` when a
+    stage is ``visits: referred`` (its first: ``first_ref``): it needs the share of
+    scored travellers entering each referred stage who were checked there, known only
+    after the first pass. Reads the first pass's byte ``code`` a traveller when there
+    is one (fewer than 7 stages), else the trace again."""
+    n_stages, n = lane.shape
     miss_ref = 1.0
     for s in range(n_stages):
         if stage_referred[s]:
             ent = stage[s, S_ENTERED]
             share = stage[s, S_CHECKED_SCORED] / ent if ent > 0 else 1.0
             miss_ref *= 1.0 - detect_p[s] * share
-    if compact:  # from the codes of the first pass: a byte a traveller
+    if code.size:  # from the codes of the first pass: a byte a traveller
         miss_of = np.ones(REACHED)  # miss_all of each set of stages checked, in order
         for mask in range(REACHED):
             for s in range(n_stages):
@@ -356,8 +431,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             q = 1.0 - q
             by_cls[cls[i], C_Q] += q
             _split_q(by_cls, cls[i], arrival[i], split, q)
-        return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
-                work, spell, spell_start, wait_max, wait_max_hour, open_end)
+        return
     for i in range(n):
         if not (arrival[i] >= warmup and arrival[i] < horizon):
             continue
@@ -367,17 +441,12 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if not stage_referred[s]:
                 if lane[s, i] >= 0 and not math.isnan(end[s, i]):
                     miss_all *= 1.0 - detect_p[s]
-            if first_ref >= 0 and s >= first_ref and not math.isnan(entry[s, i]):
+            if s >= first_ref and not math.isnan(entry[s, i]):
                 reached = True
-        if first_ref < 0:
-            q = 1.0 - miss_all
-        else:
-            q = p_ref[i] * (1.0 - miss_ref)
-            q *= 1.0 if reached else 0.0
-            q = 1.0 - q
-            q *= miss_all
-            q = 1.0 - q
+        q = p_ref[i] * (1.0 - miss_ref)
+        q *= 1.0 if reached else 0.0
+        q = 1.0 - q
+        q *= miss_all
+        q = 1.0 - q
         by_cls[cls[i], C_Q] += q
         _split_q(by_cls, cls[i], arrival[i], split, q)
-    return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg,
-            work, spell, spell_start, wait_max, wait_max_hour, open_end)

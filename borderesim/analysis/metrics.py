@@ -241,10 +241,12 @@ _NO_SPLIT = np.full(2, np.nan)
 
 
 def kernel_sums(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int, want_lanes: bool,
-                split: tuple[float, float] | None = None) -> Sums:
+                split: tuple[float, float] | None = None, fill: bool = False) -> Sums:
     """:func:`borderesim.analysis.kpi_kernel.kpi_sums` of one replication (a
     ``kpi_kernel.Sums``): ``want_lanes`` fills the lane hours, ``split`` (times,
-    minutes) splits the detection estimator's sums by arrival inside or outside."""
+    minutes) splits the detection estimator's sums by arrival inside or outside,
+    ``fill`` writes the per-traveller waits and times in the crossing (else empty:
+    :func:`_traveller_values` makes them one at a time)."""
     from . import kpi_kernel as kk  # compiled on first use
 
     lay = _layout(plan)
@@ -256,13 +258,50 @@ def kernel_sums(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int, want_l
         np.asarray(p_ref, dtype=np.float64), plan.lane_start, plan.stage_referred,
         plan.detect_p, lay.first_lanes, float(plan.warmup), float(plan.horizon),
         float(plan.run_end), n_classes, lay.edges, lay.hourly, want_lanes,
-        _NO_SPLIT if split is None else np.array(split, dtype=np.float64)))
+        _NO_SPLIT if split is None else np.array(split, dtype=np.float64), fill))
 
 
 def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
     """``row`` (a view of a kernel buffer of ``whole`` values) for a tail to keep: itself
     when it fills most of the buffer, else a copy (not to keep the buffer alive)."""
     return row if 2 * row.size >= whole else row.copy()
+
+
+def _traveller_values(got: Sums, which: int, plan: Plan, inputs: Inputs, trace: Trace,
+                      filled: bool, keep: bool) -> np.ndarray:
+    """The counted travellers' total waits (``which`` = ``kpi_kernel.WAIT_TOTAL``), times
+    in the crossing (``TIME_IN_SYSTEM``) or waits at stage ``which`` (minutes, traveller
+    order): the kernel's buffer when its pass ``filled`` them (a stage's row copied when
+    a tail is to ``keep`` it, :func:`_scratch`), else made now, alone
+    (``kpi_kernel.kpi_waits``), so that a year holds one such array at a time."""
+    from . import kpi_kernel as kk
+
+    if filled:
+        if which == kk.WAIT_TOTAL:
+            return got.wait_total
+        if which == kk.TIME_IN_SYSTEM:
+            return got.tis
+        row = got.stage_wait[which, :int(got.stage[which, kk.S_HERE])]
+        return _scratch(row, got.stage_wait.shape[1]) if keep else row
+    size = got.stage[which, kk.S_HERE] if which >= 0 else got.total[kk.G_COUNTED]
+    return kk.kpi_waits(which, trace.lane, trace.entry, trace.start, trace.exit,
+                        inputs.arrival, float(plan.warmup), float(plan.horizon),
+                        float(plan.run_end), int(size))
+
+
+def _fills(n: int, limit: int) -> bool:
+    """Whether the KPI pass over ``n`` travellers writes every per-traveller array at once
+    (the fastest): when the tails of pooled percentiles keep up to ``limit`` values, and
+    so all of them anyway. A bigger replication (a year) gets none from the pass: each
+    is made and cut to its tail alone, the next one after (:func:`_traveller_values`),
+    for a lower peak."""
+    return n <= limit
+
+
+def _mean_p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None,
+              limit: int) -> tuple[float, float]:
+    """The mean of ``x`` and :func:`_p95` (``x``: scratch the tail may keep or reorder)."""
+    return _mean(x), _p95(x, name, samples, limit, own=True)
 
 
 def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
@@ -306,7 +345,9 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     lay = _layout(plan)
     prevalence = per_plan(scenario, "metrics.prevalence", lambda: np.array(
         [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
-    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None)
+    filled = _fills(inputs.n, limit)
+    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None,
+                      fill=filled)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
         samples["lane_hours"] = LaneHours(got.work, duty_hours(plan, trace.reserve_duty),
                                           got.spell,
@@ -317,11 +358,11 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
     k["arrivals_per_hour"] = counted / hours
-    k["wait_mean"] = _mean(got.wait_total)  # before the tail reorders it
-    k["wait_p95_rep"] = _p95(got.wait_total, "wait_p95", samples, limit, own=True)
-    k["time_in_system_mean"] = _mean(got.tis)
-    k["time_in_system_p95_rep"] = _p95(got.tis, "time_in_system_p95", samples, limit,
-                                       own=True)
+    k["wait_mean"], k["wait_p95_rep"] = _mean_p95(_traveller_values(
+        got, kk.WAIT_TOTAL, plan, inputs, trace, filled, True), "wait_p95", samples, limit)
+    k["time_in_system_mean"], k["time_in_system_p95_rep"] = _mean_p95(_traveller_values(
+        got, kk.TIME_IN_SYSTEM, plan, inputs, trace, filled, True), "time_in_system_p95",
+        samples, limit)
     k["referral_rate"] = _ratio(g[kk.G_REFERRED], counted)
     k["false_referral_rate"] = _ratio(g[kk.G_FALSE], g[kk.G_INNOCENT])
     k["detection_rate"] = _ratio(float(prevalence @ by_cls[:, kk.C_Q]),
@@ -343,15 +384,12 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     else:
         k["queue_aware_spared"] = 0.0
     loads = {}
-    n_buf = got.stage_wait.shape[1]
     stages, lanes_sums = got.stage.tolist(), got.lane.tolist()
     for s, sname in enumerate(plan.stage_names):
-        row, m = stages[s], int(stages[s][kk.S_HERE])
-        waits = got.stage_wait[s, :m]
-        k[f"{sname}.wait_mean"] = _mean(waits)
-        k[f"{sname}.wait_p95_rep"] = (
-            _p95(_scratch(waits, n_buf), f"{sname}.wait_p95", samples, limit, own=True)
-            if samples is not None else quantile(waits, 0.95))
+        row = stages[s]
+        k[f"{sname}.wait_mean"], k[f"{sname}.wait_p95_rep"] = _mean_p95(_traveller_values(
+            got, s, plan, inputs, trace, filled, samples is not None), f"{sname}.wait_p95",
+            samples, limit)
         k[f"{sname}.censored"] = row[kk.S_CENSORED]
         k[f"{sname}.visit_rate"] = _ratio(row[kk.S_ENTERED], counted)
         k[f"{sname}.flushed"] = row[kk.S_FLUSHED]

@@ -15,7 +15,8 @@ times, one-byte class, threat and referral flags; a service time per lane; detec
 a one-byte lane code and three times per stage), 24 more under a queue-aware rule (its
 scores and threat means, the thresholds met), plus the KPIs' temporaries at the peak
 (``TEMPORARY``: waits and times in the crossing per traveller and per stage; more under
-a queue-aware rule).
+a queue-aware rule; ``TEMPORARY_LEAN`` for a replication bigger than its pooled
+percentiles' tails, whose KPIs make one such array at a time: ``metrics._fills``).
 
 The memory a run may use (``memory_cap``) is, unless ``BORDERESIM_MEMORY_LIMIT`` sets
 it (bytes, or a number with K, M, G or T, e.g. ``8G``): half the memory the system
@@ -46,6 +47,10 @@ KEPT_QUEUE_AWARE = 24
 """Bytes per traveller a queue-aware rule adds to what is kept (``plan.is_queue_aware``)."""
 TEMPORARY, TEMPORARY_QUEUE_AWARE = 31, 8
 """Bytes per traveller of temporaries at a replication's peak; more under such a rule."""
+TEMPORARY_LEAN = 16
+"""``TEMPORARY`` of a replication with more travellers than a tail keeps
+(``quantiles.keep_limit``): its KPIs hold one per-traveller array at a time (measured
+as ``simulate`` runs it, keeping tails and lane hours: ``tests/test_kpi_memory.py``)."""
 RECORDS_FACTOR = 2
 """Keeping traces (``run --out``) holds every replication, and the per-traveller records
 written from them need about as much again."""
@@ -113,7 +118,8 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     n_hi = n + 5 * math.sqrt(n)  # a Poisson count rarely exceeds its mean by 5 SDs
     stages, lanes = len(scenario.stages), n_lanes(scenario)
     kept = KEPT_BASE + KEPT_PER_LANE * lanes + KEPT_PER_STAGE * stages
-    temporary = TEMPORARY
+    # surely more travellers than a tail keeps: the KPIs' lean layout (metrics._fills)
+    temporary = TEMPORARY_LEAN if n - 5 * math.sqrt(n) > keep_limit(reps) else TEMPORARY
     if is_queue_aware(scenario):
         kept += KEPT_QUEUE_AWARE
         temporary += TEMPORARY_QUEUE_AWARE
