@@ -56,7 +56,8 @@ METHOD_NOTE = (
     "upper bound on the share of travellers waiting longer than the limit, or on the mean "
     "wait, is within the target), found on {reps} replications chosen by the search; "
     "removing any one server-hour makes its stage confidently miss a target, unless listed "
-    "as unresolved (a lane open today keeps at least one server while travellers come)")
+    "as unresolved (a lane open today keeps at least one server while travellers are expected "
+    "or observed, and in the hour after, to serve the queue left)")
 
 
 @dataclass

@@ -33,7 +33,16 @@ for another stage's waits (downstream stages then adapt in the next raise), so a
 that cannot meet its target does not inflate another's requirement.
 
 Lanes keep their role: a lane open in today's roster stays open (>= 1 server) in
-hours where its stage has travellers; a stage target applies to every lane of the
+hours where its stage has travellers. **No lane is closed on travellers who are
+expected but happened not to be sampled**: the floor is set from the scenario's
+expected arrivals (hourly rate x class share, for the classes the lane serves,
+:func:`expected_lane_demand`), not only from the travellers the replications drew, so
+a lane with any expected demand in an hour, or in the hour before (its queue left at
+the end of that hour must be served; a server coming on hours later strands it), keeps
+>= 1 server (the lanes open today, or the class's first lane when none is); an hour
+with no expected demand in it or the hour before may still get 0. An empty sample
+cannot show a target met for travellers who come, and a 0-server hour fails anyone who
+does, so the conservative floor is the honest choice. A stage target applies to every lane of the
 stage (each lane's travellers must meet it, as service standards are usually
 published per lane type); lanes and stages without a target keep today's roster, and
 so do hours of day the scenario's counted window never covers (a 6-hour scenario
@@ -52,6 +61,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...model.scenario import Scenario
 from ...run.plan import Plan
 from ..by_hour import HOURS, by_hour, hour_of_day, window_segments
 from ..outcomes import Outcome
@@ -129,6 +139,43 @@ def erlang_start(ev: Evaluator, sched: Evaluation) -> np.ndarray:
     return est
 
 
+def expected_lane_demand(scenario: Scenario, plan: Plan) -> np.ndarray:
+    """float[C, 24]: expected arrivals per hour of each class (hourly rate x share).
+
+    Surges are left out (their travellers are sampled and seen by the search).
+    """
+    rates = np.array(scenario.arrivals.hourly(), dtype=float)
+    shares = np.array([c.share for c in scenario.classes.values()], dtype=float)
+    return shares[:, None] * rates[None, :]
+
+
+def expected_floor(scenario: Scenario, plan: Plan) -> np.ndarray:
+    """bool[L, 24]: lane-hours that must keep >= 1 server because travellers are expected.
+
+    A class is expected at a stage everyone visits in hour ``h`` when its expected
+    arrivals in ``h`` or ``h - 1`` (the queue carried into ``h``) are positive. It then
+    needs a lane: every one of its lanes open in today's roster keeps a server, or its
+    first lane when none is open today. Referred-only stages keep the floor of the
+    travellers observed there (their demand depends on the targeting strategy).
+    """
+    by_class = expected_lane_demand(scenario, plan)
+    expected = (by_class > 0) | (np.roll(by_class, 1, axis=1) > 0)  # [C, 24]
+    out = np.zeros(plan.roster.shape, dtype=bool)
+    for s in range(plan.n_stages):
+        if plan.stage_referred[s]:
+            continue
+        lanes = np.array(plan.lanes_of(s))
+        for c in range(by_class.shape[0]):
+            mine = lanes[plan.eligible[lanes, c]]
+            if mine.size == 0:
+                continue
+            open_today = plan.roster[mine] > 0  # [n, 24]
+            need = open_today.copy()
+            need[0] |= ~open_today.any(axis=0)
+            out[mine] |= need & expected[c][None, :]
+    return out
+
+
 def _cyclic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d = np.abs(a - b) % HOURS
     return np.minimum(d, HOURS - d)
@@ -148,9 +195,10 @@ class Search:
         self.say = progress or (lambda _msg: None)
         self.sched_eval = ev.evaluate(self.scheduled)
         demand = self.sched_eval.stage_count[self.plan.lane_stage] > 0  # [L, 24]
-        self.lower = np.where(self.free[:, None], ((self.scheduled > 0) & demand).astype(np.int64),
-                              self.scheduled)
+        floor = ((self.scheduled > 0) & demand) | expected_floor(ev.scenario, self.plan)
+        self.lower = np.where(self.free[:, None], floor.astype(np.int64), self.scheduled)
         self.upper = np.where(self.free[:, None], lane_cap[:, None], self.scheduled)
+        self.lower = np.minimum(self.lower, self.upper)
         # hours of day the scenario's window never covers keep today's roster
         _, seg_hours, seg_len = window_segments(self.plan.warmup, self.plan.horizon)
         outside = by_hour(seg_hours, seg_len) == 0
