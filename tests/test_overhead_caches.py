@@ -9,7 +9,7 @@ import gc
 import numpy as np
 import pytest
 
-from borderesim import load_scenario
+from borderesim import load_scenario, memo
 from borderesim.analysis.metrics import confidence_interval, summarise
 from borderesim.errors import ScenarioError
 from borderesim.model.scenario import Lane
@@ -41,7 +41,7 @@ def test_one_knob_apart_scenarios_do_not_share_tables(knob):
     plan_b, plan_c = make_plan(base), make_plan(changed)
     sample(base, plan_b, 1, 0)  # tables of the base kept first
     cached = sample(changed, plan_c, 1, 0)
-    sampling._TABLES.clear()
+    memo._KEPT.clear()
     fresh = sample(changed, plan_c, 1, 0)
     assert _same(cached, fresh)
     assert not _same(cached, sample(base, plan_b, 1, 0))
@@ -51,10 +51,10 @@ def test_tables_are_dropped_with_their_scenario():
     scenario = load_scenario(LAND, SHORT)
     sample(scenario, make_plan(scenario), 1, 0)
     key = id(scenario)
-    assert key in sampling._TABLES
+    assert key in memo._KEPT
     del scenario
     gc.collect()
-    assert key not in sampling._TABLES
+    assert key not in memo._KEPT
 
 
 def test_budget_checked_skips_only_its_own_scenario(monkeypatch):
@@ -115,13 +115,11 @@ def test_summarise_with_a_kpi_missing_or_nan_in_some_replications():
 
 
 def test_kpis_of_a_scenario_one_knob_apart_are_not_read_from_the_others_cache():
-    from borderesim.analysis import plan_cache
-
     base = load_scenario(LAND, SHORT)
     changed = load_scenario(LAND, [*SHORT, "classes.general.threat_prevalence=0.05"])
     simulate(base, engine="fast", replications=2)
     kept = simulate(changed, engine="fast", replications=2).per_replication
-    plan_cache._KEPT.clear()
+    memo._KEPT.clear()
     fresh = simulate(changed, engine="fast", replications=2).per_replication
     assert kept == fresh
     assert kept != simulate(base, engine="fast", replications=2).per_replication

@@ -31,13 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..memo import per_object
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
 from . import quantiles
 from .outcomes import Outcome, occupancy
 from .outcomes import interval_minutes as interval_minutes  # re-exported
-from .plan_cache import per_plan
 
 HOURS = 24
 
@@ -137,7 +137,7 @@ def window_duty(plan: Plan) -> np.ndarray:
         duty = duty_minutes(plan, window_segments(plan.warmup, plan.horizon)[0])
         duty.flags.writeable = False
         return duty
-    return per_plan(plan, "by_hour.window_duty", make)
+    return per_object(plan, "by_hour.window_duty", make)
 
 
 def lane_duty(plan: Plan, trace: Trace, lanes: slice) -> np.ndarray:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..memo import per_object
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule
 from ..run.plan import Plan
@@ -30,7 +31,6 @@ from .by_hour import window_duty, window_segments, within_duty
 from .kpis import is_declared, kpi_info
 from .outcomes import Outcome
 from .overload import LaneHours, duty_hours
-from .plan_cache import per_plan
 from .quantiles import Tail, keep_limit, quantile, tail_of
 from .student_t import t_quantile
 
@@ -199,7 +199,7 @@ def _layout(plan: Plan) -> _Layout:
                        tuple(sum(avail[sl].tolist()) for sl in lanes),
                        tuple(avail[sl].tolist() for sl in lanes),
                        tuple(None if d is None else d.sum(axis=1).tolist() for d in duty))
-    return per_plan(plan, "metrics.layout", make)
+    return per_object(plan, "metrics.layout", make)
 
 
 def slowdown_factors(plan: Plan, lane: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -343,7 +343,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
-    prevalence = per_plan(scenario, "metrics.prevalence", lambda: np.array(
+    prevalence = per_object(scenario, "metrics.prevalence", lambda: np.array(
         [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     filled = _fills(inputs.n, limit)
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None,

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..memo import per_object
 from ..run.plan import Plan
 from .by_hour import HOURS, by_hour, window_duty, window_segments
 from .outcomes import Outcome
-from .plan_cache import per_plan
 
 OVER = 1.0
 """Work arriving / server time on duty at or above which an hour is overloaded."""
@@ -192,7 +192,7 @@ def duty_hours(plan: Plan, reserve_duty: np.ndarray | None = None) -> np.ndarray
         duty = per_lane_hour(seg_hours, window_duty(plan))
         duty.flags.writeable = False
         return duty
-    duty = per_plan(plan, "overload.duty", make)
+    duty = per_object(plan, "overload.duty", make)
     if reserve_duty is None:
         return duty
     _, seg_hours, _ = window_segments(plan.warmup, plan.horizon)

@@ -50,7 +50,6 @@ runner (``run/region/``).
 
 from __future__ import annotations
 
-import weakref
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +59,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..memo import per_object
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -204,35 +204,24 @@ class _Tables:
     count: np.uint64  # stream id of ``arrivals.count``
 
 
-_TABLES: dict[int, tuple[weakref.ref, _Tables]] = {}
-
-
 def _tables(scenario: Scenario) -> _Tables:
     """The :class:`_Tables` of ``scenario``, made once per scenario object (a scenario
     is immutable; a changed one, e.g. by ``--set``, is a new object with its own) and
-    dropped when the scenario is garbage-collected."""
-    key = id(scenario)
-    got = _TABLES.get(key)
-    if got is not None and got[0]() is scenario:
-        return got[1]
-    classes = list(scenario.classes.values())
-    shares = np.cumsum([c.share for c in classes])
-    lanes = tuple((int(dist.kind), np.array(dist.params(), dtype=np.float64),
-                   philox.stream_id(name)) for name, dist in _lane_services(scenario))
-    made = _Tables(
-        rates=tuple(float(r) for r in scenario.arrivals.hourly()),
-        class_names=tuple(scenario.classes),
-        edges=shares / shares[-1],
-        prevalence=np.array([c.threat_prevalence for c in classes], dtype=np.float64),
-        lanes=lanes,
-        travellers=philox.stream_id("travellers"),
-        count=philox.stream_id("arrivals.count"))
-    try:
-        ref = weakref.ref(scenario, lambda _, key=key: _TABLES.pop(key, None))
-    except TypeError:  # a stand-in that cannot be referred to weakly: not kept
-        return made
-    _TABLES[key] = (ref, made)
-    return made
+    dropped when the scenario is garbage-collected (``borderesim.memo``)."""
+    def make() -> _Tables:
+        classes = list(scenario.classes.values())
+        shares = np.cumsum([c.share for c in classes])
+        lanes = tuple((int(dist.kind), np.array(dist.params(), dtype=np.float64),
+                       philox.stream_id(name)) for name, dist in _lane_services(scenario))
+        return _Tables(
+            rates=tuple(float(r) for r in scenario.arrivals.hourly()),
+            class_names=tuple(scenario.classes),
+            edges=shares / shares[-1],
+            prevalence=np.array([c.threat_prevalence for c in classes], dtype=np.float64),
+            lanes=lanes,
+            travellers=philox.stream_id("travellers"),
+            count=philox.stream_id("arrivals.count"))
+    return per_object(scenario, "sampling.tables", make)
 
 
 _CHECKED: ContextVar[Scenario | None] = ContextVar("borderesim_sampling_checked", default=None)

@@ -11,9 +11,9 @@ from .. import __version__
 from ..analysis.metrics import replication_kpis, summarise
 from ..analysis.overload import LaneHours
 from ..analysis.overload import overload_warnings as lane_warnings
-from ..analysis.plan_cache import per_plan
 from ..analysis.shocks import shock_kpis
 from ..errors import ScenarioError
+from ..memo import per_object
 from ..model.scenario import Scenario, load_scenario
 from ..output.serialize import dumps, to_jsonable
 from . import budget, drain
@@ -64,8 +64,8 @@ def plan_of(scenario: Scenario) -> Plan:
     """``make_plan(scenario)``, made once per scenario object (a scenario is immutable: a
     changed one, e.g. by ``--set``, is a new object), so a scenario simulated again (a
     benchmark, the workshop's run and its plan) also keeps what analyses derived from
-    its plan (``analysis.plan_cache``)."""
-    return per_plan(scenario, "simulate.plan", lambda: make_plan(scenario))
+    its plan (``borderesim.memo``)."""
+    return per_object(scenario, "simulate.plan", lambda: make_plan(scenario))
 
 
 def choose_engine(scenario: Scenario, engine: str) -> tuple[str, str | None]:
