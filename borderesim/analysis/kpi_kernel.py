@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ..run.trace import FLUSHED
+from ..run.trace import FLUSHED, NOT_VISITED
 from .by_hour import HOURS
 from .outcomes import CHUNK
 from .overload import hour_span, spells
@@ -57,10 +57,13 @@ travellers arriving inside (outside) the ``split`` window (shock KPIs)."""
 (G_COUNTED, G_LEAVING, G_FINISHED, G_REFERRED, G_INNOCENT, G_FALSE, G_THREATS, G_DETECTED,
  G_WAIT, G_TIS, G_DELAY, G_DELAYED) = range(12)
 N_SCALAR = 12
-# a counted traveller's code for the second pass: the stages everybody visits where they
-# were checked (bit s), whether they reached the referral decision; or not counted
-REACHED = 64
-NOT_COUNTED = 255
+# a traveller's byte of what the stage loops found, for the traveller loop: checked at
+# stage s (bit s; the first MASK_STAGES stages, those not ``visits: referred``), reached
+# a stage at or after the first referred one, checked at a stage that caught them
+MASK_STAGES = 6
+MASK = (1 << MASK_STAGES) - 1
+REACHED = 1 << 6
+DETECTED = 1 << 7
 # kpi_waits' ``which`` for Sums.wait_total and Sums.tis (a stage's waits: its index)
 WAIT_TOTAL, TIME_IN_SYSTEM = -1, -2
 
@@ -117,20 +120,6 @@ def _split(out: np.ndarray, edges: np.ndarray, a: float, b: float,
             out[k] += piece
         k += 1
     return first
-
-
-@njit(cache=True)
-def _split_q(by_cls: np.ndarray, c: int, arrival: float, split: np.ndarray,
-             q: float) -> None:  # pragma: no cover - compiled
-    """Add a counted traveller's ``q`` to the inside or outside sums of ``split``."""
-    if math.isnan(split[0]):
-        return
-    if arrival >= split[0] and arrival <= split[1]:
-        by_cls[c, C_Q_IN] += q
-        by_cls[c, C_IN] += 1
-    else:
-        by_cls[c, C_Q_OUT] += q
-        by_cls[c, C_OUT] += 1
 
 
 @njit(cache=True)
@@ -201,8 +190,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     (``wait_total``, ``tis``, ``stage_wait``) in the pass, else leave them empty for
     :func:`kpi_waits` to make one at a time.
 
-    Scalar sums are kept in locals, not in arrays, and the clock-hour piece of a time
-    is computed, not searched: one pass costs a few nanoseconds a traveller and stage.
+    A loop per stage (:func:`_stage_pass`: the stage's and its lanes' sums, a byte a
+    traveller of what the traveller loop needs from it), then one over the travellers
+    (:func:`_traveller_pass`: totals, classes, the detection estimator).
     """
     n_stages, n = lane.shape
     n_lanes = service.shape[0]
@@ -210,148 +200,245 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     lanes = np.zeros((n_lanes, N_LANE))
     by_cls = np.zeros((n_classes, N_CLASS))
     total = np.zeros(N_SCALAR)
-    wait_total = np.empty(n if fill else 0)
-    tis = np.empty(n if fill else 0)
     stage_wait = np.empty((n_stages, n if fill else 0))
-    here = np.zeros(n_stages, dtype=np.int64)
-    chunk_waiting = np.zeros(n_lanes)
-    chunk_busy = np.zeros(n_lanes)
+    wait_total = np.zeros(n if fill else 0)  # summed stage by stage
     busy_seg = np.zeros((n_lanes, len(edges) - 1))
-    piece_at = np.zeros(n_stages, dtype=np.int64)
-    # lane hours (overload.lane_hours): who waited at each stage, in traveller order
+    # lane hours (overload.lane_hours)
     work = np.zeros((n_lanes, HOURS))
     spell, spell_start = np.zeros(n_lanes), np.full(n_lanes, np.nan)
     wait_max, wait_max_hour = np.zeros(n_lanes), np.full(n_lanes, -1.0)
     open_end = np.zeros(n_lanes, dtype=np.bool_)
-    seen = np.zeros(n_lanes, dtype=np.bool_)
-    # int32: a replication has at most MAX_TRAVELLERS (half the memory of int64)
-    waited = np.empty((n_stages, n if want_lanes else 0), dtype=np.int32)
-    n_waited = np.zeros(n_stages, dtype=np.int64)
-    hour_of = np.zeros(n_stages, dtype=np.int64)  # the hour of day of the last entry
-    hour_from = np.full(n_stages, np.inf)  # and the times that surely share it
-    hour_to = np.full(n_stages, -np.inf)
+    # int32: a replication has at most MAX_TRAVELLERS (half the memory of int64); one
+    # stage's at a time
+    waited = np.empty(n if want_lanes else 0, dtype=np.int32)
+    flags = np.zeros(n, dtype=np.uint8)
     first_ref = -1
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
             first_ref = s
-    # the second pass (a referred stage) reads a byte a traveller (fewer than 7 stages)
-    compact = n_stages < 7 and first_ref >= 0
-    code = np.full(n if compact else 0, NOT_COUNTED, dtype=np.uint8)
-    any_hourly = False
-    for s in range(n_stages):
-        any_hourly = any_hourly or hourly[s]
-    g_leaving = g_counted = g_finished = g_referred = g_innocent = g_false = 0.0
-    g_threats = g_detected = g_wait = g_tis = g_delay = g_delayed = 0.0
+    # whether the counted travellers follow one another (arrivals sorted), from which
     m = 0
+    first_counted = last_counted = -1
     for i in range(n):
-        if i % CHUNK == 0 and i > 0:  # as outcomes.occupancy: per chunk, then added
-            for ln in range(n_lanes):
-                lanes[ln, L_WAITING] += chunk_waiting[ln]
-                lanes[ln, L_BUSY] += chunk_busy[ln]
-                chunk_waiting[ln] = 0.0
-                chunk_busy[ln] = 0.0
-        t_in = arrival[i]
-        counted = t_in >= warmup and t_in < horizon
-        t_out = exit_[i]
-        finished = not math.isnan(t_out)
-        if finished and t_out >= warmup and t_out < horizon:
-            g_leaving += 1
-        ref_i = referred[i]
-        wsum = 0.0
-        delay = 0.0
-        detected = False
-        c = cls[i]
-        miss_all = 1.0  # the detection estimator (metrics.check_probability)
-        mask = 0  # the stages everybody visits where they were checked
-        reached = finished
-        for s in range(n_stages):
-            ln = lane[s, i]
-            if s >= first_ref >= 0 and not math.isnan(entry[s, i]):
-                reached = True
+        if arrival[i] >= warmup and arrival[i] < horizon:
+            m += 1
+            last_counted = i
+            if first_counted < 0:
+                first_counted = i
+    in_order = m == last_counted - first_counted + 1
+    for s in range(n_stages):
+        marks_reached = first_ref >= 0 and s >= first_ref
+        n_waited = _stage_pass(
+            s, stage[s], lanes, stage_wait[s], wait_total, busy_seg, work, wait_max, wait_max_hour,
+            open_end, waited, flags, lane[s], entry[s], start[s], end[s], caught[s], referred,
+            arrival, cls, service, first_lane[s], lane_start[s], lane_start[s + 1],
+            stage_referred[s], marks_reached, first_counted, in_order, warmup, horizon,
+            run_end, edges, hourly[s], want_lanes, fill)
+        if want_lanes:
+            spells(waited[:n_waited], entry[s], start[s], lane[s], lane_start[s],
+                   lane_start[s + 1], run_end, spell, spell_start)
+    tis, m = _traveller_pass(
+        total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_, referred,
+        arrival, cls, threat, p_ref, stage_referred, detect_p, warmup, horizon, run_end,
+        split, fill)
+    return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg, work,
+            spell, spell_start, wait_max, wait_max_hour, open_end)
+
+
+@njit(cache=True)
+def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_max,
+                wait_max_hour, open_end, waited, flags, lane, entry, start, end, caught,
+                referred, arrival, cls, service, first_lane, lane_lo, lane_hi, is_referred,
+                marks_reached, first_counted, in_order, warmup, horizon, run_end, edges,
+                hourly, want_lanes, fill):  # pragma: no cover - compiled
+    """Stage ``s``'s row of :func:`kpi_sums`' sums (``stage``), its lanes' rows of
+    ``lanes``, ``busy_seg`` and the lane hours, in one loop over its travellers
+    (``lane``, ``entry``, ... : the stage's rows). When ``fill``: its waits
+    (``stage_wait``), and its waits added to ``wait_total`` (the counted travellers'
+    totals, zeros before the first stage), as a traveller's are summed in stage order.
+    ``waited``: who waited there, in traveller order (their number is returned;
+    ``want_lanes``). Sets in ``flags`` the traveller's bit ``s`` if checked here (the
+    first :data:`MASK_STAGES` stages not ``visits: referred``), :data:`REACHED` if they
+    reached the stage (``marks_reached``) and :data:`DETECTED` if checked and caught.
+
+    ``in_order``: the counted travellers are those from ``first_counted`` on, one after
+    another (arrivals sorted): then a ``visits: referred`` stage skips at once those
+    neither referred nor there (at secondary most). Scalar sums in locals; the
+    occupancy integrals in chunks of ``CHUNK`` travellers as ``outcomes.occupancy`` sums
+    them."""
+    n = lane.size
+    bit = (1 << s) if s < MASK_STAGES and not is_referred else 0
+    skips = is_referred and in_order
+    wait = censored_n = entered = flushed = offered = checked_n = 0.0
+    here = 0
+    j = 0  # the counted travellers before this one (fill)
+    n_waited = 0
+    piece = 0  # the clock-hour piece of the last busy time (hourly)
+    hour, hour_from, hour_to = 0, np.inf, -np.inf  # the hour of day of the last entry
+    chunk_waiting = np.zeros(lane_hi - lane_lo)
+    chunk_busy = np.zeros(lane_hi - lane_lo)
+    if want_lanes:  # the longest wait so far: the first waiter beats it
+        wait_max[lane_lo:lane_hi] = -np.inf
+    for lo in range(0, n, CHUNK):  # as outcomes.occupancy: per chunk, then added
+        for i in range(lo, min(lo + CHUNK, n)):
+            ln = lane[i]
+            if skips and ln == NOT_VISITED and not referred[i] and math.isnan(entry[i]):
+                continue  # neither visits the stage nor reached it: adds nothing
+            t_in = arrival[i]
+            counted = t_in >= warmup and t_in < horizon
+            if in_order:
+                j = i - first_counted
+            t_entry = entry[i]
+            if marks_reached and not math.isnan(t_entry):
+                flags[i] |= REACHED
             if ln < 0:  # not queued here: flushed, or never reached the stage
-                w = start[s, i] - entry[s, i]
-                if math.isnan(w):
-                    w = 0.0
-                wsum += w
                 if counted:
-                    if not math.isnan(entry[s, i]):
-                        stage[s, S_ENTERED] += 1
+                    if not math.isnan(t_entry):
+                        entered += 1
+                        if fill:  # start - entry, if both are there
+                            w = start[i] - t_entry
+                            wait_total[j] += 0.0 if math.isnan(w) else w
                     if ln == FLUSHED:
-                        stage[s, S_FLUSHED] += 1
-                    if ref_i or not stage_referred[s]:  # visits the stage: offered work
-                        stage[s, S_WORK] += service[first_lane[s, c], i]
+                        flushed += 1
+                    if not is_referred or referred[i]:  # visits the stage: offered work
+                        offered += service[first_lane[cls[i]], i]
+                    j += 1
                 continue
-            t_entry = entry[s, i]
-            begin = start[s, i]
+            begin = start[i]
             censored = math.isnan(begin)
             if censored:
                 begin = run_end
             w = begin - t_entry
             if math.isnan(w):
                 w = 0.0
-            wsum += w
-            t_end = end[s, i]
+            t_end = end[i]
             checked = not math.isnan(t_end)
-            if checked and not stage_referred[s]:
-                miss_all *= 1.0 - detect_p[s]
-                mask |= 1 << s
+            if checked:
+                flags[i] |= bit | (DETECTED if caught[i] else 0)
             finish = t_end if checked else run_end
             # occupancy over the counted window, counted or not
             # branch-free where a branch would be a coin flip (did they wait?)
-            chunk_waiting[ln] += max(min(begin, horizon) - max(t_entry, warmup), 0.0)
-            lo = max(begin, warmup)
-            hi = min(finish, horizon)
-            if hi > lo:
-                chunk_busy[ln] += hi - lo
-                if any_hourly and hourly[s]:
-                    k = piece_at[s]
-                    if lo >= edges[k] and hi <= edges[k + 1]:  # within the last piece
-                        busy_seg[ln, k] += hi - lo
+            k = ln - lane_lo
+            chunk_waiting[k] += max(min(begin, horizon) - max(t_entry, warmup), 0.0)
+            b0 = max(begin, warmup)
+            b1 = min(finish, horizon)
+            if b1 > b0:
+                chunk_busy[k] += b1 - b0
+                if hourly:
+                    if b0 >= edges[piece] and b1 <= edges[piece + 1]:  # the last piece
+                        busy_seg[ln, piece] += b1 - b0
                     else:
-                        piece_at[s] = _split(busy_seg[ln], edges, lo, hi, k)
-            if stage_referred[s]:
-                delay += t_end - t_entry
-            if checked and caught[s, i]:
-                detected = True
+                        piece = _split(busy_seg[ln], edges, b0, b1, piece)
             if not counted:
                 continue
-            stage[s, S_WAIT] += w
+            wait += w
             if fill:
-                stage_wait[s, here[s]] = w
-            here[s] += 1
+                stage_wait[here] = w
+                wait_total[j] += w
+            here += 1
+            j += 1
             lanes[ln, L_COUNT] += 1
             lanes[ln, L_WAIT] += w
             if censored:
-                stage[s, S_CENSORED] += 1
+                censored_n += 1
             if not math.isnan(t_entry):
-                stage[s, S_ENTERED] += 1
+                entered += 1
                 if checked:
-                    stage[s, S_CHECKED_SCORED] += 1
+                    checked_n += 1
             work_i = service[ln, i]
-            if ref_i or not stage_referred[s]:  # visits the stage: offered work
-                stage[s, S_WORK] += work_i
+            if not is_referred or referred[i]:  # visits the stage: offered work
+                offered += work_i
             if want_lanes and t_entry >= warmup and t_entry < horizon:
                 if censored:  # still waiting at the drain cap: a lower bound
                     open_end[ln] = True
-                if not (t_entry >= hour_from[s] and t_entry < hour_to[s]):
-                    hour_of[s], hour_from[s], hour_to[s] = hour_span(t_entry)
-                h = hour_of[s]
-                work[ln, h] += work_i
-                if not seen[ln] or w > wait_max[ln]:
-                    seen[ln] = True
-                    wait_max[ln], wait_max_hour[ln] = w, float(h)
-                waited[s, n_waited[s]] = i
-                n_waited[s] += begin > t_entry
-        if not counted:
+                if not (t_entry >= hour_from and t_entry < hour_to):
+                    hour, hour_from, hour_to = hour_span(t_entry)
+                work[ln, hour] += work_i
+                if w > wait_max[ln]:
+                    wait_max[ln], wait_max_hour[ln] = w, float(hour)
+                waited[n_waited] = i
+                n_waited += begin > t_entry
+        for k in range(lane_hi - lane_lo):
+            lanes[lane_lo + k, L_WAITING] += chunk_waiting[k]
+            lanes[lane_lo + k, L_BUSY] += chunk_busy[k]
+            chunk_waiting[k] = 0.0
+            chunk_busy[k] = 0.0
+    for ln in range(lane_lo, lane_hi):
+        if wait_max[ln] == -np.inf:  # nobody queued in the lane
+            wait_max[ln] = 0.0
+    stage[S_WAIT], stage[S_HERE], stage[S_CENSORED] = wait, here, censored_n
+    stage[S_ENTERED], stage[S_FLUSHED], stage[S_WORK] = entered, flushed, offered
+    stage[S_CHECKED_SCORED] = checked_n
+    return n_waited
+
+
+@njit(cache=True)
+def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_,
+                    referred, arrival, cls, threat, p_ref, stage_referred, detect_p, warmup,
+                    horizon, run_end, split, fill):  # pragma: no cover - compiled
+    """Fill ``total`` and ``by_cls`` of :func:`kpi_sums` in one loop over the travellers,
+    after the stage loops (their ``stage`` sums, ``flags`` and, when ``fill``,
+    ``wait_total``); returns ``tis`` (empty unless ``fill``) and the counted travellers
+    ``m``. The detection
+    estimator (``metrics.check_probability``) of a crossing with a ``visits: referred``
+    stage (the first: ``first_ref``) needs the share of scored travellers entering each
+    referred stage who were checked there: the stage sums have it."""
+    n_stages, n = lane.shape
+    tis = np.empty(n if fill else 0)
+    do_split = not math.isnan(split[0])
+    miss_ref = 1.0
+    for s in range(n_stages):
+        if stage_referred[s]:
+            ent = stage[s, S_ENTERED]
+            share = stage[s, S_CHECKED_SCORED] / ent if ent > 0 else 1.0
+            miss_ref *= 1.0 - detect_p[s] * share
+    miss_of = np.ones(MASK + 1)  # the misses of each set of stages checked, in order
+    for mask in range(MASK + 1):
+        for s in range(min(n_stages, MASK_STAGES)):
+            if mask & (1 << s):
+                miss_of[mask] *= 1.0 - detect_p[s]
+    any_ref = first_ref >= 0
+    g_leaving = g_counted = g_finished = g_referred = g_innocent = g_false = 0.0
+    g_threats = g_detected = g_wait = g_tis = g_delay = g_delayed = 0.0
+    m = 0
+    for i in range(n):
+        t_out = exit_[i]
+        finished = not math.isnan(t_out)
+        if finished and t_out >= warmup and t_out < horizon:
+            g_leaving += 1
+        t_in = arrival[i]
+        if not (t_in >= warmup and t_in < horizon):  # not counted
             continue
-        if first_ref < 0:
-            by_cls[c, C_Q] += 1.0 - miss_all
-            _split_q(by_cls, c, t_in, split, 1.0 - miss_all)
-        elif compact:
-            code[i] = mask | (REACHED if reached else 0)
+        c = cls[i]
+        got = flags[i]
+        if fill:
+            wsum = wait_total[m]
+        else:  # as the stage loops sum it
+            wsum = 0.0
+            for s in range(n_stages):
+                wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
+        miss_all = miss_of[got & MASK]
+        for s in range(MASK_STAGES, n_stages):  # stages past the byte's bits
+            if not stage_referred[s] and lane[s, i] >= 0 and not math.isnan(end[s, i]):
+                miss_all *= 1.0 - detect_p[s]
+        if any_ref:  # the detection estimator
+            q = p_ref[i] * (1.0 - miss_ref)
+            q *= 1.0 if finished or got & REACHED else 0.0
+            q = 1.0 - q
+            q *= miss_all
+            q = 1.0 - q
+        else:
+            q = 1.0 - miss_all
+        by_cls[c, C_Q] += q
+        if do_split:  # inside or outside the split window
+            if t_in >= split[0] and t_in <= split[1]:
+                by_cls[c, C_Q_IN] += q
+                by_cls[c, C_IN] += 1
+            else:
+                by_cls[c, C_Q_OUT] += q
+                by_cls[c, C_OUT] += 1
         spent = (t_out if finished else run_end) - t_in
         if fill:
-            wait_total[m] = wsum
             tis[m] = spent
         m += 1
         g_counted += 1
@@ -361,6 +448,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
         by_cls[c, C_WAIT] += wsum
         if finished:
             g_finished += 1
+        ref_i = referred[i]
         if ref_i:
             g_referred += 1
             by_cls[c, C_REFERRED] += 1
@@ -370,83 +458,19 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             if ref_i:
                 g_false += 1
                 by_cls[c, C_FALSE] += 1
-                if finished:
+                if finished:  # minutes at the referred stages
+                    delay = 0.0
+                    for s in range(n_stages):
+                        if stage_referred[s] and lane[s, i] >= 0:
+                            delay += end[s, i] - entry[s, i]
                     g_delay += delay
                     g_delayed += 1
         else:
             g_threats += 1
-            if detected:
+            if got & DETECTED:
                 g_detected += 1
-    for ln in range(n_lanes):
-        lanes[ln, L_WAITING] += chunk_waiting[ln]
-        lanes[ln, L_BUSY] += chunk_busy[ln]
-    for s in range(n_stages):
-        stage[s, S_HERE] = here[s]
     total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = g_counted, g_leaving, g_finished
     total[G_REFERRED], total[G_INNOCENT], total[G_FALSE] = g_referred, g_innocent, g_false
     total[G_THREATS], total[G_DETECTED], total[G_WAIT] = g_threats, g_detected, g_wait
     total[G_TIS], total[G_DELAY], total[G_DELAYED] = g_tis, g_delay, g_delayed
-    if first_ref >= 0:  # else the first pass summed the detection estimator
-        _second_pass(by_cls, stage, code, first_ref, lane, entry, end, exit_, arrival, cls,
-                     p_ref, stage_referred, detect_p, warmup, horizon, split)
-    # the lane hours' spells last: the byte codes are gone by then (a smaller peak)
-    if want_lanes:
-        for s in range(n_stages):
-            spells(waited[s, :n_waited[s]], entry[s], start[s], lane[s], lane_start[s],
-                   lane_start[s + 1], run_end, spell, spell_start)
-    return (stage, lanes, by_cls, total, wait_total[:m if fill else 0],
-            tis[:m if fill else 0], stage_wait, busy_seg, work, spell, spell_start, wait_max,
-            wait_max_hour, open_end)
-
-
-@njit(cache=True)
-def _second_pass(by_cls, stage, code, first_ref, lane, entry, end, exit_, arrival, cls, p_ref,
-                 stage_referred, detect_p, warmup, horizon, split):  # pragma: no cover
-    """Add the detection estimator (``metrics.check_probability``) to ``by_cls`` when a
-    stage is ``visits: referred`` (its first: ``first_ref``): it needs the share of
-    scored travellers entering each referred stage who were checked there, known only
-    after the first pass. Reads the first pass's byte ``code`` a traveller when there
-    is one (fewer than 7 stages), else the trace again."""
-    n_stages, n = lane.shape
-    miss_ref = 1.0
-    for s in range(n_stages):
-        if stage_referred[s]:
-            ent = stage[s, S_ENTERED]
-            share = stage[s, S_CHECKED_SCORED] / ent if ent > 0 else 1.0
-            miss_ref *= 1.0 - detect_p[s] * share
-    if code.size:  # from the codes of the first pass: a byte a traveller
-        miss_of = np.ones(REACHED)  # miss_all of each set of stages checked, in order
-        for mask in range(REACHED):
-            for s in range(n_stages):
-                if mask & (1 << s):
-                    miss_of[mask] *= 1.0 - detect_p[s]
-        for i in range(n):
-            got = code[i]
-            if got == NOT_COUNTED:
-                continue
-            q = p_ref[i] * (1.0 - miss_ref)
-            q *= 1.0 if got & REACHED else 0.0
-            q = 1.0 - q
-            q *= miss_of[got & (REACHED - 1)]
-            q = 1.0 - q
-            by_cls[cls[i], C_Q] += q
-            _split_q(by_cls, cls[i], arrival[i], split, q)
-        return
-    for i in range(n):
-        if not (arrival[i] >= warmup and arrival[i] < horizon):
-            continue
-        miss_all = 1.0
-        reached = not math.isnan(exit_[i])
-        for s in range(n_stages):
-            if not stage_referred[s]:
-                if lane[s, i] >= 0 and not math.isnan(end[s, i]):
-                    miss_all *= 1.0 - detect_p[s]
-            if s >= first_ref and not math.isnan(entry[s, i]):
-                reached = True
-        q = p_ref[i] * (1.0 - miss_ref)
-        q *= 1.0 if reached else 0.0
-        q = 1.0 - q
-        q *= miss_all
-        q = 1.0 - q
-        by_cls[cls[i], C_Q] += q
-        _split_q(by_cls, cls[i], arrival[i], split, q)
+    return tis, m
