@@ -238,9 +238,9 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
             spells(waited[:n_waited], entry[s], start[s], lane[s], lane_start[s],
                    lane_start[s + 1], run_end, spell, spell_start)
     tis, m = _traveller_pass(
-        total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_, referred,
-        arrival, cls, threat, p_ref, stage_referred, detect_p, warmup, horizon, run_end,
-        split, fill)
+        total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_,
+        referred, arrival, cls, threat, p_ref, stage_referred, detect_p, warmup, horizon,
+        run_end, split, fill)
     return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg, work,
             spell, spell_start, wait_max, wait_max_hour, open_end)
 
@@ -373,9 +373,9 @@ def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_ma
 
 
 @njit(cache=True)
-def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_,
-                    referred, arrival, cls, threat, p_ref, stage_referred, detect_p, warmup,
-                    horizon, run_end, split, fill):  # pragma: no cover - compiled
+def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start,
+                    end, exit_, referred, arrival, cls, threat, p_ref, stage_referred,
+                    detect_p, warmup, horizon, run_end, split, fill):  # pragma: no cover - compiled
     """Fill ``total`` and ``by_cls`` of :func:`kpi_sums` in one loop over the travellers,
     after the stage loops (their ``stage`` sums, ``flags`` and, when ``fill``,
     ``wait_total``); returns ``tis`` (empty unless ``fill``) and the counted travellers

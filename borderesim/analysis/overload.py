@@ -124,12 +124,17 @@ def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
     :func:`longest_spell` (stable order by entry, running maximum of ends kept per
     lane, first longest)."""
     m = waited.size
-    order = _stable_order(entry[waited])
+    in_order = True  # entries already in order (the first stage's): no sort, no copy
+    for j in range(1, m):
+        if entry[waited[j]] < entry[waited[j - 1]]:
+            in_order = False
+            break
+    ordered = waited if in_order else waited[_stable_order(entry[waited])]
     reach = np.zeros(last_lane - first_lane)  # running maximum of ends, per lane
     head = np.zeros(last_lane - first_lane)  # where the lane's current spell began
     begun = np.zeros(last_lane - first_lane, dtype=np.bool_)
     for j in range(m):
-        i = waited[order[j]]
+        i = ordered[j]
         ln, a = lane[i], entry[i]
         b = start[i] if not np.isnan(start[i]) else run_end
         k = ln - first_lane
