@@ -47,10 +47,12 @@ KEPT_QUEUE_AWARE = 24
 """Bytes per traveller a queue-aware rule adds to what is kept (``plan.is_queue_aware``)."""
 TEMPORARY, TEMPORARY_QUEUE_AWARE = 31, 8
 """Bytes per traveller of temporaries at a replication's peak; more under such a rule."""
-TEMPORARY_LEAN = 16
-"""``TEMPORARY`` of a replication with more travellers than a tail keeps
-(``quantiles.keep_limit``): its KPIs hold one per-traveller array at a time (measured
-as ``simulate`` runs it, keeping tails and lane hours: ``tests/test_kpi_memory.py``)."""
+TEMPORARY_LEAN, TEMPORARY_LEAN_QUEUE_AWARE = 5.5, 18.5
+"""``TEMPORARY`` (and ``TEMPORARY_QUEUE_AWARE``) of a replication with more travellers
+than a tail keeps (``quantiles.keep_limit``): its KPIs hold one per-traveller array at a
+time (measured as ``simulate`` runs it, keeping tails and lane hours:
+``tests/test_kpi_memory.py``); under a queue-aware rule the rule's own temporaries set
+the peak."""
 RECORDS_FACTOR = 2
 """Keeping traces (``run --out``) holds every replication, and the per-traveller records
 written from them need about as much again."""
@@ -119,10 +121,11 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     stages, lanes = len(scenario.stages), n_lanes(scenario)
     kept = KEPT_BASE + KEPT_PER_LANE * lanes + KEPT_PER_STAGE * stages
     # surely more travellers than a tail keeps: the KPIs' lean layout (metrics._fills)
-    temporary = TEMPORARY_LEAN if n - 5 * math.sqrt(n) > keep_limit(reps) else TEMPORARY
+    lean = n - 5 * math.sqrt(n) > keep_limit(reps)
+    temporary = TEMPORARY_LEAN if lean else TEMPORARY
     if is_queue_aware(scenario):
         kept += KEPT_QUEUE_AWARE
-        temporary += TEMPORARY_QUEUE_AWARE
+        temporary += TEMPORARY_LEAN_QUEUE_AWARE if lean else TEMPORARY_QUEUE_AWARE
     one = n_hi * (kept + temporary)
     kept_bytes = RECORDS_FACTOR * reps * n_hi * kept if keep_traces else 0.0
     # pooled percentiles (overall wait, time in the crossing, each stage's wait) keep
