@@ -117,6 +117,86 @@ def block(c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uin
     return c0, c1, c2, c3
 
 
+M32 = np.uint64(0xFFFFFFFF)
+S32 = np.uint64(32)
+_M0_LO, _M0_HI = M0 & M32, M0 >> S32
+_M1_LO, _M1_HI = M1 & M32, M1 >> S32
+"""The multipliers' 32-bit halves (:func:`_mulhilo_halves`)."""
+
+
+@njit(cache=True, inline="always")
+def _mulhilo_halves(u0: np.uint64, u1: np.uint64, v: np.uint64) -> tuple[np.uint64, np.uint64]:
+    """The high and low 64 bits of ``(u1 * 2**32 + u0) * v`` from 32-bit partial products
+    (Warren, *Hacker's Delight*, 8-2): the same words as :func:`_mulhilo`, in a form a
+    compiler vectorises (SIMD has 32 x 32 -> 64-bit multiplies, no 64 x 64 -> 128)."""
+    v0 = v & M32
+    v1 = v >> S32
+    w0 = u0 * v0
+    t = u1 * v0 + (w0 >> S32)
+    w1 = u0 * v1 + (t & M32)
+    return u1 * v1 + (t >> S32) + (w1 >> S32), (w1 << S32) | (w0 & M32)
+
+
+@njit(cache=True, inline="always")
+def _round(c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64,
+           k1: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    hi0, lo0 = _mulhilo_halves(_M0_LO, _M0_HI, c0)
+    hi1, lo1 = _mulhilo_halves(_M1_LO, _M1_HI, c2)
+    return hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+
+
+@njit(cache=True, inline="always")
+def _block_wide(c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: np.uint64,
+                k1: np.uint64) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """:func:`block`, its ten rounds written out: a loop making one block an iteration
+    vectorises (several blocks per SIMD instruction, about twice as fast a block)."""
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    k0, k1 = k0 + W0, k1 + W1
+    c0, c1, c2, c3 = _round(c0, c1, c2, c3, k0, k1)
+    return _round(c0, c1, c2, c3, k0 + W0, k1 + W1)
+
+
+@njit(cache=True)
+def blocks_from(first: int, n: int, c1: np.uint64, c2: np.uint64, c3: np.uint64,
+                k0: np.uint64, k1: np.uint64, out: np.ndarray) -> None:
+    """``out[:, b]`` = the four words of :func:`block` ``(first + b, c1, c2, c3)`` for
+    ``b < n`` (``out``: uint64[4, >= n]); vectorised."""
+    base = np.uint64(first)
+    for b in range(n):
+        x = _block_wide(base + np.uint64(b), c1, c2, c3, k0, k1)
+        out[0, b] = x[0]
+        out[1, b] = x[1]
+        out[2, b] = x[2]
+        out[3, b] = x[3]
+
+
+@njit(cache=True)
+def blocks_at(c0: np.ndarray, n: int, c1: np.uint64, c2: np.uint64, c3: np.uint64,
+              k0: np.uint64, k1: np.uint64, out: np.ndarray) -> None:
+    """``out[:, b]`` = the four words of :func:`block` ``(c0[b], c1, c2, c3)`` for ``b <
+    n`` (``c0``: uint64; ``out``: uint64[4, >= n]); vectorised."""
+    for b in range(n):
+        x = _block_wide(c0[b], c1, c2, c3, k0, k1)
+        out[0, b] = x[0]
+        out[1, b] = x[1]
+        out[2, b] = x[2]
+        out[3, b] = x[3]
+
+
 @njit(cache=True)
 def unit(x: np.uint64) -> float:
     """A uniform double on ``[0, 1)`` from the top 53 bits of ``x`` (as NumPy)."""
@@ -342,22 +422,98 @@ def service_of(kind: int, par: np.ndarray, i: int, sid: np.uint64, group: np.uin
 
 
 @njit(cache=True)
-def _fill(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
-          k1: np.uint64, admits: np.ndarray, cls: np.ndarray, refer: np.ndarray,
-          referred_only: bool, out: np.ndarray) -> None:
-    """:func:`fill_service`, leaving the logarithm of a ``LOGNORMAL`` time."""
-    last = -1
-    x = (ZERO, ZERO, ZERO, ZERO)
+def fill_caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: np.uint64,
+                threat: np.ndarray, out: np.ndarray) -> None:
+    """``out[i]`` = threat ``i`` is caught if checked: ``unit(word(i)) < p`` (drawn for
+    threats only; False for the others)."""
     for i in range(len(out)):
-        if not admits[cls[i]] or (referred_only and not refer[i]):
-            out[i] = np.nan
-        elif kind == GAMMA:  # par: shape, scale
-            out[i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
+        out[i] = threat[i] and unit(word(i, sid, group, k0, k1)) < p
+
+
+CHUNK = 4096
+"""Travellers a lane's service times are filled for at a time (a multiple of 4): the
+scratch arrays of :func:`fill_lane` (:func:`scratch`) stay small and in cache. Their
+words lie in at most ``CHUNK`` distinct blocks (one each when they are far apart)."""
+_NO_INDEX = np.empty(0, dtype=np.int64)
+
+
+def scratch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scratch arrays of :func:`fill_lane`: draw indices, block counters, block words."""
+    return (np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK + 1, dtype=np.uint64),
+            np.empty((4, CHUNK + 1), dtype=np.uint64))
+
+
+@njit(cache=True, inline="always")
+def _variate(kind: int, par: np.ndarray, x: np.uint64, i: int, sid: np.uint64,
+             group: np.uint64, k0: np.uint64, k1: np.uint64) -> float:
+    """:func:`_one_word` with :func:`ziggurat`'s first test inlined (it keeps about 99 %
+    of the points: the same normal, without a call)."""
+    if kind == LOGNORMAL:
+        k = int(x & np.uint64(255))
+        steps = x >> np.uint64(12)
+        if steps < ZIG_INNER[k]:
+            z = float(steps) * ZIG_W[k]
+            return par[0] + par[1] * (-z if (x >> np.uint64(8)) & np.uint64(1) else z)
+    return _one_word(kind, par, x, i, sid, group, k0, k1)
+
+
+@njit(cache=True)
+def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
+              k1: np.uint64, admits: np.ndarray, cls: np.ndarray, among: np.ndarray,
+              only_among: bool, out: np.ndarray, idx: np.ndarray, counters: np.ndarray,
+              words: np.ndarray) -> None:
+    """``out[i]`` = :func:`service_of` draw ``i`` (the logarithm of a ``LOGNORMAL`` time)
+    for each traveller ``i`` with ``admits[cls[i]]`` (and, if ``only_among``, listed in
+    the increasing indices ``among``); NaN for the others. ``idx``, ``counters`` and
+    ``words``: scratch arrays (:func:`scratch`).
+
+    :data:`CHUNK` travellers at a time: the indices of those drawn for (without
+    branching on their class), the distinct blocks their words lie in, those blocks in
+    one vectorised pass (:func:`blocks_at`), then each variate from its word."""
+    out[:] = np.nan
+    every = True
+    for c in range(len(admits)):
+        every &= admits[c]
+    total = len(among) if only_among else len(out)
+    for lo in range(0, total, CHUNK):
+        hi = min(lo + CHUNK, total)
+        if every and not only_among and kind != GAMMA:  # every draw: consecutive blocks
+            nb = (hi - lo + 3) >> 2
+            blocks_from(lo >> 2, nb, sid, ZERO, group, k0, k1, words)
+            for i in range(lo, hi):
+                out[i] = _variate(kind, par, words[i & 3, (i - lo) >> 2], i, sid, group,
+                                  k0, k1)
+            continue
+        m = 0
+        if only_among:
+            for t in range(lo, hi):
+                i = among[t]
+                idx[m] = i
+                m += admits[cls[i]]
         else:
-            if (i >> 2) != last:  # each block made once
-                last = i >> 2
-                x = block(np.uint64(last), sid, ZERO, group, k0, k1)
-            out[i] = _one_word(kind, par, pick(x, i & 3), i, sid, group, k0, k1)
+            for i in range(lo, hi):
+                idx[m] = i
+                m += admits[cls[i]]
+        if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
+            for t in range(m):
+                i = idx[t]
+                out[i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
+            continue
+        nb = 0
+        last = -1
+        for t in range(m):  # idx is increasing: distinct blocks are consecutive
+            b = idx[t] >> 2
+            counters[nb] = np.uint64(b)
+            nb += b != last
+            last = b
+        blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
+        p = -1
+        last = -1
+        for t in range(m):
+            i = idx[t]
+            p += (i >> 2) != last
+            last = i >> 2
+            out[i] = _variate(kind, par, words[i & 3, p], i, sid, group, k0, k1)
 
 
 def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
@@ -365,18 +521,35 @@ def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k
                  referred_only: bool, out: np.ndarray) -> None:
     """``out[i]`` = :func:`service_of` draw ``i`` for traveller ``i`` of class ``cls[i]``
     when ``admits[cls[i]]`` and, if ``referred_only``, ``refer[i]``; NaN otherwise."""
-    _fill(kind, par, sid, group, k0, k1, admits, cls, refer, referred_only, out)
+    among = np.flatnonzero(refer) if referred_only else _NO_INDEX
+    fill_lane(kind, par, sid, group, k0, k1, admits, cls, among, referred_only, out,
+              *scratch())
     if kind == LOGNORMAL:
         np.exp(out, out=out)  # vectorised; NaN stays NaN
 
 
 @njit(cache=True)
-def fill_caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: np.uint64,
-                threat: np.ndarray, out: np.ndarray) -> None:
-    """``out[i]`` = threat ``i`` is caught if checked: ``unit(word(i)) < p`` (drawn for
-    threats only; False for the others)."""
-    for i in range(len(out)):
-        out[i] = threat[i] and unit(word(i, sid, group, k0, k1)) < p
+def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.ndarray,
+               group: np.uint64, k0: np.uint64, k1: np.uint64, eligible: np.ndarray,
+               cls: np.ndarray, refer: np.ndarray, referred_only: np.ndarray, everyone: bool,
+               service: np.ndarray, detect_p: np.ndarray, detect_sids: np.ndarray,
+               threat: np.ndarray, caught: np.ndarray) -> None:
+    """Every lane's service times and every stage's detections of one group, in one
+    compiled call: ``service[l]`` as :func:`fill_service` of lane ``l`` (distribution
+    ``kinds[l]`` with parameters ``pars[l, :sizes[l]]``, stream ``sids[l]``, classes
+    ``eligible[l]``, ``referred_only[l] and not everyone``), leaving the logarithm of a
+    ``LOGNORMAL`` time; ``caught[s]`` as :func:`fill_caught` (``detect_p[s]``, stream
+    ``detect_sids[s]``)."""
+    idx = np.empty(CHUNK, dtype=np.int64)
+    counters = np.empty(CHUNK + 1, dtype=np.uint64)
+    words = np.empty((4, CHUNK + 1), dtype=np.uint64)
+    referred = np.flatnonzero(refer) if not everyone else np.empty(0, dtype=np.int64)
+    for lane in range(len(kinds)):
+        fill_lane(kinds[lane], pars[lane, :sizes[lane]], sids[lane], group, k0, k1,
+                  eligible[lane], cls, referred, referred_only[lane] and not everyone,
+                  service[lane], idx, counters, words)
+    for s in range(len(detect_p)):
+        fill_caught(detect_p[s], detect_sids[s], group, k0, k1, threat, caught[s])
 
 
 @njit(cache=True)
@@ -431,15 +604,16 @@ def travellers(counts: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sid:
     u = np.empty(top)
     ordered = np.empty(top)
     count = np.empty(top + 1, dtype=np.int64)
+    words = np.empty((4, top), dtype=np.uint64)
     j = 0
     for p in range(len(counts)):
         m = counts[p]
+        blocks_from(j, m, sid, ZERO, group, k0, k1, words)  # the piece's blocks, vectorised
         for k in range(m):
-            x = block(np.uint64(j + k), sid, ZERO, group, k0, k1)
-            u[k] = unit(x[0])
-            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(x[1]))
+            u[k] = unit(words[0, k])
+            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(words[1, k]))
             cls[j + k] = c
-            threat[j + k] = unit(x[2]) < prevalence[c]
+            threat[j + k] = unit(words[2, k]) < prevalence[c]
         sort_unit(u[:m], count, ordered)
         for k in range(m):
             arrival[j + k] = starts[p] + ordered[k] * lengths[p]

@@ -60,6 +60,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..memo import per_object
+from ..model.distributions import LOGNORMAL
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -199,7 +200,12 @@ class _Tables:
     class_names: tuple[str, ...]
     edges: np.ndarray  # float64[C]: cumulative class shares over their total
     prevalence: np.ndarray  # float64[C]: threat prevalence of each class
-    lanes: tuple[tuple[int, np.ndarray, np.uint64], ...]  # per lane: kind, params, stream id
+    kinds: np.ndarray  # int64[L]: each lane's distribution (``Distribution.kind``)
+    params: np.ndarray  # float64[L, P]: its ``params()``, padded
+    sizes: np.ndarray  # int64[L]: how many of ``params[l]`` are its own
+    sids: np.ndarray  # uint64[L]: stream id of ``service.<stage>.<lane>``
+    lognormal: tuple[int, ...]  # lanes whose times are drawn as logarithms
+    detect: np.ndarray  # uint64[S]: stream id of ``detect.<stage>``
     travellers: np.uint64  # stream id of ``travellers``
     count: np.uint64  # stream id of ``arrivals.count``
 
@@ -211,14 +217,24 @@ def _tables(scenario: Scenario) -> _Tables:
     def make() -> _Tables:
         classes = list(scenario.classes.values())
         shares = np.cumsum([c.share for c in classes])
-        lanes = tuple((int(dist.kind), np.array(dist.params(), dtype=np.float64),
-                       philox.stream_id(name)) for name, dist in _lane_services(scenario))
+        lanes = _lane_services(scenario)
+        params = [dist.params() for _, dist in lanes]
+        padded = np.zeros((len(lanes), max(map(len, params), default=1)))
+        for lane, par in enumerate(params):
+            padded[lane, :len(par)] = par
         return _Tables(
             rates=tuple(float(r) for r in scenario.arrivals.hourly()),
             class_names=tuple(scenario.classes),
             edges=shares / shares[-1],
             prevalence=np.array([c.threat_prevalence for c in classes], dtype=np.float64),
-            lanes=lanes,
+            kinds=np.array([int(dist.kind) for _, dist in lanes], dtype=np.int64),
+            params=padded,
+            sizes=np.array([len(par) for par in params], dtype=np.int64),
+            sids=np.array([philox.stream_id(name) for name, _ in lanes], dtype=np.uint64),
+            lognormal=tuple(lane for lane, (_, dist) in enumerate(lanes)
+                            if dist.kind == LOGNORMAL),
+            detect=np.array([philox.stream_id(f"detect.{name}") for name in scenario.stages],
+                            dtype=np.uint64),
             travellers=philox.stream_id("travellers"),
             count=philox.stream_id("arrivals.count"))
     return per_object(scenario, "sampling.tables", make)
@@ -337,18 +353,17 @@ def _draw_group(
                            stream=lambda name: stream(seed, replication, prefix + name))
     decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
     refer = np.asarray(decision.refer, dtype=bool)
-    # a queue-aware rule may refer anyone when they reach the stage
-    everyone = decision.dynamic is not None
-    g = np.uint64(group)
     tables = _tables(scenario)
     service = np.empty((plan.n_lanes, n))
-    referred_only = plan.stage_referred[plan.lane_stage].tolist()
-    for lane, (kind, par, sid) in enumerate(tables.lanes):
-        philox.fill_service(kind, par, sid, g, *key, plan.eligible[lane], cls, refer,
-                            referred_only[lane] and not everyone, service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
-    for s, (sname, p) in enumerate(zip(plan.stage_names, plan.detect_p.tolist(), strict=True)):
-        philox.fill_caught(p, philox.stream_id(f"detect.{sname}"), g, *key, threat, caught[s])
+    # one compiled call for every lane and stage; a queue-aware rule may refer anyone
+    # when they reach the stage (``everyone``)
+    philox.fill_group(tables.kinds, tables.params, tables.sizes, tables.sids, np.uint64(group),
+                      *key, plan.eligible, cls, refer, _referred_only(plan),
+                      decision.dynamic is not None, service, plan.detect_p, tables.detect,
+                      threat, caught)
+    for lane in tables.lognormal:
+        np.exp(service[lane], out=service[lane])  # vectorised; NaN stays NaN
     return Inputs(
         seed=seed,
         replication=replication,
@@ -362,6 +377,12 @@ def _draw_group(
         dynamic=decision.dynamic,
         extra=dict(decision.extra),
     )
+
+
+def _referred_only(plan: Plan) -> np.ndarray:
+    """Per lane: only referred travellers visit its stage (made once per plan)."""
+    return per_object(plan, "sampling.referred_only",
+                      lambda: np.ascontiguousarray(plan.stage_referred[plan.lane_stage]))
 
 
 def merge_inputs(groups: list[Inputs]) -> Inputs:
