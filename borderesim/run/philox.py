@@ -600,21 +600,23 @@ def travellers(counts: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sid:
     (``fixed_class`` when it is 0 or more) and is a threat when ``unit(word 2) <
     prevalence[class]``.
     """
+    n = len(arrival)
+    words = np.empty((4, min(n, CHUNK)), dtype=np.uint64)
+    for lo in range(0, n, CHUNK):  # every traveller's block, vectorised; word 0 kept
+        hi = min(lo + CHUNK, n)
+        blocks_from(lo, hi - lo, sid, ZERO, group, k0, k1, words)
+        for j in range(lo, hi):
+            arrival[j] = unit(words[0, j - lo])
+            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(words[1, j - lo]))
+            cls[j] = c
+            threat[j] = unit(words[2, j - lo]) < prevalence[c]
     top = counts.max() if len(counts) else 0
-    u = np.empty(top)
     ordered = np.empty(top)
     count = np.empty(top + 1, dtype=np.int64)
-    words = np.empty((4, top), dtype=np.uint64)
     j = 0
-    for p in range(len(counts)):
+    for p in range(len(counts)):  # each piece's uniforms sorted, then placed in it
         m = counts[p]
-        blocks_from(j, m, sid, ZERO, group, k0, k1, words)  # the piece's blocks, vectorised
-        for k in range(m):
-            u[k] = unit(words[0, k])
-            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(words[1, k]))
-            cls[j + k] = c
-            threat[j + k] = unit(words[2, k]) < prevalence[c]
-        sort_unit(u[:m], count, ordered)
+        sort_unit(arrival[j:j + m], count, ordered)
         for k in range(m):
             arrival[j + k] = starts[p] + ordered[k] * lengths[p]
         j += m
@@ -628,3 +630,20 @@ def counts_of(expected: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uin
     for p in range(len(expected)):
         out[p] = poisson(expected[p], p, sid, group, k0, k1)
     return out
+
+
+@njit(cache=True)
+def profile(expected: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+            count_sid: np.uint64, sid: np.uint64, group: np.uint64, k0: np.uint64,
+            k1: np.uint64, edges: np.ndarray, prevalence: np.ndarray, cls_like: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`counts_of` then :func:`travellers` in one compiled call: the arrival times,
+    classes (of ``cls_like``'s type) and threats of the profile's travellers."""
+    counts = counts_of(expected, count_sid, group, k0, k1)
+    n = counts.sum()
+    arrival = np.empty(n)
+    cls = np.empty(n, dtype=cls_like.dtype)
+    threat = np.empty(n, dtype=np.bool_)
+    travellers(counts, starts, lengths, sid, group, k0, k1, edges, -1, prevalence, arrival,
+               cls, threat)
+    return arrival, cls, threat

@@ -208,6 +208,7 @@ class _Tables:
     detect: np.ndarray  # uint64[S]: stream id of ``detect.<stage>``
     travellers: np.uint64  # stream id of ``travellers``
     count: np.uint64  # stream id of ``arrivals.count``
+    cls_like: np.ndarray  # empty, of the classes' type (``class_dtype``)
 
 
 def _tables(scenario: Scenario) -> _Tables:
@@ -236,7 +237,8 @@ def _tables(scenario: Scenario) -> _Tables:
             detect=np.array([philox.stream_id(f"detect.{name}") for name in scenario.stages],
                             dtype=np.uint64),
             travellers=philox.stream_id("travellers"),
-            count=philox.stream_id("arrivals.count"))
+            count=philox.stream_id("arrivals.count"),
+            cls_like=np.empty(0, dtype=class_dtype(len(classes))))
     return per_object(scenario, "sampling.tables", make)
 
 
@@ -284,9 +286,9 @@ def sample(
     key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)
     starts, lengths, expected = _pieces(tables.rates, plan.horizon, end)
-    counts = philox.counts_of(expected, tables.count, _ZERO, *key)
-    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "",
-                          _travellers(tables, key, 0, counts, starts, lengths, None))]
+    drawn = philox.profile(expected, starts, lengths, tables.count, tables.travellers, _ZERO,
+                           *key, tables.edges, tables.prevalence, tables.cls_like)
+    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "", drawn)]
     if not scenario.events:
         return groups[0]
     for occ in occurrences(scenario.events, plan.run_end):
@@ -332,8 +334,9 @@ def _travellers(tables: _Tables, key: tuple, group: int, counts: np.ndarray,
     arrival = np.empty(n)
     cls = np.empty(n, dtype=class_dtype(len(tables.prevalence)))
     threat = np.empty(n, dtype=bool)
-    philox.travellers(counts.astype(np.int64, copy=False), starts.astype(np.float64),
-                      lengths.astype(np.float64), tables.travellers,
+    philox.travellers(counts.astype(np.int64, copy=False),
+                      starts.astype(np.float64, copy=False),
+                      lengths.astype(np.float64, copy=False), tables.travellers,
                       np.uint64(group), *key, tables.edges,
                       -1 if fixed_class is None else fixed_class, tables.prevalence, arrival,
                       cls, threat)
