@@ -173,28 +173,28 @@ def _block_wide(c0: np.uint64, c1: np.uint64, c2: np.uint64, c3: np.uint64, k0: 
 @njit(cache=True)
 def blocks_from(first: int, n: int, c1: np.uint64, c2: np.uint64, c3: np.uint64,
                 k0: np.uint64, k1: np.uint64, out: np.ndarray) -> None:
-    """``out[:, b]`` = the four words of :func:`block` ``(first + b, c1, c2, c3)`` for
-    ``b < n`` (``out``: uint64[4, >= n]); vectorised."""
+    """``out[4 * b: 4 * b + 4]`` = the four words of :func:`block` ``(first + b, c1, c2,
+    c3)`` for ``b < n`` (``out``: uint64[>= 4 n]); vectorised."""
     base = np.uint64(first)
     for b in range(n):
         x = _block_wide(base + np.uint64(b), c1, c2, c3, k0, k1)
-        out[0, b] = x[0]
-        out[1, b] = x[1]
-        out[2, b] = x[2]
-        out[3, b] = x[3]
+        out[4 * b] = x[0]
+        out[4 * b + 1] = x[1]
+        out[4 * b + 2] = x[2]
+        out[4 * b + 3] = x[3]
 
 
 @njit(cache=True)
 def blocks_at(c0: np.ndarray, n: int, c1: np.uint64, c2: np.uint64, c3: np.uint64,
               k0: np.uint64, k1: np.uint64, out: np.ndarray) -> None:
-    """``out[:, b]`` = the four words of :func:`block` ``(c0[b], c1, c2, c3)`` for ``b <
-    n`` (``c0``: uint64; ``out``: uint64[4, >= n]); vectorised."""
+    """``out[4 * b: 4 * b + 4]`` = the four words of :func:`block` ``(c0[b], c1, c2, c3)``
+    for ``b < n`` (``c0``: uint64; ``out``: uint64[>= 4 n]); vectorised."""
     for b in range(n):
         x = _block_wide(c0[b], c1, c2, c3, k0, k1)
-        out[0, b] = x[0]
-        out[1, b] = x[1]
-        out[2, b] = x[2]
-        out[3, b] = x[3]
+        out[4 * b] = x[0]
+        out[4 * b + 1] = x[1]
+        out[4 * b + 2] = x[2]
+        out[4 * b + 3] = x[3]
 
 
 @njit(cache=True)
@@ -437,10 +437,13 @@ words lie in at most ``CHUNK`` distinct blocks (one each when they are far apart
 _NO_INDEX = np.empty(0, dtype=np.int64)
 
 
-def scratch() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scratch arrays of :func:`fill_lane`: draw indices, block counters, block words."""
-    return (np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK + 1, dtype=np.uint64),
-            np.empty((4, CHUNK + 1), dtype=np.uint64))
+@njit(cache=True)
+def scratch() -> tuple[np.ndarray, ...]:
+    """Scratch arrays of :func:`fill_lane`: draw indices, their words' places in the
+    blocks made, block counters, block words, values, draws redone."""
+    return (np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK, dtype=np.int64),
+            np.empty(CHUNK + 1, dtype=np.uint64), np.empty(4 * CHUNK + 4, dtype=np.uint64),
+            np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64))
 
 
 @njit(cache=True, inline="always")
@@ -458,34 +461,60 @@ def _variate(kind: int, par: np.ndarray, x: np.uint64, i: int, sid: np.uint64,
 
 
 @njit(cache=True)
+def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
+              k1: np.uint64, idx: np.ndarray, at: np.ndarray, m: int, words: np.ndarray,
+              values: np.ndarray, redo_t: np.ndarray) -> None:
+    """``values[t]`` = the variate (``LOGNORMAL``: its logarithm) of draw ``idx[t]`` from
+    its word ``words[at[t]]``, ``t < m`` (``redo_t``: scratch, ``m`` integers). A
+    ``LOGNORMAL`` normal is the ziggurat's (:func:`ziggurat`): its first test, which
+    keeps about 99 % of the points, made for every draw without branching, then the other
+    points redrawn one by one."""
+    if kind == LOGNORMAL:  # par: mu, sigma of the log
+        mu, sigma = par[0], par[1]
+        redo = 0
+        for t in range(m):  # the first test, without branching; redo_t[:redo]: the others
+            x = words[at[t]]
+            k = int(x & np.uint64(255))
+            steps = x >> np.uint64(12)
+            z = float(steps) * ZIG_W[k]
+            values[t] = mu + sigma * (-z if (x >> np.uint64(8)) & np.uint64(1) else z)
+            redo_t[redo] = t
+            redo += steps >= ZIG_INNER[k]
+        for r in range(redo):
+            t = redo_t[r]
+            values[t] = mu + sigma * ziggurat(words[at[t]], idx[t], sid, group, k0, k1)
+        return
+    for t in range(m):
+        values[t] = _one_word(kind, par, words[at[t]], idx[t], sid, group, k0, k1)
+
+
+@njit(cache=True)
 def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
               k1: np.uint64, admits: np.ndarray, cls: np.ndarray, among: np.ndarray,
-              only_among: bool, out: np.ndarray, idx: np.ndarray, counters: np.ndarray,
-              words: np.ndarray) -> None:
+              only_among: bool, out: np.ndarray, idx: np.ndarray, at: np.ndarray,
+              counters: np.ndarray, words: np.ndarray, values: np.ndarray,
+              redo_t: np.ndarray) -> None:
     """``out[i]`` = :func:`service_of` draw ``i`` (the logarithm of a ``LOGNORMAL`` time)
     for each traveller ``i`` with ``admits[cls[i]]`` (and, if ``only_among``, listed in
-    the increasing indices ``among``); NaN for the others. ``idx``, ``counters`` and
-    ``words``: scratch arrays (:func:`scratch`).
+    the increasing indices ``among``); NaN for the others. ``idx`` to ``redo_t``:
+    scratch arrays (:func:`scratch`).
 
     :data:`CHUNK` travellers at a time: the indices of those drawn for (without
     branching on their class), the distinct blocks their words lie in, those blocks in
-    one vectorised pass (:func:`blocks_at`), then each variate from its word."""
+    one vectorised pass (:func:`blocks_at`), then the variates (:func:`_variates`)."""
     out[:] = np.nan
-    every = True
+    every = not only_among
     for c in range(len(admits)):
         every &= admits[c]
     total = len(among) if only_among else len(out)
     for lo in range(0, total, CHUNK):
         hi = min(lo + CHUNK, total)
-        if every and not only_among and kind != GAMMA:  # every draw: consecutive blocks
-            nb = (hi - lo + 3) >> 2
-            blocks_from(lo >> 2, nb, sid, ZERO, group, k0, k1, words)
-            for i in range(lo, hi):
-                out[i] = _variate(kind, par, words[i & 3, (i - lo) >> 2], i, sid, group,
-                                  k0, k1)
-            continue
         m = 0
-        if only_among:
+        if every:
+            m = hi - lo
+            for t in range(m):
+                idx[t] = lo + t
+        elif only_among:
             for t in range(lo, hi):
                 i = among[t]
                 idx[m] = i
@@ -494,26 +523,31 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
             for i in range(lo, hi):
                 idx[m] = i
                 m += admits[cls[i]]
+        if m == 0:
+            continue
         if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
             for t in range(m):
                 i = idx[t]
                 out[i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
             continue
+        if every:  # consecutive blocks; lo is a multiple of 4
+            blocks_from(lo >> 2, (m + 3) >> 2, sid, ZERO, group, k0, k1, words)
+            for t in range(m):
+                at[t] = t
+            _variates(kind, par, sid, group, k0, k1, idx, at, m, words, out[lo:hi], redo_t)
+            continue
         nb = 0
         last = -1
         for t in range(m):  # idx is increasing: distinct blocks are consecutive
-            b = idx[t] >> 2
-            counters[nb] = np.uint64(b)
-            nb += b != last
-            last = b
-        blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
-        p = -1
-        last = -1
-        for t in range(m):
             i = idx[t]
-            p += (i >> 2) != last
+            counters[nb] = np.uint64(i >> 2)
+            nb += (i >> 2) != last
             last = i >> 2
-            out[i] = _variate(kind, par, words[i & 3, p], i, sid, group, k0, k1)
+            at[t] = 4 * (nb - 1) + (i & 3)
+        blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
+        _variates(kind, par, sid, group, k0, k1, idx, at, m, words, values, redo_t)
+        for t in range(m):
+            out[idx[t]] = values[t]
 
 
 def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
@@ -540,14 +574,12 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
     ``eligible[l]``, ``referred_only[l] and not everyone``), leaving the logarithm of a
     ``LOGNORMAL`` time; ``caught[s]`` as :func:`fill_caught` (``detect_p[s]``, stream
     ``detect_sids[s]``)."""
-    idx = np.empty(CHUNK, dtype=np.int64)
-    counters = np.empty(CHUNK + 1, dtype=np.uint64)
-    words = np.empty((4, CHUNK + 1), dtype=np.uint64)
+    idx, at, counters, words, values, redo_t = scratch()
     referred = np.flatnonzero(refer) if not everyone else np.empty(0, dtype=np.int64)
     for lane in range(len(kinds)):
         fill_lane(kinds[lane], pars[lane, :sizes[lane]], sids[lane], group, k0, k1,
                   eligible[lane], cls, referred, referred_only[lane] and not everyone,
-                  service[lane], idx, counters, words)
+                  service[lane], idx, at, counters, words, values, redo_t)
     for s in range(len(detect_p)):
         fill_caught(detect_p[s], detect_sids[s], group, k0, k1, threat, caught[s])
 
@@ -601,15 +633,16 @@ def travellers(counts: np.ndarray, starts: np.ndarray, lengths: np.ndarray, sid:
     prevalence[class]``.
     """
     n = len(arrival)
-    words = np.empty((4, min(n, CHUNK)), dtype=np.uint64)
+    words = np.empty(4 * min(n, CHUNK), dtype=np.uint64)
     for lo in range(0, n, CHUNK):  # every traveller's block, vectorised; word 0 kept
         hi = min(lo + CHUNK, n)
         blocks_from(lo, hi - lo, sid, ZERO, group, k0, k1, words)
         for j in range(lo, hi):
-            arrival[j] = unit(words[0, j - lo])
-            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(words[1, j - lo]))
+            b = 4 * (j - lo)
+            arrival[j] = unit(words[b])
+            c = fixed_class if fixed_class >= 0 else class_of(edges, unit(words[b + 1]))
             cls[j] = c
-            threat[j] = unit(words[2, j - lo]) < prevalence[c]
+            threat[j] = unit(words[b + 2]) < prevalence[c]
     top = counts.max() if len(counts) else 0
     ordered = np.empty(top)
     count = np.empty(top + 1, dtype=np.int64)
