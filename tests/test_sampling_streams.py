@@ -216,3 +216,23 @@ def test_proc_values_are_read(tmp_path):
     assert budget._proc_kib(str(path), "Free") is None  # whole names only
     assert budget._proc_kib(str(path), "Bad") is None
     assert budget._proc_kib(str(tmp_path / "missing"), "MemTotal") is None
+
+
+def test_what_a_strategy_derives_is_kept_per_strategy_and_scenario():
+    """A queue-aware risk model's threshold, solved once per strategy object and
+    scenario object, is each strategy's own even when a freed strategy's id is reused
+    (strategies made and dropped one after another, as the workshop's sliders do)."""
+    from borderesim.model.targeting import TargetingContext
+    from borderesim.model.targeting.risk_score import RiskScoreStrategy
+    from borderesim.run.sampling import stream
+
+    scenario = load_scenario(ROOT / "land_crossing.yaml", ["duration=2h", "warmup=0"])
+    inputs = sample(scenario, make_plan(scenario), 1, 0)
+    ctx = TargetingContext(scenario, inputs.arrival, inputs.cls, inputs.threat,
+                           lambda name: stream(1, 0, name))
+    for rate in (0.01, 0.02, 0.05, 0.02, 0.1):
+        strategy = RiskScoreStrategy(strategy="risk_score", auc=0.8, referral_rate=rate,
+                                     per_waiting=0.1)
+        for _ in range(2):
+            assert strategy.decide(ctx).dynamic.threshold == strategy.base_threshold(scenario)
+        del strategy
