@@ -502,10 +502,11 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
     :data:`CHUNK` travellers at a time: the indices of those drawn for (without
     branching on their class), the distinct blocks their words lie in, those blocks in
     one vectorised pass (:func:`blocks_at`), then the variates (:func:`_variates`)."""
-    out[:] = np.nan
     every = not only_among
     for c in range(len(admits)):
         every &= admits[c]
+    if not every:  # else every entry is drawn
+        out[:] = np.nan
     total = len(among) if only_among else len(out)
     for lo in range(0, total, CHUNK):
         hi = min(lo + CHUNK, total)

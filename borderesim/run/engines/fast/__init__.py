@@ -59,14 +59,18 @@ def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
 
 
 def supports(scenario: Scenario) -> str | None:
-    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
-    reason = _supports_fields(scenario)
-    if reason:
-        return reason
-    lanes = n_lanes(scenario)
-    if lanes >= MAX_LANES:
-        return f"it has {lanes:,} lanes and the fast engine handles at most {MAX_LANES - 1:,}"
-    return None
+    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count);
+    decided once per scenario object (``borderesim.memo``)."""
+    def decide() -> str | None:
+        reason = _supports_fields(scenario)
+        if reason:
+            return reason
+        lanes = n_lanes(scenario)
+        if lanes >= MAX_LANES:
+            return (f"it has {lanes:,} lanes and the fast engine handles at most "
+                    f"{MAX_LANES - 1:,}")
+        return None
+    return per_object(scenario, "fast.supports", decide)
 
 
 def _plan_args(plan: Plan) -> tuple[tuple, int, bool]:
