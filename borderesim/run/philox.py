@@ -16,6 +16,15 @@ replication once (:func:`key_of`) and puts ``(index, stream, attempt, group)`` i
 counter words ``(c0, c1, c2, c3)``. A stream whose variate needs one word packs four
 draws in a block: draw ``i`` is word ``i % 4`` of block ``c0 = i // 4`` (:func:`word`).
 
+Speed (the same words and variates): many blocks at once are made with the rounds
+written out and the 64 x 64-bit products from 32-bit halves (:func:`blocks_from`,
+:func:`blocks_at`), which the compiler vectorises (about 7 ns a block against 13 for
+:func:`block` one at a time). :func:`travellers` makes every traveller's block that
+way; :func:`fill_group` fills a group's service times lane by lane, a chunk of
+travellers at a time, drawing only for those a lane admits (indices gathered without
+branching on the class, their distinct blocks made at once) and the stages' detections,
+in one compiled call.
+
 Variates:
 
 * uniform on ``[0, 1)``: the top 53 bits of a word times ``2**-53``, as NumPy's
