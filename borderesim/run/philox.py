@@ -514,7 +514,7 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
     every = not only_among
     for c in range(len(admits)):
         every &= admits[c]
-    if not every:  # else every entry is drawn
+    if only_among:  # else NaN is written chunk by chunk, where a lane skips travellers
         out[:] = np.nan
     total = len(among) if only_among else len(out)
     for lo in range(0, total, CHUNK):
@@ -531,6 +531,7 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
                 m += admits[cls[i]]
         else:
             for i in range(lo, hi):
+                out[i] = np.nan
                 idx[m] = i
                 m += admits[cls[i]]
         if m == 0:
