@@ -591,8 +591,11 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
         fill_lane(kinds[lane], pars[lane, :sizes[lane]], sids[lane], group, k0, k1,
                   eligible[lane], cls, referred, referred_only[lane] and not everyone,
                   service[lane], idx, at, counters, words, values, redo_t)
+    threats = np.flatnonzero(threat)  # few: detection is drawn for threats only
     for s in range(len(detect_p)):
-        fill_caught(detect_p[s], detect_sids[s], group, k0, k1, threat, caught[s])
+        caught[s, :] = False
+        for i in threats:
+            caught[s, i] = unit(word(i, detect_sids[s], group, k0, k1)) < detect_p[s]
 
 
 @njit(cache=True)
