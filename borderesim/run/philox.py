@@ -482,8 +482,8 @@ def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
         mu, sigma = par[0], par[1]
         redo = 0
         for t in range(m):  # the first test, without branching; redo_t[:redo]: the others
-            x = words[at[t]]
-            k = int(x & np.uint64(255))
+            x = words[np.uint64(at[t])]  # unsigned indices: not wrapped
+            k = x & np.uint64(255)
             steps = x >> np.uint64(12)
             z = float(steps) * ZIG_W[k]
             values[t] = mu + sigma * (-z if (x >> np.uint64(8)) & np.uint64(1) else z)
@@ -528,12 +528,12 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
             for t in range(lo, hi):
                 i = among[t]
                 idx[m] = i
-                m += admits[cls[i]]
+                m += admits[np.uint64(cls[i])]  # (an unsigned index is not wrapped)
         else:
             for i in range(lo, hi):
-                out[i] = np.nan
                 idx[m] = i
-                m += admits[cls[i]]
+                m += admits[np.uint64(cls[i])]
+            out[lo:hi] = np.nan
         if m == 0:
             continue
         if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
@@ -558,7 +558,7 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
         blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
         _variates(kind, par, sid, group, k0, k1, idx, at, m, words, values, redo_t)
         for t in range(m):
-            out[idx[t]] = values[t]
+            out[np.uint64(idx[t])] = values[t]
 
 
 def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
