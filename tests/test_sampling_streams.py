@@ -95,29 +95,33 @@ def test_vectorised_blocks_are_philox_bit_for_bit():
         assert tuple(out[4 * b:4 * b + 4]) == philox.block(c, sid, np.uint64(0), G, k0, k1)
 
 
-def test_fill_lane_stays_in_its_scratch_arrays():
+def test_fill_lanes_stays_in_its_scratch_arrays():
     """The chunked fill, compiled with bounds checks, on referred travellers far apart
-    (one block each: as many blocks as draws in a chunk) and on every traveller."""
-    checked = njit(boundscheck=True)(philox.fill_lane.py_func)
+    (one block each: as many blocks as draws in a chunk) and on every traveller, for two
+    lanes admitting the same travellers (made together)."""
+    checked = njit(boundscheck=True)(philox.fill_lanes.py_func)
     n = 3 * philox.CHUNK + 5
     cls = np.zeros(n, dtype=np.int8)
     among = np.arange(0, n, 3)  # > CHUNK of them, in more than CHUNK / 4 blocks
     admits = np.array([True])
-    sid = philox.stream_id("service.x")
+    kinds = np.array([LOGNORMAL, EXPONENTIAL])
+    pars = np.array([[0.1, 0.7], [1.0, 0.0]])
+    sids = np.array([philox.stream_id("service.x"), philox.stream_id("service.y")],
+                    dtype=np.uint64)
     for only_among in (True, False):
-        for kind, par in ((LOGNORMAL, [0.1, 0.7]), (EXPONENTIAL, [1.0])):
-            par = np.array(par)
-            out = np.zeros(n)
-            checked(kind, par, sid, G, *KEY, admits, cls, among, only_among, out,
-                    *philox.scratch())
-            drawn = among if only_among else np.arange(n)
-            assert np.isfinite(out[drawn]).all()
-            assert np.isnan(np.delete(out, drawn)).all()
+        out = np.zeros((2, n))
+        checked(kinds, pars, np.array([2, 1]), sids, G, *KEY, admits, cls, among, only_among,
+                out, *philox.scratch())
+        drawn = among if only_among else np.arange(n)
+        assert np.isfinite(out[:, drawn]).all()
+        assert np.isnan(np.delete(out, drawn, axis=1)).all()
 
 
 LANES = [  # kind, params, admitted classes, referred only
     (LOGNORMAL, [0.3, 0.5], [True, True, True], False),  # every traveller
     (LOGNORMAL, [-0.2, 0.9], [False, True, False], False),  # one class in three
+    (EXPONENTIAL, [0.7], [False, True, False], False),  # the same class: made together
+    (GAMMA, [1.5, 0.5], [False, True, False], False),
     (LOGNORMAL, [0.0, 1.2], [True, False, True], True),  # referred, two classes
     (GAMMA, [0.4, 3.0], [True, True, True], True),  # shape below 1, referred
     (GAMMA, [2.8, 1.5], [True, False, True], False),

@@ -20,10 +20,10 @@ Speed (the same words and variates): many blocks at once are made with the round
 written out and the 64 x 64-bit products from 32-bit halves (:func:`blocks_from`,
 :func:`blocks_at`), which the compiler vectorises (about 7 ns a block against 13 for
 :func:`block` one at a time). :func:`travellers` makes every traveller's block that
-way; :func:`fill_group` fills a group's service times lane by lane, a chunk of
+way; :func:`fill_group` fills a group's service times (:func:`fill_lanes`), a chunk of
 travellers at a time, drawing only for those a lane admits (indices gathered without
-branching on the class, their distinct blocks made at once) and the stages' detections,
-in one compiled call.
+branching on the class, once for consecutive lanes admitting the same travellers, and
+their distinct blocks made at once), and the stages' detections, in one compiled call.
 
 Variates:
 
@@ -441,14 +441,14 @@ def fill_caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: n
 
 CHUNK = 4096
 """Travellers a lane's service times are filled for at a time (a multiple of 4): the
-scratch arrays of :func:`fill_lane` (:func:`scratch`) stay small and in cache. Their
+scratch arrays of :func:`fill_lanes` (:func:`scratch`) stay small and in cache. Their
 words lie in at most ``CHUNK`` distinct blocks (one each when they are far apart)."""
 _NO_INDEX = np.empty(0, dtype=np.int64)
 
 
 @njit(cache=True)
 def scratch() -> tuple[np.ndarray, ...]:
-    """Scratch arrays of :func:`fill_lane`: draw indices, their words' places in the
+    """Scratch arrays of :func:`fill_lanes`: draw indices, their words' places in the
     blocks made, block counters, block words, values, draws redone."""
     return (np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK, dtype=np.int64),
             np.empty(CHUNK + 1, dtype=np.uint64), np.empty(4 * CHUNK + 4, dtype=np.uint64),
@@ -498,25 +498,28 @@ def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
 
 
 @njit(cache=True)
-def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
-              k1: np.uint64, admits: np.ndarray, cls: np.ndarray, among: np.ndarray,
-              only_among: bool, out: np.ndarray, idx: np.ndarray, at: np.ndarray,
-              counters: np.ndarray, words: np.ndarray, values: np.ndarray,
-              redo_t: np.ndarray) -> None:
-    """``out[i]`` = :func:`service_of` draw ``i`` (the logarithm of a ``LOGNORMAL`` time)
-    for each traveller ``i`` with ``admits[cls[i]]`` (and, if ``only_among``, listed in
-    the increasing indices ``among``); NaN for the others. ``idx`` to ``redo_t``:
-    scratch arrays (:func:`scratch`).
+def fill_lanes(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.ndarray,
+               group: np.uint64, k0: np.uint64, k1: np.uint64, admits: np.ndarray,
+               cls: np.ndarray, among: np.ndarray, only_among: bool, out: np.ndarray,
+               idx: np.ndarray, at: np.ndarray, counters: np.ndarray, words: np.ndarray,
+               values: np.ndarray, redo_t: np.ndarray) -> None:
+    """``out[r, i]`` = :func:`service_of` draw ``i`` of lane ``r`` (distribution
+    ``kinds[r]`` with parameters ``pars[r, :sizes[r]]``, stream ``sids[r]``; the
+    logarithm of a ``LOGNORMAL`` time) for each traveller ``i`` with ``admits[cls[i]]``
+    (and, if ``only_among``, listed in the increasing indices ``among``); NaN for the
+    others. The lanes admit the same travellers. ``idx`` to ``redo_t``: scratch arrays
+    (:func:`scratch`).
 
     :data:`CHUNK` travellers at a time: the indices of those drawn for (without
-    branching on their class), the distinct blocks their words lie in, those blocks in
-    one vectorised pass (:func:`blocks_at`), then the variates (:func:`_variates`)."""
+    branching on their class) and the distinct blocks their words lie in, once for all
+    the lanes; then per lane those blocks in one vectorised pass (:func:`blocks_at`) and
+    the variates (:func:`_variates`)."""
     every = not only_among
     for c in range(len(admits)):
         every &= admits[c]
-    if only_among:  # else NaN is written chunk by chunk, where a lane skips travellers
-        out[:] = np.nan
-    total = len(among) if only_among else len(out)
+    if only_among:  # else NaN is written chunk by chunk, where the lanes skip travellers
+        out[:, :] = np.nan
+    total = len(among) if only_among else out.shape[1]
     for lo in range(0, total, CHUNK):
         hi = min(lo + CHUNK, total)
         m = 0
@@ -524,6 +527,7 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
             m = hi - lo
             for t in range(m):
                 idx[t] = lo + t
+                at[t] = t  # consecutive blocks: lo is a multiple of 4
         elif only_among:
             for t in range(lo, hi):
                 i = among[t]
@@ -533,32 +537,33 @@ def fill_lane(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
             for i in range(lo, hi):
                 idx[m] = i
                 m += admits[np.uint64(cls[i])]
-            out[lo:hi] = np.nan
+            out[:, lo:hi] = np.nan
         if m == 0:
             continue
-        if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
-            for t in range(m):
-                i = idx[t]
-                out[i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
-            continue
-        if every:  # consecutive blocks; lo is a multiple of 4
-            blocks_from(lo >> 2, (m + 3) >> 2, sid, ZERO, group, k0, k1, words)
-            for t in range(m):
-                at[t] = t
-            _variates(kind, par, sid, group, k0, k1, idx, at, m, words, out[lo:hi], redo_t)
-            continue
         nb = 0
-        last = -1
-        for t in range(m):  # idx is increasing: distinct blocks are consecutive
-            i = idx[t]
-            counters[nb] = np.uint64(i >> 2)
-            nb += (i >> 2) != last
-            last = i >> 2
-            at[t] = 4 * (nb - 1) + (i & 3)
-        blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
-        _variates(kind, par, sid, group, k0, k1, idx, at, m, words, values, redo_t)
-        for t in range(m):
-            out[np.uint64(idx[t])] = values[t]
+        if not every:
+            last = -1
+            for t in range(m):  # idx is increasing: distinct blocks are consecutive
+                i = idx[t]
+                counters[nb] = np.uint64(i >> 2)
+                nb += (i >> 2) != last
+                last = i >> 2
+                at[t] = 4 * (nb - 1) + (i & 3)
+        for r in range(len(kinds)):
+            kind, par, sid = kinds[r], pars[r, :sizes[r]], sids[r]
+            if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
+                for t in range(m):
+                    i = idx[t]
+                    out[r, i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
+            elif every:
+                blocks_from(lo >> 2, (m + 3) >> 2, sid, ZERO, group, k0, k1, words)
+                _variates(kind, par, sid, group, k0, k1, idx, at, m, words, out[r, lo:hi],
+                          redo_t)
+            else:
+                blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
+                _variates(kind, par, sid, group, k0, k1, idx, at, m, words, values, redo_t)
+                for t in range(m):
+                    out[r, np.uint64(idx[t])] = values[t]
 
 
 def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
@@ -567,8 +572,9 @@ def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k
     """``out[i]`` = :func:`service_of` draw ``i`` for traveller ``i`` of class ``cls[i]``
     when ``admits[cls[i]]`` and, if ``referred_only``, ``refer[i]``; NaN otherwise."""
     among = np.flatnonzero(refer) if referred_only else _NO_INDEX
-    fill_lane(kind, par, sid, group, k0, k1, admits, cls, among, referred_only, out,
-              *scratch())
+    fill_lanes(np.array([kind]), np.asarray(par, dtype=np.float64).reshape(1, -1),
+               np.array([len(par)]), np.array([sid], dtype=np.uint64), group, k0, k1, admits,
+               cls, among, referred_only, out.reshape(1, -1), *scratch())
     if kind == LOGNORMAL:
         np.exp(out, out=out)  # vectorised; NaN stays NaN
 
@@ -587,10 +593,17 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
     ``detect_sids[s]``)."""
     idx, at, counters, words, values, redo_t = scratch()
     referred = np.flatnonzero(refer) if not everyone else np.empty(0, dtype=np.int64)
-    for lane in range(len(kinds)):
-        fill_lane(kinds[lane], pars[lane, :sizes[lane]], sids[lane], group, k0, k1,
-                  eligible[lane], cls, referred, referred_only[lane] and not everyone,
-                  service[lane], idx, at, counters, words, values, redo_t)
+    lane = 0
+    while lane < len(kinds):  # consecutive lanes admitting the same travellers together
+        only = referred_only[lane] and not everyone
+        end = lane + 1
+        while (end < len(kinds) and (referred_only[end] and not everyone) == only
+               and np.array_equal(eligible[end], eligible[lane])):
+            end += 1
+        fill_lanes(kinds[lane:end], pars[lane:end], sizes[lane:end], sids[lane:end], group,
+                   k0, k1, eligible[lane], cls, referred, only, service[lane:end], idx, at,
+                   counters, words, values, redo_t)
+        lane = end
     threats = np.flatnonzero(threat)  # few: detection is drawn for threats only
     for s in range(len(detect_p)):
         caught[s, :] = False
