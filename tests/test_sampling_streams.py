@@ -184,6 +184,9 @@ def test_fill_group_draws_each_time_as_service_of(everyone, cls_type):
                 and philox.unit(np.uint64(philox.word(i, detect_sids[s], G, *KEY))) < detect_p[s]
                 for i in range(n)]
         assert caught[s].tolist() == want
+        alone = np.ones(n, dtype=bool)
+        philox.fill_caught(detect_p[s], detect_sids[s], G, *KEY, threat, alone)
+        assert alone.tolist() == want
 
 
 def test_fill_service_is_each_draw():

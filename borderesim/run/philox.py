@@ -435,8 +435,16 @@ def fill_caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: n
                 threat: np.ndarray, out: np.ndarray) -> None:
     """``out[i]`` = threat ``i`` is caught if checked: ``unit(word(i)) < p`` (drawn for
     threats only; False for the others)."""
-    for i in range(len(out)):
-        out[i] = threat[i] and unit(word(i, sid, group, k0, k1)) < p
+    _caught(p, sid, group, k0, k1, np.flatnonzero(threat), out)
+
+
+@njit(cache=True, inline="always")
+def _caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: np.uint64,
+            threats: np.ndarray, out: np.ndarray) -> None:
+    """:func:`fill_caught` given the threats' indices ``threats``."""
+    out[:] = False
+    for i in threats:
+        out[i] = unit(word(i, sid, group, k0, k1)) < p
 
 
 CHUNK = 4096
@@ -606,9 +614,7 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
         lane = end
     threats = np.flatnonzero(threat)  # few: detection is drawn for threats only
     for s in range(len(detect_p)):
-        caught[s, :] = False
-        for i in threats:
-            caught[s, i] = unit(word(i, detect_sids[s], group, k0, k1)) < detect_p[s]
+        _caught(detect_p[s], detect_sids[s], group, k0, k1, threats, caught[s])
 
 
 @njit(cache=True)
