@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..memo import per_object
+from ..model.events import shock_window
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule
 from ..run.plan import Plan
@@ -52,7 +53,7 @@ def _p95(x: np.ndarray, name: str, samples: dict[str, Tail] | None, limit: int,
     reorder, :func:`~borderesim.analysis.quantiles.tail_of`)."""
     if samples is None:
         return quantile(x, 0.95)
-    samples[name] = tail = tail_of(x, limit, own)
+    samples[name] = tail = tail_of(x, limit, own, near=0.95)
     value = tail.quantile(0.95)
     return quantile(x, 0.95) if math.isnan(value) and x.size else value
 
@@ -261,6 +262,21 @@ def kernel_sums(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int, want_l
         _NO_SPLIT if split is None else np.array(split, dtype=np.float64), fill))
 
 
+def _split_key(plan: Plan, window: tuple[float, float]) -> str:
+    """The name under which a trace keeps its detection split (:func:`detection_split`)."""
+    return f"metrics.detection_split {id(plan)} {window[0]!r} {window[1]!r}"
+
+
+def detection_split(plan: Plan, inputs: Inputs, trace: Trace, n_classes: int,
+                    window: tuple[float, float]) -> np.ndarray:
+    """``kpi_kernel.Sums.cls`` of one replication with the detection estimator's sums
+    split by arrival inside or outside ``window`` (times, minutes): kept with the trace
+    by :func:`replication_kpis`, whose pass splits them when the scenario has shocks,
+    else a pass of its own (:func:`kernel_sums`)."""
+    return per_object(trace, _split_key(plan, window), lambda: kernel_sums(
+        plan, inputs, trace, n_classes, False, window).cls)
+
+
 def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
     """``row`` (a view of a kernel buffer of ``whole`` values) for a tail to keep: itself
     when it fills most of the buffer, else a copy (not to keep the buffer alive)."""
@@ -346,8 +362,11 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     prevalence = per_object(scenario, "metrics.prevalence", lambda: np.array(
         [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
     filled = _fills(inputs.n, limit)
-    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None,
+    window = per_object(scenario, "metrics.shock_window", lambda: shock_window(scenario))
+    got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None, window,
                       fill=filled)
+    if window is not None:  # the shock KPIs' detection split, from this pass
+        per_object(trace, _split_key(plan, window), lambda: got.cls)
     if samples is not None:  # what the overload warnings pool (overload.lane_hours)
         samples["lane_hours"] = LaneHours(got.work, duty_hours(plan, trace.reserve_duty),
                                           got.spell,

@@ -65,13 +65,14 @@ them), so the value returned lies between the pooled percentiles at ``share ± 1
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
 from .selection import count_at_most as _count_at_most
-from .selection import select, select_many, window
+from .selection import select, select_above, select_many, select_two, split_above, window
 from .student_t import t_quantile
 
 POOL_VALUES = 10_000_000
@@ -132,16 +133,27 @@ class Tail:
     order (float64; :meth:`quantile` and :func:`count_at_most` select, never sort);
     ``dropped_max``: the largest value not kept (``-inf`` if all were kept); ``grid``:
     evenly ranked order statistics of the values not kept, ascending (empty if none).
+    ``split``, ``floor``: every value of the replication not in ``top[split:]`` (its
+    :attr:`upper` part) is at most ``floor`` (at least ``dropped_max``), so order
+    statistics and counts above ``floor`` are read off that part alone
+    (:func:`tail_of`'s ``near``; by default all of ``top``).
     """
 
     n: int
     top: np.ndarray
     dropped_max: float
     grid: np.ndarray
+    split: int = 0
+    floor: float = -math.inf
 
     @property
     def dropped(self) -> int:
         return self.n - self.top.size
+
+    @property
+    def upper(self) -> np.ndarray:
+        """``top[split:]``: every value above ``floor`` (a view)."""
+        return self.top[self.split:]
 
     def quantile(self, share: float) -> float:
         """This replication's own inverted-CDF ``share``-quantile; NaN when empty or when
@@ -149,30 +161,56 @@ class Tail:
         if self.n == 0:
             return math.nan
         k = rank(self.n, share) - self.dropped
+        if k >= self.split > 0:  # above every value outside the upper part
+            return float(select(self.upper, k - self.split))
         return float(select(self.top, k)) if k >= 0 else math.nan
 
 
-def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = False) -> Tail:
+NEAR_BELOW = 0.1
+"""How far below ``near`` (a share) the upper part of a tail made with ``near`` begins,
+about: room for the pooled percentile of other replications and its interval."""
+
+
+def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = False,
+            near: float | None = None) -> Tail:
     """The :class:`Tail` of ``values``: all of them if at most ``limit``, else the largest
     (:func:`kept_values`; compiled selections, one copy of the kept part; no sort).
 
     ``own``: ``values`` (contiguous float64) is the caller's scratch: it may be reordered
     and, when all are kept, becomes the tail's ``top`` itself (no copy; the multiset
-    of its values is unchanged, so percentiles of it stay right)."""
+    of its values is unchanged, so percentiles of it stay right). ``near``: the share
+    (0-1) of the percentile the tail is for (0.95): ``top`` is reordered in one pass so
+    that its values above about the ``near - NEAR_BELOW`` quantile come last
+    (:attr:`Tail.upper`, :func:`~borderesim.analysis.selection.split_above`), and the
+    tail's own and pooled percentiles near ``near`` select among those alone."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if not (own and values.flags.c_contiguous):
         values = values.copy()
     n = values.size
     m = n if n <= limit else min(n, math.ceil(KEEP_SHARE * n) + 1, limit)
     if m == n:
-        return Tail(n, values, -math.inf, np.zeros(0))
+        return _split(Tail(n, values, -math.inf, np.zeros(0)), near)
     d = n - m
     grid = min(GRID, limit, d)
     ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
     wanted = np.unique(np.append(ranks, [d - 1, d]))
     got = select_many(values, wanted)  # in place: leaves the d smallest first
     at = dict(zip(wanted.tolist(), got.tolist(), strict=True))
-    return Tail(n, values[d:].copy(), at[d - 1], np.array([at[r] for r in ranks.tolist()]))
+    return _split(Tail(n, values[d:].copy(), at[d - 1],
+                       np.array([at[r] for r in ranks.tolist()])), near)
+
+
+def _split(tail: Tail, near: float | None) -> Tail:
+    """``tail`` with its ``top`` split around about the ``near - NEAR_BELOW`` quantile of
+    all its values (:func:`tail_of`); as it is without ``near``."""
+    if near is None or not tail.top.size:
+        return tail
+    share = (max(near - NEAR_BELOW, 0.0) * tail.n - tail.dropped) / tail.top.size
+    split, floor = split_above(tail.top, min(max(share, 0.0), 1.0))
+    if split == 0:
+        return tail
+    return Tail(tail.n, tail.top, tail.dropped_max, tail.grid, split,
+                max(floor, tail.dropped_max))
 
 
 def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
@@ -188,6 +226,11 @@ def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
 def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
     """The inverted-CDF ``share``-quantile of all values of ``tails`` pooled, and whether
     it is exact (see the module docstring); NaN when there are no values."""
+    if any(t.split for t in tails):  # split tails: their upper parts, when they hold it
+        upper = _Upper(tails)
+        got = upper.value(share) if upper.total else None
+        if got is not None:
+            return got[0], True
     n, dropped, kept, cut = _pool(tails)
     if n == 0:
         return math.nan, True
@@ -248,10 +291,65 @@ class PooledEstimate:
     influence: np.ndarray
 
 
+class _Upper:
+    """The :attr:`Tail.upper` parts of ``tails`` pooled: every pooled order statistic and
+    count at or above the highest ``floor`` (``cut``) is read off them alone, exactly as
+    off the whole tops, in fewer values. :meth:`value` says ``None`` where it cannot
+    (then :func:`pooled_interval` pools the whole tops)."""
+
+    def __init__(self, tails: Sequence[Tail]) -> None:
+        parts = [t.upper for t in tails]
+        self.n = [t.n for t in tails]
+        self.values = np.concatenate(parts)
+        self.starts = np.array([0, *accumulate(p.size for p in parts)], dtype=np.int64)
+        self.total = sum(self.n)
+        self.below = self.total - self.values.size  # values outside the upper parts
+        self.dropped = self.total - sum(t.top.size for t in tails)
+        self.cut = max(max(t.floor, t.dropped_max) for t in tails)
+
+    def rank(self, share: float) -> int | None:
+        """The rank of the pooled ``share``-quantile among the upper values; None when
+        it lies below them, or below the values the whole tops dropped."""
+        r = rank(self.total, share)
+        return r - self.below if r >= max(self.below, self.dropped) else None
+
+    def value(self, share: float) -> tuple[float, np.ndarray] | None:
+        """The pooled ``share``-quantile (exact) and each tail's :func:`count_at_most`
+        of it; None when it is not above ``cut``."""
+        k = self.rank(share)
+        if k is None:
+            return None
+        value, above = select_above(self.values, self.starts, k)
+        if not value >= self.cut:
+            return None
+        return value, np.array([float(n - c) for n, c in zip(self.n, above.tolist(),
+                                                              strict=True)])
+
+    def pair(self, low: float, high: float) -> tuple[float, float] | None:
+        """The pooled quantiles at shares ``low <= high``; None unless both are above
+        ``cut``."""
+        k1, k2 = self.rank(low), self.rank(high)
+        if k1 is None or k2 is None:
+            return None
+        v1, v2 = select_two(self.values, k1, k2)
+        return (v1, v2) if v1 >= self.cut and v2 >= self.cut else None
+
+
 def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
                     ) -> PooledEstimate:
     """The pooled ``share``-quantile of ``tails`` with its Woodruff interval (module
-    docstring); NaN bounds with fewer than two replications holding values."""
+    docstring); NaN bounds with fewer than two replications holding values.
+
+    Tails split by :func:`tail_of`'s ``near`` are first pooled by their upper parts
+    alone; only when a value needed lies below one of their floors are the whole tops
+    pooled (the same numbers either way)."""
+    if any(t.split for t in tails):
+        upper = _Upper(tails)
+        got = upper.value(share) if upper.total else None
+        if got is not None:
+            est = _woodruff(tails, share, level, got[0], True, got[1], upper.pair)
+            if est is not None:
+                return est
     total, dropped, kept, cut = _pool(tails)
     near = None  # the values ranked within 5 % either side: the interval's selections
     if total and rank(total, share) - dropped >= 0 and kept.size > 4096:
@@ -260,20 +358,41 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
         near = window(kept, k_lo, k_hi)
     value, exact = (_pooled_value(tails, kept, total, dropped, cut, share, near) if total
                     else (math.nan, True))
+
+    def pair(low: float, high: float) -> tuple[float, float]:
+        return (_pooled_value(tails, kept, total, dropped, cut, low, near)[0],
+                _pooled_value(tails, kept, total, dropped, cut, high, near)[0])
+
+    counts = (np.array([count_at_most(t, value) if t.n else 0.0 for t in tails])
+              if sum(t.n > 0 for t in tails) >= 2 else None)
+    est = _woodruff(tails, share, level, value, exact, counts, pair)
+    assert est is not None  # the whole tops always give the values
+    return est
+
+
+def _woodruff(tails: Sequence[Tail], share: float, level: float, value: float, exact: bool,
+              a: np.ndarray | None,
+              pair: Callable[[float, float], tuple[float, float] | None]
+              ) -> PooledEstimate | None:
+    """:func:`pooled_interval` given the pooled ``value``, ``a`` (each tail's
+    :func:`count_at_most` of it; None with fewer than two tails holding values) and
+    ``pair(low, high)`` (the pooled values at two shares, or None when it cannot say:
+    then None)."""
     n = np.array([t.n for t in tails], dtype=float)
     used = n > 0
     r = int(used.sum())
     influence = np.zeros(len(tails))
-    if r < 2:
+    if r < 2 or a is None:
         return PooledEstimate(value, math.nan, math.nan, exact, influence)
-    a = np.array([count_at_most(t, value) if t.n else 0.0 for t in tails])
     ratio = a[used].sum() / n[used].sum()
     resid = a - ratio * n
     mean_n = float(n[used].mean())
     se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / mean_n
     t = t_quantile(0.5 + level / 2, r - 1)
-    low, high = (_pooled_value(tails, kept, total, dropped, cut, b, near)[0]
-                 for b in (max(share - t * se, 0.0), min(share + t * se, 1.0)))
+    got = pair(max(share - t * se, 0.0), min(share + t * se, 1.0))
+    if got is None:
+        return None
+    low, high = got
     if high > low:  # density read off the interval: f = 2 t se / width
         influence[used] = -resid[used] / mean_n * (high - low) / (2 * t * se)
     return PooledEstimate(value, low, high, exact, influence)
