@@ -72,7 +72,15 @@ from itertools import accumulate
 import numpy as np
 
 from .selection import count_at_most as _count_at_most
-from .selection import select, select_above, select_many, select_two, split_above, window
+from .selection import (
+    select,
+    select_above,
+    select_many,
+    select_two,
+    split_above,
+    split_select,
+    window,
+)
 from .student_t import t_quantile
 
 POOL_VALUES = 10_000_000
@@ -205,12 +213,40 @@ def _split(tail: Tail, near: float | None) -> Tail:
     all its values (:func:`tail_of`); as it is without ``near``."""
     if near is None or not tail.top.size:
         return tail
-    share = (max(near - NEAR_BELOW, 0.0) * tail.n - tail.dropped) / tail.top.size
-    split, floor = split_above(tail.top, min(max(share, 0.0), 1.0))
+    split, floor = split_above(tail.top, _split_share(tail, near))
     if split == 0:
         return tail
     return Tail(tail.n, tail.top, tail.dropped_max, tail.grid, split,
                 max(floor, tail.dropped_max))
+
+
+def _split_share(tail: Tail, near: float) -> float:
+    """The share of ``tail.top`` below its split for ``near`` (:func:`_split`)."""
+    share = max(near - NEAR_BELOW, 0.0)
+    if tail.dropped:
+        share = min(max((share * tail.n - tail.dropped) / tail.top.size, 0.0), 1.0)
+    return share
+
+
+def tail_and_quantile(values: np.ndarray, share: float, limit: int = POOL_VALUES // 10,
+                      own: bool = False) -> tuple[Tail, float]:
+    """``tail_of(values, limit, own, near=share)`` and that tail's own ``share``-quantile
+    (:meth:`Tail.quantile`; NaN when it was dropped), in one compiled call when every
+    value is kept (:func:`~borderesim.analysis.selection.split_select`)."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    n = values.size
+    if n > limit or n == 0:
+        tail = tail_of(values, limit, own, near=share)
+        return tail, tail.quantile(share)
+    if not (own and values.flags.c_contiguous):
+        values = values.copy()
+    split, floor, value = split_select(values, max(share - NEAR_BELOW, 0.0), rank(n, share))
+    return Tail(n, values, -math.inf, _NONE, split, floor), float(value)
+
+
+_NONE = np.zeros(0)
+"""The grid of a tail that dropped nothing (read-only)."""
+_NONE.flags.writeable = False
 
 
 def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:

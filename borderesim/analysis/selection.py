@@ -290,6 +290,17 @@ def split_above(a: np.ndarray, share: float) -> tuple[int, float]:  # pragma: no
 
 
 @njit(cache=True)
+def split_select(a: np.ndarray, share: float,
+                 k: int) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """:func:`split_above` of ``a`` at ``share``, then its ``k``-th smallest value, among
+    the values above ``floor`` when they hold it: ``(split, floor, value)``."""
+    split, floor = split_above(a, share)
+    if k >= split > 0:
+        return split, floor, select(a[split:], k - split)
+    return split, floor, select(a, k)
+
+
+@njit(cache=True)
 def select_above(a: np.ndarray, starts: np.ndarray,
                  k: int) -> tuple[float, np.ndarray]:  # pragma: no cover - compiled
     """:func:`select` of rank ``k`` of ``a``, and how many values of each piece
