@@ -262,7 +262,7 @@ def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
 def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
     """The inverted-CDF ``share``-quantile of all values of ``tails`` pooled, and whether
     it is exact (see the module docstring); NaN when there are no values."""
-    if any(t.split for t in tails):  # split tails: their upper parts, when they hold it
+    if _uppers_pay(tails):  # split tails: their upper parts, when they hold it
         upper = _Upper(tails)
         got = upper.value(share) if upper.total else None
         if got is not None:
@@ -327,6 +327,17 @@ class PooledEstimate:
     influence: np.ndarray
 
 
+UPPER_FROM = 16_384
+"""Values the tops of a pool hold at least for :func:`pooled_interval` to try their upper
+parts first (fewer, and a pool of days far apart may need the whole tops after all)."""
+
+
+def _uppers_pay(tails: Sequence[Tail]) -> bool:
+    """Whether to pool the upper parts of ``tails`` first: some are split and the tops
+    hold at least :data:`UPPER_FROM` values."""
+    return any(t.split for t in tails) and sum(t.top.size for t in tails) >= UPPER_FROM
+
+
 class _Upper:
     """The :attr:`Tail.upper` parts of ``tails`` pooled: every pooled order statistic and
     count at or above the highest ``floor`` (``cut``) is read off them alone, exactly as
@@ -379,7 +390,7 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     Tails split by :func:`tail_of`'s ``near`` are first pooled by their upper parts
     alone; only when a value needed lies below one of their floors are the whole tops
     pooled (the same numbers either way)."""
-    if any(t.split for t in tails):
+    if _uppers_pay(tails):
         upper = _Upper(tails)
         got = upper.value(share) if upper.total else None
         if got is not None:
