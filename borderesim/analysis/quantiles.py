@@ -142,9 +142,9 @@ class Tail:
     ``dropped_max``: the largest value not kept (``-inf`` if all were kept); ``grid``:
     evenly ranked order statistics of the values not kept, ascending (empty if none).
     ``split``, ``floor``: every value of the replication not in ``top[split:]`` (its
-    :attr:`upper` part) is at most ``floor`` (at least ``dropped_max``), so order
-    statistics and counts above ``floor`` are read off that part alone
-    (:func:`tail_of`'s ``near``; by default all of ``top``).
+    :attr:`upper` part) is at most ``max(floor, dropped_max)``, so order statistics and
+    counts above that are read off that part alone (:func:`tail_of`'s ``near``; by
+    default the upper part is all of ``top``).
     """
 
     n: int

@@ -102,11 +102,12 @@ def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     not above.
 
     The percentile lies between the two order statistics it interpolates (NumPy's
-    ``_lerp`` never leaves them), so only how many waits of the window are at most
-    ``target`` matters, unless ``target`` falls between those two: then they are the
-    largest wait at most ``target`` and the smallest above it. The windows slide; a
-    count and two monotonic queues (sliding maximum and minimum) follow them, one
-    step a wait, no sort.
+    ``_lerp`` never leaves finite ones), so only how many waits of the window are at
+    most ``target`` matters, unless ``target`` falls between those two: then they are
+    the largest wait at most ``target`` and the smallest above it. The windows slide; a
+    count and two monotonic queues (sliding maximum and minimum) follow them, one step
+    a wait, no sort. A window holding a wait so large (``|wait| >= 1e300``, infinities)
+    that the interpolation may overflow is sorted and interpolated as before.
     """
     n = wait.size
     at_most = np.empty(n, dtype=np.int64)  # waits <= target, values decreasing: max first
@@ -115,10 +116,11 @@ def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     out = np.zeros(lo.size, dtype=np.bool_)
     a = b = 0  # the window: wait[a:b]
     low_count = 0  # waits <= target in the window
-    nans = 0
+    nans = huge = 0
     for k in range(lo.size):
         while b < hi[k]:  # enters
             v = wait[b]
+            huge += abs(v) >= 1e300
             if math.isnan(v):
                 nans += 1
             elif v <= target:
@@ -135,6 +137,7 @@ def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
             b += 1
         while a < lo[k]:  # leaves
             v = wait[a]
+            huge -= abs(v) >= 1e300
             if math.isnan(v):
                 nans -= 1
             elif v <= target:
@@ -151,19 +154,31 @@ def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
         below = math.floor(virtual)
         gamma = virtual - below
         i = int(below)
-        if low_count <= i:  # order statistic i is above the target
+        if huge > 0:  # sorted, as before
+            ordered = np.sort(wait[a:b])
+            out[k] = _lerp_over(ordered[i], ordered[min(i + 1, m - 1)], gamma, m, target)
+        elif low_count <= i:  # order statistic i is above the target
             out[k] = True
         elif low_count >= i + 2 or m == 1:  # i and i + 1 (if any) are at most the target
             out[k] = False
         else:  # i at most the target, i + 1 above it
-            low = wait[at_most[h1]]
-            high = wait[above[h2]]
-            diff = high - low  # numpy's _lerp
-            value = low + diff * gamma
-            if gamma >= 0.5:
-                value = high - diff * (1 - gamma)
-            out[k] = value > target
+            out[k] = _lerp_over(wait[at_most[h1]], wait[above[h2]], gamma, m, target)
     return out
+
+
+@njit(cache=True)
+def _lerp_over(low: float, high: float, gamma: float, m: int,
+               target: float) -> bool:  # pragma: no cover - compiled
+    """Whether ``np.percentile``'s interpolation ``gamma`` of the way from ``low`` to
+    ``high`` (NumPy's ``_lerp``, step by step; ``low`` alone for one value, ``m = 1``)
+    is above ``target``."""
+    if m == 1:
+        return low > target
+    diff = high - low
+    value = low + diff * gamma
+    if gamma >= 0.5:
+        value = high - diff * (1 - gamma)
+    return value > target
 
 
 def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizon: float,
