@@ -262,11 +262,9 @@ def _pool(tails: Sequence[Tail]) -> tuple[int, int, np.ndarray, float]:
 def pooled_quantile(tails: Sequence[Tail], share: float) -> tuple[float, bool]:
     """The inverted-CDF ``share``-quantile of all values of ``tails`` pooled, and whether
     it is exact (see the module docstring); NaN when there are no values."""
-    if _uppers_pay(tails):  # split tails: their upper parts, when they hold it
-        upper = _Upper(tails)
-        got = upper.value(share) if upper.total else None
-        if got is not None:
-            return got[0], True
+    got = _Upper.of(tails).value(share) if tails else None
+    if got is not None:
+        return got[0], True
     n, dropped, kept, cut = _pool(tails)
     if n == 0:
         return math.nan, True
@@ -328,31 +326,35 @@ class PooledEstimate:
 
 
 UPPER_FROM = 16_384
-"""Values the tops of a pool hold at least for :func:`pooled_interval` to try their upper
-parts first (fewer, and a pool of days far apart may need the whole tops after all)."""
-
-
-def _uppers_pay(tails: Sequence[Tail]) -> bool:
-    """Whether to pool the upper parts of ``tails`` first: some are split and the tops
-    hold at least :data:`UPPER_FROM` values."""
-    return any(t.split for t in tails) and sum(t.top.size for t in tails) >= UPPER_FROM
+"""Values the tops of a pool hold at least for :func:`pooled_interval` to pool the upper
+parts of split tails (fewer values; a pool of days far apart may need the whole tops
+after all, so a small pool takes them at once)."""
 
 
 class _Upper:
-    """The :attr:`Tail.upper` parts of ``tails`` pooled: every pooled order statistic and
-    count at or above the highest ``floor`` (``cut``) is read off them alone, exactly as
-    off the whole tops, in fewer values. :meth:`value` says ``None`` where it cannot
-    (then :func:`pooled_interval` pools the whole tops)."""
+    """The :attr:`Tail.upper` parts of ``tails`` pooled (``whole``: the whole tops):
+    every pooled order statistic and count at or above ``cut`` (the highest floor, or
+    largest dropped value) is read off them alone, exactly, in compiled calls.
+    :meth:`value` and :meth:`pair` say ``None`` where they cannot (values below ``cut``
+    or NaN: then :func:`pooled_interval` pools as before, the grid included)."""
 
-    def __init__(self, tails: Sequence[Tail]) -> None:
-        parts = [t.upper for t in tails]
+    def __init__(self, tails: Sequence[Tail], whole: bool = False) -> None:
+        parts = [t.top if whole else t.upper for t in tails]
         self.n = [t.n for t in tails]
         self.values = np.concatenate(parts)
         self.starts = np.array([0, *accumulate(p.size for p in parts)], dtype=np.int64)
         self.total = sum(self.n)
         self.below = self.total - self.values.size  # values outside the upper parts
         self.dropped = self.total - sum(t.top.size for t in tails)
-        self.cut = max(max(t.floor, t.dropped_max) for t in tails)
+        self.cut = max(t.dropped_max if whole else max(t.floor, t.dropped_max)
+                       for t in tails)
+
+    @classmethod
+    def of(cls, tails: Sequence[Tail]) -> _Upper:
+        """The upper parts of ``tails`` when some are split and their tops hold at least
+        :data:`UPPER_FROM` values, else the whole tops (``tails`` not empty)."""
+        split = any(t.split for t in tails) and sum(t.top.size for t in tails) >= UPPER_FROM
+        return cls(tails, whole=not split)
 
     def rank(self, share: float) -> int | None:
         """The rank of the pooled ``share``-quantile among the upper values; None when
@@ -387,16 +389,16 @@ def pooled_interval(tails: Sequence[Tail], share: float, level: float = 0.95
     """The pooled ``share``-quantile of ``tails`` with its Woodruff interval (module
     docstring); NaN bounds with fewer than two replications holding values.
 
-    Tails split by :func:`tail_of`'s ``near`` are first pooled by their upper parts
-    alone; only when a value needed lies below one of their floors are the whole tops
-    pooled (the same numbers either way)."""
-    if _uppers_pay(tails):
-        upper = _Upper(tails)
-        got = upper.value(share) if upper.total else None
-        if got is not None:
-            est = _woodruff(tails, share, level, got[0], True, got[1], upper.pair)
-            if est is not None:
-                return est
+    The values are first read off the tails' upper parts (:class:`_Upper`: tails split
+    by :func:`tail_of`'s ``near``) or whole tops, in a few compiled calls; only when one
+    needed is not there (below a floor, or a dropped value: the grid) are they pooled
+    as before. The same numbers either way."""
+    upper = _Upper.of(tails) if tails else None
+    got = upper.value(share) if upper is not None else None
+    if got is not None:
+        est = _woodruff(tails, share, level, got[0], True, got[1], upper.pair)
+        if est is not None:
+            return est
     total, dropped, kept, cut = _pool(tails)
     near = None  # the values ranked within 5 % either side: the interval's selections
     if total and rank(total, share) - dropped >= 0 and kept.size > 4096:
@@ -426,22 +428,25 @@ def _woodruff(tails: Sequence[Tail], share: float, level: float, value: float, e
     ``pair(low, high)`` (the pooled values at two shares, or None when it cannot say:
     then None)."""
     n = np.array([t.n for t in tails], dtype=float)
-    used = n > 0
-    r = int(used.sum())
+    r = sum(t.n > 0 for t in tails)
     influence = np.zeros(len(tails))
     if r < 2 or a is None:
         return PooledEstimate(value, math.nan, math.nan, exact, influence)
-    ratio = a[used].sum() / n[used].sum()
+    used = n > 0
+    a_used, n_used = (a, n) if r == n.size else (a[used], n[used])
+    total = np.add.reduce(n_used)
+    ratio = np.add.reduce(a_used) / total
     resid = a - ratio * n
-    mean_n = float(n[used].mean())
-    se = math.sqrt(float((resid[used] ** 2).sum()) / (r * (r - 1))) / mean_n
+    r_used = resid if r == n.size else resid[used]
+    mean_n = float(total) / r  # np.mean: the sum over the count
+    se = math.sqrt(float(np.add.reduce(r_used * r_used)) / (r * (r - 1))) / mean_n
     t = t_quantile(0.5 + level / 2, r - 1)
     got = pair(max(share - t * se, 0.0), min(share + t * se, 1.0))
     if got is None:
         return None
     low, high = got
     if high > low:  # density read off the interval: f = 2 t se / width
-        influence[used] = -resid[used] / mean_n * (high - low) / (2 * t * se)
+        influence[used] = -r_used / mean_n * (high - low) / (2 * t * se)
     return PooledEstimate(value, low, high, exact, influence)
 
 
