@@ -64,10 +64,11 @@ def pools(draw: st.DrawFn) -> list[np.ndarray]:
 
 
 def check_split(arrays: list[np.ndarray], limit: int, near: float) -> None:
-    """Tails split at ``near`` against the old tails, the upper parts tried on every pool
-    however small."""
+    """Tails split at ``near`` against the old tails, every tail split and the upper parts
+    tried on every pool however small."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(quantiles, "UPPER_FROM", 0)
+        mp.setattr(quantiles, "SPLIT_FROM", 0)
         _check_split(arrays, limit, near)
 
 
@@ -321,3 +322,4 @@ def test_split_and_count_helpers() -> None:
     assert above.tolist() == [int((x[i:j] > value).sum())
                               for i, j in zip(starts[:-1], starts[1:], strict=True)]
     assert selection.select_two(x, 10, 4990) == (np.sort(x)[10], np.sort(x)[4990])
+

@@ -60,6 +60,14 @@ the pooled 95th percentile than it kept (a day far more congested than the other
 the dropped waits are represented by their grid (each point standing for its share of
 them), so the value returned lies between the pooled percentiles at ``share ± 1/grid``
 (95 ± 0.1 % with the full grid), and :func:`pooled_quantile` says it is not exact.
+
+**Speed.** A run's KPI pass keeps each tail split (:func:`tail_and_quantile`, ``near``):
+one pass moves a replication's values above about its 85th percentile (a sampled
+``floor``) to the end of its ``top``, and its own percentile is selected among those.
+The pooled percentile, the counts at it and the interval's two bounds are then read off
+those upper parts alone, in two compiled calls, whenever they lie above every floor —
+the same order statistics, so the same numbers; otherwise (a day far busier than the
+others, a wide interval) off the whole tops as above.
 """
 
 from __future__ import annotations
@@ -160,7 +168,7 @@ class Tail:
 
     @property
     def upper(self) -> np.ndarray:
-        """``top[split:]``: every value above ``floor`` (a view)."""
+        """``top[split:]``: every value above ``max(floor, dropped_max)`` (a view)."""
         return self.top[self.split:]
 
     def quantile(self, share: float) -> float:
@@ -178,6 +186,10 @@ NEAR_BELOW = 0.1
 """How far below ``near`` (a share) the upper part of a tail made with ``near`` begins,
 about: room for the pooled percentile of other replications and its interval."""
 
+SPLIT_FROM = 4096
+"""Values a tail's ``top`` holds at least to be split (:func:`tail_of`'s ``near``): a
+smaller one is selected in whole as fast, and pooled whole (:data:`UPPER_FROM`)."""
+
 
 def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = False,
             near: float | None = None) -> Tail:
@@ -187,10 +199,11 @@ def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = Fals
     ``own``: ``values`` (contiguous float64) is the caller's scratch: it may be reordered
     and, when all are kept, becomes the tail's ``top`` itself (no copy; the multiset
     of its values is unchanged, so percentiles of it stay right). ``near``: the share
-    (0-1) of the percentile the tail is for (0.95): ``top`` is reordered in one pass so
-    that its values above about the ``near - NEAR_BELOW`` quantile come last
-    (:attr:`Tail.upper`, :func:`~borderesim.analysis.selection.split_above`), and the
-    tail's own and pooled percentiles near ``near`` select among those alone."""
+    (0-1) of the percentile the tail is for (0.95): a ``top`` of at least
+    :data:`SPLIT_FROM` values is reordered in one pass so that its values above about
+    the ``near - NEAR_BELOW`` quantile come last (:attr:`Tail.upper`,
+    :func:`~borderesim.analysis.selection.split_above`), and the tail's own and pooled
+    percentiles near ``near`` select among those alone."""
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if not (own and values.flags.c_contiguous):
         values = values.copy()
@@ -211,7 +224,7 @@ def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = Fals
 def _split(tail: Tail, near: float | None) -> Tail:
     """``tail`` with its ``top`` split around about the ``near - NEAR_BELOW`` quantile of
     all its values (:func:`tail_of`); as it is without ``near``."""
-    if near is None or not tail.top.size:
+    if near is None or tail.top.size < SPLIT_FROM:
         return tail
     split, floor = split_above(tail.top, _split_share(tail, near))
     if split == 0:
@@ -240,6 +253,8 @@ def tail_and_quantile(values: np.ndarray, share: float, limit: int = POOL_VALUES
         return tail, tail.quantile(share)
     if not (own and values.flags.c_contiguous):
         values = values.copy()
+    if n < SPLIT_FROM:
+        return Tail(n, values, -math.inf, _NONE), float(select(values, rank(n, share)))
     split, floor, value = split_select(values, max(share - NEAR_BELOW, 0.0), rank(n, share))
     return Tail(n, values, -math.inf, _NONE, split, floor), float(value)
 

@@ -165,6 +165,14 @@ def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pr
     ``below <= j < below + values.size``. ``(0, a.copy())`` when the sample's bracket
     misses. Several order statistics close together (a pooled percentile and its
     interval) are then read off a fraction of the values."""
+    return _window(a, k_lo, k_hi)
+
+
+@njit(cache=True)
+def _window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """:func:`window`, for compiled callers: :func:`window` itself is only called from
+    Python (once, with both loaded from Numba's cache, a function also compiled into
+    another failed to hand its array back to Python: "descr is NULL")."""
     n = a.size
     if n <= _SMALL:
         return 0, a.copy()
@@ -317,7 +325,7 @@ def select_two(a: np.ndarray, k1: int, k2: int) -> tuple[float, float]:  # pragm
     """:func:`select` of ranks ``k1 <= k2`` of ``a`` (``a`` untouched): both from one
     :func:`window` of ``a`` when it holds them, a fraction of the values."""
     if a.size > _SMALL:
-        below, near = window(a, k1, k2)
+        below, near = _window(a, k1, k2)
         if below <= k1 and k2 < below + near.size:
             return select(near, k1 - below), select(near, k2 - below)
     return select(a, k1), select(a, k2)
