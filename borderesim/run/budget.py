@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from ..analysis.quantiles import keep_limit, kept_values
 from ..errors import ScenarioError
+from ..memo import per_object
 from ..model.limits import MAX_REPLICATIONS
 from ..model.scenario import Scenario
 from .plan import is_queue_aware
@@ -111,9 +112,19 @@ def estimate(scenario: Scenario, replications: int | None = None, engine: str = 
     """Memory (bytes) and time (seconds) a run of ``scenario`` needs, before sampling.
 
     ``engine`` is "fast" or "simpy"; ``keep_traces`` keeps every replication in memory;
-    ``workers`` replications run at once, each in its own process.
+    ``workers`` replications run at once, each in its own process. A function of the
+    scenario and these alone: made once per scenario object and arguments
+    (``borderesim.memo``).
     """
     reps = scenario.replications if replications is None else int(replications)
+    args = (reps, engine, bool(keep_traces), int(workers))
+    return per_object(scenario, f"budget.estimate{args}",
+                      lambda: _estimate(scenario, *args))
+
+
+def _estimate(scenario: Scenario, reps: int, engine: str, keep_traces: bool,
+              workers: int) -> Budget:
+    """:func:`estimate`, computed."""
     n = expected_travellers(scenario)
     n_hi = n + 5 * math.sqrt(n)  # a Poisson count rarely exceeds its mean by 5 SDs
     stages, lanes = len(scenario.stages), n_lanes(scenario)
@@ -149,28 +160,36 @@ def parse_bytes(text: str) -> float:
     return value
 
 
+def _proc_kib(path: str, key: str) -> float | None:
+    """The value of line ``key:`` of a ``/proc`` file given in kB, in bytes, or None (read
+    in one call: a run reads it before it starts)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            text = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+    except OSError:
+        return None
+    label = b"\n" + key.encode() + b":"
+    at = (b"\n" + text).find(label)  # the offset in ``text`` of the line's value
+    if at < 0:
+        return None
+    fields = text[at + len(label) - 1:].split(None, 1)
+    try:
+        return float(fields[0]) * 1024
+    except (IndexError, ValueError):
+        return None
+
+
 def _meminfo(key: str) -> float | None:
     """A ``/proc/meminfo`` value in bytes (Linux), or None."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith(key + ":"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return _proc_kib("/proc/meminfo", key)
 
 
 def _virtual_size() -> float | None:
     """This process's virtual memory size in bytes (Linux), or None."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return _proc_kib("/proc/self/status", "VmSize")
 
 
 def memory_cap() -> tuple[float, str]:
@@ -189,8 +208,8 @@ def memory_cap() -> tuple[float, str]:
             available = 8.0 * 2**30
     cap, how = 0.5 * available, "half the available memory"
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-    used = _virtual_size()
-    if soft != resource.RLIM_INFINITY and used is not None:
+    used = None if soft == resource.RLIM_INFINITY else _virtual_size()
+    if used is not None:
         room = 0.9 * max(0.0, soft - used - ADDRESS_RESERVE)
         if room < cap:
             cap, how = room, "the room left under this process's address-space limit"

@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace as _replace
 
-import numpy as np
-
 from ..model.scenario import Scenario
 from .engines import Engine
 from .plan import Plan
@@ -67,8 +65,10 @@ def _drained(plan: Plan, drain: float) -> Plan:
 def _inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
     """Whether a counted traveller (arrived in ``[warmup, horizon)``) was still inside
     when the run ended. Arrivals are sorted, so the counted are one slice."""
-    lo, hi = np.searchsorted(inputs.arrival, [plan.warmup, plan.horizon])
-    return bool(np.isnan(trace.exit[lo:hi]).any())
+    arrival = inputs.arrival
+    lo, hi = arrival.searchsorted(plan.warmup), arrival.searchsorted(plan.horizon)
+    # exit times are finite or NaN: their sum is NaN exactly when one is (no temporary)
+    return math.isnan(trace.exit[lo:hi].sum())
 
 
 def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,

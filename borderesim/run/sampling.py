@@ -60,6 +60,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..memo import per_object
+from ..model.distributions import LOGNORMAL
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -199,9 +200,15 @@ class _Tables:
     class_names: tuple[str, ...]
     edges: np.ndarray  # float64[C]: cumulative class shares over their total
     prevalence: np.ndarray  # float64[C]: threat prevalence of each class
-    lanes: tuple[tuple[int, np.ndarray, np.uint64], ...]  # per lane: kind, params, stream id
+    kinds: np.ndarray  # int64[L]: each lane's distribution (``Distribution.kind``)
+    params: np.ndarray  # float64[L, P]: its ``params()``, padded
+    sizes: np.ndarray  # int64[L]: how many of ``params[l]`` are its own
+    sids: np.ndarray  # uint64[L]: stream id of ``service.<stage>.<lane>``
+    lognormal: tuple[int, ...]  # lanes whose times are drawn as logarithms
+    detect: np.ndarray  # uint64[S]: stream id of ``detect.<stage>``
     travellers: np.uint64  # stream id of ``travellers``
     count: np.uint64  # stream id of ``arrivals.count``
+    cls_like: np.ndarray  # empty, of the classes' type (``class_dtype``)
 
 
 def _tables(scenario: Scenario) -> _Tables:
@@ -211,16 +218,27 @@ def _tables(scenario: Scenario) -> _Tables:
     def make() -> _Tables:
         classes = list(scenario.classes.values())
         shares = np.cumsum([c.share for c in classes])
-        lanes = tuple((int(dist.kind), np.array(dist.params(), dtype=np.float64),
-                       philox.stream_id(name)) for name, dist in _lane_services(scenario))
+        lanes = _lane_services(scenario)
+        params = [dist.params() for _, dist in lanes]
+        padded = np.zeros((len(lanes), max(map(len, params), default=1)))
+        for lane, par in enumerate(params):
+            padded[lane, :len(par)] = par
         return _Tables(
             rates=tuple(float(r) for r in scenario.arrivals.hourly()),
             class_names=tuple(scenario.classes),
             edges=shares / shares[-1],
             prevalence=np.array([c.threat_prevalence for c in classes], dtype=np.float64),
-            lanes=lanes,
+            kinds=np.array([int(dist.kind) for _, dist in lanes], dtype=np.int64),
+            params=padded,
+            sizes=np.array([len(par) for par in params], dtype=np.int64),
+            sids=np.array([philox.stream_id(name) for name, _ in lanes], dtype=np.uint64),
+            lognormal=tuple(lane for lane, (_, dist) in enumerate(lanes)
+                            if dist.kind == LOGNORMAL),
+            detect=np.array([philox.stream_id(f"detect.{name}") for name in scenario.stages],
+                            dtype=np.uint64),
             travellers=philox.stream_id("travellers"),
-            count=philox.stream_id("arrivals.count"))
+            count=philox.stream_id("arrivals.count"),
+            cls_like=np.empty(0, dtype=class_dtype(len(classes))))
     return per_object(scenario, "sampling.tables", make)
 
 
@@ -268,9 +286,9 @@ def sample(
     key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)
     starts, lengths, expected = _pieces(tables.rates, plan.horizon, end)
-    counts = philox.counts_of(expected, tables.count, _ZERO, *key)
-    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "",
-                          _travellers(tables, key, 0, counts, starts, lengths, None))]
+    drawn = philox.profile(expected, starts, lengths, tables.count, tables.travellers, _ZERO,
+                           *key, tables.edges, tables.prevalence, tables.cls_like)
+    groups = [_draw_group(scenario, plan, seed, replication, key, 0, "", drawn)]
     if not scenario.events:
         return groups[0]
     for occ in occurrences(scenario.events, plan.run_end):
@@ -316,8 +334,9 @@ def _travellers(tables: _Tables, key: tuple, group: int, counts: np.ndarray,
     arrival = np.empty(n)
     cls = np.empty(n, dtype=class_dtype(len(tables.prevalence)))
     threat = np.empty(n, dtype=bool)
-    philox.travellers(counts.astype(np.int64, copy=False), starts.astype(np.float64),
-                      lengths.astype(np.float64), tables.travellers,
+    philox.travellers(counts.astype(np.int64, copy=False),
+                      starts.astype(np.float64, copy=False),
+                      lengths.astype(np.float64, copy=False), tables.travellers,
                       np.uint64(group), *key, tables.edges,
                       -1 if fixed_class is None else fixed_class, tables.prevalence, arrival,
                       cls, threat)
@@ -337,18 +356,17 @@ def _draw_group(
                            stream=lambda name: stream(seed, replication, prefix + name))
     decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
     refer = np.asarray(decision.refer, dtype=bool)
-    # a queue-aware rule may refer anyone when they reach the stage
-    everyone = decision.dynamic is not None
-    g = np.uint64(group)
     tables = _tables(scenario)
     service = np.empty((plan.n_lanes, n))
-    referred_only = plan.stage_referred[plan.lane_stage].tolist()
-    for lane, (kind, par, sid) in enumerate(tables.lanes):
-        philox.fill_service(kind, par, sid, g, *key, plan.eligible[lane], cls, refer,
-                            referred_only[lane] and not everyone, service[lane])
     caught = np.empty((plan.n_stages, n), dtype=bool)
-    for s, (sname, p) in enumerate(zip(plan.stage_names, plan.detect_p.tolist(), strict=True)):
-        philox.fill_caught(p, philox.stream_id(f"detect.{sname}"), g, *key, threat, caught[s])
+    # one compiled call for every lane and stage; a queue-aware rule may refer anyone
+    # when they reach the stage (``everyone``)
+    philox.fill_group(tables.kinds, tables.params, tables.sizes, tables.sids, np.uint64(group),
+                      *key, plan.eligible, cls, refer, _referred_only(plan),
+                      decision.dynamic is not None, service, plan.detect_p, tables.detect,
+                      threat, caught)
+    for lane in tables.lognormal:
+        np.exp(service[lane], out=service[lane])  # vectorised; NaN stays NaN
     return Inputs(
         seed=seed,
         replication=replication,
@@ -362,6 +380,12 @@ def _draw_group(
         dynamic=decision.dynamic,
         extra=dict(decision.extra),
     )
+
+
+def _referred_only(plan: Plan) -> np.ndarray:
+    """Per lane: only referred travellers visit its stage (made once per plan)."""
+    return per_object(plan, "sampling.referred_only",
+                      lambda: np.ascontiguousarray(plan.stage_referred[plan.lane_stage]))
 
 
 def merge_inputs(groups: list[Inputs]) -> Inputs:

@@ -9,16 +9,20 @@ strategies compared on one seed see the same travellers.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 import numpy as np
 
+from ...memo import per_object
 from ..schema_base import Strict
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..scenario import Scenario
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,16 @@ class Strategy(Strict):
     def knob(cls, name: str) -> Knob:
         """The knob called ``name``."""
         return next(k for k in cls.knobs if k.name == name)
+
+    def per_scenario(self, scenario: Scenario, name: str, make: Callable[[], T]) -> T:
+        """``make()`` once per strategy object and scenario object (both immutable), then
+        the same value again: what ``decide`` derives from its parameters and the
+        scenario alone (per-class rates, a solved threshold) is the same in every
+        replication (``borderesim.memo``; the value must not be modified)."""
+        kept = per_object(scenario, f"targeting.{name}@{id(self)}", lambda: [None, None])
+        if kept[0] is None or kept[0]() is not self:  # first, or another strategy's id
+            kept[:] = [weakref.ref(self), make()]
+        return kept[1]
 
     def check(self, scenario: Scenario) -> None:
         """Raise ``ValueError`` if the strategy does not fit the scenario."""

@@ -142,7 +142,8 @@ class ByClassStrategy(Strategy):
 
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream("targeting.random").random(ctx.n)
-        p = self.rates(ctx.class_names).take(ctx.cls)  # as [ctx.cls], faster
+        rates = self.per_scenario(ctx.scenario, "by_class", lambda: self.rates(ctx.class_names))
+        p = rates.take(ctx.cls)  # as [ctx.cls], faster
         return Decision(refer=u < p, p_refer_if_threat=p)
 
 

@@ -178,17 +178,27 @@ class RiskScoreStrategy(Strategy):
             self.shifts(list(scenario.classes)),
         )
 
+    def _per_class(self, scenario: Scenario) -> tuple[np.ndarray, float, np.ndarray,
+                                                       np.ndarray, float]:
+        """Per class: score shift, then d', per class the mean score of a threat and the
+        probability it is referred (with an empty queue), and the threshold; the same in
+        every replication (:meth:`per_scenario`)."""
+        shift = self.shifts(list(scenario.classes))
+        dprime = self.dprime
+        threshold = self.base_threshold(scenario)
+        threat_mean = shift + dprime
+        return shift, dprime, threat_mean, refer_probability(threshold, threat_mean), threshold
+
     def decide(self, ctx: TargetingContext) -> Decision:
         z = ctx.stream(STREAM).standard_normal(ctx.n)
-        shift = self.shifts(ctx.class_names).take(ctx.cls)  # as [ctx.cls], faster
-        dprime = self.dprime
+        shifts, dprime, means, p_class, threshold = self.per_scenario(
+            ctx.scenario, "risk_score", lambda: self._per_class(ctx.scenario))
+        shift = shifts.take(ctx.cls)  # as [ctx.cls], faster
         score = z + shift + dprime * ctx.threat
-        threshold = self.base_threshold(ctx.scenario)
-        threat_mean = shift + dprime
         if self.per_waiting > 0:
             rule = DynamicRule(score=score, threshold=threshold, per_waiting=self.per_waiting,
-                               threat_mean=threat_mean)
+                               threat_mean=means.take(ctx.cls))
             zeros = np.zeros(ctx.n)
             return Decision(refer=zeros.astype(bool), p_refer_if_threat=zeros, dynamic=rule)
-        return Decision(refer=score >= threshold,
-                        p_refer_if_threat=refer_probability(threshold, threat_mean))
+        # each traveller's probability is their class's (the same numbers, computed once)
+        return Decision(refer=score >= threshold, p_refer_if_threat=p_class.take(ctx.cls))

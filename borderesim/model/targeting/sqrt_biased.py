@@ -117,5 +117,6 @@ class SqrtBiasedStrategy(Strategy):
 
     def decide(self, ctx: TargetingContext) -> Decision:
         u = ctx.stream(STREAM).random(ctx.n)
-        p = self.rates(ctx.scenario).take(ctx.cls)  # as [ctx.cls], faster
+        rates = self.per_scenario(ctx.scenario, "sqrt_biased", lambda: self.rates(ctx.scenario))
+        p = rates.take(ctx.cls)  # as [ctx.cls], faster
         return Decision(refer=u < p, p_refer_if_threat=p)

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ....memo import per_object
 from ....model.scenario import Scenario
 from ...budget import n_lanes
 from ...plan import Plan
@@ -58,14 +59,31 @@ def shock_arrays(plan: Plan) -> tuple[np.ndarray, ...]:
 
 
 def supports(scenario: Scenario) -> str | None:
-    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count)."""
-    reason = _supports_fields(scenario)
-    if reason:
-        return reason
-    lanes = n_lanes(scenario)
-    if lanes >= MAX_LANES:
-        return f"it has {lanes:,} lanes and the fast engine handles at most {MAX_LANES - 1:,}"
-    return None
+    """``None`` if the kernels can run ``scenario``, else why not (fields, lane count);
+    decided once per scenario object (``borderesim.memo``)."""
+    def decide() -> str | None:
+        reason = _supports_fields(scenario)
+        if reason:
+            return reason
+        lanes = n_lanes(scenario)
+        if lanes >= MAX_LANES:
+            return (f"it has {lanes:,} lanes and the fast engine handles at most "
+                    f"{MAX_LANES - 1:,}")
+        return None
+    return per_object(scenario, "fast.supports", decide)
+
+
+def _plan_args(plan: Plan) -> tuple[tuple, int, bool]:
+    """The kernel's arguments taken from ``plan`` alone (lanes, stages, window, capacity
+    changes, slowdowns, reserves), the counted window's clock-hour pieces, and whether a
+    reserve is declared: made once per plan (``borderesim.memo``)."""
+    def make() -> tuple[tuple, int, bool]:
+        args = (plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
+                _flat(plan.eligible), float(plan.horizon), float(plan.warmup),
+                float(plan.run_end), *shock_arrays(plan))
+        return (args, window_pieces(plan.warmup, plan.horizon),
+                bool(np.any(plan.res_officers > 0)))
+    return per_object(plan, "fast.plan_args", make)
 
 
 def run(plan: Plan, inputs: Inputs) -> Trace:
@@ -81,6 +99,7 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
     if inputs.n > MAX_TRAVELLERS:
         raise ValueError(f"the fast engine handles at most {MAX_TRAVELLERS:,} travellers "
                          "a replication")
+    args, pieces, reserve = _plan_args(plan)
     trace = Trace.unfilled(plan.n_stages, inputs.n, inputs.refer, plan.n_lanes,
                            dynamic=dyn is not None)
     if dyn is None:
@@ -89,15 +108,10 @@ def run(plan: Plan, inputs: Inputs) -> Trace:
         score = np.ascontiguousarray(dyn.score, dtype=np.float64)
         has_dyn, thr, per = True, float(dyn.threshold), float(dyn.per_waiting)
         threshold = trace.threshold
-    pieces = window_pieces(plan.warmup, plan.horizon)
-    duty = (np.zeros((plan.n_lanes, pieces)) if np.any(plan.res_officers > 0)
-            else np.zeros((0, pieces)))
+    duty = np.zeros((plan.n_lanes if reserve else 0, pieces))
     # C-contiguous arrays flatten to views, so the kernel fills the trace in place
     replay_flat(
-        inputs.arrival, inputs.cls, _flat(inputs.service), score, has_dyn, thr, per,
-        plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
-        _flat(plan.eligible), float(plan.horizon), float(plan.warmup),
-        float(plan.run_end), *shock_arrays(plan),
+        inputs.arrival, inputs.cls, _flat(inputs.service), score, has_dyn, thr, per, *args,
         _flat(trace.lane), _flat(trace.entry), _flat(trace.start), _flat(trace.end),
         trace.exit, trace.referred, threshold, trace.reserve_minutes, _flat(duty), pieces,
     )
