@@ -12,7 +12,10 @@ in the counting pass. NaN ranks above everything, as in ``np.partition`` and
 
 :func:`select_many` reads several order statistics at once, in place (no copy),
 leaving the array partitioned at each (the tails of a year's waits,
-``quantiles.tail_of``); :func:`window` keeps the values around a few close ranks.
+``quantiles.tail_of``); :func:`window` keeps the values around a few close ranks;
+:func:`split_above` moves a replication's largest values (above a sampled quantile) to
+its end in one pass, so that a pooled percentile and its interval are selected among
+those alone (``quantiles.tail_of``'s ``near``).
 Everything returned is an element of the input: the results are exactly those of a
 sort.
 """
@@ -162,6 +165,14 @@ def window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pr
     ``below <= j < below + values.size``. ``(0, a.copy())`` when the sample's bracket
     misses. Several order statistics close together (a pooled percentile and its
     interval) are then read off a fraction of the values."""
+    return _window(a, k_lo, k_hi)
+
+
+@njit(cache=True)
+def _window(a: np.ndarray, k_lo: int, k_hi: int) -> tuple[int, np.ndarray]:  # pragma: no cover
+    """:func:`window`, for compiled callers: :func:`window` itself is only called from
+    Python (once, with both loaded from Numba's cache, a function also compiled into
+    another failed to hand its array back to Python: "descr is NULL")."""
     n = a.size
     if n <= _SMALL:
         return 0, a.copy()
@@ -252,3 +263,69 @@ def count_at_most(a: np.ndarray, x: float) -> int:  # pragma: no cover - compile
     for j in range(a.size):
         count += a[j] <= x
     return count
+
+
+@njit(cache=True)
+def split_above(a: np.ndarray, share: float) -> tuple[int, float]:  # pragma: no cover
+    """Reorder ``a`` in place, values ``<= floor`` first (in one branch-free pass), and
+    return ``(split, floor)``: ``a[:split]`` holds the values ``<= floor``, ``a[split:]``
+    the others (NaN among them). ``floor`` is the value at ``share`` (0-1) of an evenly
+    spaced sample of ``a`` (so about ``1 - share`` of the values end above it);
+    ``(0, -inf)``, ``a`` untouched, when ``a`` has at most :data:`_SMALL` values or the
+    sample only NaN."""
+    n = a.size
+    if n <= _SMALL:
+        return 0, -np.inf
+    size = min(n // 4, _SMALL)  # floor need not be exact: a small sample is enough
+    step = n // size
+    sample = np.empty(size)
+    got = 0
+    for j in range(size):
+        v = a[j * step]
+        sample[got] = v
+        got += not math.isnan(v)
+    if got == 0:
+        return 0, -np.inf
+    sample = np.sort(sample[:got])
+    floor = sample[min(got - 1, max(0, int(share * got)))]
+    lt = 0
+    for i in range(n):
+        v = a[i]
+        a[i] = a[lt]
+        a[lt] = v
+        lt += v <= floor
+    return lt, floor
+
+
+@njit(cache=True)
+def split_select(a: np.ndarray, share: float,
+                 k: int) -> tuple[int, float, float]:  # pragma: no cover - compiled
+    """:func:`split_above` of ``a`` at ``share``, then its ``k``-th smallest value, among
+    the values above ``floor`` when they hold it: ``(split, floor, value)``."""
+    split, floor = split_above(a, share)
+    if k >= split > 0:
+        return split, floor, select(a[split:], k - split)
+    return split, floor, select(a, k)
+
+
+@njit(cache=True)
+def select_above(a: np.ndarray, starts: np.ndarray,
+                 k: int) -> tuple[float, np.ndarray]:  # pragma: no cover - compiled
+    """:func:`select` of rank ``k`` of ``a``, and how many values of each piece
+    ``a[starts[j]:starts[j + 1]]`` are not at most it (above it, or NaN): int64[len - 1]."""
+    value = select(a, k)
+    above = np.zeros(starts.size - 1, dtype=np.int64)
+    for j in range(starts.size - 1):
+        above[j] = starts[j + 1] - starts[j] - count_at_most(a[starts[j]:starts[j + 1]], value)
+    return value, above
+
+
+@njit(cache=True)
+def select_two(a: np.ndarray, k1: int, k2: int) -> tuple[float, float]:  # pragma: no cover
+    """:func:`select` of ranks ``k1 <= k2`` of ``a`` (``a`` untouched): both from one
+    :func:`window` of ``a`` when it holds them, a fraction of the values."""
+    if a.size > _SMALL:
+        below, near = _window(a, k1, k2)
+        if below <= k1 and k2 < below + near.size:
+            return select(near, k1 - below), select(near, k2 - below)
+    return select(a, k1), select(a, k2)

@@ -38,7 +38,7 @@ from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
-from .metrics import kernel_sums
+from .metrics import detection_split
 from .outcomes import Outcome, occupancy
 
 ROLLING_MIN = 30.0
@@ -59,65 +59,94 @@ def waiting_intervals(outcome: Outcome, s: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def queue_peak(entry: np.ndarray, start: np.ndarray, t0: float, t1: float = np.inf) -> int:
-    """Most intervals ``[entry, start)`` covering one instant of ``[t0, t1)``."""
+    """Most intervals ``[entry, start)`` covering one instant of ``[t0, t1)``: the highest
+    count of intervals begun and not ended, after each begin or end (ends first at equal
+    times) at a time in ``[t0, t1)``, and at ``t0`` itself. Entries and starts are sorted
+    apart (stable sorts: fast on the nearly ordered times of a queue) and merged in a
+    compiled pass: the levels of one sort of both (``np.lexsort``), in fewer steps."""
     keep = start > entry
-    times = np.concatenate([entry[keep], start[keep]])
-    steps = np.concatenate([np.ones(keep.sum(), np.int64), -np.ones(keep.sum(), np.int64)])
-    order = np.lexsort((steps, times))  # at equal times, departures (-1) first
-    level = np.cumsum(steps[order])
-    times = times[order]
-    at_t0 = level[times <= t0][-1] if np.any(times <= t0) else 0
-    after = level[(times >= t0) & (times < t1)]
-    return int(max(at_t0, after.max() if after.size else 0))
+    return int(_peak(np.sort(entry[keep], kind="stable"), np.sort(start[keep], kind="stable"),
+                     float(t0), float(t1)))
 
 
 @njit(cache=True)
-def _p95_over(wait: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+def _peak(begins: np.ndarray, ends: np.ndarray, t0: float,
+          t1: float) -> int:  # pragma: no cover - compiled
+    """:func:`queue_peak` of the sorted ``begins`` and ``ends`` (as many, no NaN)."""
+    level = 0
+    at_t0 = 0
+    after = -1  # the highest level after an event in [t0, t1); -1: none yet
+    i = j = 0
+    while i < begins.size or j < ends.size:
+        if j < ends.size and (i >= begins.size or ends[j] <= begins[i]):
+            t = ends[j]
+            level -= 1
+            j += 1
+        else:
+            t = begins[i]
+            level += 1
+            i += 1
+        if t <= t0:
+            at_t0 = level
+        if t >= t0 and t < t1 and level > after:
+            after = level
+    return max(at_t0, after if after >= 0 else 0)
+
+
+@njit(cache=True)
+def _p95_over(wait: np.ndarray, lo: np.ndarray, hi: np.ndarray,
               target: float) -> np.ndarray:  # pragma: no cover - compiled
-    """For each window ``wait[lo[k]:hi[k]]`` (``lo``, ``hi`` non-decreasing; ``order``:
-    ``np.argsort(wait)``, NaN last): is its
+    """For each window ``wait[lo[k]:hi[k]]`` (``lo``, ``hi`` non-decreasing): is its
     ``np.percentile(.., 95)`` (linear interpolation, NumPy's arithmetic step by step)
     above ``target``? A NaN in a window makes it NaN, so not above; an empty window is
     not above.
 
-    The windows slide: each wait enters and leaves once a Fenwick tree of counts over
-    the waits' ranks, and the two order statistics a window's percentile needs are
-    read off it in ``log n`` steps, not selected anew.
+    The percentile lies between the two order statistics it interpolates (NumPy's
+    ``_lerp`` never leaves finite ones), so only how many waits of the window are at
+    most ``target`` matters, unless ``target`` falls between those two: then they are
+    the largest wait at most ``target`` and the smallest above it. The windows slide; a
+    count and two monotonic queues (sliding maximum and minimum) follow them, one step
+    a wait, no sort. A window holding a wait so large (``|wait| >= 1e300``, infinities)
+    that the interpolation may overflow is sorted and interpolated as before.
     """
     n = wait.size
-    valid = 0
-    for j in range(n):
-        valid += not math.isnan(wait[j])
-    at = np.empty(n, dtype=np.int64)  # each wait's position in sorted order
-    for r in range(n):
-        at[order[r]] = r
-    values = wait[order]
-    tree = np.zeros(valid + 1, dtype=np.int64)
-    top = 1
-    while top * 2 <= valid:
-        top *= 2
+    at_most = np.empty(n, dtype=np.int64)  # waits <= target, values decreasing: max first
+    above = np.empty(n, dtype=np.int64)  # waits > target, values increasing: min first
+    h1 = t1 = h2 = t2 = 0
     out = np.zeros(lo.size, dtype=np.bool_)
-    a = b = 0  # the window in the tree: wait[a:b]
-    nans = 0
+    a = b = 0  # the window: wait[a:b]
+    low_count = 0  # waits <= target in the window
+    nans = huge = 0
     for k in range(lo.size):
         while b < hi[k]:  # enters
-            if at[b] < valid:
-                j = at[b] + 1
-                while j <= valid:
-                    tree[j] += 1
-                    j += j & -j
-            else:
+            v = wait[b]
+            huge += abs(v) >= 1e300
+            if math.isnan(v):
                 nans += 1
+            elif v <= target:
+                low_count += 1
+                while t1 > h1 and wait[at_most[t1 - 1]] <= v:
+                    t1 -= 1
+                at_most[t1] = b
+                t1 += 1
+            else:
+                while t2 > h2 and wait[above[t2 - 1]] >= v:
+                    t2 -= 1
+                above[t2] = b
+                t2 += 1
             b += 1
         while a < lo[k]:  # leaves
-            if at[a] < valid:
-                j = at[a] + 1
-                while j <= valid:
-                    tree[j] -= 1
-                    j += j & -j
-            else:
+            v = wait[a]
+            huge -= abs(v) >= 1e300
+            if math.isnan(v):
                 nans -= 1
+            elif v <= target:
+                low_count -= 1
             a += 1
+        while h1 < t1 and at_most[h1] < a:
+            h1 += 1
+        while h2 < t2 and above[h2] < a:
+            h2 += 1
         m = b - a
         if m <= 0 or nans > 0:
             continue
@@ -125,33 +154,31 @@ def _p95_over(wait: np.ndarray, order: np.ndarray, lo: np.ndarray, hi: np.ndarra
         below = math.floor(virtual)
         gamma = virtual - below
         i = int(below)
-        low = values[_kth(tree, top, valid, i)]
-        if m == 1:
-            value = low
-        else:
-            high = values[_kth(tree, top, valid, i + 1)]
-            diff = high - low  # numpy's _lerp
-            value = low + diff * gamma
-            if gamma >= 0.5:
-                value = high - diff * (1 - gamma)
-        out[k] = value > target
+        if huge > 0:  # sorted, as before
+            ordered = np.sort(wait[a:b])
+            out[k] = _lerp_over(ordered[i], ordered[min(i + 1, m - 1)], gamma, m, target)
+        elif low_count <= i:  # order statistic i is above the target
+            out[k] = True
+        elif low_count >= i + 2 or m == 1:  # i and i + 1 (if any) are at most the target
+            out[k] = False
+        else:  # i at most the target, i + 1 above it
+            out[k] = _lerp_over(wait[at_most[h1]], wait[above[h2]], gamma, m, target)
     return out
 
 
 @njit(cache=True)
-def _kth(tree: np.ndarray, top: int, size: int, k: int) -> int:  # pragma: no cover
-    """Position (0-based) of the ``k``-th (0-based) counted item in a Fenwick tree of
-    counts over ``size`` positions (``top``: the largest power of two <= ``size``)."""
-    pos = 0
-    rest = k + 1
-    step = top
-    while step > 0:
-        nxt = pos + step
-        if nxt <= size and tree[nxt] < rest:
-            pos = nxt
-            rest -= tree[nxt]
-        step //= 2
-    return pos
+def _lerp_over(low: float, high: float, gamma: float, m: int,
+               target: float) -> bool:  # pragma: no cover - compiled
+    """Whether ``np.percentile``'s interpolation ``gamma`` of the way from ``low`` to
+    ``high`` (NumPy's ``_lerp``, step by step; ``low`` alone for one value, ``m = 1``)
+    is above ``target``."""
+    if m == 1:
+        return low > target
+    diff = high - low
+    value = low + diff * gamma
+    if gamma >= 0.5:
+        value = high - diff * (1 - gamma)
+    return value > target
 
 
 def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizon: float,
@@ -168,8 +195,7 @@ def recovery_minutes(entry: np.ndarray, wait: np.ndarray, t_shock: float, horizo
     grid = np.arange(t_shock, horizon, GRID_MIN)
     lo = np.searchsorted(entry, grid - ROLLING_MIN, side="right")
     hi = np.searchsorted(entry, grid, side="right")
-    over = _p95_over(wait, np.argsort(wait), lo.astype(np.int64), hi.astype(np.int64),
-                     float(target))
+    over = _p95_over(wait, lo.astype(np.int64), hi.astype(np.int64), float(target))
     bad = np.flatnonzero(over)
     if bad.size == 0:
         return 0.0
@@ -212,17 +238,17 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
 def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, float]
                      ) -> dict[str, float]:
     """The low-variance detection estimator for arrivals inside and outside ``window``
-    (both ends included), from the KPI pass's sums by class
+    (both ends included), from the KPI pass's sums by class (:func:`detection_split`)
     (``borderesim.testing.reference_kpis.detection_split``: the NumPy statement)."""
     from . import kpi_kernel as kk
 
     prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
-    got = kernel_sums(outcome.plan, outcome.inputs, outcome.trace, len(prevalence), False,
-                      window)
+    cls = detection_split(outcome.plan, outcome.inputs, outcome.trace, len(prevalence),
+                          window)  # from the KPI pass when it ran
     out = {}
     for name, q, count in (("shock", kk.C_Q_IN, kk.C_IN), ("outside", kk.C_Q_OUT, kk.C_OUT)):
-        total = float(prevalence @ got.cls[:, count])
-        out[f"detection_rate.{name}"] = (float(prevalence @ got.cls[:, q]) / total
+        total = float(prevalence @ cls[:, count])
+        out[f"detection_rate.{name}"] = (float(prevalence @ cls[:, q]) / total
                                          if total > 0 else math.nan)
     return out
 

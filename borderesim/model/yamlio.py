@@ -59,10 +59,18 @@ class BoundedLoader(_Base):  # type: ignore[misc, valid-type]
             if first is not None:
                 raise yaml.constructor.ConstructorError(
                     None, None,
-                    f"duplicate key {shorten(key)} (first given at line {first.line + 1})",
-                    key_node.start_mark)
+                    f"duplicate key {_as_written(key_node, key)} (first given at line "
+                    f"{first.line + 1})", key_node.start_mark)
             seen[key] = key_node.start_mark
         return super().construct_mapping(node, deep=deep)
+
+
+def _as_written(node: yaml.Node, key: Any) -> str:
+    """A key as the file spells it, and what YAML read it as when that differs (``on``,
+    ``yes`` and ``no`` are booleans in YAML 1.1: ``'yes' (read as True)``)."""
+    if not isinstance(node, yaml.ScalarNode) or node.value == key:
+        return shorten(key)
+    return f"{shorten(node.value)} (read as {shorten(key)})"
 
 
 BoundedLoader.add_implicit_resolver(
