@@ -1,6 +1,6 @@
 """The compiled per-replication KPIs equal the plain NumPy reference.
 
-``borderesim.analysis.metrics.replication_kpis`` (two compiled passes, ``kpi_kernel``) against
+``borderesim.analysis.metrics.replication_kpis`` (compiled loops, ``kpi_kernel``) against
 ``borderesim.testing.reference_kpis.replication_kpis`` (the NumPy statement of the
 definitions): same names in the same order, values equal to 1e-12 (relative; most
 are bit-identical, sums in a different order differ in the last bits), and the same
@@ -113,7 +113,7 @@ def test_overloaded_run_cut_by_the_drain_cap_matches():
 
 
 def test_many_stages_match_the_reference():
-    """Seven stages: the detection estimator's second pass without its byte codes."""
+    """Seven stages: stages past the sixth read again from the trace (no byte code for them)."""
     stages = {f"s{j}": {"servers": 2 + j % 2, "detection_probability": 0.1,
                         "service": {"distribution": "exponential", "mean": "1min"}}
               for j in range(6)}

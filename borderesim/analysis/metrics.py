@@ -396,8 +396,8 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     ``innocent_delay_mean``: minutes innocent referred travellers who finished spent at
     ``visits: referred`` stages (:func:`referred_stage_time`).
 
-    The sums come from two compiled passes over the travellers
-    (:func:`borderesim.analysis.kpi_kernel.kpi_sums`), percentiles from compiled
+    The sums come from compiled loops over the travellers (one per stage, then one
+    over them: :func:`borderesim.analysis.kpi_kernel.kpi_sums`), percentiles from compiled
     selections (:mod:`borderesim.analysis.selection`); ``borderesim.testing.reference_kpis`` is
     the plain NumPy statement of the same numbers, and tests hold the two together.
     """
