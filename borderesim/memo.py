@@ -1,11 +1,13 @@
-"""What is derived from an immutable object alone (a scenario, a plan), computed once.
+"""What is derived from an object that does not change (a scenario, a plan, a trace), computed once.
 
 Every replication of a run shares its scenario and plan, and a run has up to thousands
 of them: sampling's per-lane tables, the clock-hour pieces of the counted window,
 server-minutes on duty and the like are the same for all, so :func:`per_object` keeps them
 with the object (freed with it). Scenarios and plans are immutable (a changed scenario,
 e.g. by ``--set``, is a new object), so what is derived from them never goes stale;
-values kept must not be modified by callers. Every layer may use it.
+a replication's ``Trace`` is not modified once its engine returns, so its KPI pass may
+keep what the shock KPIs read again (``metrics.detection_split``). Values kept must not
+be modified by callers. Every layer may use it.
 """
 
 from __future__ import annotations
