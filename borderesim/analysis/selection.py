@@ -106,20 +106,26 @@ def _direct(a: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover - compiled
-    """Two values of an evenly spaced sample of ``a`` between which its ``k``-th smallest
-    lies with near certainty (three standard deviations of a sample rank each way;
-    ``-inf``/``inf`` past the sample's ends; ``a`` has more than :data:`_SMALL`)."""
-    n = a.size
-    size = min(n // 4, max(64, int(n ** 0.6)))
-    step = n // size
+def _even_sample(a: np.ndarray, size: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The values that are not NaN among ``size`` evenly spaced ones of ``a``, sorted."""
+    step = a.size // size
     sample = np.empty(size)
     got = 0
     for j in range(size):
         v = a[j * step]
         sample[got] = v
         got += not math.isnan(v)
-    sample = np.sort(sample[:got])
+    return np.sort(sample[:got])
+
+
+@njit(cache=True)
+def _bracket(a: np.ndarray, k: int) -> tuple[float, float]:  # pragma: no cover - compiled
+    """Two values of an evenly spaced sample of ``a`` between which its ``k``-th smallest
+    lies with near certainty (three standard deviations of a sample rank each way;
+    ``-inf``/``inf`` past the sample's ends; ``a`` has more than :data:`_SMALL`)."""
+    n = a.size
+    sample = _even_sample(a, min(n // 4, max(64, int(n ** 0.6))))
+    got = sample.size
     lo, hi = -np.inf, np.inf
     if got > 0:
         p = min(max(k / n, 0.0), 1.0)
@@ -276,17 +282,11 @@ def split_above(a: np.ndarray, share: float) -> tuple[int, float]:  # pragma: no
     n = a.size
     if n <= _SMALL:
         return 0, -np.inf
-    size = min(n // 4, _SMALL)  # floor need not be exact: a small sample is enough
-    step = n // size
-    sample = np.empty(size)
-    got = 0
-    for j in range(size):
-        v = a[j * step]
-        sample[got] = v
-        got += not math.isnan(v)
+    # floor need not be exact: a small sample is enough
+    sample = _even_sample(a, min(n // 4, _SMALL))
+    got = sample.size
     if got == 0:
         return 0, -np.inf
-    sample = np.sort(sample[:got])
     floor = sample[min(got - 1, max(0, int(share * got)))]
     lt = 0
     for i in range(n):
