@@ -313,16 +313,24 @@ class _Names:
 
 
 def _names(scenario: Scenario, plan: Plan) -> _Names:
-    """The per-stage, per-lane and per-class KPI names of a run, made once per plan."""
-    def make() -> _Names:
-        return _Names(
-            tuple(_StageNames(*(f"{s}.{f}" for f in _StageNames._fields))
-                  for s in plan.stage_names),
-            tuple(_LaneNames(*(f"{ln}.{f}" for f in _LaneNames._fields))
-                  for ln in plan.lane_names),
-            tuple(_ClassNames(*(f"class.{c}.{f}" for f in _ClassNames._fields))
-                  for c in scenario.classes))
-    return per_object(plan, f"metrics.names {id(scenario)}", make)
+    """The per-stage, per-lane and per-class KPI names of a run: the stages' and lanes'
+    made once per plan, the classes' once per scenario (``borderesim.memo``)."""
+    stages, lanes = per_object(plan, "metrics.names", lambda: (
+        tuple(_StageNames(*(f"{s}.{f}" for f in _StageNames._fields))
+              for s in plan.stage_names),
+        tuple(_LaneNames(*(f"{ln}.{f}" for f in _LaneNames._fields))
+              for ln in plan.lane_names)))
+    classes = per_object(scenario, "metrics.class_names", lambda: tuple(
+        _ClassNames(*(f"class.{c}.{f}" for f in _ClassNames._fields))
+        for c in scenario.classes))
+    return _Names(stages, lanes, classes)
+
+
+def prevalence_of(scenario: Scenario) -> np.ndarray:
+    """Each class's threat prevalence (float64[C]), made once per scenario (not to be
+    modified)."""
+    return per_object(scenario, "metrics.prevalence", lambda: np.array(
+        [c.threat_prevalence for c in scenario.classes.values()]))
 
 
 def _scratch(row: np.ndarray, whole: int) -> np.ndarray:
@@ -407,8 +415,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     w0, w1 = plan.warmup, plan.horizon
     hours = (w1 - w0) / 60.0
     lay = _layout(plan)
-    prevalence = per_object(scenario, "metrics.prevalence", lambda: np.array(
-        [c.threat_prevalence for c in scenario.classes.values()]))  # kept: not modified
+    prevalence = prevalence_of(scenario)
     filled = _fills(inputs.n, limit)
     window = per_object(scenario, "metrics.shock_window", lambda: shock_window(scenario))
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None, window,

@@ -94,13 +94,6 @@ def _stable_order(keys: np.ndarray) -> np.ndarray:  # pragma: no cover - compile
     place; a merge sort once it has moved more than a few per key."""
     m = keys.size
     order = np.arange(m)
-    ordered = True
-    for j in range(1, m):
-        if keys[j] < keys[j - 1]:
-            ordered = False
-            break
-    if ordered:
-        return order
     moves = 0
     for j in range(1, m):
         key = keys[j]
@@ -125,6 +118,7 @@ def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
     lane, first longest)."""
     m = waited.size
     in_order = True  # entries already in order (the first stage's): no sort, no copy
+    # (checked here, on the trace itself: _stable_order would need entry[waited] copied)
     for j in range(1, m):
         if entry[waited[j]] < entry[waited[j - 1]]:
             in_order = False

@@ -38,7 +38,7 @@ from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
-from .metrics import detection_split
+from .metrics import detection_split, prevalence_of
 from .outcomes import Outcome, occupancy
 
 ROLLING_MIN = 30.0
@@ -242,7 +242,7 @@ def _detection_split(scenario: Scenario, outcome: Outcome, window: tuple[float, 
     (``borderesim.testing.reference_kpis.detection_split``: the NumPy statement)."""
     from . import kpi_kernel as kk
 
-    prevalence = np.array([c.threat_prevalence for c in scenario.classes.values()])
+    prevalence = prevalence_of(scenario)
     cls = detection_split(outcome.plan, outcome.inputs, outcome.trace, len(prevalence),
                           window)  # from the KPI pass when it ran
     out = {}
