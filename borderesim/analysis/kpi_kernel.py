@@ -40,6 +40,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..run.engines.fast.kernel import _u
 from ..run.trace import FLUSHED, NOT_VISITED
 from .by_hour import HOURS
 from .outcomes import CHUNK
@@ -150,30 +151,58 @@ def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_en
     Arguments as :func:`kpi_sums` takes them."""
     n_stages, n = lane.shape
     out = np.empty(size)
+    if which < 0:  # size: the counted travellers, from their ends
+        m, first, in_order = _counted_run(arrival, warmup, horizon, size)
+    else:
+        m, first, in_order = _counted_run(arrival, warmup, horizon)
+    lo, hi = (first, first + m) if in_order else (0, n)  # in order: no arrival to test
     j = 0
     if which == TIME_IN_SYSTEM:
-        for i in range(n):
-            t_in = arrival[i]
-            if t_in >= warmup and t_in < horizon:  # counted
-                t_out = exit_[i]
-                out[j] = (run_end if math.isnan(t_out) else t_out) - t_in
+        for i in range(lo, hi):
+            t_in = arrival[_u(i)]
+            if in_order or (t_in >= warmup and t_in < horizon):  # counted
+                t_out = exit_[_u(i)]
+                out[_u(j)] = (run_end if math.isnan(t_out) else t_out) - t_in
                 j += 1
     elif which == WAIT_TOTAL:
-        for i in range(n):
-            t_in = arrival[i]
-            if t_in >= warmup and t_in < horizon:
+        for i in range(lo, hi):
+            if in_order or (arrival[i] >= warmup and arrival[i] < horizon):
                 wsum = 0.0
                 for s in range(n_stages):
                     wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
-                out[j] = wsum
+                out[_u(j)] = wsum
                 j += 1
     else:
-        for i in range(n):
-            t_in = arrival[i]
-            if t_in >= warmup and t_in < horizon and lane[which, i] >= 0:  # queued there
-                out[j] = _wait(lane[which, i], entry[which, i], start[which, i], run_end)
+        for i in range(lo, hi):
+            ln = lane[which, _u(i)]
+            if ln >= 0 and (in_order or (arrival[_u(i)] >= warmup
+                                         and arrival[_u(i)] < horizon)):  # queued there
+                out[_u(j)] = _wait(ln, entry[which, _u(i)], start[which, _u(i)], run_end)
                 j += 1
     return out
+
+
+@njit(cache=True)
+def _counted_run(arrival, warmup, horizon, m=-1):  # pragma: no cover - compiled
+    """``(m, first, in_order)``: how many travellers are counted (arrive in ``[warmup,
+    horizon)``; counted here unless given), the first of them (-1 if none), and whether
+    they follow one another (travellers ``first .. first + m - 1``, as when arrivals are
+    sorted). A count without branches, then a walk in from each end."""
+    n = arrival.size
+    if m < 0:
+        m = 0
+        for i in range(n):
+            t = arrival[_u(i)]
+            m += (t >= warmup) & (t < horizon)
+    if m == 0:
+        return 0, -1, False
+    first = 0
+    while not (arrival[_u(first)] >= warmup and arrival[_u(first)] < horizon):
+        first += 1
+    last = n - 1
+    while not (arrival[_u(last)] >= warmup and arrival[_u(last)] < horizon):
+        last -= 1
+    return m, first, m == last - first + 1
 
 
 @njit(cache=True)
@@ -220,23 +249,14 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     for s in range(n_stages):
         if stage_referred[s] and first_ref < 0:
             first_ref = s
-    # whether the counted travellers follow one another (arrivals sorted), from which
-    m = 0
-    first_counted = last_counted = -1
-    for i in range(n):
-        if arrival[i] >= warmup and arrival[i] < horizon:
-            m += 1
-            last_counted = i
-            if first_counted < 0:
-                first_counted = i
-    in_order = m == last_counted - first_counted + 1
+    m, first_counted, in_order = _counted_run(arrival, warmup, horizon)
     for s in range(n_stages):
         marks_reached = first_ref >= 0 and s >= first_ref
         n_waited = _stage_pass(
             s, stage[s], lanes, stage_wait[s], wait_total, busy_seg, work, wait_max, wait_max_hour,
             open_end, waited, flags, lane[s], entry[s], start[s], end[s], caught[s], referred,
             arrival, cls, service, first_lane[s], lane_start[s], lane_start[s + 1],
-            stage_referred[s], marks_reached, first_counted, in_order, warmup, horizon,
+            stage_referred[s], marks_reached, first_counted, m, in_order, warmup, horizon,
             run_end, edges, hourly[s], want_lanes, fill)
         if want_lanes:
             spells(waited[:n_waited], entry[s], start[s], lane[s], lane_start[s],
@@ -244,7 +264,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     tis, m = _traveller_pass(
         total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_,
         referred, arrival, cls, threat, p_ref, stage_referred, detect_p, warmup, horizon,
-        run_end, split, fill)
+        run_end, split, fill, first_counted, m, in_order)
     return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg, work,
             spell, spell_start, wait_max, wait_max_hour, open_end)
 
@@ -253,8 +273,8 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
 def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_max,
                 wait_max_hour, open_end, waited, flags, lane, entry, start, end, caught,
                 referred, arrival, cls, service, first_lane, lane_lo, lane_hi, is_referred,
-                marks_reached, first_counted, in_order, warmup, horizon, run_end, edges,
-                hourly, want_lanes, fill):  # pragma: no cover - compiled
+                marks_reached, first_counted, n_counted, in_order, warmup, horizon, run_end,
+                edges, hourly, want_lanes, fill):  # pragma: no cover - compiled
     """Stage ``s``'s row of :func:`kpi_sums`' sums (``stage``), its lanes' rows of
     ``lanes``, ``busy_seg`` and the lane hours, in one loop over its travellers
     (``lane``, ``entry``, ... : the stage's rows). When ``fill``: its waits
@@ -285,82 +305,86 @@ def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_ma
         wait_max[lane_lo:lane_hi] = -np.inf
     for lo in range(0, n, CHUNK):  # as outcomes.occupancy: per chunk, then added
         for i in range(lo, min(lo + CHUNK, n)):
-            ln = lane[i]
-            if skips and ln == NOT_VISITED and not referred[i] and math.isnan(entry[i]):
+            ui = _u(i)
+            ln = lane[ui]
+            if skips and ln == NOT_VISITED and not referred[ui] and math.isnan(entry[ui]):
                 continue  # neither visits the stage nor reached it: adds nothing
-            t_in = arrival[i]
-            counted = t_in >= warmup and t_in < horizon
-            if in_order:
+            if in_order:  # the counted run: no arrival to read
                 j = i - first_counted
-            t_entry = entry[i]
+                counted = _u(j) < _u(n_counted)
+            else:
+                t_in = arrival[ui]
+                counted = t_in >= warmup and t_in < horizon
+            t_entry = entry[ui]
             if marks_reached and not math.isnan(t_entry):
-                flags[i] |= REACHED
+                flags[ui] |= REACHED
             if ln < 0:  # not queued here: flushed, or never reached the stage
                 if counted:
                     if not math.isnan(t_entry):
                         entered += 1
                         if fill:  # start - entry, if both are there
-                            w = start[i] - t_entry
-                            wait_total[j] += 0.0 if math.isnan(w) else w
+                            w = start[ui] - t_entry
+                            wait_total[_u(j)] += 0.0 if math.isnan(w) else w
                     if ln == FLUSHED:
                         flushed += 1
-                    if not is_referred or referred[i]:  # visits the stage: offered work
-                        offered += service[first_lane[cls[i]], i]
+                    if not is_referred or referred[ui]:  # visits the stage: offered work
+                        offered += service[_u(first_lane[_u(cls[ui])]), ui]
                     j += 1
                 continue
-            begin = start[i]
+            begin = start[ui]
             censored = math.isnan(begin)
             if censored:
                 begin = run_end
             w = begin - t_entry
             if math.isnan(w):
                 w = 0.0
-            t_end = end[i]
+            t_end = end[ui]
             checked = not math.isnan(t_end)
             if checked:
-                flags[i] |= bit | (DETECTED if caught[i] else 0)
+                flags[ui] |= bit | (DETECTED if caught[ui] else 0)
             finish = t_end if checked else run_end
             # occupancy over the counted window, counted or not
             # branch-free where a branch would be a coin flip (did they wait?)
-            k = ln - lane_lo
+            k = _u(ln - lane_lo)
+            uln = _u(ln)
             chunk_waiting[k] += max(min(begin, horizon) - max(t_entry, warmup), 0.0)
             b0 = max(begin, warmup)
             b1 = min(finish, horizon)
             if b1 > b0:
                 chunk_busy[k] += b1 - b0
                 if hourly:
-                    if b0 >= edges[piece] and b1 <= edges[piece + 1]:  # the last piece
-                        busy_seg[ln, piece] += b1 - b0
+                    if b0 >= edges[_u(piece)] and b1 <= edges[_u(piece + 1)]:  # the last piece
+                        busy_seg[uln, _u(piece)] += b1 - b0
                     else:
-                        piece = _split(busy_seg[ln], edges, b0, b1, piece)
+                        piece = _split(busy_seg[uln], edges, b0, b1, piece)
             if not counted:
                 continue
             wait += w
             if fill:
-                stage_wait[here] = w
-                wait_total[j] += w
+                stage_wait[_u(here)] = w
+                wait_total[_u(j)] += w
             here += 1
             j += 1
-            lanes[ln, L_COUNT] += 1
-            lanes[ln, L_WAIT] += w
+            lanes[uln, L_COUNT] += 1
+            lanes[uln, L_WAIT] += w
             if censored:
                 censored_n += 1
             if not math.isnan(t_entry):
                 entered += 1
                 if checked:
                     checked_n += 1
-            work_i = service[ln, i]
-            if not is_referred or referred[i]:  # visits the stage: offered work
+            work_i = service[uln, ui]
+            if not is_referred or referred[ui]:  # visits the stage: offered work
                 offered += work_i
             if want_lanes and t_entry >= warmup and t_entry < horizon:
                 if censored:  # still waiting at the drain cap: a lower bound
-                    open_end[ln] = True
+                    open_end[uln] = True
                 if not (t_entry >= hour_from and t_entry < hour_to):
                     hour, hour_from, hour_to = hour_span(t_entry)
-                work[ln, hour] += work_i
-                if w > wait_max[ln]:
-                    wait_max[ln], wait_max_hour[ln] = w, float(hour)
-                waited[n_waited] = i
+                work[uln, _u(hour)] += work_i
+                if w > wait_max[uln]:
+                    wait_max[uln], wait_max_hour[uln] = w, float(hour)
+                waited[_u(n_waited)] = i
                 n_waited += begin > t_entry
         for k in range(lane_hi - lane_lo):
             lanes[lane_lo + k, L_WAITING] += chunk_waiting[k]
@@ -379,8 +403,8 @@ def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_ma
 @njit(cache=True)
 def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start,
                     end, exit_, referred, arrival, cls, threat, p_ref, stage_referred,
-                    detect_p, warmup, horizon, run_end, split,
-                    fill):  # pragma: no cover - compiled
+                    detect_p, warmup, horizon, run_end, split, fill, first_counted,
+                    n_counted, in_order):  # pragma: no cover - compiled
     """Fill ``total`` and ``by_cls`` of :func:`kpi_sums` in one loop over the travellers,
     after the stage loops (their ``stage`` sums, ``flags`` and, when ``fill``,
     ``wait_total``; else each counted traveller's waits are summed here, stage by
@@ -405,31 +429,36 @@ def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, en
             if mask & (1 << s):
                 miss_of[mask] *= 1.0 - detect_p[s]
     any_ref = first_ref >= 0
-    g_leaving = g_counted = g_finished = g_referred = g_innocent = g_false = 0.0
-    g_threats = g_detected = g_wait = g_tis = g_delay = g_delayed = 0.0
+    g_leaving = 0
+    for i in range(n):  # NaN (not finished) compares false
+        t_out = exit_[_u(i)]
+        g_leaving += (t_out >= warmup) & (t_out < horizon)
+    g_wait = g_tis = g_delay = 0.0
+    g_finished = g_referred = g_innocent = g_false = g_threats = g_detected = g_delayed = 0.0
     m = 0
-    for i in range(n):
-        t_out = exit_[i]
-        finished = not math.isnan(t_out)
-        if finished and t_out >= warmup and t_out < horizon:
-            g_leaving += 1
-        t_in = arrival[i]
+    lo, hi = 0, n
+    for i in range(lo, hi):
+        ui = _u(i)
+        t_in = arrival[ui]
         if not (t_in >= warmup and t_in < horizon):  # not counted
             continue
-        c = cls[i]
-        got = flags[i]
+        t_out = exit_[ui]
+        finished = not math.isnan(t_out)
+        c = _u(cls[ui])
+        got = flags[ui]
         if fill:
-            wsum = wait_total[m]
+            wsum = wait_total[_u(m)]
         else:  # as the stage loops sum it
             wsum = 0.0
             for s in range(n_stages):
-                wsum += _wait(lane[s, i], entry[s, i], start[s, i], run_end)
-        miss_all = miss_of[got & MASK]
+                us = _u(s)
+                wsum += _wait(lane[us, ui], entry[us, ui], start[us, ui], run_end)
+        miss_all = miss_of[_u(got & MASK)]
         for s in range(MASK_STAGES, n_stages):  # stages past the byte's bits
             if not stage_referred[s] and lane[s, i] >= 0 and not math.isnan(end[s, i]):
                 miss_all *= 1.0 - detect_p[s]
         if any_ref:  # the detection estimator
-            q = p_ref[i] * (1.0 - miss_ref)
+            q = p_ref[ui] * (1.0 - miss_ref)
             q *= 1.0 if finished or got & REACHED else 0.0
             q = 1.0 - q
             q *= miss_all
@@ -446,20 +475,19 @@ def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, en
                 by_cls[c, C_OUT] += 1
         spent = (t_out if finished else run_end) - t_in
         if fill:
-            tis[m] = spent
+            tis[_u(m)] = spent
         m += 1
-        g_counted += 1
         g_wait += wsum
         g_tis += spent
         by_cls[c, C_COUNTED] += 1
         by_cls[c, C_WAIT] += wsum
         if finished:
             g_finished += 1
-        ref_i = referred[i]
+        ref_i = referred[ui]
         if ref_i:
             g_referred += 1
             by_cls[c, C_REFERRED] += 1
-        if not threat[i]:
+        if not threat[ui]:
             g_innocent += 1
             by_cls[c, C_INNOCENT] += 1
             if ref_i:
@@ -476,7 +504,7 @@ def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, en
             g_threats += 1
             if got & DETECTED:
                 g_detected += 1
-    total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = g_counted, g_leaving, g_finished
+    total[G_COUNTED], total[G_LEAVING], total[G_FINISHED] = m, g_leaving, g_finished
     total[G_REFERRED], total[G_INNOCENT], total[G_FALSE] = g_referred, g_innocent, g_false
     total[G_THREATS], total[G_DETECTED], total[G_WAIT] = g_threats, g_detected, g_wait
     total[G_TIS], total[G_DELAY], total[G_DELAYED] = g_tis, g_delay, g_delayed

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..memo import per_object
+from ..run.engines.fast.kernel import _u
 from ..run.plan import Plan
 from .by_hour import HOURS, by_hour, window_duty, window_segments
 from .outcomes import Outcome
@@ -120,7 +121,7 @@ def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
     in_order = True  # entries already in order (the first stage's): no sort, no copy
     # (checked here, on the trace itself: _stable_order would need entry[waited] copied)
     for j in range(1, m):
-        if entry[waited[j]] < entry[waited[j - 1]]:
+        if entry[_u(waited[_u(j)])] < entry[_u(waited[_u(j - 1)])]:
             in_order = False
             break
     ordered = waited if in_order else waited[_stable_order(entry[waited])]
@@ -128,20 +129,23 @@ def spells(waited, entry, start, lane, first_lane, last_lane, run_end, spell,
     head = np.zeros(last_lane - first_lane)  # where the lane's current spell began
     begun = np.zeros(last_lane - first_lane, dtype=np.bool_)
     for j in range(m):
-        i = ordered[j]
+        i = _u(ordered[_u(j)])
         ln, a = lane[i], entry[i]
         b = start[i] if not np.isnan(start[i]) else run_end
-        k = ln - first_lane
+        k, lane_k = _u(ln - first_lane), _u(ln)
         if not begun[k]:  # the lane's first waiter
             begun[k] = True
             head[k], reach[k] = a, b
-            spell[ln], spell_start[ln] = b - a, a
+            spell[lane_k], spell_start[lane_k] = b - a, a
             continue
-        if a > reach[k]:  # a gap: the queue cleared before this traveller came
-            head[k] = a
-        reach[k] = max(reach[k], b)
-        if reach[k] - head[k] > spell[ln]:
-            spell[ln], spell_start[ln] = reach[k] - head[k], head[k]
+        reached = reach[k]
+        # a gap: the queue cleared before this traveller came (a select, not a branch)
+        head_k = a if a > reached else head[k]
+        head[k] = head_k
+        reached = max(reached, b)
+        reach[k] = reached
+        if reached - head_k > spell[lane_k]:
+            spell[lane_k], spell_start[lane_k] = reached - head_k, head_k
 
 
 @njit(cache=True)
