@@ -5,8 +5,8 @@ sums; the definitions are those of :mod:`borderesim.analysis.outcomes` and the p
 version kept as the reference in :mod:`borderesim.testing.reference_kpis` (tests
 compare the two on every example scenario and on generated ones). A few loops instead
 of dozens of traveller-sized boolean masks: a 72-hour run of an example scenario
-takes a few hundred microseconds (the land crossing, 13 000 travellers, about 0.3 ms),
-a year of a 30 000-a-day crossing about 0.4 s, and the only traveller-sized arrays
+takes a few hundred microseconds (the land crossing, 13 000 travellers, about 0.23 ms),
+a year of a 30 000-a-day crossing about 0.3 s, and the only traveller-sized arrays
 made are the waits whose percentiles are asked for, who waited at a stage (int32, one
 stage at a time; the overload's lane hours, asked for with ``want_lanes``) and a byte
 a traveller of what the stage loops found for the traveller loop (checked where, who
@@ -21,7 +21,36 @@ run of indices, as a run's always are) a ``visits: referred`` stage skips at onc
 travellers neither referred nor there (97 % at the land crossing's secondary); scalar
 sums and counts in locals; the clock-hour piece and the hour of day of a time are
 walked to from the last one, not searched or divided; no branch that is a coin flip
-per traveller (did they wait?) where a ``max`` or an unconditional write does.
+per traveller (did they wait?) where a ``max`` or an unconditional write does. Indices
+are cast to unsigned (``_u``, as in the engine's kernel: numba then skips the
+wraparound of a negative index). Whether the counted travellers are one run is found
+by a count without branches and a walk in from each end (:func:`_counted_run`); in
+the run the stage loops tell the counted by index, not by arrival.
+
+Measured (``kpi_sums`` alone on fixed 72 h replications, best of 300, load ~0.7; land
+crossing 13 259 travellers, airport 54 800, cargo 2 689; the year 10.95 M, best of 7):
+
+* helped: unsigned indices in the stage loop (land, primary: 152 -> 112 us) and in the
+  traveller loop (106 -> 95 us); the counted-range scan as a count and two walks
+  (12.5 -> 1.4 us); who leaves counted in a loop of its own over exit times (1.5 us),
+  the traveller loop then over every traveller with the arrival test (-> 71 us); in
+  :func:`overload.spells`, unsigned indices and a select for a gap (23.7 -> 18.2 us).
+  Altogether land 0.30 -> 0.23 ms, airport 1.23 -> 0.94, cargo 0.108 -> 0.087, the
+  year 0.36 -> 0.30 s.
+* dropped: the traveller loop over the counted run only, reading no arrival to test
+  (91 us against 71: LLVM made a worse loop of it); integer counts there (scalars
+  71 -> 75 us; a per-class table too, 91 -> 97); ``+= referred`` without a branch
+  (95 -> 104 us: the branch is taken 3 % of the time); the stage loop split into an
+  occupancy loop and a counted-sums loop by blocks of 1 024 travellers (fewer arrays
+  live at once, yet primary 110 -> 120 us, secondary 18 -> 27); the hourly piece's
+  bounds kept in locals (110 -> 117 us). Not the bottleneck: the per-class sums'
+  read-modify-write through memory (the traveller loop without the two float ones:
+  71 -> 72 us).
+* :func:`kpi_waits` on the year (4 calls): 220 -> 213 ms, bound by memory; a stage's
+  waits written without a branch read every traveller's times (-> 300 ms); unsigned
+  indices on the total waits' 2-D rows, 84 -> 90 ms (kept signed). A fresh output array
+  costs ~6 ms of page faults a call (of 88 MB), which only a buffer kept by the caller
+  would save.
 
 Times are minutes. Sums run in traveller order; the occupancy integrals over the
 counted window are summed in chunks of ``outcomes.CHUNK`` travellers as
@@ -148,7 +177,9 @@ def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_en
     (:data:`TIME_IN_SYSTEM`) or stage ``which``'s ``stage_wait`` row, ``size`` values
     (``m`` or ``stage[which, S_HERE]``): the same values in the same order, made alone
     so that each can be cut to its tail before the next one is (a year's peak memory).
-    Arguments as :func:`kpi_sums` takes them."""
+    Arguments as :func:`kpi_sums` takes them. Counted travellers that are one run of
+    indices (:func:`_counted_run`; ``size`` is their number for ``wait_total`` and
+    ``tis``) are read without their arrivals tested."""
     n_stages, n = lane.shape
     out = np.empty(size)
     if which < 0:  # size: the counted travellers, from their ends
@@ -264,7 +295,7 @@ def kpi_sums(lane, entry, start, end, exit_, referred, arrival, cls, threat, cau
     tis, m = _traveller_pass(
         total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start, end, exit_,
         referred, arrival, cls, threat, p_ref, stage_referred, detect_p, warmup, horizon,
-        run_end, split, fill, first_counted, m, in_order)
+        run_end, split, fill)
     return (stage, lanes, by_cls, total, wait_total[:m], tis[:m], stage_wait, busy_seg, work,
             spell, spell_start, wait_max, wait_max_hour, open_end)
 
@@ -285,11 +316,11 @@ def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_ma
     first :data:`MASK_STAGES` stages not ``visits: referred``), :data:`REACHED` if they
     reached the stage (``marks_reached``) and :data:`DETECTED` if checked and caught.
 
-    ``in_order``: the counted travellers are those from ``first_counted`` on, one after
-    another (arrivals sorted): then a ``visits: referred`` stage skips at once those
-    neither referred nor there (at secondary most). Scalar sums in locals; the
-    occupancy integrals in chunks of ``CHUNK`` travellers as ``outcomes.occupancy`` sums
-    them."""
+    ``in_order``: the counted travellers are the ``n_counted`` from ``first_counted`` on,
+    one after another (arrivals sorted): then they are told by index, and a ``visits:
+    referred`` stage skips at once those neither referred nor there (at secondary most).
+    Scalar sums in locals; the occupancy integrals in chunks of ``CHUNK`` travellers as
+    ``outcomes.occupancy`` sums them."""
     n = lane.size
     bit = (1 << s) if s < MASK_STAGES and not is_referred else 0
     skips = is_referred and in_order
@@ -403,8 +434,8 @@ def _stage_pass(s, stage, lanes, stage_wait, wait_total, busy_seg, work, wait_ma
 @njit(cache=True)
 def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, entry, start,
                     end, exit_, referred, arrival, cls, threat, p_ref, stage_referred,
-                    detect_p, warmup, horizon, run_end, split, fill, first_counted,
-                    n_counted, in_order):  # pragma: no cover - compiled
+                    detect_p, warmup, horizon, run_end, split,
+                    fill):  # pragma: no cover - compiled
     """Fill ``total`` and ``by_cls`` of :func:`kpi_sums` in one loop over the travellers,
     after the stage loops (their ``stage`` sums, ``flags`` and, when ``fill``,
     ``wait_total``; else each counted traveller's waits are summed here, stage by
@@ -436,8 +467,7 @@ def _traveller_pass(total, by_cls, stage, flags, wait_total, first_ref, lane, en
     g_wait = g_tis = g_delay = 0.0
     g_finished = g_referred = g_innocent = g_false = g_threats = g_detected = g_delayed = 0.0
     m = 0
-    lo, hi = 0, n
-    for i in range(lo, hi):
+    for i in range(n):
         ui = _u(i)
         t_in = arrival[ui]
         if not (t_in >= warmup and t_in < horizon):  # not counted
