@@ -7,10 +7,13 @@ it little address translation; but where the kernel must first find or assemble 
 2 MB blocks, or (on a virtual machine) the host must back fresh guest memory, the first
 touch of each huge page costs more than the work done on it. Measured on the
 development machine (a 2-core VM, THP ``enabled`` and ``defrag`` both ``madvise``) with
-``experiments/year_memory.py`` (a year of a 30 000-a-day crossing, 1.3 GB, fresh
-process): 2.3 s of system time with the advice, 0.65–0.75 s without; a second
-replication in the same process, on pages the host already backs, 0.4 s either way.
-The values computed never depend on it; only the time the kernel takes.
+``experiments/year_memory.py --repeat 2`` (a year of a 30 000-a-day crossing, 1.3 GB):
+the first replication in a fresh process spends 2.3 s of system time with the advice
+and 0.65–0.75 s without; a second one in the same process, on memory the host backs
+by then, 0.37 s with it and 0.66 s without. So without the advice every replication
+takes about 2.7 s (wall), where with it the first takes 4.2 s and the next ones 2.3 s:
+the same total over a few replications, and no first run a planner waits on for half
+again as long. The values computed never depend on it; only the time the kernel takes.
 
 :func:`small_pages` turns the advice off while a replication runs
 (``simulate.run_replication``: serial runs, workers and sweeps alike) and restores
