@@ -46,11 +46,13 @@ crossing 13 259 travellers, airport 54 800, cargo 2 689; the year 10.95 M, best 
   bounds kept in locals (110 -> 117 us). Not the bottleneck: the per-class sums'
   read-modify-write through memory (the traveller loop without the two float ones:
   71 -> 72 us).
-* :func:`kpi_waits` on the year (4 calls): 220 -> 213 ms, bound by memory; a stage's
-  waits written without a branch read every traveller's times (-> 300 ms); unsigned
-  indices on the total waits' 2-D rows, 84 -> 90 ms (kept signed). A fresh output array
-  costs ~6 ms of page faults a call (of 88 MB), which only a buffer kept by the caller
-  would save.
+* :func:`kpi_waits` on the year (4 calls): about 0.22 s before and after (a stage's
+  waits 55 -> 52 and 31 -> 24 ms; the total waits and times in the crossing unchanged),
+  bound by memory. Dropped: a stage's waits written without a branch (every
+  traveller's times read: 0.22 -> 0.30 s); unsigned indices on the total waits' 2-D
+  rows (84 -> 90 ms); a stage's start read only once its entry is known (84 -> 116
+  ms). A fresh output array costs ~6 ms of page faults a call (88 MB), which only a
+  buffer kept by the caller would save.
 
 Times are minutes. Sums run in traveller order; the occupancy integrals over the
 counted window are summed in chunks of ``outcomes.CHUNK`` travellers as
