@@ -342,8 +342,7 @@ def select_two(a: np.ndarray, k1: int, k2: int) -> tuple[float, float]:  # pragm
 # --- many order statistics of a big array and its largest values, by histogram ---------
 
 _BUCKETS = 1 << 16
-"""Buckets of :func:`select_top`'s histogram (of key ranges; four interleaved copies);
-a bucket number fits a uint16."""
+"""Buckets of :func:`select_top`'s histogram (of key ranges; four interleaved copies)."""
 
 _TOP_FROM = 1 << 18
 """Values an array holds at least for :func:`select_top` to take the histogram (below,
@@ -427,20 +426,19 @@ def _key_plan(bits: np.ndarray, d: int) -> tuple[int, int, int, int]:  # pragma:
 
 
 @njit(cache=True)
-def _histogram(bits: np.ndarray, kt: int, lo: int, shift: int,
-               store: np.ndarray) -> tuple[np.ndarray, int]:  # pragma: no cover
+def _histogram(bits: np.ndarray, kt: int, lo: int, shift: int
+               ) -> tuple[np.ndarray, int]:  # pragma: no cover
     """How many values of ``bits`` fall in each bucket of :func:`_buckets` (int64[B]),
-    and how many are NaN; each value's bucket written to ``store`` (uint16[n])."""
+    and how many are NaN (the buckets are made again by the pass after, not kept: 2 bytes
+    a value)."""
     counts = np.zeros(4 * _BUCKETS, dtype=np.int32)
     idx = np.empty(_CHUNK, dtype=np.uint32)
     nan = 0
     for s0 in range(0, bits.size, _CHUNK):
         part = bits[s0:s0 + _CHUNK]
-        mine = store[s0:s0 + _CHUNK]
         nan += _buckets(part, idx, kt, lo, shift, 1)
         for j in range(part.size):
             counts[idx[j]] += 1
-            mine[j] = idx[j] & (_BUCKETS - 1)
     out = np.zeros(_BUCKETS, dtype=np.int64)
     for c in range(4):
         out += counts[c * _BUCKETS:(c + 1) * _BUCKETS]
@@ -471,8 +469,7 @@ def select_top(a: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray
     bits = a.view(np.int64)
     kt, lo, shift, kt_bits = _key_plan(bits, d)
     tied = _bucket(kt, kt, lo, lo >> 1, shift)  # the bucket of kt alone
-    store = np.empty(n, dtype=np.uint16)
-    counts, nan = _histogram(bits, kt, lo, shift, store)
+    counts, nan = _histogram(bits, kt, lo, shift)
     starts = np.zeros(_BUCKETS + 1, dtype=np.int64)
     starts[1:] = np.cumsum(counts)
     where = np.searchsorted(starts, ranks, side="right") - 1
@@ -494,16 +491,20 @@ def select_top(a: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray
             need[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
     buf = np.empty(total, dtype=np.int64)
     top = np.empty(n - d + 1, dtype=np.int64)  # one slot past the end: written blind
+    idx = np.empty(_CHUNK, dtype=np.uint32)
     jt = 0
-    for j in range(n):
-        b = store[j]
-        v = bits[j]
-        top[jt] = v
-        jt += b > bd
-        if (need[b >> 6] >> (b & 63)) & 1:
-            q = slot[b]
-            buf[q] = v
-            slot[b] = q + 1
+    for s0 in range(0, n, _CHUNK):
+        part = bits[s0:s0 + _CHUNK]
+        _buckets(part, idx, kt, lo, shift, 0)
+        for j in range(part.size):
+            b = idx[j]
+            v = part[j]
+            top[jt] = v
+            jt += b > bd
+            if (need[b >> 6] >> (b & 63)) & 1:
+                q = slot[b]
+                buf[q] = v
+                slot[b] = q + 1
     values = np.empty(ranks.size)
     tie = np.array([kt_bits]).view(np.float64)[0]
     fbuf, ftop = buf.view(np.float64), top.view(np.float64)
