@@ -393,9 +393,9 @@ def _key_plan(bits: np.ndarray, d: int) -> tuple[int, int, int, int]:  # pragma:
     """``(kt, lo, shift, kt_bits)`` of :func:`_buckets` for an array whose rank ``d`` (and
     the ranks below) is wanted, from an evenly spaced sample: ``kt`` (whose float64
     bits are ``kt_bits``) the key the sample holds most often (the zero waits: a bucket
-    of their own), ``lo`` its smallest key above its minimum other than ``kt`` (a
-    single ``-inf`` and the zero waits leave the buckets on the waits), and ``shift`` spreads the
-    buckets from ``lo`` to a little above the sample's rank ``d``."""
+    of their own), ``lo`` its smallest key above its minimum other than ``kt`` (so that a
+    lone ``-inf`` below the zero waits leaves the buckets on the waits), and ``shift``
+    spreads the buckets from ``lo`` to a little above the sample's rank ``d``."""
     n = bits.size
     size = min(n // 4, 16384)
     step = n // size
