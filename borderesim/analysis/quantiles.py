@@ -83,7 +83,7 @@ from .selection import count_at_most as _count_at_most
 from .selection import (
     select,
     select_above,
-    select_many,
+    select_top,
     select_two,
     split_above,
     split_select,
@@ -215,10 +215,9 @@ def tail_of(values: np.ndarray, limit: int = POOL_VALUES // 10, own: bool = Fals
     grid = min(GRID, limit, d)
     ranks = np.unique(np.round(np.linspace(0, d - 1, grid)).astype(np.int64))
     wanted = np.unique(np.append(ranks, [d - 1, d]))
-    got = select_many(values, wanted)  # in place: leaves the d smallest first
+    got, top = select_top(values, wanted)  # and a copy of the m largest
     at = dict(zip(wanted.tolist(), got.tolist(), strict=True))
-    return _split(Tail(n, values[d:].copy(), at[d - 1],
-                       np.array([at[r] for r in ranks.tolist()])), near)
+    return _split(Tail(n, top, at[d - 1], np.array([at[r] for r in ranks.tolist()])), near)
 
 
 def _split(tail: Tail, near: float | None) -> Tail:

@@ -11,11 +11,13 @@ in the counting pass. NaN ranks above everything, as in ``np.partition`` and
 ``np.sort``; ``-0.0`` and ``0.0`` are equal (either may be returned).
 
 :func:`select_many` reads several order statistics at once, in place (no copy),
-leaving the array partitioned at each (the tails of a year's waits,
-``quantiles.tail_of``); :func:`window` keeps the values around a few close ranks;
-:func:`split_above` moves a replication's largest values (above a sampled quantile) to
-its end in one pass, so that a pooled percentile and its interval are selected among
-those alone (``quantiles.tail_of``'s ``near``).
+leaving the array partitioned at each; :func:`select_top` reads them off a big array
+(the tails of a year's waits, ``quantiles.tail_of``) with a copy of its largest
+values, by a histogram of the values' bits, in two passes that leave it as it was;
+:func:`window` keeps the values around a few close ranks; :func:`split_above` moves a
+replication's largest values (above a sampled quantile) to its end in one pass, so
+that a pooled percentile and its interval are selected among those alone
+(``quantiles.tail_of``'s ``near``).
 Everything returned is an element of the input: the results are exactly those of a
 sort.
 """
@@ -221,6 +223,12 @@ def select_many(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:  # pragma: no c
     smallest values for each ``r`` in ``ranks``, as ``np.partition(a, ranks)`` leaves
     it). Each three-way partition settles every rank it brackets, so ``r`` ranks of
     ``n`` values take about ``n log r`` steps."""
+    return _select_many(a, ranks)
+
+
+@njit(cache=True)
+def _select_many(a: np.ndarray, ranks: np.ndarray) -> np.ndarray:  # pragma: no cover
+    """:func:`select_many`, for compiled callers (:func:`select_top`; see :func:`_window`)."""
     out = np.empty(ranks.size)
     valid = nan_last(a)
     # ranges of a still to split, each with the slice of ranks inside it
@@ -329,3 +337,191 @@ def select_two(a: np.ndarray, k1: int, k2: int) -> tuple[float, float]:  # pragm
         if below <= k1 and k2 < below + near.size:
             return select(near, k1 - below), select(near, k2 - below)
     return select(a, k1), select(a, k2)
+
+
+# --- many order statistics of a big array and its largest values, by histogram ---------
+
+_BUCKETS = 1 << 16
+"""Buckets of :func:`select_top`'s histogram (of key ranges; four interleaved copies)."""
+
+_TOP_FROM = 1 << 18
+"""Values an array holds at least for :func:`select_top` to take the histogram (below,
+:func:`select_many` is as fast)."""
+
+_CHUNK = 4096
+"""Values whose buckets :func:`_buckets` computes at once (a vectorised loop)."""
+
+_LOW63 = 0x7FFFFFFFFFFFFFFF
+_KEY_INF = 0x7FF0000000000000
+"""The key of ``inf`` (``-inf``'s is ``-1 - _KEY_INF``); NaN's keys lie beyond either."""
+
+
+@njit(cache=True, inline="always")
+def _key(bits: int) -> int:  # pragma: no cover - compiled
+    """An int64 ordered as the float64 whose bits are ``bits`` (``-0.0`` as ``0.0``)."""
+    k = bits ^ ((bits >> 63) & _LOW63)
+    return k + (k == -1)
+
+
+@njit(cache=True, inline="always")
+def _bucket(k: int, kt: int, lo: int, lo2: int, shift: int) -> int:  # pragma: no cover
+    """The bucket of key ``k`` (:func:`_buckets`; ``lo2 = lo >> 1``)."""
+    f = min((max(k >> 1, lo2) - lo2) >> shift, _BUCKETS - 4)
+    return (k >= lo) + f + (k >= kt) + (k > kt)
+
+
+@njit(cache=True)
+def _buckets(bits: np.ndarray, idx: np.ndarray, kt: int, lo: int, shift: int,
+             spread: int) -> int:  # pragma: no cover - compiled
+    """Write into ``idx`` the bucket of each value of ``bits`` (float64 bits): 0 below
+    key ``lo``, then ``1 + (key - lo) / 2**shift`` (in halved keys, not to overflow) up
+    to the last, except that key ``kt`` has a bucket of its own (the next one; those
+    above move up two); plus ``_BUCKETS * (j % 4)`` when ``spread`` (interleaved copies
+    of the histogram: a run of one bucket, the zero waits, is no chain of increments of
+    one counter). Monotone in the key. Returns how many are NaN."""
+    lo2 = lo >> 1
+    nan = 0
+    for j in range(bits.size):
+        k = _key(bits[j])
+        nan += (k > _KEY_INF) | (k < -1 - _KEY_INF)
+        idx[j] = _bucket(k, kt, lo, lo2, shift) + spread * (j & 3) * _BUCKETS
+    return nan
+
+
+@njit(cache=True)
+def _key_plan(bits: np.ndarray, d: int) -> tuple[int, int, int, int]:  # pragma: no cover
+    """``(kt, lo, shift, kt_bits)`` of :func:`_buckets` for an array whose rank ``d`` (and
+    the ranks below) is wanted, from an evenly spaced sample: ``kt`` (whose float64
+    bits are ``kt_bits``) the key the sample holds most often (the zero waits: a bucket
+    of their own), ``lo`` its smallest key above its minimum other than ``kt`` (so that a
+    lone ``-inf`` below the zero waits leaves the buckets on the waits), and ``shift``
+    spreads the buckets from ``lo`` to a little above the sample's rank ``d``."""
+    n = bits.size
+    size = min(n // 4, 16384)
+    step = n // size
+    sample = np.empty(size, dtype=np.int64)
+    raw = np.empty(size, dtype=np.int64)
+    for j in range(size):
+        raw[j] = bits[j * step]
+        sample[j] = _key(raw[j])
+    order = np.argsort(sample)
+    best, run, at = 0, 0, 0
+    for i in range(size):
+        run = run + 1 if i and sample[order[i]] == sample[order[i - 1]] else 1
+        if run > best:
+            best, at = run, i
+    kt, kt_bits = sample[order[at]], raw[order[at]]
+    i = 1  # lo: the next key above the minimum, or above kt when that is it
+    while i < size and (sample[order[i]] == sample[order[0]] or sample[order[i]] == kt):
+        i += 1
+    lo = sample[order[i]] if i < size else max(sample[order[0]], kt) + 1
+    p = min(d / n, 1.0)
+    margin = int(4.0 * math.sqrt(size * p * (1.0 - p))) + 2
+    hi = max(sample[order[min(size - 1, int(p * size) + margin)]], lo)
+    span = (hi >> 1) - (lo >> 1)
+    shift = 0
+    while (span >> shift) > _BUCKETS - 4:
+        shift += 1
+    return kt, lo, shift, kt_bits
+
+
+@njit(cache=True)
+def _histogram(bits: np.ndarray, kt: int, lo: int, shift: int
+               ) -> tuple[np.ndarray, int]:  # pragma: no cover
+    """How many values of ``bits`` fall in each bucket of :func:`_buckets` (int64[B]),
+    and how many are NaN (the buckets are made again by the pass after, not kept: 2 bytes
+    a value)."""
+    counts = np.zeros(4 * _BUCKETS, dtype=np.int32)
+    idx = np.empty(_CHUNK, dtype=np.uint32)
+    nan = 0
+    for s0 in range(0, bits.size, _CHUNK):
+        part = bits[s0:s0 + _CHUNK]
+        nan += _buckets(part, idx, kt, lo, shift, 1)
+        for j in range(part.size):
+            counts[idx[j]] += 1
+    out = np.zeros(_BUCKETS, dtype=np.int64)
+    for c in range(4):
+        out += counts[c * _BUCKETS:(c + 1) * _BUCKETS]
+    return out, nan
+
+
+@njit(cache=True)
+def select_top(a: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, top)``: the values of ``a`` at the ascending 0-based ``ranks`` once
+    sorted (NaN last; :func:`select_many`'s), and a new array of its values from rank
+    ``ranks[-1]`` up (its ``a.size - ranks[-1]`` largest, in no particular order).
+    ``a`` (contiguous) may be reordered.
+
+    A big array is read twice, never reordered: a histogram of its values' keys (their
+    float64 bits, ordered; buckets spread over the range the ranks lie in, from an
+    evenly spaced sample, and one for the value it holds most often alone: the zero
+    waits), then one pass copies the values of the buckets above the last rank's to
+    ``top`` and gathers those of the few buckets holding a rank, where
+    :func:`select_many` finds them; a bucket of ties resolves without it. An array with
+    NaN, or whose ranks' buckets hold more than a quarter of it, takes
+    :func:`select_many` (in place) instead: always exact.
+    """
+    n = a.size
+    d = ranks[-1]
+    if n < _TOP_FROM or n >= 2**31 or d >= n:
+        got = _select_many(a, ranks)
+        return got, a[d:].copy()
+    bits = a.view(np.int64)
+    kt, lo, shift, kt_bits = _key_plan(bits, d)
+    tied = _bucket(kt, kt, lo, lo >> 1, shift)  # the bucket of kt alone
+    counts, nan = _histogram(bits, kt, lo, shift)
+    starts = np.zeros(_BUCKETS + 1, dtype=np.int64)
+    starts[1:] = np.cumsum(counts)
+    where = np.searchsorted(starts, ranks, side="right") - 1
+    bd = where[-1]
+    # slots of the buckets to gather (holding a rank; not the one of ties)
+    slot = np.full(_BUCKETS, -1, dtype=np.int64)
+    total = 0
+    for b in where:
+        if b != tied and slot[b] < 0:
+            slot[b] = total
+            total += counts[b]
+    if nan or 4 * total > n:
+        got = _select_many(a, ranks)
+        return got, a[d:].copy()
+    first = slot.copy()
+    need = np.zeros(_BUCKETS // 64, dtype=np.uint64)  # a bit a bucket to gather: in L1
+    for b in range(_BUCKETS):
+        if slot[b] >= 0:
+            need[b >> 6] |= np.uint64(1) << np.uint64(b & 63)
+    buf = np.empty(total, dtype=np.int64)
+    top = np.empty(n - d + 1, dtype=np.int64)  # one slot past the end: written blind
+    idx = np.empty(_CHUNK, dtype=np.uint32)
+    jt = 0
+    for s0 in range(0, n, _CHUNK):
+        part = bits[s0:s0 + _CHUNK]
+        _buckets(part, idx, kt, lo, shift, 0)
+        for j in range(part.size):
+            b = idx[j]
+            v = part[j]
+            top[jt] = v
+            jt += b > bd
+            if (need[b >> 6] >> (b & 63)) & 1:
+                q = slot[b]
+                buf[q] = v
+                slot[b] = q + 1
+    values = np.empty(ranks.size)
+    tie = np.array([kt_bits]).view(np.float64)[0]
+    fbuf, ftop = buf.view(np.float64), top.view(np.float64)
+    j = 0
+    while j < ranks.size:
+        b = where[j]
+        e = j
+        while e < ranks.size and where[e] == b:
+            e += 1
+        if b == tied:
+            values[j:e] = tie
+        else:
+            values[j:e] = _select_many(fbuf[first[b]:first[b] + counts[b]],
+                                      ranks[j:e] - starts[b])
+        j = e
+    if bd == tied:
+        ftop[jt:n - d] = tie
+    else:  # the last rank's bucket is partitioned at it
+        ftop[jt:n - d] = fbuf[first[bd] + d - starts[bd]:first[bd] + counts[bd]]
+    return values, ftop[:n - d]
