@@ -253,13 +253,13 @@ def _runs(hours: np.ndarray) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs]
 
 
-def overloaded_hours(work: np.ndarray, duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hours of day of one lane where the work arriving reaches the time on duty, and the
-    load (work / duty; inf where work arrives with nobody on duty) of every hour."""
+def _load(work: np.ndarray, duty: np.ndarray) -> np.ndarray:
+    """Work arriving over time on duty, element by element (inf where work arrives with
+    nobody on duty, 0 where neither): float[L, 24], every lane's load by hour of day;
+    a lane is overloaded in the hours where it reaches ``OVER``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(duty > 0, work / np.where(duty > 0, duty, 1.0),
+        return np.where(duty > 0, work / np.where(duty > 0, duty, 1.0),
                         np.where(work > 0, math.inf, 0.0))
-    return np.flatnonzero(load >= OVER), load
 
 
 def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
@@ -271,11 +271,14 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
     out = []
     work = sum(r.work for r in runs)
     duty = sum(r.duty for r in runs)
+    loads = _load(work, duty)  # every lane's hours at once
+    overloaded = (loads >= OVER).any(axis=1).tolist()
     for s, sname in enumerate(plan.stage_names):
         for ln in plan.lanes_of(s):
-            hours, load = overloaded_hours(work[ln], duty[ln])
-            if hours.size == 0:
+            if not overloaded[ln]:
                 continue
+            load = loads[ln]
+            hours = np.flatnonzero(load >= OVER)
             lname = plan.lane_names[ln]
             where = (f"stage '{sname}'" if lname == sname
                      else f"lane '{lname.split('.', 1)[1]}' of stage '{sname}'")
