@@ -74,7 +74,8 @@ def stream(seed: int, replication: int, name: str) -> np.random.Generator:
     """The generator of stream ``name`` for ``replication`` under ``seed``: a PCG64 seeded
     by ``SeedSequence(seed, spawn_key=(replication, crc32(name)))``, from the four words
     that seed sequence gives it (:func:`_stream_words`, kept: every run of a scenario asks
-    for the same streams)."""
+    for the same streams). Its draws are the seed sequence's generator's; its bit
+    generator's ``seed_seq`` holds only those words (it cannot ``spawn``)."""
     return np.random.Generator(np.random.PCG64(_Words(_stream_words(int(seed),
                                                                     int(replication), name))))
 
