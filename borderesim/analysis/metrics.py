@@ -326,6 +326,11 @@ def _names(scenario: Scenario, plan: Plan) -> _Names:
     return _Names(stages, lanes, classes)
 
 
+def shock_window_of(scenario: Scenario) -> tuple[float, float] | None:
+    """``events.shock_window(scenario)``, made once per scenario (``borderesim.memo``)."""
+    return per_object(scenario, "metrics.shock_window", lambda: shock_window(scenario))
+
+
 def prevalence_of(scenario: Scenario) -> np.ndarray:
     """Each class's threat prevalence (float64[C]), made once per scenario (not to be
     modified)."""
@@ -417,7 +422,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     lay = _layout(plan)
     prevalence = prevalence_of(scenario)
     filled = _fills(inputs.n, limit)
-    window = per_object(scenario, "metrics.shock_window", lambda: shock_window(scenario))
+    window = shock_window_of(scenario)
     got = kernel_sums(plan, inputs, trace, len(prevalence), samples is not None, window,
                       fill=filled)
     if window is not None:  # the shock KPIs' detection split, from this pass
@@ -577,13 +582,24 @@ def _rows(per_replication: list[dict[str, float]], names: list[str],
         rows = np.array([get(rep) for rep in per_replication], dtype=float).T.copy()
     else:
         rows = np.array([[rep[full[0]] for rep in per_replication]], dtype=float)
-    keep = ~np.isnan(rows).any(axis=1)
-    if not keep.all():
-        rows = rows[keep]
-        full = [n for n, k in zip(full, keep.tolist(), strict=True) if k]
-    with np.errstate(invalid="ignore", over="ignore"):
-        means, spreads = rows.mean(axis=1), rows.std(axis=1, ddof=1)
+    nan = np.isnan(rows).any(axis=1)
+    if nan.any():
+        rows = rows[~nan]
+        full = [n for n, k in zip(full, nan.tolist(), strict=True) if not k]
+    means, spreads = _mean_std(rows)
     return full, rows, means, spreads
+
+
+def _mean_std(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``rows.mean(axis=1)`` and ``rows.std(axis=1, ddof=1)`` (rows of at least two
+    values): NumPy's own operations in its order (bit for bit), without the Python layers
+    of ``np.mean`` and ``np.std`` around them (they cost more than the arithmetic here)."""
+    size = rows.shape[1]
+    with np.errstate(invalid="ignore", over="ignore"):  # inf values: NaN spreads
+        means = np.add.reduce(rows, axis=1, keepdims=True) / size
+        squares = np.square(rows - means)
+        spreads = np.sqrt(np.add.reduce(squares, axis=1) / (size - 1))
+    return means.reshape(-1), spreads
 
 
 def _cut(ci: dict, bounds: tuple[float, float]) -> dict:

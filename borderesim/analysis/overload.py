@@ -243,6 +243,17 @@ def _span(minutes: float) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
+def _median(values: list[float]) -> float:
+    """``np.median`` of a few values (one per replication), without NumPy's overhead: NaN
+    if one is NaN, else the middle value, or the middle two added and halved as NumPy
+    does."""
+    if any(map(math.isnan, values)):
+        return math.nan
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
 def _runs(hours: np.ndarray) -> list[tuple[int, int]]:
     """Maximal runs of consecutive hours of day (``[first, last]``, 23 → 0 joined)."""
     hs = sorted(int(h) for h in hours)
@@ -257,13 +268,13 @@ def _runs(hours: np.ndarray) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs]
 
 
-def overloaded_hours(work: np.ndarray, duty: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Hours of day of one lane where the work arriving reaches the time on duty, and the
-    load (work / duty; inf where work arrives with nobody on duty) of every hour."""
+def _load(work: np.ndarray, duty: np.ndarray) -> np.ndarray:
+    """Work arriving over time on duty, element by element (inf where work arrives with
+    nobody on duty, 0 where neither): float[L, 24], every lane's load by hour of day;
+    a lane is overloaded in the hours where it reaches ``OVER``."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(duty > 0, work / np.where(duty > 0, duty, 1.0),
+        return np.where(duty > 0, work / np.where(duty > 0, duty, 1.0),
                         np.where(work > 0, math.inf, 0.0))
-    return np.flatnonzero(load >= OVER), load
 
 
 def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
@@ -275,11 +286,14 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
     out = []
     work = sum(r.work for r in runs)
     duty = sum(r.duty for r in runs)
+    loads = _load(work, duty)  # every lane's hours at once
+    overloaded = (loads >= OVER).any(axis=1).tolist()
     for s, sname in enumerate(plan.stage_names):
         for ln in plan.lanes_of(s):
-            hours, load = overloaded_hours(work[ln], duty[ln])
-            if hours.size == 0:
+            if not overloaded[ln]:
                 continue
+            load = loads[ln]
+            hours = np.flatnonzero(load >= OVER)
             lname = plan.lane_names[ln]
             where = (f"stage '{sname}'" if lname == sname
                      else f"lane '{lname.split('.', 1)[1]}' of stage '{sname}'")
@@ -288,13 +302,14 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
             peak = int(hours[np.argmax(load[hours])])
             peak_text = ("nobody on duty while travellers arrive" if math.isinf(load[peak])
                          else f"up to {load[peak]:.0%} of capacity at {peak:02d}:00")
-            spells = np.array([r.spell[ln] for r in runs])
-            starts = np.array([r.spell_start[ln] for r in runs])
+            spells = [float(r.spell[ln]) for r in runs]
+            starts = [float(r.spell_start[ln]) for r in runs]
             worst = max(runs, key=lambda r: r.wait_max[ln])
             open_end = any(r.open_end[ln] for r in runs)
             text = f"{where}: demand exceeds the officers on duty {stretches} ({peak_text})"
-            if np.isfinite(starts).any():
-                begin, length = float(np.nanmedian(starts)), float(np.median(spells))
+            if any(map(math.isfinite, starts)):
+                begin = _median([x for x in starts if not math.isnan(x)])  # np.nanmedian
+                length = _median(spells)
                 text += (f"; a queue builds from about {_clock(begin)} and stands for about "
                          f"{_span(length)}")
                 days = int((begin + length) // 1440 - begin // 1440)

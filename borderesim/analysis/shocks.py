@@ -33,12 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..model.events import shock_window
+from ..memo import per_object
 from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
-from .metrics import detection_split, prevalence_of
+from .metrics import detection_split, prevalence_of, shock_window_of
 from .outcomes import Outcome, occupancy
 
 ROLLING_MIN = 30.0
@@ -209,10 +209,10 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
                target: float | None = None) -> dict[str, float]:
     """The shock KPIs of one replication (see the module docstring); ``target``: minutes,
     the p95 wait of the recovery time (default ``scenario.recovery_target``)."""
-    window = shock_window(scenario)
-    has_reserve = bool(np.any(plan.reserve_arrays()[0] > 0))
-    if window is None and not has_reserve:
-        return {}
+    window = shock_window_of(scenario)
+    if window is None and not per_object(plan, "shocks.has_reserve",
+                                         lambda: bool(np.any(plan.reserve_arrays()[0] > 0))):
+        return {}  # decided once per scenario and plan (``borderesim.memo``)
     target = scenario.recovery_target if target is None else float(target)
     k: dict[str, float] = {}
     outcome = Outcome(plan, inputs, trace)
