@@ -55,10 +55,22 @@ def test_stream_is_the_seed_sequences_generator(seed: int, replication: int, nam
 
 
 def test_kept_words_are_a_pcg64_seed_only():
-    words = sampling._Words(sampling._stream_words(1, 2, "a"))
+    key = sampling._spawn_key(2, "a")
+    words = sampling._Words(sampling._stream_words(1, 2, "a"), 1, key)
     with pytest.raises(ValueError, match="four uint64"):
-        np.random.PCG64(sampling._Words(np.zeros(2, dtype=np.uint64)))
+        np.random.PCG64(sampling._Words(np.zeros(2, dtype=np.uint64), 1, key))
     assert words.generate_state(4, np.uint64) is words.words
+
+
+def test_a_stream_spawns_the_children_its_seed_sequence_spawns():
+    got, want = sampling.stream(7, 3, "targeting.random"), fresh_stream(7, 3, "targeting.random")
+    for _ in range(2):  # a seed sequence counts its children: the second spawn differs
+        for g, w in zip(got.spawn(2), want.spawn(2), strict=True):
+            np.testing.assert_array_equal(g.random(50), w.random(50))
+    # a new stream of the same name starts counting again, as a fresh seed sequence does
+    again = sampling.stream(7, 3, "targeting.random").spawn(1)[0]
+    np.testing.assert_array_equal(again.random(50), fresh_stream(7, 3, "targeting.random")
+                                  .spawn(1)[0].random(50))
 
 
 def result_of(scenario) -> tuple:

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
-from numpy.random.bit_generator import ISeedSequence
+from numpy.random.bit_generator import ISpawnableSeedSequence
 
 from ..memo import per_object
 from ..model.distributions import LOGNORMAL
@@ -74,34 +74,48 @@ def stream(seed: int, replication: int, name: str) -> np.random.Generator:
     """The generator of stream ``name`` for ``replication`` under ``seed``: a PCG64 seeded
     by ``SeedSequence(seed, spawn_key=(replication, crc32(name)))``, from the four words
     that seed sequence gives it (:func:`_stream_words`, kept: every run of a scenario asks
-    for the same streams). Its draws are the seed sequence's generator's; its bit
-    generator's ``seed_seq`` holds only those words (it cannot ``spawn``)."""
-    return np.random.Generator(np.random.PCG64(_Words(_stream_words(int(seed),
-                                                                    int(replication), name))))
+    for the same streams). Its draws, and its children (``spawn``), are that seed
+    sequence's generator's."""
+    seed, replication = int(seed), int(replication)
+    return np.random.Generator(np.random.PCG64(
+        _Words(_stream_words(seed, replication, name), seed, _spawn_key(replication, name))))
+
+
+def _spawn_key(replication: int, name: str) -> tuple[int, int]:
+    """The ``spawn_key`` of stream ``name``'s seed sequence for ``replication``."""
+    return replication, zlib.crc32(name.encode())
 
 
 @lru_cache(maxsize=4096)
 def _stream_words(seed: int, replication: int, name: str) -> np.ndarray:
     """The words ``SeedSequence(seed, spawn_key=(replication, crc32(name)))`` seeds a
     PCG64 with (``generate_state(4, uint64)``), read-only."""
-    key = (replication, zlib.crc32(name.encode()))
-    words = np.random.SeedSequence(seed, spawn_key=key).generate_state(4, np.uint64)
+    sequence = np.random.SeedSequence(seed, spawn_key=_spawn_key(replication, name))
+    words = sequence.generate_state(4, np.uint64)
     words.flags.writeable = False
     return words
 
 
-class _Words(ISeedSequence):
+class _Words(ISpawnableSeedSequence):
     """A seed sequence that gives a PCG64 the words it was made with (``_stream_words``):
-    the same generator as the ``SeedSequence`` they came from, without remaking it (its
-    hashing, ~10 µs, is then paid once per seed, replication and stream name)."""
+    the same generator as the ``SeedSequence(seed, spawn_key=key)`` they came from,
+    without remaking it (its hashing, ~10 µs, is then paid once per seed, replication and
+    stream name). ``spawn`` makes that seed sequence (once per stream: it counts its
+    children) and spawns from it."""
 
-    def __init__(self, words: np.ndarray) -> None:
-        self.words = words
+    def __init__(self, words: np.ndarray, seed: int, key: tuple[int, int]) -> None:
+        self.words, self.seed, self.key = words, seed, key
+        self.sequence: np.random.SeedSequence | None = None
 
     def generate_state(self, n_words: int, dtype: type = np.uint32) -> np.ndarray:
         if n_words != len(self.words) or np.dtype(dtype) != self.words.dtype:
             raise ValueError("a stream's seed words are four uint64 (PCG64's)")
         return self.words
+
+    def spawn(self, n_children: int) -> list[np.random.SeedSequence]:
+        if self.sequence is None:
+            self.sequence = np.random.SeedSequence(self.seed, spawn_key=self.key)
+        return self.sequence.spawn(n_children)
 
 
 @dataclass(frozen=True)
