@@ -32,7 +32,10 @@ Variates:
 * standard normal (lognormal service times): Marsaglia and Tsang's 256-layer
   ziggurat (exact; :func:`ziggurat`), one word kept about 99 % of the time, a
   rejected point retried with block ``(i, stream, attempt, group)``, attempt = 1, 2,
-  ... (the exact inverse CDF below costs about three times as much);
+  ... (the exact inverse CDF below costs about three times as much); a lognormal
+  time is ``exp(mu + sigma z)`` by the C library's ``exp`` (before 0.2.1, NumPy's
+  ``np.exp``, which on a processor with AVX-512 is its own vectorised routine and may
+  differ from it in the last bit);
 * exponential: ``-ln(1 - u)``;
 * gamma: Marsaglia and Tsang (2000), one block per attempt (attempt ``k`` = 0, 1, ...
   in counter word ``c2``): the normal from word 0 by the exact inverse normal CDF
@@ -400,9 +403,9 @@ def poisson(mean: float, i: int, sid: np.uint64, group: np.uint64, k0: np.uint64
 def _one_word(kind: int, par: np.ndarray, x: np.uint64, i: int, sid: np.uint64,
               group: np.uint64, k0: np.uint64, k1: np.uint64) -> float:
     """Service time (minutes) of draw ``i`` from its word ``x`` for every kind but
-    ``GAMMA``; for ``LOGNORMAL`` its logarithm (the callers exponentiate)."""
+    ``GAMMA``."""
     if kind == LOGNORMAL:  # par: mu, sigma of the log
-        return par[0] + par[1] * ziggurat(x, i, sid, group, k0, k1)
+        return math.exp(par[0] + par[1] * ziggurat(x, i, sid, group, k0, k1))
     if kind == DETERMINISTIC:  # par: the time
         return par[0]
     u = unit(x)
@@ -428,8 +431,7 @@ def service_of(kind: int, par: np.ndarray, i: int, sid: np.uint64, group: np.uin
     :func:`ziggurat`)."""
     if kind == GAMMA:  # par: shape, scale
         return gamma(par[0], i, sid, group, k0, k1) * par[1]
-    v = _one_word(kind, par, word(i, sid, group, k0, k1), i, sid, group, k0, k1)
-    return math.exp(v) if kind == LOGNORMAL else v
+    return _one_word(kind, par, word(i, sid, group, k0, k1), i, sid, group, k0, k1)
 
 
 @njit(cache=True)
@@ -469,11 +471,12 @@ def scratch() -> tuple[np.ndarray, ...]:
 def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
               k1: np.uint64, idx: np.ndarray, at: np.ndarray, m: int, words: np.ndarray,
               values: np.ndarray, redo_t: np.ndarray) -> None:
-    """``values[t]`` = the variate (``LOGNORMAL``: its logarithm) of draw ``idx[t]`` from
-    its word ``words[at[t]]``, ``t < m`` (``redo_t``: scratch, ``m`` integers). A
-    ``LOGNORMAL`` normal is the ziggurat's (:func:`ziggurat`): its first test, which
-    keeps about 99 % of the points, made for every draw without branching, then the other
-    points redrawn one by one."""
+    """``values[t]`` = the variate of draw ``idx[t]`` from its word ``words[at[t]]``,
+    ``t < m`` (``redo_t``: scratch, ``m`` integers). A ``LOGNORMAL`` normal is the
+    ziggurat's (:func:`ziggurat`): its first test, which keeps about 99 % of the points,
+    made for every draw without branching, then the other points redrawn one by one, then
+    every logarithm exponentiated (``math.exp``, the C library's ``exp``: only the times
+    drawn, not the NaN of travellers a lane skips)."""
     if kind == LOGNORMAL:  # par: mu, sigma of the log
         mu, sigma = par[0], par[1]
         redo = 0
@@ -488,6 +491,8 @@ def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: 
         for r in range(redo):
             t = redo_t[r]
             values[t] = mu + sigma * ziggurat(words[at[t]], idx[t], sid, group, k0, k1)
+        for t in range(m):
+            values[t] = math.exp(values[t])
         return
     for t in range(m):
         values[t] = _one_word(kind, par, words[at[t]], idx[t], sid, group, k0, k1)
@@ -500,11 +505,10 @@ def fill_lanes(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
                idx: np.ndarray, at: np.ndarray, counters: np.ndarray, words: np.ndarray,
                values: np.ndarray, redo_t: np.ndarray) -> None:
     """``out[r, i]`` = :func:`service_of` draw ``i`` of lane ``r`` (distribution
-    ``kinds[r]`` with parameters ``pars[r, :sizes[r]]``, stream ``sids[r]``; the
-    logarithm of a ``LOGNORMAL`` time) for each traveller ``i`` with ``admits[cls[i]]``
-    (and, if ``only_among``, listed in the increasing indices ``among``); NaN for the
-    others. The lanes admit the same travellers. ``idx`` to ``redo_t``: scratch arrays
-    (:func:`scratch`).
+    ``kinds[r]`` with parameters ``pars[r, :sizes[r]]``, stream ``sids[r]``) for each
+    traveller ``i`` with ``admits[cls[i]]`` (and, if ``only_among``, listed in the
+    increasing indices ``among``); NaN for the others. The lanes admit the same
+    travellers. ``idx`` to ``redo_t``: scratch arrays (:func:`scratch`).
 
     :data:`CHUNK` travellers at a time: the indices of those drawn for (without
     branching on their class) and the distinct blocks their words lie in, once for all
@@ -571,8 +575,6 @@ def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k
     fill_lanes(np.array([kind]), np.asarray(par, dtype=np.float64).reshape(1, -1),
                np.array([len(par)]), np.array([sid], dtype=np.uint64), group, k0, k1, admits,
                cls, among, referred_only, out.reshape(1, -1), *scratch())
-    if kind == LOGNORMAL:
-        np.exp(out, out=out)  # vectorised; NaN stays NaN
 
 
 @njit(cache=True)
@@ -584,9 +586,8 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
     """Every lane's service times and every stage's detections of one group, in one
     compiled call: ``service[l]`` as :func:`fill_service` of lane ``l`` (distribution
     ``kinds[l]`` with parameters ``pars[l, :sizes[l]]``, stream ``sids[l]``, classes
-    ``eligible[l]``, ``referred_only[l] and not everyone``), leaving the logarithm of a
-    ``LOGNORMAL`` time; ``caught[s]`` as :func:`fill_caught` (``detect_p[s]``, stream
-    ``detect_sids[s]``)."""
+    ``eligible[l]``, ``referred_only[l] and not everyone``); ``caught[s]`` as
+    :func:`fill_caught` (``detect_p[s]``, stream ``detect_sids[s]``)."""
     idx, at, counters, words, values, redo_t = scratch()
     referred = np.flatnonzero(refer) if not everyone else np.empty(0, dtype=np.int64)
     lane = 0

@@ -61,7 +61,6 @@ import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
 
 from ..memo import per_object
-from ..model.distributions import LOGNORMAL
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
@@ -247,7 +246,6 @@ class _Tables:
     params: np.ndarray  # float64[L, P]: its ``params()``, padded
     sizes: np.ndarray  # int64[L]: how many of ``params[l]`` are its own
     sids: np.ndarray  # uint64[L]: stream id of ``service.<stage>.<lane>``
-    lognormal: tuple[int, ...]  # lanes whose times are drawn as logarithms
     detect: np.ndarray  # uint64[S]: stream id of ``detect.<stage>``
     travellers: np.uint64  # stream id of ``travellers``
     count: np.uint64  # stream id of ``arrivals.count``
@@ -275,8 +273,6 @@ def _tables(scenario: Scenario) -> _Tables:
             params=padded,
             sizes=np.array([len(par) for par in params], dtype=np.int64),
             sids=np.array([philox.stream_id(name) for name, _ in lanes], dtype=np.uint64),
-            lognormal=tuple(lane for lane, (_, dist) in enumerate(lanes)
-                            if dist.kind == LOGNORMAL),
             detect=np.array([philox.stream_id(f"detect.{name}") for name in scenario.stages],
                             dtype=np.uint64),
             travellers=philox.stream_id("travellers"),
@@ -408,8 +404,6 @@ def _draw_group(
                       *key, plan.eligible, cls, refer, _referred_only(plan),
                       decision.dynamic is not None, service, plan.detect_p, tables.detect,
                       threat, caught)
-    for lane in tables.lognormal:
-        np.exp(service[lane], out=service[lane])  # vectorised; NaN stays NaN
     return Inputs(
         seed=seed,
         replication=replication,
