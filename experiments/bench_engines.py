@@ -3,7 +3,9 @@
 Everything printed is measured in this one run, on this machine, one process at a
 time. The machine may be shared, so each phase is timed as the best of several
 repeats, and CPU seconds of the process are the headline (what the work itself
-cost); wall seconds are printed beside them.
+cost); wall seconds are printed beside them. The machine comes first (processor, the
+CPU Numba compiles for, AVX-512 or not, cores, versions): the same code measured on two
+machines of this workplace ran about twice as fast on one as on the other.
 
 1. The issue-18 table: each example scenario for 72 hours, fast engine, replications
    0..R-1. Per replication: seconds sampling (``sample``, as ``drain.replay`` calls it
@@ -343,6 +345,27 @@ def plot(rows: dict[str, dict], yr: dict, path: Path) -> None:
     fig.savefig(path)
 
 
+def machine() -> str:
+    """What the numbers were measured on: the processor, the CPU Numba compiles for and
+    whether it has AVX-512 (the Philox blocks' vectorised code uses it), the cores and
+    the versions of Python, NumPy and Numba."""
+    import platform
+
+    import numba
+    from llvmlite import binding
+
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                 if line.startswith("model name")]
+        model = names[0] if names else model
+    avx512 = bool(binding.get_host_cpu_features().get("avx512f"))
+    return (f"{model} (Numba compiles for {binding.get_host_cpu_name()}; AVX-512 "
+            f"{'yes' if avx512 else 'no'}), {os.cpu_count()} cores; Python "
+            f"{platform.python_version()}, NumPy {np.__version__}, Numba {numba.__version__}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--replications", type=int, default=5,
@@ -357,6 +380,7 @@ def main() -> None:
     ap.add_argument("--no-figure", action="store_true")
     args = ap.parse_args()
 
+    print(f"machine: {machine()}")
     print("per replication, fast engine, 72 hours; CPU time (wall in brackets), best of "
           f"{args.repeats} ({args.simpy_repeats} for SimPy), {args.replications} replications")
     rows = {name: scenario_row(path, args.replications, args.repeats, args.simpy_repeats)
