@@ -4,8 +4,8 @@ Everything printed is measured in this one run, on this machine, one process at 
 time. The machine may be shared, so each phase is timed as the best of several
 repeats, and CPU seconds of the process are the headline (what the work itself
 cost); wall seconds are printed beside them. The machine comes first (processor, the
-CPU Numba compiles for, AVX-512 or not, cores, versions): the same code measured on two
-machines of this workplace ran about twice as fast on one as on the other.
+CPU Numba compiles for, AVX-512 or not, cores, versions): every time printed is this
+machine's, and another machine's may differ by a large factor.
 
 1. The issue-18 table: each example scenario for 72 hours, fast engine, replications
    0..R-1. Per replication: seconds sampling (``sample``, as ``drain.replay`` calls it
