@@ -33,9 +33,9 @@ from ..model.scenario import Scenario, load_scenario, load_scenario_text
 from ..model.targeting import PRESETS, Knob, Preset, Strategy, basic
 from ..model.yamlio import decode_text
 from ..output.report.standards import QUEUE_LIMIT
-from ..run.plan import Plan, make_plan
+from ..run.plan import Plan
 from ..run.sampling import Inputs
-from ..run.simulate import simulate
+from ..run.simulate import plan_of, simulate
 from ..run.trace import Trace
 from .incident import Incident, apply_incidents, incident_words
 
@@ -331,7 +331,7 @@ def run(scenario: Scenario, replications: int = 5, engine: str = "auto",
     kpis = dict(result.kpis)
     kpis["innocent_referred_per_day"] = confidence_interval(
         k["innocent_referred_per_day"] for k in per_rep)
-    plan = make_plan(scenario)
+    plan = plan_of(scenario)  # the plan simulate() ran
     edges = np.append(np.arange(0.0, plan.horizon, step), plan.horizon)
     queue = {s: np.zeros(edges.size - 1) for s in plan.stage_names}
     for _, trace in result.traces:
