@@ -82,6 +82,7 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
     from borderesim.analysis.outcomes import Outcome
     from borderesim.run import drain
     from borderesim.run.engines import get_engine
+    from borderesim.run.pages import small_pages
     from borderesim.run.sampling import budget_checked
 
     engine = get_engine("fast")
@@ -93,8 +94,9 @@ def phases(scenario, plan, seed: int, replication: int, replications: int = 5) -
         spent.append(since(t))
         return trace
 
-    # simulate() checks memory once per run, not per replication
-    with budget_checked(scenario):
+    # simulate() checks memory once per run, not per replication; run_replication turns
+    # NumPy's huge-page advice off while it samples, replays and computes the KPIs
+    with budget_checked(scenario), small_pages():
         t = clock()
         inputs, trace = drain.replay(scenario, plan, timed, seed, replication)
         whole = since(t)

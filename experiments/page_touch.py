@@ -6,8 +6,9 @@ shows it as system seconds). This script isolates that cost: in a fresh Python p
 it allocates one GiB with NumPy, writes one value per 4 KB page, frees it, and does so
 ``--rounds`` times, printing wall and system seconds of each round; once with NumPy's
 huge-page advice off (``NUMPY_MADVISE_HUGEPAGE=0``: 4 KB pages) and once on
-(``NUMPY_MADVISE_HUGEPAGE=1``: transparent 2 MB pages, NumPy's default on Linux),
-``--processes`` fresh processes each. Round 1 of a process may meet memory the machine
+(``NUMPY_MADVISE_HUGEPAGE=1``: transparent 2 MB pages, NumPy's default on Linux, which
+a replication turns off: ``borderesim/run/pages.py``), ``--processes`` fresh processes
+each. Round 1 of a process may meet memory the machine
 has never handed out before (on a virtual machine the host backs it then); later rounds
 get memory the process has just freed back.
 
@@ -54,7 +55,7 @@ def main() -> None:
         with open(thp) as f:
             print(f"transparent huge pages: {f.read().strip()}")
     for huge in (False, True):
-        name = "huge pages (NumPy's default)" if huge else "small pages"
+        name = "huge pages" if huge else "small pages"
         for p in range(args.processes):
             got = rounds(huge, args.rounds)
             print(f"{name}, process {p + 1}: " + "; ".join(

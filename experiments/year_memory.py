@@ -10,9 +10,8 @@ during the phase (``VmHWM``, reset before the phase by writing 5 to
 arrays allocated in compiled code too: numba allocates through Python's allocator; not
 the interpreter's own memory from before it started), and the phase's wall, user and
 system seconds (system time is mostly the kernel handing the process fresh pages: on a
-virtual machine the first touch of fresh memory can cost more than the work; NumPy
-advises huge pages for arrays of 4 MB or more, ``NUMPY_MADVISE_HUGEPAGE=0`` turns that
-off, to compare). Also
+virtual machine the first touch of fresh memory can cost more than the work; a
+replication runs without NumPy's huge-page advice, ``borderesim/run/pages.py``). Also
 the MB of what a replication keeps (``Inputs``, ``Trace`` arrays by name; a stride-0
 view as 0) and the whole run's ``ru_maxrss``.
 

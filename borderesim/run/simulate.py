@@ -19,6 +19,7 @@ from ..output.serialize import dumps, to_jsonable
 from . import budget, drain
 from .drain import drain_warnings
 from .engines import get_engine
+from .pages import small_pages
 from .plan import Plan, make_plan
 from .sampling import Inputs, budget_checked
 from .trace import Trace
@@ -100,11 +101,13 @@ def run_replication(
     ``samples``: filled with what summaries pool across replications: the tails of
     pooled percentiles (:func:`replication_kpis`, sized for a run of ``replications``)
     and, under ``"lane_hours"``, the :class:`~borderesim.analysis.overload.LaneHours` the
-    overload warnings read (both from :func:`replication_kpis`' one pass).
+    overload warnings read (both from :func:`replication_kpis`' one pass). NumPy's
+    huge-page advice is off meanwhile (:func:`borderesim.run.pages.small_pages`).
     """
-    inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
-    kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
-    kpis.update(shock_kpis(scenario, plan, inputs, trace))  # nothing without events/reserve
+    with small_pages():  # big arrays: no huge-page advice (pages.py)
+        inputs, trace = drain.replay(scenario, plan, get_engine(engine), seed, replication)
+        kpis = replication_kpis(scenario, plan, inputs, trace, samples, replications)
+        kpis.update(shock_kpis(scenario, plan, inputs, trace))  # nothing without events/reserve
     return kpis, inputs, trace
 
 

@@ -1,0 +1,70 @@
+"""How a replication's arrays get their memory: small pages, not NumPy's huge-page advice.
+
+On Linux NumPy asks the kernel for transparent huge pages (``madvise(MADV_HUGEPAGE)``) on
+every array of 4 MB or more. A replication writes each of its big arrays once or twice
+from one end to the other (sampled inputs, the trace, the KPI pass), so huge pages save
+it little address translation; but where the kernel must first find or assemble free
+2 MB blocks, or (on a virtual machine) the host must back fresh guest memory, the first
+touch of each huge page costs more than the work done on it. Measured on the
+development machine (a 2-core VM, THP ``enabled`` and ``defrag`` both ``madvise``) with
+``experiments/year_memory.py --repeat 2`` (a year of a 30 000-a-day crossing, 1.3 GB):
+the first replication in a fresh process spends 2.3 s of system time with the advice
+and 0.65–0.75 s without; a second one in the same process, on memory the host backs
+by then, 0.37 s with it and 0.66 s without. So without the advice every replication
+takes about 2.7 s (wall), where with it the first takes 4.2 s and the next ones 2.3 s:
+the same total over a few replications, and no first run a planner waits on for half
+again as long. The values computed never depend on it; only the time the kernel takes.
+
+Measured again on a second machine (an AMD EPYC 2-core VM, the same THP settings; three
+alternating pairs of ``year_memory.py --repeat 2`` with ``NUMPY_MADVISE_HUGEPAGE=0`` and
+``1``): the first replication of a fresh process took 3.38-3.70 s wall (1.03-1.12 s
+system) without the advice and 5.69-6.26 s (3.30-3.88 s system) with it; the second one
+3.19-3.82 s without and 2.77-3.20 s with. Minutes after that VM had booted, huge pages
+had come out ahead even in a fresh process (every first touch was slow then, small pages
+too): ``experiments/page_touch.py`` measures the two kinds of page on a machine.
+
+:func:`small_pages` turns the advice off while a replication runs
+(``simulate.run_replication``: serial runs, workers and sweeps alike) and restores
+NumPy's setting after. A user who sets NumPy's own switch, the environment variable
+``NUMPY_MADVISE_HUGEPAGE`` (``1`` keeps huge pages), is left NumPy's choice.
+Arrays under 4 MB (a 72-hour run of the example scenarios) never get the advice, so
+for them nothing changes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+try:  # NumPy >= 2
+    from numpy._core.multiarray import _set_madvise_hugepage as _numpy_advice
+except ImportError:  # pragma: no cover - NumPy 1.26
+    try:
+        from numpy.core.multiarray import _set_madvise_hugepage as _numpy_advice
+    except ImportError:  # a NumPy without the switch: nothing to turn off
+        _numpy_advice = None
+
+ENV = "NUMPY_MADVISE_HUGEPAGE"
+"""NumPy's own switch, read when NumPy is imported; when set, borderesim leaves it alone."""
+
+
+def _switch() -> Callable[[bool], bool] | None:
+    """NumPy's ``_set_madvise_hugepage(enabled) -> previous``, or None when borderesim
+    leaves the advice alone (the user set :data:`ENV`, or NumPy has no such switch)."""
+    return None if ENV in os.environ else _numpy_advice
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """Within this block NumPy does not advise huge pages for new arrays (module
+    docstring); NumPy's previous setting is restored after, also on an error."""
+    switch = _switch()
+    if switch is None:
+        yield
+        return
+    before = switch(False)
+    try:
+        yield
+    finally:
+        switch(before)
