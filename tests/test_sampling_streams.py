@@ -6,9 +6,10 @@ lane's service times filled for the travellers drawn for only (chunked, every la
 stage in one compiled call) are each :func:`philox.service_of` draw; and the inputs of
 a few example replications are pinned as they were drawn before (borderesim 0.2.0's
 streams): their arrival times, classes, threats, detections and referrals bit for bit,
-which service times are drawn, and each lane's total service time (to 1e-12: a
-lognormal time is ``np.exp`` of its logarithm, whose last bit may vary with NumPy's
-SIMD code on another machine).
+which service times are drawn, and each lane's total service time (to 1e-12: the pins
+were drawn by 0.2.0, which exponentiated lognormal times with ``np.exp``; on a processor
+with AVX-512 that is NumPy's own routine and may differ from the C library's ``exp``,
+which 0.2.1 uses, in the last bit).
 """
 
 from __future__ import annotations
