@@ -29,8 +29,11 @@ machine's, and another machine's may differ by a large factor.
    that changes the curve, such as demand or officers).
 5. Cold compile time and cache-load time of the kernels; a second CLI run's wall time.
 
-Writes ``figures/engine_speed.png``.
+Writes ``figures/engine_speed.png``; with ``--write-readme`` also rewrites the README's
+speed tables (between ``<!-- speed-table:start -->`` and ``<!-- speed-table:end -->``)
+with this run's numbers, each target marked met or not.
 Usage: .venv/bin/python experiments/bench_engines.py [--replications 5] [--days 365]
+       [--write-readme]
 """
 
 from __future__ import annotations
@@ -307,6 +310,61 @@ def table(rows: dict[str, dict]) -> list[str]:
     return out
 
 
+README_START, README_END = "<!-- speed-table:start -->", "<!-- speed-table:end -->"
+"""Markers around the tables ``--write-readme`` rewrites in README.md."""
+
+
+def readme_tables(rows: dict[str, dict], land: dict, yr: dict, ws: dict, cc: dict | None,
+                  cli: dict | None, repeats: int) -> str:
+    """The README's speed section from this run's numbers (CPU times): the issue's table
+    and the targets, each marked met or not by the same comparison the printout makes."""
+    from borderesim import __version__
+
+    def met(ok: bool) -> str:
+        return "yes" if ok else "no"
+
+    load = os.getloadavg()[0]
+    lines = [f"Measured by `python experiments/bench_engines.py --write-readme` in one run on "
+             f"borderesim {__version__}, on {machine()} (load average {load:.1f}; CPU times, "
+             f"best of {repeats}), fast engine, 72 hours, per replication:", "",
+             "| scenario | travellers | sample | engine | KPIs | engine share | whole "
+             "`simulate()` fast vs SimPy |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        share = r["engine"][1] / (r["sample"][1] + r["engine"][1] + r["kpis"][1])
+        travellers = f"{r['travellers']:,.0f}".replace(",", " ")
+        phases_ms = " | ".join(f"{r[p][1] * 1e3:.2f} ms" for p in ("sample", "engine", "kpis"))
+        lines.append(f"| {name} | {travellers} | {phases_ms} | {share * 100:.0f} % | "
+                     f"{r['ratio'][1]:.0f}× |")
+    extra = [(r["sample"][1] + r["kpis"][1]) / r["engine"][1] for r in rows.values()]
+    ratio = rows["land crossing"]["ratio"][1]
+    total = sum(yr[p][1] for p in ("sample", "engine", "kpis"))
+    gb = yr["peak_mb"] / 1024
+    per_s = land["fast_per_s"][1]
+    lines += ["", "| measure | measured | target (issue 18) | met? |", "|---|---|---|---|",
+              f"| sampling + KPIs no longer than the engine, every example | "
+              f"{min(extra):.2f}–{max(extra):.2f}× the engine | ≤ 1× | {met(max(extra) <= 1)} |",
+              f"| whole `simulate()`, fast vs SimPy, land crossing 72 h | {ratio:.0f}× | "
+              f"≥ {TARGETS['simulate_ratio']:.0f}× | {met(ratio >= TARGETS['simulate_ratio'])} |",
+              f"| a year at 30 000/day ({yr['n'] / 1e6:.1f} M travellers), warm, end to end, in "
+              f"a fresh process | {total:.2f} s (sample {yr['sample'][1]:.2f} + engine "
+              f"{yr['engine'][1]:.2f} + KPIs {yr['kpis'][1]:.2f}) | < {TARGETS['year_s']:.0f} s "
+              f"| {met(total < TARGETS['year_s'])} |",
+              f"| the same year's peak memory | {gb:.2f} GB | < {TARGETS['year_gb']} GB | "
+              f"{met(gb < TARGETS['year_gb'])} |",
+              f"| workshop update (land crossing, 5 replications) | {ws['run'][1] * 1e3:.0f} ms; "
+              f"{ws['run_and_curve'][1] * 1e3:.0f} ms when the trade-off curve is redrawn | "
+              f"< {TARGETS['workshop_s'] * 1e3:.0f} ms | "
+              f"{met(ws['run_and_curve'][1] < TARGETS['workshop_s'])} |",
+              f"| engine loop, land crossing | {per_s / 1e6:.1f} M travellers/s "
+              f"({land['ratio'][1]:.0f}× SimPy) | ≥ {TARGETS['engine_per_s'] / 1e6:.0f} M | "
+              f"{met(per_s >= TARGETS['engine_per_s'])} |"]
+    if cc is not None and cli is not None:
+        lines.append(f"| cold compile / cache load in a second process; a second `run` "
+                     f"process, start to result | {cc['cold_compile_s']:.1f} s / "
+                     f"{cc['cache_load_s']:.2f} s; {cli['second_run_s']:.2f} s | – | – |")
+    return "\n".join(lines)
+
+
 def plot(rows: dict[str, dict], yr: dict, path: Path) -> None:
     """Per-replication phases of each example (CPU ms) and the year's phases (CPU s)."""
     import matplotlib
@@ -380,6 +438,8 @@ def main() -> None:
     ap.add_argument("--no-compile", action="store_true",
                     help="skip the cold-compile and second-CLI-run measurements")
     ap.add_argument("--no-figure", action="store_true")
+    ap.add_argument("--write-readme", action="store_true",
+                    help="rewrite the README's speed tables with this run's numbers")
     args = ap.parse_args()
 
     print(f"machine: {machine()}")
@@ -423,6 +483,7 @@ def main() -> None:
           f"CPU ({ws['run_and_curve'][0] * 1e3:.0f} wall); target < "
           f"{TARGETS['workshop_s'] * 1e3:.0f} ms")
 
+    cc = cli = None
     if not args.no_compile:
         cc = compile_and_load()
         print(f"cold compile (empty NUMBA_CACHE_DIR): {cc['cold_compile_s']:.2f} s; "
@@ -435,6 +496,12 @@ def main() -> None:
     if not args.no_figure:
         plot(rows, yr, FIGURE)
         print(f"wrote {FIGURE.relative_to(ROOT)}")
+    if args.write_readme:
+        from borderesim.analysis.kpis import replace_section
+
+        tables = readme_tables(rows, land, yr, ws, cc, cli, args.repeats)
+        changed = replace_section(tables, README_START, README_END, ROOT / "README.md")
+        print("README.md speed tables " + ("rewritten" if changed else "already these"))
 
 
 if __name__ == "__main__":

@@ -511,25 +511,31 @@ def markdown_table(source: Source = "run") -> str:
     return "\n".join(lines)
 
 
-def readme_section(text: str) -> str:
-    """The text between the KPI-table markers of a README (without the markers' lines)."""
-    _, sep, rest = text.partition(START + "\n")
-    body, sep2, _ = rest.partition("\n" + END)
+def readme_section(text: str, start: str = START, end: str = END) -> str:
+    """The text between the markers ``start`` and ``end`` (default: the KPI table's) of a
+    README, without the markers' lines."""
+    _, sep, rest = text.partition(start + "\n")
+    body, sep2, _ = rest.partition("\n" + end)
     if not sep or not sep2:
-        raise ValueError(f"README has no {START} … {END} section")
+        raise ValueError(f"README has no {start} … {end} section")
     return body
+
+
+def replace_section(new: str, start: str, end: str, path: Path = README) -> bool:
+    """Put ``new`` between the markers ``start`` and ``end`` of ``path`` (each on a line of
+    its own); True if the text there changed."""
+    text = path.read_text(encoding="utf-8")
+    old = readme_section(text, start, end)
+    if old == new:
+        return False
+    path.write_text(text.replace(f"{start}\n{old}\n{end}", f"{start}\n{new}\n{end}"),
+                    encoding="utf-8")
+    return True
 
 
 def write_readme(path: Path = README) -> bool:
     """Rewrite the KPI table between the markers of ``path``; True if it changed."""
-    text = path.read_text(encoding="utf-8")
-    old = readme_section(text)
-    new = markdown_table()
-    if old == new:
-        return False
-    path.write_text(text.replace(f"{START}\n{old}\n{END}", f"{START}\n{new}\n{END}"),
-                    encoding="utf-8")
-    return True
+    return replace_section(markdown_table(), START, END, path)
 
 
 if __name__ == "__main__":  # python -m borderesim.analysis.kpis [--write-readme]
