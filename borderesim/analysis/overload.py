@@ -287,13 +287,14 @@ def overload_warnings(plan: Plan, runs: Sequence[LaneHours]) -> list[str]:
     work = sum(r.work for r in runs)
     duty = sum(r.duty for r in runs)
     loads = _load(work, duty)  # every lane's hours at once
-    overloaded = (loads >= OVER).any(axis=1).tolist()
+    over = loads >= OVER
+    overloaded = over.any(axis=1).tolist()
     for s, sname in enumerate(plan.stage_names):
         for ln in plan.lanes_of(s):
             if not overloaded[ln]:
                 continue
             load = loads[ln]
-            hours = np.flatnonzero(load >= OVER)
+            hours = np.flatnonzero(over[ln])
             lname = plan.lane_names[ln]
             where = (f"stage '{sname}'" if lname == sname
                      else f"lane '{lname.split('.', 1)[1]}' of stage '{sname}'")

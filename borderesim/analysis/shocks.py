@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..memo import per_object
 from ..model.scenario import Scenario
 from ..run.plan import Plan
 from ..run.sampling import Inputs
@@ -210,9 +209,8 @@ def shock_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trace,
     """The shock KPIs of one replication (see the module docstring); ``target``: minutes,
     the p95 wait of the recovery time (default ``scenario.recovery_target``)."""
     window = shock_window_of(scenario)
-    if window is None and not per_object(plan, "shocks.has_reserve",
-                                         lambda: bool(np.any(plan.reserve_arrays()[0] > 0))):
-        return {}  # decided once per scenario and plan (``borderesim.memo``)
+    if window is None and not plan.has_reserve:
+        return {}
     target = scenario.recovery_target if target is None else float(target)
     k: dict[str, float] = {}
     outcome = Outcome(plan, inputs, trace)

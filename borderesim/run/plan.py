@@ -91,9 +91,14 @@ class Plan:
         return range(int(self.lane_start[s]), int(self.lane_start[s + 1]))
 
     @property
+    def has_reserve(self) -> bool:
+        """True when some stage declares reserve officers."""
+        return bool(np.any(self.res_officers > 0))
+
+    @property
     def has_shocks(self) -> bool:
         """True when outages, slowdowns or reserves change what the engines do."""
-        return bool(len(self.out_lane) or len(self.slow_lane) or np.any(self.res_officers > 0))
+        return bool(len(self.out_lane) or len(self.slow_lane) or self.has_reserve)
 
     def reserve_arrays(self) -> tuple[np.ndarray, ...]:
         """Per stage: reserve officers, open_above, close_below, call_in (minutes), booths.

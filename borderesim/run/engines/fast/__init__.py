@@ -81,8 +81,7 @@ def _plan_args(plan: Plan) -> tuple[tuple, int, bool]:
         args = (plan.lane_stage, plan.lane_start, plan.stage_referred, plan.flush_above,
                 _flat(plan.eligible), float(plan.horizon), float(plan.warmup),
                 float(plan.run_end), *shock_arrays(plan))
-        return (args, window_pieces(plan.warmup, plan.horizon),
-                bool(np.any(plan.res_officers > 0)))
+        return args, window_pieces(plan.warmup, plan.horizon), plan.has_reserve
     return per_object(plan, "fast.plan_args", make)
 
 
