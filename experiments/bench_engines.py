@@ -355,7 +355,7 @@ def readme_tables(rows: dict[str, dict], land: dict, yr: dict, ws: dict, cc: dic
               f"{ws['run_and_curve'][1] * 1e3:.0f} ms when the trade-off curve is redrawn | "
               f"< {TARGETS['workshop_s'] * 1e3:.0f} ms | "
               f"{met(ws['run_and_curve'][1] < TARGETS['workshop_s'])} |",
-              f"| engine loop, land crossing | {per_s / 1e6:.1f} M travellers/s "
+              f"| engine loop, land crossing | {per_s / 1e6:.2f} M travellers/s "
               f"({land['ratio'][1]:.0f}× SimPy) | ≥ {TARGETS['engine_per_s'] / 1e6:.0f} M | "
               f"{met(per_s >= TARGETS['engine_per_s'])} |"]
     if cc is not None and cli is not None:
