@@ -126,10 +126,12 @@ def test_each_array_kpi_waits_makes_is_the_one_the_pass_fills():
                         *((s, full.stage_wait[s, :int(full.stage[s, kk.S_HERE])])
                           for s in range(plan.n_stages))]:
         size = m if which < 0 else int(full.stage[which, kk.S_HERE])
+        buffer = np.full(m + 5, np.nan)  # bigger than the values, its contents stale
         made = kpi_waits(which, trace.lane, trace.entry, trace.start, trace.exit,
-                            inputs.arrival, float(plan.warmup), float(plan.horizon),
-                            float(plan.run_end), size)
+                         inputs.arrival, float(plan.warmup), float(plan.horizon),
+                         float(plan.run_end), size, buffer)
         assert_identical(made, np.ascontiguousarray(want))
+        assert np.shares_memory(made, buffer)  # written in the buffer given
 
 
 def kpi_peak(scenario, replications: int) -> tuple[float, int]:

@@ -57,7 +57,7 @@ def reference_waits(plan, inputs, trace) -> np.ndarray:
     m = int(((inputs.arrival >= plan.warmup) & (inputs.arrival < plan.horizon)).sum())
     return kk.kpi_waits(kk.WAIT_TOTAL, trace.lane, trace.entry, trace.start, trace.exit,
                         inputs.arrival, float(plan.warmup), float(plan.horizon),
-                        float(plan.run_end), m)
+                        float(plan.run_end), m, np.empty(m))
 
 
 @pytest.mark.parametrize("overrides", [
@@ -129,7 +129,7 @@ def test_kpi_waits_and_the_pass_make_the_same_values_as_numpy(gaps):
         want = numpy_waits(plan, inputs, trace, which)
         made = kk.kpi_waits(which, trace.lane, trace.entry, trace.start, trace.exit,
                             inputs.arrival, float(plan.warmup), float(plan.horizon),
-                            float(plan.run_end), want.size)
+                            float(plan.run_end), want.size, np.empty(want.size))
         np.testing.assert_array_equal(made, want)
         np.testing.assert_array_equal(made_in_pass, want)
 
@@ -149,4 +149,4 @@ def test_nobody_counted_leaves_the_counted_sums_empty():
     for which in (kk.WAIT_TOTAL, kk.TIME_IN_SYSTEM, *range(plan.n_stages)):
         assert kk.kpi_waits(which, trace.lane, trace.entry, trace.start, trace.exit,
                             outside.arrival, float(plan.warmup), float(plan.horizon),
-                            float(plan.run_end), 0).size == 0
+                            float(plan.run_end), 0, np.empty(0)).size == 0

@@ -19,6 +19,7 @@ from borderesim.analysis.metrics import fairness_kpis
 from borderesim.cli import main
 from borderesim.errors import ScenarioError
 from borderesim.model.scenario import load_scenario
+from borderesim.model.targeting.base import UNIFORMS, Decision
 from borderesim.model.targeting.layers import combine_p
 from borderesim.model.targeting.risk_score import (
     d_prime,
@@ -470,3 +471,15 @@ def test_threats_missed_per_day():
     rep = simulate(stuck, engine="simpy").per_replication[0]
     assert rep["detection_rate"] == 0
     assert rep["threats_missed_per_day"] == pytest.approx(rep["threats_per_day"])
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, 3 * UNIFORMS + 17])
+def test_referral_at_random_draws_in_chunks_what_one_draw_gives(n):
+    """``Decision.at_random`` draws its uniforms a chunk at a time: the same draws, and
+    so the same referrals, as one ``random(n)`` over the whole run (a year's travellers
+    span many chunks)."""
+    p = np.random.default_rng(5).random(n) * 0.2
+    got = Decision.at_random(np.random.default_rng(9), p)
+    want = np.random.default_rng(9).random(n) < p
+    np.testing.assert_array_equal(got.refer, want)
+    assert got.p_refer_if_threat is p

@@ -173,7 +173,7 @@ def _wait(ln: int, t_entry: float, t_start: float, run_end: float
 
 @njit(cache=True)
 def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_end,
-              size):  # pragma: no cover - compiled
+              size, out):  # pragma: no cover - compiled
     """One of the per-traveller arrays of :class:`Sums` that :func:`kpi_sums` leaves out
     when not ``fill``: ``wait_total[:m]`` (``which`` = :data:`WAIT_TOTAL`), ``tis[:m]``
     (:data:`TIME_IN_SYSTEM`) or stage ``which``'s ``stage_wait`` row, ``size`` values
@@ -181,9 +181,10 @@ def kpi_waits(which, lane, entry, start, exit_, arrival, warmup, horizon, run_en
     so that each can be cut to its tail before the next one is (a year's peak memory).
     Arguments as :func:`kpi_sums` takes them. Counted travellers that are one run of
     indices (:func:`_counted_run`; ``size`` is their number for ``wait_total`` and
-    ``tis``) are read without their arrivals tested."""
+    ``tis``) are read without their arrivals tested. Written to ``out[:size]`` (float64,
+    at least ``size`` values), which is returned."""
     n_stages, n = lane.shape
-    out = np.empty(size)
+    out = out[:size]
     if which < 0:  # size: the counted travellers, from their ends
         m, first, in_order = _counted_run(arrival, warmup, horizon, size)
     else:

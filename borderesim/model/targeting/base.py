@@ -106,6 +106,24 @@ class Decision:
     dynamic: DynamicRule | PythonRule | None = None
     extra: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def at_random(cls, rng: np.random.Generator, p: np.ndarray) -> Decision:
+        """Refer traveller ``i`` with probability ``p[i]``, whatever the queues:
+        ``rng.random(len(p)) < p``, the same draws in the same order, made
+        :data:`UNIFORMS` at a time (a year-long run holds no traveller-sized array of
+        uniforms: 88 MB at 11 million travellers)."""
+        n = len(p)
+        refer = np.empty(n, dtype=bool)
+        u = np.empty(min(n, UNIFORMS))
+        for lo in range(0, n, UNIFORMS):
+            hi = min(lo + UNIFORMS, n)
+            np.less(rng.random(out=u[:hi - lo]), p[lo:hi], out=refer[lo:hi])
+        return cls(refer=refer, p_refer_if_threat=p)
+
+
+UNIFORMS = 1 << 16
+"""Uniforms :meth:`Decision.at_random` draws at a time."""
+
 
 @dataclass(frozen=True)
 class Knob:

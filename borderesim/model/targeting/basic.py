@@ -67,9 +67,8 @@ class RandomStrategy(Strategy):
         return f"refers {share_words(self.referral_rate)} of travellers at random"
 
     def decide(self, ctx: TargetingContext) -> Decision:
-        u = ctx.stream("targeting.random").random(ctx.n)
         p = np.full(ctx.n, self.referral_rate)
-        return Decision(refer=u < p, p_refer_if_threat=p)
+        return Decision.at_random(ctx.stream("targeting.random"), p)
 
 
 @register_strategy
@@ -141,10 +140,9 @@ class ByClassStrategy(Strategy):
         return f"refers a fixed share of each class (a profile): {rates}"
 
     def decide(self, ctx: TargetingContext) -> Decision:
-        u = ctx.stream("targeting.random").random(ctx.n)
         rates = self.per_scenario(ctx.scenario, "by_class", lambda: self.rates(ctx.class_names))
         p = rates.take(ctx.cls)  # as [ctx.cls], faster
-        return Decision(refer=u < p, p_refer_if_threat=p)
+        return Decision.at_random(ctx.stream("targeting.random"), p)
 
 
 def profile_rates(rate: float, scenario: Scenario,

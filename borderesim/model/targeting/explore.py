@@ -45,6 +45,5 @@ class ExploreStrategy(Strategy):
         return f"refers a random {share_words(self.share)} of travellers (exploration)"
 
     def decide(self, ctx: TargetingContext) -> Decision:
-        u = ctx.stream(STREAM).random(ctx.n)
         p = np.full(ctx.n, float(self.share))
-        return Decision(refer=u < p, p_refer_if_threat=p)
+        return Decision.at_random(ctx.stream(STREAM), p)

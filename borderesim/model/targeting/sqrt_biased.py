@@ -116,7 +116,6 @@ class SqrtBiasedStrategy(Strategy):
                 f"proportion to its prior risk to the power {self.exponent:g}")
 
     def decide(self, ctx: TargetingContext) -> Decision:
-        u = ctx.stream(STREAM).random(ctx.n)
         rates = self.per_scenario(ctx.scenario, "sqrt_biased", lambda: self.rates(ctx.scenario))
         p = rates.take(ctx.cls)  # as [ctx.cls], faster
-        return Decision(refer=u < p, p_refer_if_threat=p)
+        return Decision.at_random(ctx.stream(STREAM), p)
