@@ -41,7 +41,7 @@ def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
         until = min(plan.run_end, (math.ceil(plan.horizon / 60) + hours) * 60.0)
         inputs = sample(scenario, plan, seed, replication, until=until)
         trace = engine(_drained(plan, until - plan.horizon), inputs)
-        if until >= plan.run_end or not _inside(plan, inputs, trace):
+        if until >= plan.run_end or not counted_inside(plan, inputs, trace):
             return inputs, trace
         del inputs, trace  # a retry holds one attempt at a time: the peak is one replication's
         hours *= 4
@@ -62,7 +62,7 @@ def _drained(plan: Plan, drain: float) -> Plan:
     return made[drain]
 
 
-def _inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
+def counted_inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
     """Whether a counted traveller (arrived in ``[warmup, horizon)``) was still inside
     when the run ended. Arrivals are sorted, so the counted are one slice."""
     arrival = inputs.arrival

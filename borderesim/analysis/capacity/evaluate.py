@@ -32,18 +32,17 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...model.scenario import Scenario
-from ...run.drain import FIRST_HOURS
+from ...run.drain import FIRST_HOURS, counted_inside
 from ...run.engines import get_engine
 from ...run.plan import Plan
 from ...run.sampling import Inputs, sample
 from ...run.trace import Trace
-from ..by_hour import HOURS, by_hour, hour_of_day, quantile, stage_waits, window_segments
+from ..by_hour import HOURS, by_hour, quantile, stage_waits, window_segments
 from ..metrics import replication_kpis
-from ..outcomes import is_counted
 from .bounds import ratio_bounds
+from .kernel import EPS, lane_hour_sums, stranded_hours
 from .targets import Target
 
-EPS = 1e-9
 CACHED_ROSTERS = 8
 """Rosters whose per-replication sums are kept, so adding replications re-runs only new ones."""
 
@@ -136,6 +135,15 @@ class Evaluator:
         self.applies = np.array([[(r.percentile, r.limit) in self.lane_rules[lane]
                                   for lane in range(plan.n_lanes)] for r in self.rules],
                                 dtype=bool).reshape(len(self.rules), plan.n_lanes)
+        # what the compiled sums read (rep_stats): per stage, whether a rule applies to a
+        # lane of it, and per rule whether it does, on the mean or a count over its limit
+        self._rule_stage = np.array([[self.applies[k, plan.lanes_of(s)].any()
+                                      for s in range(plan.n_stages)]
+                                     for k in range(len(self.rules))],
+                                    dtype=bool).reshape(len(self.rules), plan.n_stages)
+        self._stage_rules = np.ascontiguousarray(self._rule_stage.any(axis=0))
+        self._rule_mean = np.array([r.percentile is None for r in self.rules], dtype=bool)
+        self._rule_limit = np.array([r.limit for r in self.rules], dtype=np.float64)
         self.evaluations = 0
         self.replays = 0  # replications simulated, over all evaluations
         self._cache: OrderedDict[bytes, list[RepStats]] = OrderedDict()
@@ -173,8 +181,7 @@ class Evaluator:
             plan = self._plan(roster, r)
             inputs = self.inputs[r]
             trace = self.engine(plan, inputs)
-            counted = is_counted(inputs.arrival, plan.warmup, plan.horizon)
-            if self.until[r] >= self.plan.run_end or not np.isnan(trace.exit[counted]).any():
+            if self.until[r] >= self.plan.run_end or not counted_inside(plan, inputs, trace):
                 return plan, trace
             hours = 4 * (self.until[r] - plan.horizon) / 60.0
             self.until[r] = min(self.plan.run_end, plan.horizon + hours * 60.0)
@@ -187,26 +194,12 @@ class Evaluator:
         return [self.replay(roster, r)[1] for r in range(len(self.inputs))]
 
     def rep_stats(self, plan: Plan, inputs: Inputs, trace: Trace) -> RepStats:
-        """The sums one replication contributes to every lane-hour's judgement."""
-        L, S, K = plan.n_lanes, plan.n_stages, len(self.rules)
-        n = np.zeros((L, HOURS))
-        x = np.zeros((K, L, HOURS))
-        stage_n = np.zeros((S, HOURS))
-        for s in range(S):
-            w = stage_waits(plan, inputs, trace, s)
-            stage_n[s] = np.bincount(w.hour, minlength=HOURS)[:HOURS]
-            lanes = plan.lanes_of(s)
-            if not self.applies[:, lanes].any():
-                continue
-            idx = w.lane * HOURS + w.hour
-            n += np.bincount(idx, minlength=L * HOURS)[:L * HOURS].reshape(L, HOURS)
-            for k, rule in enumerate(self.rules):
-                if not self.applies[k, lanes].any():
-                    continue
-                weights = w.wait if rule.percentile is None else \
-                    (w.wait > rule.limit + EPS).astype(float)
-                x[k] += np.bincount(idx, weights=weights,
-                                    minlength=L * HOURS)[:L * HOURS].reshape(L, HOURS)
+        """The sums one replication contributes to every lane-hour's judgement (compiled:
+        ``capacity.kernel``; the plain statement is ``testing.reference_capacity``)."""
+        n, x, stage_n = lane_hour_sums(
+            trace.lane, trace.entry, trace.start, inputs.arrival, float(plan.warmup),
+            float(plan.horizon), float(plan.run_end), self._stage_rules, self._rule_stage,
+            self._rule_mean, self._rule_limit, plan.n_lanes)
         return RepStats(n, x, self.stranded(plan, trace), stage_n)
 
     def _stats(self, roster: np.ndarray, keep_traces: bool
@@ -278,27 +271,11 @@ class Evaluator:
         return out
 
     def stranded(self, plan: Plan, trace: Trace) -> np.ndarray:
-        """bool[L, 24]: a lane with no server on duty in that hour while travellers wait in it."""
-        out = np.zeros((plan.n_lanes, HOURS), dtype=bool)
-        bins = int(math.ceil(plan.run_end / 60.0))
-        hours = hour_of_day(np.arange(bins) * 60.0)
-        for lane in np.flatnonzero((plan.roster == 0).any(axis=1)):
-            s = int(plan.lane_stage[lane])
-            here = trace.lane[s] == lane
-            entry, start = trace.entry[s][here], trace.start[s][here]
-            start = np.where(np.isnan(start), plan.run_end, start)
-            waits = start - entry > EPS
-            if not waits.any():
-                continue
-            closed = plan.roster[lane, hours] == 0  # [bins]
-            before = np.concatenate([[0], np.cumsum(closed)])  # closed bins before each bin
-            first = np.clip(np.floor(entry[waits] / 60.0).astype(np.int64), 0, bins - 1)
-            last = np.clip(np.ceil(start[waits] / 60.0).astype(np.int64) - 1, first, bins - 1)
-            hit = before[last + 1] - before[first] > 0
-            for a, b in zip(first[hit], last[hit], strict=True):
-                span = np.arange(a, b + 1)
-                out[lane, np.unique(hours[span[closed[span]]])] = True
-        return out
+        """bool[L, 24]: a lane with no server on duty in that hour while travellers wait in
+        it (``capacity.kernel.stranded_hours``)."""
+        return stranded_hours(trace.lane, trace.entry, trace.start,
+                              np.ascontiguousarray(plan.roster, dtype=np.int64),
+                              float(plan.run_end))
 
     def detection_rate(self, traces: list[Trace]) -> float:
         """Mean over replications of the low-variance ``detection_rate`` KPI (a share)."""
