@@ -323,17 +323,24 @@ def apply_override(data: dict[str, Any], assignment: str) -> dict[str, Any]:
 
 def set_path(data: dict[str, Any], parts: list[str], value: Any) -> dict[str, Any]:
     """Return a copy of ``data`` with the nested field ``parts`` set to ``value``."""
+    return set_paths(data, [(parts, value)])
+
+
+def set_paths(data: dict[str, Any], fields: list[tuple[list[str], Any]]) -> dict[str, Any]:
+    """Return a copy of ``data`` with each nested field ``parts`` of ``fields`` set to its
+    value, in order (one deep copy for all of them: a sweep point sets several)."""
     out = copy.deepcopy(data)
-    node = out
-    for i, part in enumerate(parts[:-1]):
-        nxt = node.get(part)
-        if nxt is None:
-            nxt = node[part] = {}
-        if not isinstance(nxt, dict):
-            where = ".".join(parts[: i + 1])
-            raise ScenarioError(f"cannot set {'.'.join(parts)}: {where} is not a mapping")
-        node = nxt
-    node[parts[-1]] = value
+    for parts, value in fields:
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            nxt = node.get(part)
+            if nxt is None:
+                nxt = node[part] = {}
+            if not isinstance(nxt, dict):
+                where = ".".join(parts[: i + 1])
+                raise ScenarioError(f"cannot set {'.'.join(parts)}: {where} is not a mapping")
+            node = nxt
+        node[parts[-1]] = value
     return out
 
 

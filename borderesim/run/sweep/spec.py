@@ -32,7 +32,14 @@ from typing import Any
 from ... import __version__
 from ...errors import ScenarioError
 from ...model.limits import MAX_REPLICATIONS
-from ...model.scenario import Scenario, load_scenario, read_yaml_mapping, set_path, validate
+from ...model.scenario import (
+    Scenario,
+    load_scenario,
+    read_yaml_mapping,
+    set_path,
+    set_paths,
+    validate,
+)
 from ..budget import check_replication
 
 SPEC_KEYS = ("scenario", "replications", "seed", "engine", "set", "grid", "sample")
@@ -106,10 +113,7 @@ class SweepSpec:
 
 def point_scenario(base: dict[str, Any], values: dict[str, Any]) -> Scenario:
     """Validate ``base`` with each dotted path of ``values`` set (as a Python object)."""
-    data = base
-    for path, value in values.items():
-        data = set_path(data, path.split("."), value)
-    return validate(data)
+    return validate(set_paths(base, [(path.split("."), value) for path, value in values.items()]))
 
 
 def _kind(values: list[Any]) -> str:
