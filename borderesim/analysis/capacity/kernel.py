@@ -11,7 +11,7 @@ traveller-sized masks and ``bincount`` passes of their plain statement,
 each lane-hour's sums are added in traveller order, as ``bincount`` adds them).
 
 Definitions are :mod:`borderesim.analysis.outcomes`' (counted, queued, wait with the
-drain cap's lower bound) and ``by_hour.hour_of_day``'s. Times are minutes.
+drain cap's lower bound) and ``by_hour.hour_of_day``'s (``overload.hour_at``). Times are minutes.
 """
 
 from __future__ import annotations
@@ -21,16 +21,11 @@ import math
 import numpy as np
 from numba import njit
 
-HOURS = 24
+from ..by_hour import HOURS
+from ..overload import hour_at
+
 EPS = 1e-9
 """As ``capacity.evaluate.EPS``: a wait is over a limit when above ``limit + EPS``."""
-
-
-@njit(cache=True)
-def _hour(t: float) -> int:  # pragma: no cover - compiled
-    """``by_hour.hour_of_day`` of one time ``t`` >= 0 (minutes); the clock hour's
-    remainder taken on integers (a float remainder costs several times more)."""
-    return int(math.floor(t / 60.0)) % HOURS
 
 
 @njit(cache=True)
@@ -61,7 +56,7 @@ def lane_hour_sums(lane, entry, start, arrival, warmup, horizon, run_end, stage_
             if not (t_in >= warmup and t_in < horizon):  # not counted
                 continue
             t_entry = entry[s, i]
-            h = _hour(t_entry)
+            h = hour_at(t_entry)
             stage_n[s, h] += 1.0
             if not stage_rules[s]:
                 continue
