@@ -8,7 +8,9 @@ each phase it prints the resident memory (``VmRSS``) before and after and the pe
 during the phase (``VmHWM``, reset before the phase by writing 5 to
 ``/proc/self/clear_refs``, Linux), with ``tracemalloc``'s peak beside it (it sees
 arrays allocated in compiled code too: numba allocates through Python's allocator; not
-the interpreter's own memory from before it started), and the phase's wall, user and
+the interpreter's own memory from before it started), the fresh memory the phase wrote
+(minor page faults times the page size: pages the kernel handed the process, each
+zeroed first, however often they were freed before), and the phase's wall, user and
 system seconds (system time is mostly the kernel handing the process fresh pages: on a
 virtual machine the first touch of fresh memory can cost more than the work; a
 replication runs without NumPy's huge-page advice, ``borderesim/run/pages.py``). Also
@@ -79,7 +81,8 @@ class Meter:
         r1 = resource.getrusage(resource.RUSAGE_SELF)
         self.rows.append((name, time.perf_counter() - t0, r1.ru_utime - r0.ru_utime,
                           r1.ru_stime - r0.ru_stime, before, _status("VmRSS"),
-                          _status("VmHWM"), tracemalloc.get_traced_memory()[1] / 2**20))
+                          _status("VmHWM"), tracemalloc.get_traced_memory()[1] / 2**20,
+                          (r1.ru_minflt - r0.ru_minflt) * resource.getpagesize() / 2**20))
         self.running = None
 
 
@@ -138,10 +141,10 @@ def main() -> None:
         n, kept = measured_run(scenario, plan, meter)
         print(f"run {run + 1}: {n:,} travellers simulated")
         print(f"  {'phase':11} {'wall s':>6} {'user s':>6} {'sys s':>6} {'RSS before':>11} "
-              f"{'RSS after':>10} {'peak RSS':>9} {'traced peak':>12}  (MB)")
-        for name, dt, user, sys_, before, after, hwm, traced in meter.rows:
+              f"{'RSS after':>10} {'peak RSS':>9} {'traced peak':>12} {'fresh':>6}  (MB)")
+        for name, dt, user, sys_, before, after, hwm, traced, fresh in meter.rows:
             print(f"  {name:11} {dt:6.2f} {user:6.2f} {sys_:6.2f} {before:11.0f} {after:10.0f} "
-                  f"{hwm:9.0f} {traced:12.0f}")
+                  f"{hwm:9.0f} {traced:12.0f} {fresh:6.0f}")
         print("  kept: " + ", ".join(f"{k} {v:.0f}" for k, v in kept.items() if v >= 1))
     print(f"ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
