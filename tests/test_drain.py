@@ -248,6 +248,8 @@ def test_per_traveller_records_leave_out_travellers_after_the_run():
      "targeting.referral_rate=0.3"],  # drained for hours, redrawn, then cut at the cap
     ["targeting={strategy: risk_score, auc: 0.8, threshold: 1, per_waiting: 0.05}"],
     # a queue-aware rule: its scores are per traveller
+    ["stages.secondary.servers=5", "targeting.strategy=random",
+     "targeting.referral_rate=0.15"],  # drained for many hours, redrawn once, below the cap
 ])
 def test_drawing_the_drain_as_needed_changes_nothing(overrides):
     from borderesim.analysis.metrics import replication_kpis
@@ -298,3 +300,31 @@ def test_the_run_says_when_fewer_checks_shortened_the_waits():
     assert queue.mean("queue_aware_spared") > 0
     assert any("queue-aware" in w and "unreferred" in w for w in queue.warnings)
     assert plain.mean("queue_aware_spared") == 0
+
+
+def test_a_retry_draws_the_drain_at_the_rate_counted_travellers_left():
+    """A secondary queue still long at the horizon: the first two hours of drain do not
+    suffice, and the retry draws far enough for the travellers still inside to leave at
+    the rate the others left during those hours (at least four times as many hours, whole
+    clock hours, at most the cap), so one retry does it where four-times-as-many needed
+    two (2 -> 8 -> 32 hours)."""
+    from borderesim.run import drain
+    from borderesim.run.engines import fast
+    from borderesim.run.sampling import sample
+
+    sc = load_scenario("scenarios/land_crossing.yaml", [
+        "stages.secondary.servers=5", "targeting.strategy=random",
+        "targeting.referral_rate=0.15"])
+    plan = make_plan(sc)
+    start = math.ceil(plan.horizon / 60) * 60
+    for r in range(3):
+        first = drain.first_until(plan)
+        inputs = sample(sc, plan, 3, r, until=first)
+        trace = fast.run(drain._drained(plan, first - plan.horizon), inputs)
+        assert drain.counted_inside(plan, inputs, trace)
+        until = drain.next_until(plan, first, inputs, trace)
+        assert start + 4 * (first - start) < until < plan.run_end and until % 60 == 0
+        again = sample(sc, plan, 3, r, until=until)
+        done = fast.run(drain._drained(plan, until - plan.horizon), again)
+        assert not drain.counted_inside(plan, again, done)
+        assert drain.next_until(plan, until, again, done) == plan.run_end  # capped

@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import replace as _replace
 
+import numpy as np
+
 from ..model.scenario import Scenario
 from .engines import Engine
 from .plan import Plan
@@ -21,7 +23,10 @@ from .sampling import Inputs, sample
 from .trace import Trace
 
 FIRST_HOURS = 2
-"""Clock hours of drain arrivals drawn at first; each retry draws four times as many."""
+"""Clock hours of drain arrivals drawn at first (:func:`next_until` for a retry)."""
+MARGIN = 1.5
+"""A retry's drain covers this many times the time the counted travellers still inside
+should need at the rate counted travellers left during the drain so far."""
 
 
 def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
@@ -31,20 +36,49 @@ def replay(scenario: Scenario, plan: Plan, engine: Engine, seed: int,
     The same as ``engine(plan, sample(scenario, plan, seed, replication))`` but cheaper:
     the drain's arrivals are drawn up to a few clock hours past the horizon, and the run
     is replayed with that as its end; only if a counted traveller is still inside then is
-    it redone with four times as many hours (up to ``plan.run_end``). Each traveller's
-    draws do not depend on how many are drawn (``sample``), and a run that ended with
-    every counted traveller gone handled nothing past that moment, so the result is the
-    full run's, minus travellers who would have arrived after it ended.
+    it redone with a longer drain (:func:`next_until`, up to ``plan.run_end``). Each
+    traveller's draws do not depend on how many are drawn (``sample``), and a run that
+    ended with every counted traveller gone handled nothing past that moment, so the
+    result is the full run's, minus travellers who would have arrived after it ended.
     """
-    hours = FIRST_HOURS
+    until = first_until(plan)
     while True:
-        until = min(plan.run_end, (math.ceil(plan.horizon / 60) + hours) * 60.0)
         inputs = sample(scenario, plan, seed, replication, until=until)
         trace = engine(_drained(plan, until - plan.horizon), inputs)
         if until >= plan.run_end or not counted_inside(plan, inputs, trace):
             return inputs, trace
+        until = next_until(plan, until, inputs, trace)
         del inputs, trace  # a retry holds one attempt at a time: the peak is one replication's
-        hours *= 4
+
+
+def _drain_end(plan: Plan, hours: float) -> float:
+    """Minutes: ``hours`` whole clock hours of drain past the horizon's clock hour, at most
+    the drain cap (``plan.run_end``)."""
+    return min(plan.run_end, (math.ceil(plan.horizon / 60) + math.ceil(hours)) * 60.0)
+
+
+def first_until(plan: Plan) -> float:
+    """How far (minutes) a replication's arrivals are drawn at first: :data:`FIRST_HOURS`
+    clock hours of drain."""
+    return _drain_end(plan, FIRST_HOURS)
+
+
+def next_until(plan: Plan, until: float, inputs: Inputs, trace: Trace) -> float:
+    """How far to draw the arrivals again when a counted traveller was still inside when a
+    run drawn up to ``until`` ended: four times as many clock hours of drain at least, and
+    enough for those still inside to leave at the rate counted travellers left during that
+    drain (times :data:`MARGIN`), so that one retry usually suffices; at most the cap. It
+    depends on this replication's own run only (a retry changes no result: ``replay``)."""
+    start = math.ceil(plan.horizon / 60) * 60.0
+    hours = 4 * max((until - start) / 60.0, 1.0)
+    lo, hi = inputs.arrival.searchsorted(plan.warmup), inputs.arrival.searchsorted(plan.horizon)
+    exit_ = trace.exit[lo:hi]
+    inside = int(np.isnan(exit_).sum())
+    left = int((exit_ >= plan.horizon).sum())  # NaN compares false
+    if left > 0:
+        need = inside * (until - plan.horizon) / left  # minutes at the rate they left
+        hours = max(hours, (until + MARGIN * need - start) / 60.0)
+    return _drain_end(plan, hours)
 
 
 def _drained(plan: Plan, drain: float) -> Plan:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ...model.scenario import Scenario
-from ...run.drain import FIRST_HOURS, counted_inside
+from ...run.drain import counted_inside, first_until, next_until
 from ...run.engines import get_engine
 from ...run.plan import Plan
 from ...run.sampling import Inputs, sample
@@ -163,7 +163,7 @@ class Evaluator:
 
     def ensure(self, replications: int) -> None:
         """Sample replications up to ``replications`` (never fewer than now)."""
-        first = min(self.plan.run_end, (math.ceil(self.plan.horizon / 60) + FIRST_HOURS) * 60.0)
+        first = first_until(self.plan)
         for r in range(len(self.inputs), int(replications)):
             self.inputs.append(sample(self.scenario, self.base, self.seed, r, until=first))
             self.until.append(first)
@@ -183,8 +183,7 @@ class Evaluator:
             trace = self.engine(plan, inputs)
             if self.until[r] >= self.plan.run_end or not counted_inside(plan, inputs, trace):
                 return plan, trace
-            hours = 4 * (self.until[r] - plan.horizon) / 60.0
-            self.until[r] = min(self.plan.run_end, plan.horizon + hours * 60.0)
+            self.until[r] = next_until(self.plan, self.until[r], inputs, trace)
             self.inputs[r] = sample(self.scenario, self.base, self.seed, r, until=self.until[r])
 
     def simulate(self, roster: np.ndarray) -> list[Trace]:
