@@ -71,8 +71,7 @@ def next_until(plan: Plan, until: float, inputs: Inputs, trace: Trace) -> float:
     depends on this replication's own run only (a retry changes no result: ``replay``)."""
     start = math.ceil(plan.horizon / 60) * 60.0
     hours = 4 * max((until - start) / 60.0, 1.0)
-    lo, hi = inputs.arrival.searchsorted(plan.warmup), inputs.arrival.searchsorted(plan.horizon)
-    exit_ = trace.exit[lo:hi]
+    exit_ = trace.exit[_counted(plan, inputs)]
     inside = int(np.isnan(exit_).sum())
     left = int((exit_ >= plan.horizon).sum())  # NaN compares false
     if left > 0:
@@ -96,13 +95,17 @@ def _drained(plan: Plan, drain: float) -> Plan:
     return made[drain]
 
 
-def counted_inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
-    """Whether a counted traveller (arrived in ``[warmup, horizon)``) was still inside
-    when the run ended. Arrivals are sorted, so the counted are one slice."""
+def _counted(plan: Plan, inputs: Inputs) -> slice:
+    """The counted travellers (arrived in ``[warmup, horizon)``): arrivals are sorted, so
+    they are one slice."""
     arrival = inputs.arrival
-    lo, hi = arrival.searchsorted(plan.warmup), arrival.searchsorted(plan.horizon)
+    return slice(int(arrival.searchsorted(plan.warmup)), int(arrival.searchsorted(plan.horizon)))
+
+
+def counted_inside(plan: Plan, inputs: Inputs, trace: Trace) -> bool:
+    """Whether a counted traveller was still inside when the run ended."""
     # exit times are finite or NaN: their sum is NaN exactly when one is (no temporary)
-    return math.isnan(trace.exit[lo:hi].sum())
+    return math.isnan(trace.exit[_counted(plan, inputs)].sum())
 
 
 def replayed_inputs(scenario: Scenario, plan: Plan, seed: int, replication: int,
