@@ -53,9 +53,8 @@ crossing 13 259 travellers, airport 54 800, cargo 2 689; the year 10.95 M, best 
   rows (84 -> 90 ms); a stage's start read only once its entry is known (84 -> 116
   ms). A fresh output array costs ~6 ms of page faults a call (88 MB) on the machine
   of those numbers, 30-50 ms on a later virtual machine; so ``replication_kpis`` gives
-  the four calls one buffer (``out``): the year's fresh memory 1 614 -> 1 365 MB, its
-  KPIs 1.50 -> 1.08 s (with the referral uniforms drawn in chunks,
-  ``targeting.base.Decision.at_random``; one run each, that machine).
+  the four calls one buffer (``out``): the fresh memory of the year's KPI phase 315 -> 150
+  MB (``experiments/year_memory.py``, alternating runs on that machine).
 
 Times are minutes. Sums run in traveller order; the occupancy integrals over the
 counted window are summed in chunks of ``outcomes.CHUNK`` travellers as
