@@ -135,13 +135,12 @@ class Evaluator:
         self.applies = np.array([[(r.percentile, r.limit) in self.lane_rules[lane]
                                   for lane in range(plan.n_lanes)] for r in self.rules],
                                 dtype=bool).reshape(len(self.rules), plan.n_lanes)
-        # what the compiled sums read (rep_stats): per stage, whether a rule applies to a
-        # lane of it, and per rule whether it does, on the mean or a count over its limit
+        # what the compiled sums read (rep_stats): per rule, whether it applies to a lane
+        # of each stage, and whether it is on the mean or a count over its limit
         self._rule_stage = np.array([[self.applies[k, plan.lanes_of(s)].any()
                                       for s in range(plan.n_stages)]
                                      for k in range(len(self.rules))],
                                     dtype=bool).reshape(len(self.rules), plan.n_stages)
-        self._stage_rules = np.ascontiguousarray(self._rule_stage.any(axis=0))
         self._rule_mean = np.array([r.percentile is None for r in self.rules], dtype=bool)
         self._rule_limit = np.array([r.limit for r in self.rules], dtype=np.float64)
         self.evaluations = 0
@@ -197,7 +196,7 @@ class Evaluator:
         ``capacity.kernel``; the plain statement is ``testing.reference_capacity``)."""
         n, x, stage_n = lane_hour_sums(
             trace.lane, trace.entry, trace.start, inputs.arrival, float(plan.warmup),
-            float(plan.horizon), float(plan.run_end), self._stage_rules, self._rule_stage,
+            float(plan.horizon), float(plan.run_end), self._rule_stage,
             self._rule_mean, self._rule_limit, plan.n_lanes)
         return RepStats(n, x, self.stranded(plan, trace), stage_n)
 

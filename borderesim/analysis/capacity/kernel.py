@@ -11,7 +11,8 @@ traveller-sized masks and ``bincount`` passes of their plain statement,
 each lane-hour's sums are added in traveller order, as ``bincount`` adds them).
 
 Definitions are :mod:`borderesim.analysis.outcomes`' (counted, queued, wait with the
-drain cap's lower bound) and ``by_hour.hour_of_day``'s (``overload.hour_at``). Times are minutes.
+drain cap's lower bound) and ``by_hour.hour_of_day``'s (``overload.hour_at``). Times are
+minutes.
 """
 
 from __future__ import annotations
@@ -25,19 +26,19 @@ from ..by_hour import HOURS
 from ..overload import hour_at
 
 EPS = 1e-9
-"""As ``capacity.evaluate.EPS``: a wait is over a limit when above ``limit + EPS``."""
+"""A wait is over a limit when above ``limit + EPS`` (minutes; the capacity search's)."""
 
 
 @njit(cache=True)
-def lane_hour_sums(lane, entry, start, arrival, warmup, horizon, run_end, stage_rules,
-                   rule_stage, rule_mean, rule_limit, n_lanes):  # pragma: no cover
+def lane_hour_sums(lane, entry, start, arrival, warmup, horizon, run_end, rule_stage,
+                   rule_mean, rule_limit, n_lanes):  # pragma: no cover
     """``(n, x, stage_n)`` of ``capacity.evaluate.RepStats`` for one replication.
 
     ``lane``/``entry``/``start``: the trace's [S, n] rows (``lane`` of any integer type),
     ``arrival`` float64[n]; the counted window ``[warmup, horizon)``, ``run_end`` (the
-    begin of a wait still open when the run ended). ``stage_rules[s]``: some rule applies
-    to a lane of stage ``s`` (its lanes' ``n`` are summed), ``rule_stage[k, s]``: rule ``k``
-    applies to a lane of stage ``s`` (its ``x[k]`` is summed there), ``rule_mean[k]``:
+    begin of a wait still open when the run ended). ``rule_stage[k, s]``: rule ``k``
+    applies to a lane of stage ``s`` (its ``x[k]`` is summed there; the stage's lanes'
+    ``n`` when some rule does), ``rule_mean[k]``:
     rule ``k`` is on the mean wait (``x`` sums waits) or else a percentile (``x`` counts
     waits above ``rule_limit[k] + EPS``). Per counted traveller who queued at stage
     ``s`` (lane ``l``, entering in hour of day ``h``, waiting ``w``): ``stage_n[s, h]``
@@ -48,6 +49,9 @@ def lane_hour_sums(lane, entry, start, arrival, warmup, horizon, run_end, stage_
     x = np.zeros((n_rules, n_lanes, HOURS))
     stage_n = np.zeros((n_stages, HOURS))
     for s in range(n_stages):
+        ruled = False  # some rule applies to a lane of the stage
+        for k in range(n_rules):
+            ruled |= rule_stage[k, s]
         for i in range(size):
             ln = lane[s, i]
             if ln < 0:  # not queued here
@@ -58,7 +62,7 @@ def lane_hour_sums(lane, entry, start, arrival, warmup, horizon, run_end, stage_
             t_entry = entry[s, i]
             h = hour_at(t_entry)
             stage_n[s, h] += 1.0
-            if not stage_rules[s]:
+            if not ruled:
                 continue
             n[ln, h] += 1.0
             begin = start[s, i]
