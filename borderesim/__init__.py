@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__version__ = "0.2.1"
+__version__ = "0.3.0"
 
 from .errors import ScenarioError  # noqa: E402
 from .model.scenario import Scenario, load_scenario  # noqa: E402

@@ -120,6 +120,37 @@ def test_only_what_can_be_used_is_drawn(demo):
     assert inp.dynamic is not None and not np.isnan(inp.service[2]).any()
 
 
+def test_a_stages_lanes_share_each_travellers_draw(demo):
+    """Since 0.3.0 a stage's lanes draw from one stream (``service.<stage>``): a
+    traveller two lanes admit gets the same time in lanes of the same distribution and
+    the same normal in lognormal lanes (comonotone: slow in one, slow in the other), so
+    which lane a roster sends them to changes only the lane's law. A gamma lane draws
+    from ``service.<stage>.gamma``, apart. Each lane keeps its own law."""
+    lognormal = {"distribution": "lognormal", "mean": 1, "cv": 0.5}
+    demo["stages"]["primary"] = {"lanes": {
+        "a": {"servers": 4, "service": lognormal},
+        "b": {"servers": 4, "service": lognormal},
+        "c": {"classes": ["resident"], "servers": 4,
+              "service": {"distribution": "lognormal", "mean": 3, "cv": 1.2}},
+        "d": {"classes": ["resident"], "servers": 4,
+              "service": {"distribution": "gamma", "mean": 1, "cv": 0.5}}}}
+    sc = load_scenario(demo)
+    inp = sample(sc, make_plan(sc), 3, 0)
+    resident = inp.cls == 0
+    np.testing.assert_array_equal(inp.service[0], inp.service[1])
+
+    def normal(lane: int, mean: float, cv: float) -> np.ndarray:
+        sigma2 = np.log1p(cv**2)
+        return (np.log(inp.service[lane, resident]) - np.log(mean) + sigma2 / 2) / np.sqrt(sigma2)
+
+    np.testing.assert_allclose(normal(2, 3, 1.2), normal(0, 1, 0.5), rtol=1e-9, atol=1e-9)
+    z = normal(2, 3, 1.2)
+    assert abs(z.mean()) < 5 / np.sqrt(len(z)) and abs(z.std() - 1) < 0.05
+    gamma = inp.service[3, resident]
+    assert abs(np.corrcoef(np.log(gamma), z)[0, 1]) < 5 / np.sqrt(len(z))  # apart
+    assert abs(gamma.mean() - 1) < 5 * 0.5 / np.sqrt(len(gamma))
+
+
 def test_a_surge_leaves_the_profile_travellers_alone(demo):
     """A surge's travellers come from their own counter group: the profile's travellers
     are drawn exactly as without it, and merged in by arrival time."""

@@ -3,19 +3,17 @@
 
 The vectorised Philox blocks are the scalar :func:`philox.block`'s, bit for bit; a
 lane's service times filled for the travellers drawn for only (chunked, every lane and
-stage in one compiled call) are each :func:`philox.service_of` draw; and the inputs of
-a few example replications are pinned as they were drawn before (borderesim 0.2.0's
-streams): their arrival times, classes, threats, detections and referrals bit for bit,
-which service times are drawn, and each lane's total service time (to 1e-12: the pins
-were drawn by 0.2.0, which exponentiated lognormal times with ``np.exp``; on a processor
-with AVX-512 that is NumPy's own routine and may differ from the C library's ``exp``,
-which 0.2.1 uses, in the last bit).
+stage in one compiled call, the lanes of a stage sharing its stream) are each
+:func:`philox.service_of` draw; and the inputs of a few example replications are
+pinned as borderesim 0.3.0 draws them: their arrival times, classes, threats,
+detections and referrals bit for bit (unchanged since 0.2.0), which service times are
+drawn, and each lane's total service time (to 1e-12: a total is NumPy's sum, whose
+order may depend on the processor's vector width).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,7 @@ from borderesim.model.distributions import (
     UNIFORM,
 )
 from borderesim.model.scenario import load_scenario
-from borderesim.run import budget, philox
+from borderesim.run import budget, philox, vexp
 from borderesim.run.plan import make_plan
 from borderesim.run.sampling import sample
 
@@ -44,18 +42,19 @@ QUEUE_AWARE = ["targeting.strategy=risk_score", "targeting.auc=0.85",
                "targeting.referral_rate=0.03", "targeting.per_waiting=0.1"]
 PINNED = [
     ("land_crossing.yaml", [], 0, "1045376eb1641150",
-     [3164.744485849121, 13328.64614777725, 4439.813974175604]),
+     [3183.8211149425606, 13258.698677302016, 4479.020998840214]),
     ("land_crossing.yaml", [], 3, "e92bd7bc4bb0d589",
-     [3250.5193422397965, 13231.258096397603, 4125.011571464835]),
+     [3253.580811582773, 13271.415626146194, 4191.609918396329]),
     ("airport_shock.yaml", [], 1, "90ac13e66e849393",
-     [2879.7719306426793, 8347.779236109502, 8152.857523494633, 1818.3370486896335]),
+     [2868.5923271778584, 8360.758764288443, 8088.661509599479, 1989.7442905266312]),
     ("cargo_terminal.yaml", [], 2, "80d8b98755c6f48b",
-     [4425.2947962800645, 3324.5060453219703, 3730.5322527893486]),
+     [4469.686484912059, 3304.2429569437554, 3685.110925147139]),
     ("land_crossing.yaml", QUEUE_AWARE, 1, "7b9961a7894b790b",
-     [3201.085149485009, 13386.421525177275, 132811.66758527336]),
+     [3185.88616807567, 13374.932561631813, 134593.6547413546]),
 ]
 """Scenario, overrides, replication; digest of the exact arrays; each lane's total
-service time (minutes), as drawn by the sampler before it was made faster."""
+service time (minutes), as drawn by 0.3.0 (the digests as 0.2.0 drew them: only the
+service times changed, a stage's lanes sharing its stream)."""
 
 
 def _digest(inputs) -> str:
@@ -97,47 +96,50 @@ def test_vectorised_blocks_are_philox_bit_for_bit():
         assert tuple(out[4 * b:4 * b + 4]) == philox.block(c, sid, np.uint64(0), G, k0, k1)
 
 
-def test_fill_lanes_stays_in_its_scratch_arrays():
+def test_fill_stage_stays_in_its_scratch_arrays():
     """The chunked fill, compiled with bounds checks, on referred travellers far apart
-    (one block each: as many blocks as draws in a chunk) and on every traveller, for two
-    lanes admitting the same travellers (made together)."""
-    checked = njit(boundscheck=True)(philox.fill_lanes.py_func)
+    (one block each: as many blocks as draws in a chunk) and on every traveller, for
+    three lanes on one stream: one admitting every class, one a class of two (listed),
+    a lognormal among them (its normals made once)."""
+    checked = njit(boundscheck=True)(philox.fill_stage.py_func)
     n = 3 * philox.CHUNK + 5
-    cls = np.zeros(n, dtype=np.int8)
+    cls = (np.arange(n) % 2).astype(np.int8)
     among = np.arange(0, n, 3)  # > CHUNK of them, in more than CHUNK / 4 blocks
-    admits = np.array([True])
-    kinds = np.array([LOGNORMAL, EXPONENTIAL])
-    pars = np.array([[0.1, 0.7], [1.0, 0.0]])
-    sids = np.array([philox.stream_id("service.x"), philox.stream_id("service.y")],
-                    dtype=np.uint64)
+    admits = np.array([[True, True], [False, True], [True, True]])
+    kinds = np.array([LOGNORMAL, EXPONENTIAL, LOGNORMAL])
+    pars = np.array([[0.1, 0.7], [1.0, 0.0], [0.3, 0.2]])
     for only_among in (True, False):
-        out = np.zeros((2, n))
-        checked(kinds, pars, np.array([2, 1]), sids, G, *KEY, admits, cls, among, only_among,
-                out, *philox.scratch())
+        out = np.zeros((3, n))
+        checked(kinds, pars, np.array([2, 1, 2]), philox.stream_id("service.x"), G, *KEY,
+                admits, cls, among, only_among, out, *philox.scratch())
         drawn = among if only_among else np.arange(n)
-        assert np.isfinite(out[:, drawn]).all()
-        assert np.isnan(np.delete(out, drawn, axis=1)).all()
+        for lane in range(3):
+            mine = drawn[admits[lane][cls[drawn]]]
+            assert np.isfinite(out[lane, mine]).all()
+            assert np.isnan(np.delete(out[lane], mine)).all()
 
 
-LANES = [  # kind, params, admitted classes, referred only
-    (LOGNORMAL, [0.3, 0.5], [True, True, True], False),  # every traveller
-    (LOGNORMAL, [-0.2, 0.9], [False, True, False], False),  # one class in three
-    (EXPONENTIAL, [0.7], [False, True, False], False),  # the same class: made together
-    (GAMMA, [1.5, 0.5], [False, True, False], False),
-    (LOGNORMAL, [0.0, 1.2], [True, False, True], True),  # referred, two classes
-    (GAMMA, [0.4, 3.0], [True, True, True], True),  # shape below 1, referred
-    (GAMMA, [2.8, 1.5], [True, False, True], False),
-    (EXPONENTIAL, [2.0], [True, True, False], False),
-    (DETERMINISTIC, [1.25], [True, True, True], False),
-    (UNIFORM, [0.5, 2.5], [False, False, True], False),
-    (TRIANGULAR, [1.0, 1.5, 4.0], [True, True, True], True),
-    (EMPIRICAL, [1.0, 2.0, 3.5, 8.0], [True, False, False], False),
+LANES = [  # kind, params, admitted classes, referred only, stage (lanes on one stream)
+    (LOGNORMAL, [0.3, 0.5], [True, True, True], False, "a"),  # every traveller
+    (LOGNORMAL, [-0.2, 0.9], [False, True, False], False, "a"),  # one class in three
+    (EXPONENTIAL, [0.7], [False, True, False], False, "a"),  # the stage's word as well
+    (GAMMA, [1.5, 0.5], [False, True, False], False, "a.gamma"),
+    (LOGNORMAL, [0.0, 1.2], [True, False, True], True, "b"),  # referred, two classes
+    (GAMMA, [0.4, 3.0], [True, True, True], True, "b.gamma"),  # shape below 1, referred
+    (GAMMA, [2.8, 1.5], [True, False, True], False, "c.gamma"),
+    (EXPONENTIAL, [2.0], [True, True, False], False, "d"),
+    (DETERMINISTIC, [1.25], [True, True, True], False, "d"),
+    (UNIFORM, [0.5, 2.5], [False, False, True], False, "d"),
+    (LOGNORMAL, [0.5, 0.3], [False, False, True], False, "d"),  # no class in common
+    (TRIANGULAR, [1.0, 1.5, 4.0], [True, True, True], True, "e"),
+    (EMPIRICAL, [1.0, 2.0, 3.5, 8.0], [True, False, False], False, "f"),
+    (LOGNORMAL, [0.2, 0.4], [False, True, True], False, "f"),  # every class between them
 ]
 
 
 def _reference(kind, par, admits, referred_only, everyone, cls, refer, sid):
     """Each drawn service time by :func:`philox.service_of` (a lognormal's from its word's
-    ziggurat normal and ``math.exp``)."""
+    ziggurat normal and :func:`vexp.exp_of`)."""
     k0, k1 = KEY
     out = np.full(len(cls), np.nan)
     for i in range(len(cls)):
@@ -145,7 +147,7 @@ def _reference(kind, par, admits, referred_only, everyone, cls, refer, sid):
             if kind == LOGNORMAL:
                 x = np.uint64(philox.word(i, sid, G, k0, k1))
                 z = philox.ziggurat(x, i, sid, G, k0, k1)
-                out[i] = math.exp(par[0] + par[1] * z)
+                out[i] = vexp.exp_of(par[0] + par[1] * z)
             else:
                 out[i] = philox.service_of(kind, par, i, sid, G, k0, k1)
     return out
@@ -162,16 +164,16 @@ def test_fill_group_draws_each_time_as_service_of(everyone, cls_type):
     cls = rng.choice(3, size=n, p=[0.3, 0.5, 0.2]).astype(cls_type)
     refer = rng.random(n) < 0.7  # > CHUNK referred: the referred list spans chunks
     threat = rng.random(n) < 0.05
-    width = max(len(p) for _, p, _, _ in LANES)
+    width = max(len(lane[1]) for lane in LANES)
     pars = np.zeros((len(LANES), width))
-    for lane, (_, p, _, _) in enumerate(LANES):
+    for lane, (_, p, _, _, _) in enumerate(LANES):
         pars[lane, :len(p)] = p
-    kinds = np.array([k for k, _, _, _ in LANES], dtype=np.int64)
-    sizes = np.array([len(p) for _, p, _, _ in LANES], dtype=np.int64)
-    sids = np.array([philox.stream_id(f"service.s.{lane}") for lane in range(len(LANES))],
+    kinds = np.array([lane[0] for lane in LANES], dtype=np.int64)
+    sizes = np.array([len(lane[1]) for lane in LANES], dtype=np.int64)
+    sids = np.array([philox.stream_id(f"service.{lane[4]}") for lane in LANES],
                     dtype=np.uint64)
-    eligible = np.array([a for _, _, a, _ in LANES], dtype=bool)
-    referred_only = np.array([r for _, _, _, r in LANES], dtype=bool)
+    eligible = np.array([lane[2] for lane in LANES], dtype=bool)
+    referred_only = np.array([lane[3] for lane in LANES], dtype=bool)
     detect_p = np.array([0.3, 0.9])
     detect_sids = np.array([philox.stream_id("detect.a"), philox.stream_id("detect.b")],
                            dtype=np.uint64)
@@ -179,7 +181,7 @@ def test_fill_group_draws_each_time_as_service_of(everyone, cls_type):
     caught = np.zeros((2, n), dtype=bool)
     philox.fill_group(kinds, pars, sizes, sids, G, *KEY, eligible, cls, refer, referred_only,
                       everyone, service, detect_p, detect_sids, threat, caught)
-    for lane, (kind, p, admits, only) in enumerate(LANES):
+    for lane, (kind, p, admits, only, _) in enumerate(LANES):
         want = _reference(kind, np.array(p), admits, only, everyone, cls, refer, sids[lane])
         np.testing.assert_array_equal(service[lane], want, err_msg=f"lane {lane}")
     for s in range(2):

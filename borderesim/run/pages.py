@@ -1,4 +1,5 @@
-"""How a replication's arrays get their memory: small pages, not NumPy's huge-page advice.
+"""How a replication's arrays get their memory: small pages, not NumPy's huge-page advice,
+and freed memory kept for the next replication.
 
 On Linux NumPy asks the kernel for transparent huge pages (``madvise(MADV_HUGEPAGE)``) on
 every array of 4 MB or more. A replication writes each of its big arrays once or twice
@@ -29,10 +30,29 @@ NumPy's setting after. A user who sets NumPy's own switch, the environment varia
 ``NUMPY_MADVISE_HUGEPAGE`` (``1`` keeps huge pages), is left NumPy's choice.
 Arrays under 4 MB (a 72-hour run of the example scenarios) never get the advice, so
 for them nothing changes.
+
+**Freed memory kept** (:func:`keep_freed_memory`, since 0.3.0). glibc's ``malloc``
+serves a block over its *mmap threshold* with fresh pages from the kernel and gives
+them back when it is freed, and trims the top of its heap once more than its *trim
+threshold* is free there; both thresholds start at 128 kB and rise by themselves only
+partly. So each replication of the airport example (72 h, arrays of a few hundred kB
+to 1 MB) took about 1 580 fresh pages (6 MB) from the kernel, one page fault each,
+which on this workplace's virtual machines cost 0-6 ms of a 13-ms replication
+(``python experiments/year_memory.py`` counts them; alternating runs of the airport's
+72 hours with and without: 1 577 faults and 13.5-18.7 ms against none and 12.5-13.2
+ms). The first :func:`sampling.sample <borderesim.run.sampling.sample>` of a process
+sets the mmap threshold to glibc's largest (32 MB) and the trim threshold to
+:data:`TRIM` (``mallopt``), so blocks up to 32 MB come from the heap and up to
+:data:`TRIM` of freed heap stays with the process for the next replication instead of
+going back to the kernel: a process's memory stays near its peak while it runs (larger
+arrays, a year's, are still returned at once). Not done when ``malloc`` is not glibc's,
+when the user set glibc's own ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or
+``GLIBC_TUNABLES``, or with ``BORDERESIM_KEEP_MEMORY=0``.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -68,3 +88,32 @@ def small_pages() -> Iterator[None]:
         yield
     finally:
         switch(before)
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+MMAP_THRESHOLD = 32 << 20
+"""glibc's largest mmap threshold on 64-bit (``DEFAULT_MMAP_THRESHOLD_MAX``)."""
+TRIM = 256 << 20
+"""Freed heap memory a process keeps (bytes)."""
+KEEP = "BORDERESIM_KEEP_MEMORY"
+_GLIBC_OWN = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+_kept: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Keep freed memory for the next replication (module docstring), once per process;
+    whether it is kept. A no-op after the first call."""
+    global _kept
+    if _kept is None:
+        _kept = False
+        if os.environ.get(KEEP, "1") != "0" and not any(v in os.environ for v in _GLIBC_OWN):
+            _kept = _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(M_TRIM_THRESHOLD, TRIM)
+    return _kept
+
+
+def _mallopt(param: int, value: int) -> bool:
+    """glibc's ``mallopt(param, value)``; False where there is no such function."""
+    try:  # the process's own symbols: the C library it runs on
+        return bool(ctypes.CDLL(None).mallopt(ctypes.c_int(param), ctypes.c_int(value)))
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        return False

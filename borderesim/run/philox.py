@@ -20,10 +20,11 @@ Speed (the same words and variates): many blocks at once are made with the round
 written out and the 64 x 64-bit products from 32-bit halves (:func:`blocks_from`,
 :func:`blocks_at`), which the compiler vectorises (about 7 ns a block against 13 for
 :func:`block` one at a time). :func:`travellers` makes every traveller's block that
-way; :func:`fill_group` fills a group's service times (:func:`fill_lanes`), a chunk of
+way; :func:`fill_group` fills a group's service times (:func:`fill_stage`), a chunk of
 travellers at a time, drawing only for those a lane admits (indices gathered without
-branching on the class, once for consecutive lanes admitting the same travellers, and
-their distinct blocks made at once), and the stages' detections, in one compiled call.
+branching on the class, and their distinct blocks made at once), a stage's word and
+lognormal normal once for all its lanes (they share the stage's stream), and the stages'
+detections, in one compiled call.
 
 Variates:
 
@@ -33,9 +34,9 @@ Variates:
   ziggurat (exact; :func:`ziggurat`), one word kept about 99 % of the time, a
   rejected point retried with block ``(i, stream, attempt, group)``, attempt = 1, 2,
   ... (the exact inverse CDF below costs about three times as much); a lognormal
-  time is ``exp(mu + sigma z)`` by the C library's ``exp`` (before 0.2.1, NumPy's
-  ``np.exp``, which on a processor with AVX-512 is its own vectorised routine and may
-  differ from it in the last bit);
+  time is ``exp(mu + sigma z)`` by :mod:`borderesim.run.vexp` (since 0.3.0: vectorised,
+  within 1 ulp, the same bits on every machine; 0.2.1 used the C library's ``exp``,
+  0.2.0 NumPy's ``np.exp``, which on a processor with AVX-512 is its own routine);
 * exponential: ``-ln(1 - u)``;
 * gamma: Marsaglia and Tsang (2000), one block per attempt (attempt ``k`` = 0, 1, ...
   in counter word ``c2``): the normal from word 0 by the exact inverse normal CDF
@@ -69,6 +70,7 @@ from ..model.distributions import (
     TRIANGULAR,
     UNIFORM,
 )
+from .vexp import exp_into, exp_of
 
 M0 = np.uint64(0xD2E7470EE14C6C93)
 M1 = np.uint64(0xCA5A826395121157)
@@ -405,7 +407,7 @@ def _one_word(kind: int, par: np.ndarray, x: np.uint64, i: int, sid: np.uint64,
     """Service time (minutes) of draw ``i`` from its word ``x`` for every kind but
     ``GAMMA``."""
     if kind == LOGNORMAL:  # par: mu, sigma of the log
-        return math.exp(par[0] + par[1] * ziggurat(x, i, sid, group, k0, k1))
+        return exp_of(par[0] + par[1] * ziggurat(x, i, sid, group, k0, k1))
     if kind == DETERMINISTIC:  # par: the time
         return par[0]
     u = unit(x)
@@ -453,71 +455,81 @@ def _caught(p: float, sid: np.uint64, group: np.uint64, k0: np.uint64, k1: np.ui
 
 CHUNK = 4096
 """Travellers a lane's service times are filled for at a time (a multiple of 4): the
-scratch arrays of :func:`fill_lanes` (:func:`scratch`) stay small and in cache. Their
+scratch arrays of :func:`fill_stage` (:func:`scratch`) stay small and in cache. Their
 words lie in at most ``CHUNK`` distinct blocks (one each when they are far apart)."""
 _NO_INDEX = np.empty(0, dtype=np.int64)
 
 
 @njit(cache=True)
 def scratch() -> tuple[np.ndarray, ...]:
-    """Scratch arrays of :func:`fill_lanes`: draw indices, their words' places in the
-    blocks made, block counters, block words, values, draws redone."""
+    """Scratch arrays of :func:`fill_stage`: draw indices, their words' places in the
+    blocks made, block counters, block words, normals, draws redone, draws a lane keeps,
+    and three for a lognormal lane's logarithms, times and :func:`vexp.exp_into`."""
     return (np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK, dtype=np.int64),
             np.empty(CHUNK + 1, dtype=np.uint64), np.empty(4 * CHUNK + 4, dtype=np.uint64),
-            np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64))
+            np.empty(CHUNK), np.empty(CHUNK, dtype=np.int64), np.empty(CHUNK, dtype=np.int64),
+            np.empty(CHUNK), np.empty(CHUNK), np.empty(CHUNK))
 
 
 @njit(cache=True)
-def _variates(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
-              k1: np.uint64, idx: np.ndarray, at: np.ndarray, m: int, words: np.ndarray,
-              values: np.ndarray, redo_t: np.ndarray) -> None:
-    """``values[t]`` = the variate of draw ``idx[t]`` from its word ``words[at[t]]``,
-    ``t < m`` (``redo_t``: scratch, ``m`` integers). A ``LOGNORMAL`` normal is the
-    ziggurat's (:func:`ziggurat`): its first test, which keeps about 99 % of the points,
-    made for every draw without branching, then the other points redrawn one by one, then
-    every logarithm exponentiated (``math.exp``, the C library's ``exp``: only the times
-    drawn, not the NaN of travellers a lane skips)."""
-    if kind == LOGNORMAL:  # par: mu, sigma of the log
-        mu, sigma = par[0], par[1]
-        redo = 0
-        for t in range(m):  # the first test, without branching; redo_t[:redo]: the others
-            x = words[np.uint64(at[t])]  # unsigned indices: not wrapped
-            k = x & np.uint64(255)
-            steps = x >> np.uint64(12)
-            z = float(steps) * ZIG_W[k]
-            values[t] = mu + sigma * (-z if (x >> np.uint64(8)) & np.uint64(1) else z)
-            redo_t[redo] = t
-            redo += steps >= ZIG_INNER[k]
-        for r in range(redo):
-            t = redo_t[r]
-            values[t] = mu + sigma * ziggurat(words[at[t]], idx[t], sid, group, k0, k1)
-        for t in range(m):
-            values[t] = math.exp(values[t])
-        return
-    for t in range(m):
-        values[t] = _one_word(kind, par, words[at[t]], idx[t], sid, group, k0, k1)
+def _normals(sid: np.uint64, group: np.uint64, k0: np.uint64, k1: np.uint64, idx: np.ndarray,
+             at: np.ndarray, m: int, words: np.ndarray, normals: np.ndarray,
+             redo_t: np.ndarray) -> None:
+    """``normals[t]`` = the :func:`ziggurat` normal of draw ``idx[t]`` from its word
+    ``words[at[t]]``, ``t < m`` (``redo_t``: scratch, ``m`` integers): the ziggurat's
+    first test, which keeps about 99 % of the points, made for every draw without
+    branching, then the other points redrawn one by one."""
+    redo = 0
+    for t in range(m):  # the first test, without branching; redo_t[:redo]: the others
+        x = words[np.uint64(at[t])]  # unsigned indices: not wrapped
+        k = x & np.uint64(255)
+        steps = x >> np.uint64(12)
+        z = float(steps) * ZIG_W[k]
+        normals[t] = -z if (x >> np.uint64(8)) & np.uint64(1) else z
+        redo_t[redo] = t
+        redo += steps >= ZIG_INNER[k]
+    for r in range(redo):
+        t = redo_t[r]
+        normals[t] = ziggurat(words[at[t]], idx[t], sid, group, k0, k1)
 
 
 @njit(cache=True)
-def fill_lanes(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.ndarray,
+def fill_stage(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sid: np.uint64,
                group: np.uint64, k0: np.uint64, k1: np.uint64, admits: np.ndarray,
                cls: np.ndarray, among: np.ndarray, only_among: bool, out: np.ndarray,
                idx: np.ndarray, at: np.ndarray, counters: np.ndarray, words: np.ndarray,
-               values: np.ndarray, redo_t: np.ndarray) -> None:
-    """``out[r, i]`` = :func:`service_of` draw ``i`` of lane ``r`` (distribution
-    ``kinds[r]`` with parameters ``pars[r, :sizes[r]]``, stream ``sids[r]``) for each
-    traveller ``i`` with ``admits[cls[i]]`` (and, if ``only_among``, listed in the
-    increasing indices ``among``); NaN for the others. The lanes admit the same
-    travellers. ``idx`` to ``redo_t``: scratch arrays (:func:`scratch`).
+               normals: np.ndarray, redo_t: np.ndarray, keep: np.ndarray, args: np.ndarray,
+               values: np.ndarray, spare: np.ndarray) -> None:
+    """``out[r, i]`` = :func:`service_of` draw ``i`` of stream ``sid`` for lane ``r``
+    (distribution ``kinds[r]`` with parameters ``pars[r, :sizes[r]]``) for each
+    traveller ``i`` with ``admits[r, cls[i]]`` (and, if ``only_among``, listed in the
+    increasing indices ``among``); NaN for the others. The lanes share the stream (a
+    stage's): a traveller's word, and a lognormal's normal, are made once for all of
+    them. ``idx`` to ``keep``: scratch arrays (:func:`scratch`).
 
-    :data:`CHUNK` travellers at a time: the indices of those drawn for (without
-    branching on their class) and the distinct blocks their words lie in, once for all
-    the lanes; then per lane those blocks in one vectorised pass (:func:`blocks_at`) and
-    the variates (:func:`_variates`)."""
+    :data:`CHUNK` travellers at a time: the indices of those some lane admits (without
+    branching on their class) and the distinct blocks their words lie in (consecutive
+    when every traveller is drawn, :func:`blocks_from`, else :func:`blocks_at`), the
+    normals (:func:`_normals`) if a lane is lognormal, then each lane's times: every
+    drawn one when the lane admits all of them, else those it admits, listed without
+    branching. A lognormal time is ``exp(mu + sigma z)`` (``math.exp``, the C library's
+    ``exp``), for the times drawn only; ``GAMMA`` lanes draw their blocks one by one."""
+    n_lanes, n_classes = admits.shape
+    union = np.zeros(n_classes, dtype=np.bool_)
+    for r in range(n_lanes):
+        union |= admits[r]
+    covers = np.ones(n_lanes, dtype=np.bool_)  # lane r admits every class drawn
+    for r in range(n_lanes):
+        for c in range(n_classes):
+            covers[r] &= admits[r, c] or not union[c]
     every = not only_among
-    for c in range(len(admits)):
-        every &= admits[c]
-    if only_among:  # else NaN is written chunk by chunk, where the lanes skip travellers
+    for c in range(n_classes):
+        every &= union[c]
+    one_word = lognormal = False
+    for r in range(n_lanes):
+        one_word |= kinds[r] != GAMMA
+        lognormal |= kinds[r] == LOGNORMAL
+    if only_among:  # else NaN is written chunk by chunk, where a lane skips travellers
         out[:, :] = np.nan
     total = len(among) if only_among else out.shape[1]
     for lo in range(0, total, CHUNK):
@@ -532,38 +544,66 @@ def fill_lanes(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
             for t in range(lo, hi):
                 i = among[t]
                 idx[m] = i
-                m += admits[np.uint64(cls[i])]  # (an unsigned index is not wrapped)
+                m += union[np.uint64(cls[i])]  # (an unsigned index is not wrapped)
         else:
             for i in range(lo, hi):
                 idx[m] = i
-                m += admits[np.uint64(cls[i])]
-            out[:, lo:hi] = np.nan
+                m += union[np.uint64(cls[i])]
+        if not only_among:
+            for r in range(n_lanes):
+                if not (every and covers[r]):
+                    out[r, lo:hi] = np.nan
         if m == 0:
             continue
-        nb = 0
-        if not every:
-            last = -1
-            for t in range(m):  # idx is increasing: distinct blocks are consecutive
-                i = idx[t]
-                counters[nb] = np.uint64(i >> 2)
-                nb += (i >> 2) != last
-                last = i >> 2
-                at[t] = 4 * (nb - 1) + (i & 3)
-        for r in range(len(kinds)):
-            kind, par, sid = kinds[r], pars[r, :sizes[r]], sids[r]
-            if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
-                for t in range(m):
-                    i = idx[t]
-                    out[r, i] = gamma(par[0], i, sid, group, k0, k1) * par[1]
-            elif every:
+        if one_word:
+            if every:
                 blocks_from(lo >> 2, (m + 3) >> 2, sid, ZERO, group, k0, k1, words)
-                _variates(kind, par, sid, group, k0, k1, idx, at, m, words, out[r, lo:hi],
-                          redo_t)
             else:
+                nb = 0
+                last = -1
+                for t in range(m):  # idx is increasing: distinct blocks are consecutive
+                    i = idx[t]
+                    counters[nb] = np.uint64(i >> 2)
+                    nb += (i >> 2) != last
+                    last = i >> 2
+                    at[t] = 4 * (nb - 1) + (i & 3)
                 blocks_at(counters, nb, sid, ZERO, group, k0, k1, words)
-                _variates(kind, par, sid, group, k0, k1, idx, at, m, words, values, redo_t)
+            if lognormal:
+                _normals(sid, group, k0, k1, idx, at, m, words, normals, redo_t)
+        for r in range(n_lanes):
+            kind, par = kinds[r], pars[r, :sizes[r]]
+            kept = m
+            if not covers[r]:  # the drawn travellers lane r admits, without branching
+                kept = 0
                 for t in range(m):
-                    out[r, np.uint64(idx[t])] = values[t]
+                    keep[kept] = t
+                    kept += admits[r, np.uint64(cls[idx[t]])]
+            if kind == LOGNORMAL:  # par: mu, sigma of the log
+                mu, sigma = par[0], par[1]
+                if covers[r]:
+                    for t in range(m):
+                        args[t] = mu + sigma * normals[t]
+                    if every:  # straight into the lane's row
+                        exp_into(args[:m], out[r, lo:hi], spare)
+                        continue
+                    exp_into(args[:m], values, spare)
+                    for t in range(m):
+                        out[r, np.uint64(idx[t])] = values[t]
+                    continue
+                for q in range(kept):
+                    args[q] = mu + sigma * normals[np.uint64(keep[q])]
+                exp_into(args[:kept], values, spare)
+                for q in range(kept):
+                    out[r, np.uint64(idx[np.uint64(keep[q])])] = values[q]
+                continue
+            for q in range(kept):
+                t = q if covers[r] else keep[q]
+                i = idx[t]
+                if kind == GAMMA:  # par: shape, scale; a block a draw (and attempt)
+                    value = gamma(par[0], i, sid, group, k0, k1) * par[1]
+                else:
+                    value = _one_word(kind, par, words[at[t]], i, sid, group, k0, k1)
+                out[r, np.uint64(i)] = value
 
 
 def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k0: np.uint64,
@@ -572,9 +612,9 @@ def fill_service(kind: int, par: np.ndarray, sid: np.uint64, group: np.uint64, k
     """``out[i]`` = :func:`service_of` draw ``i`` for traveller ``i`` of class ``cls[i]``
     when ``admits[cls[i]]`` and, if ``referred_only``, ``refer[i]``; NaN otherwise."""
     among = np.flatnonzero(refer) if referred_only else _NO_INDEX
-    fill_lanes(np.array([kind]), np.asarray(par, dtype=np.float64).reshape(1, -1),
-               np.array([len(par)]), np.array([sid], dtype=np.uint64), group, k0, k1, admits,
-               cls, among, referred_only, out.reshape(1, -1), *scratch())
+    fill_stage(np.array([kind]), np.asarray(par, dtype=np.float64).reshape(1, -1),
+               np.array([len(par)]), sid, group, k0, k1, admits.reshape(1, -1), cls, among,
+               referred_only, out.reshape(1, -1), *scratch())
 
 
 @njit(cache=True)
@@ -586,20 +626,21 @@ def fill_group(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sids: np.
     """Every lane's service times and every stage's detections of one group, in one
     compiled call: ``service[l]`` as :func:`fill_service` of lane ``l`` (distribution
     ``kinds[l]`` with parameters ``pars[l, :sizes[l]]``, stream ``sids[l]``, classes
-    ``eligible[l]``, ``referred_only[l] and not everyone``); ``caught[s]`` as
+    ``eligible[l]``, ``referred_only[l] and not everyone``), consecutive lanes on one
+    stream (a stage's) made together (:func:`fill_stage`); ``caught[s]`` as
     :func:`fill_caught` (``detect_p[s]``, stream ``detect_sids[s]``)."""
-    idx, at, counters, words, values, redo_t = scratch()
+    idx, at, counters, words, normals, redo_t, keep, args, values, spare = scratch()
     referred = np.flatnonzero(refer) if not everyone else np.empty(0, dtype=np.int64)
     lane = 0
-    while lane < len(kinds):  # consecutive lanes admitting the same travellers together
+    while lane < len(kinds):
         only = referred_only[lane] and not everyone
         end = lane + 1
-        while (end < len(kinds) and (referred_only[end] and not everyone) == only
-               and np.array_equal(eligible[end], eligible[lane])):
+        while (end < len(kinds) and sids[end] == sids[lane]
+               and (referred_only[end] and not everyone) == only):
             end += 1
-        fill_lanes(kinds[lane:end], pars[lane:end], sizes[lane:end], sids[lane:end], group,
-                   k0, k1, eligible[lane], cls, referred, only, service[lane:end], idx, at,
-                   counters, words, values, redo_t)
+        fill_stage(kinds[lane:end], pars[lane:end], sizes[lane:end], sids[lane], group, k0,
+                   k1, eligible[lane:end], cls, referred, only, service[lane:end], idx,
+                   at, counters, words, normals, redo_t, keep, args, values, spare)
         lane = end
     threats = np.flatnonzero(threat)  # few: detection is drawn for threats only
     for s in range(len(detect_p)):

@@ -18,8 +18,13 @@ rejection attempts (0 otherwise). The streams, per group:
   sorted; the ``j``-th traveller in arrival order has the ``j``-th smallest), word 1
   its class (by the cumulative shares), word 2 whether it is a threat (``u <
   prevalence`` of its class).
-* ``service.<stage>.<lane>``: traveller ``i``'s service time in that lane, word ``i %
-  4`` of block ``i // 4`` (gamma: block ``i``, one a rejection attempt).
+* ``service.<stage>`` (since 0.3.0; before, one stream a lane): traveller ``i``'s
+  service time in each lane of the stage, from word ``i % 4`` of block ``i // 4``, the
+  same word for every lane: lanes of one distribution give the traveller the same
+  time, lognormal lanes the same normal (slow in one lane, slow in another), so a
+  roster that sends them to another lane changes only that lane's law. A gamma lane
+  draws from ``service.<stage>.gamma`` (block ``i``, one a rejection attempt). The
+  lanes' laws are unchanged: a lane's choice never depends on the times drawn.
 * ``detect.<stage>``: whether threat ``i`` is caught if checked there, word ``i % 4``
   of block ``i // 4``.
 
@@ -43,7 +48,8 @@ are drawn first, each surge's separately, and all are then merged by arrival tim
 traveller's own draws never depend on whether a surge is added.
 
 Before 0.2.0 every quantity had a NumPy PCG64 stream and service times were drawn for
-every traveller in every lane. :func:`stream`, :func:`sample_arrivals`,
+every traveller in every lane. Since 0.3.0 a lognormal time is exponentiated by
+``run/vexp.py`` (the same bits on every machine), not the C library's ``exp``. :func:`stream`, :func:`sample_arrivals`,
 :func:`sample_drain` and :func:`_lane_services` keep that NumPy path for the region
 runner (``run/region/``).
 """
@@ -61,11 +67,13 @@ import numpy as np
 from numpy.random.bit_generator import ISpawnableSeedSequence
 
 from ..memo import per_object
+from ..model.distributions import GAMMA
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
 from . import philox
 from .budget import check_replication
+from .pages import keep_freed_memory
 from .plan import Plan
 
 
@@ -232,6 +240,13 @@ def _lane_services(scenario: Scenario) -> list[tuple]:
     ]
 
 
+def _service_stream(stage: str, service) -> str:
+    """The stream a lane of ``stage`` with distribution ``service`` draws from (since
+    0.3.0): ``service.<stage>``, shared by the stage's lanes, or ``service.<stage>.gamma``
+    for a gamma distribution (a block a draw, apart from the stage's one-word draws)."""
+    return f"service.{stage}.gamma" if service.kind == GAMMA else f"service.{stage}"
+
+
 @dataclass(frozen=True)
 class _Tables:
     """What sampling reads from a scenario alone, the same for every replication
@@ -245,7 +260,7 @@ class _Tables:
     kinds: np.ndarray  # int64[L]: each lane's distribution (``Distribution.kind``)
     params: np.ndarray  # float64[L, P]: its ``params()``, padded
     sizes: np.ndarray  # int64[L]: how many of ``params[l]`` are its own
-    sids: np.ndarray  # uint64[L]: stream id of ``service.<stage>.<lane>``
+    sids: np.ndarray  # uint64[L]: stream id of the lane's stage (``_service_stream``)
     detect: np.ndarray  # uint64[S]: stream id of ``detect.<stage>``
     travellers: np.uint64  # stream id of ``travellers``
     count: np.uint64  # stream id of ``arrivals.count``
@@ -272,7 +287,9 @@ def _tables(scenario: Scenario) -> _Tables:
             kinds=np.array([int(dist.kind) for _, dist in lanes], dtype=np.int64),
             params=padded,
             sizes=np.array([len(par) for par in params], dtype=np.int64),
-            sids=np.array([philox.stream_id(name) for name, _ in lanes], dtype=np.uint64),
+            sids=np.array([philox.stream_id(_service_stream(sname, lane.service))
+                           for sname, stage in scenario.stages.items()
+                           for lane in stage.lane_specs(sname).values()], dtype=np.uint64),
             detect=np.array([philox.stream_id(f"detect.{name}") for name in scenario.stages],
                             dtype=np.uint64),
             travellers=philox.stream_id("travellers"),
@@ -321,6 +338,7 @@ def sample(
     """
     if _CHECKED.get() is not scenario:
         check_replication(scenario)
+    keep_freed_memory()  # the next replication reuses this one's memory (run/pages.py)
     tables = _tables(scenario)
     key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)

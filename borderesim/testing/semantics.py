@@ -21,7 +21,8 @@ Travellers are numbered in arrival order.
 counter-based: Philox4x64-10 (NumPy's ``Philox``, bit for bit) keyed once per
 replication by ``SeedSequence(seed, spawn_key=(replication,))``, the counter holding
 ``(index, stream, attempt, group)``; ``stream`` hashes the name (``arrivals.count``,
-``travellers`` (arrival time, class, threat), ``service.<stage>.<lane>``,
+``travellers`` (arrival time, class, threat), ``service.<stage>`` (one word a traveller
+shared by the stage's lanes since 0.3.0; ``service.<stage>.gamma`` for gamma lanes),
 ``detect.<stage>``), ``group`` is 0 for the profile and one per surge occurrence. A draw
 depends on its counter alone, so only what can be used is drawn: a service time in the
 lanes admitting the traveller's class, at a ``visits: referred`` stage only for the
