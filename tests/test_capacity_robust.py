@@ -167,14 +167,15 @@ def test_a_stage_is_judged_on_its_own_targets():
 
 def test_a_stage_settled_early_is_final():
     # 15 referrals an hour, 8 booths: secondary's target is reachable but takes 80
-    # replications to decide; primary (an easy 1-min target) settles on the first 10
+    # replications to decide; primary (an easy 1-min target) settles sooner (10 or 20
+    # replications, as the streams fall) and keeps that answer
     sc = two_stage()
     sc["stages"]["secondary"]["booths"] = 8
     sc["targeting"]["referral_rate"] = 0.05
     alone = gap(sc, ["primary.wait_p95<=1min"], validation_replications=0, max_replications=80)
     both = gap(sc, ["primary.wait_p95<=1min", "secondary.wait_p95<=10min"],
                validation_replications=0, max_replications=80)
-    assert alone.levels == [10] and both.levels[-1] > 10
+    assert alone.levels[-1] <= 20 and both.levels[-1] > alone.levels[-1]
     p = alone.lanes_of("primary")
     assert np.array_equal(alone.required[p], both.required[p])
 

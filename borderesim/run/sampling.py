@@ -47,11 +47,11 @@ are drawn first, each surge's separately, and all are then merged by arrival tim
 (stable: at equal times profile travellers first, then surges in list order). A
 traveller's own draws never depend on whether a surge is added.
 
-Before 0.2.0 every quantity had a NumPy PCG64 stream and service times were drawn for
-every traveller in every lane. Since 0.3.0 a lognormal time is exponentiated by
-``run/vexp.py`` (the same bits on every machine), not the C library's ``exp``. :func:`stream`, :func:`sample_arrivals`,
-:func:`sample_drain` and :func:`_lane_services` keep that NumPy path for the region
-runner (``run/region/``).
+Since 0.3.0 a lognormal time is exponentiated by ``run/vexp.py`` (the same bits on
+every machine), not the C library's ``exp``. Before 0.2.0 every quantity had a NumPy
+PCG64 stream and service times were drawn for every traveller in every lane.
+:func:`stream`, :func:`sample_arrivals`, :func:`sample_drain` and :func:`_lane_services`
+keep that NumPy path for the region runner (``run/region/``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
 from ...analysis.compare import Comparison
 from ...analysis.kpis import kpi_info
@@ -27,6 +28,10 @@ PANELS = tuple((k, kpi_info(k).axis_label, kpi_info(k).unit.scale)
                for k in ("wait_p95", "false_referral_rate", "innocent_delay_mean"))
 """(KPI on the x axis, axis label, scale to the unit shown), from
 :mod:`borderesim.analysis.kpis`."""
+
+
+X_TICKS = 4
+"""Intervals between ticks on a panel's horizontal axis, at most (``MaxNLocator``)."""
 
 
 def _groups(comparison: Comparison) -> dict[str, list[int]]:
@@ -62,6 +67,9 @@ def draw_tradeoff(axes: list[Axes], comparison: Comparison, annotate: bool = Tru
                         f"{comparison.variants[i].value:g}", (x, y), textcoords="offset points",
                         xytext=(5, -14), fontsize=12, color=line[0].get_color()))
         ax.set_xlabel(wrap(label, 30))
+        # a third of a slide wide: at most ~4 values, so a narrow range's long labels
+        # ("11.325") do not run into each other
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=X_TICKS))
     axes[0].set_ylabel(kpi_info("detection_rate").axis_label)
     return labels
 
