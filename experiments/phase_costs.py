@@ -15,7 +15,8 @@ above 1 per traveller is work each traveller costs.
 Every number is measured in this run, best of ``--repeats`` per phase and replication,
 CPU seconds of this process; the machine may be shared (the load average is printed).
 Last, the compiled pieces the per-traveller costs are made of, in nanoseconds: a Philox
-block, a lognormal service time, the KPI pass a traveller (:func:`components`).
+block, a lognormal service time, ``exp`` (the sampler's own, ``run/vexp.py``, against the
+C library's a value at a time), the KPI pass a traveller (:func:`components`).
 
 Usage: .venv/bin/python experiments/phase_costs.py [--hours 1 72 216] [--repeats 5]
 """
@@ -23,12 +24,14 @@ Usage: .venv/bin/python experiments/phase_costs.py [--hours 1 72 216] [--repeats
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import EXAMPLES, machine, phases  # noqa: E402
@@ -76,7 +79,7 @@ def components(repeats: int) -> dict[str, float]:
     (``kpi_kernel.kpi_sums`` on a 216-hour land-crossing replication)."""
     from borderesim.analysis.metrics import kernel_sums
     from borderesim.model.scenario import load_scenario
-    from borderesim.run import drain, philox, sampling
+    from borderesim.run import drain, philox, sampling, vexp
     from borderesim.run.engines import get_engine
     from borderesim.run.plan import make_plan
 
@@ -100,8 +103,20 @@ def components(repeats: int) -> dict[str, float]:
     classes = len(scenario.classes)
     kpis = best_cpu(lambda: kernel_sums(plan, inputs, trace, classes, True, fill=True),
                     repeats) / inputs.n
+    logs = np.random.default_rng(0).normal(0.0, 0.5, 1 << 16)
+    times, spare = np.empty_like(logs), np.empty_like(logs)
+    own = best_cpu(lambda: vexp.exp_into(logs, times, spare), repeats) / logs.size
+    c_library = best_cpu(lambda: _c_exp(logs, times), repeats) / logs.size
     return {"a Philox4x64-10 block": block * 1e9, "a lognormal service time": draw * 1e9,
+            "exp, the sampler's own (vexp)": own * 1e9, "exp, the C library's": c_library * 1e9,
             "the KPI pass, a traveller": kpis * 1e9}
+
+
+@njit(cache=True)
+def _c_exp(x: np.ndarray, out: np.ndarray) -> None:
+    """``out = exp(x)`` by the C library's ``exp``, a value at a time (as before 0.3.0)."""
+    for j in range(x.size):
+        out[j] = math.exp(x[j])
 
 
 def main() -> None:
