@@ -1,4 +1,5 @@
-"""Freed memory is kept for the next replication (``run/pages.py``: ``keep_freed_memory``).
+"""A replication's memory (``run/pages.py``): freed memory kept for the next replication
+(``keep_freed_memory``), a big array's pages taken in one call (``empty``).
 
 Counted, not timed: the minor page faults (fresh pages the kernel hands the process) of
 the third and fourth 72-hour airport replications in a fresh process, with the switch
@@ -55,3 +56,28 @@ def test_a_process_reuses_its_freed_memory():
     assert not off
     assert faults > 500  # the replications' arrays are handed back and taken again
     assert kept_faults < faults / 10
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's madvise")
+def test_a_big_arrays_pages_come_in_one_call():
+    """``pages.empty`` of 64 MB: writing it then takes (nearly) no page fault, where a
+    plain ``np.empty`` of the same size takes one a page (small pages: NumPy's huge-page
+    advice off, as in a replication)."""
+    import numpy as np
+
+    if not pages._can_populate():
+        pytest.skip("no MADV_POPULATE_WRITE here (Linux < 5.14)")
+    n = (64 << 20) // 8
+
+    def faults_writing(make) -> int:
+        with pages.small_pages():
+            a = make(n)
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            a[:] = 1.0
+            return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    plain = faults_writing(np.empty)  # 16 384 pages of 4 kB (32 where huge pages are forced)
+    populated = faults_writing(pages.empty)
+    assert populated < 32 <= plain
+    small = pages.empty(1000)
+    assert small.shape == (1000,) and small.dtype == np.float64

@@ -249,3 +249,18 @@ def test_what_a_strategy_derives_is_kept_per_strategy_and_scenario():
         for _ in range(2):
             assert strategy.decide(ctx).dynamic.threshold == strategy.base_threshold(scenario)
         del strategy
+
+
+def test_a_big_run_draws_its_travellers_as_a_small_one(monkeypatch):
+    """Past ``pages.POPULATE_FROM`` bytes of arrival times the sampler counts, allocates
+    (``pages.empty``) and places the travellers in two compiled calls instead of one
+    (``philox.profile``): the same draws."""
+    from borderesim.run import pages
+
+    scenario = load_scenario(ROOT / "airport_shock.yaml", ["duration=10h"])
+    plan = make_plan(scenario)
+    small = sample(scenario, plan, 3, 1)
+    monkeypatch.setattr(pages, "POPULATE_FROM", 64)
+    big = sample(scenario, plan, 3, 1)
+    assert _digest(big) == _digest(small)
+    np.testing.assert_array_equal(big.service, small.service)

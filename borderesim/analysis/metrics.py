@@ -25,6 +25,7 @@ from ..memo import per_object
 from ..model.events import shock_window
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule
+from ..run import pages
 from ..run.plan import Plan
 from ..run.sampling import Inputs
 from ..run.trace import Trace
@@ -443,7 +444,7 @@ def replication_kpis(scenario: Scenario, plan: Plan, inputs: Inputs, trace: Trac
     k: dict[str, float] = {}
     k["throughput_per_hour"] = g[kk.G_LEAVING] / hours
     k["arrivals_per_hour"] = counted / hours
-    buffer = None if filled else np.empty(int(counted))  # the waits made one at a time
+    buffer = None if filled else pages.empty(int(counted))  # the waits made one at a time
     k["wait_mean"], k["wait_p95_rep"] = _mean_p95(_traveller_values(
         got, kk.WAIT_TOTAL, plan, inputs, trace, filled, True, buffer, limit), "wait_p95",
         samples, limit)

@@ -71,7 +71,7 @@ from ..model.distributions import GAMMA
 from ..model.events import SurgeEvent, occurrences
 from ..model.scenario import Scenario
 from ..model.targeting import DynamicRule, PythonRule, TargetingContext, no_referrals
-from . import philox
+from . import pages, philox
 from .budget import check_replication
 from .pages import keep_freed_memory
 from .plan import Plan
@@ -342,9 +342,14 @@ def sample(
     tables = _tables(scenario)
     key = philox.key_of(seed, replication)
     end = plan.run_end if until is None else min(until, plan.run_end)
-    starts, lengths, expected = _pieces(tables.rates, plan.horizon, end)
-    drawn = philox.profile(expected, starts, lengths, tables.count, tables.travellers, _ZERO,
-                           *key, tables.edges, tables.prevalence, tables.cls_like)
+    starts, lengths, expected, total = _pieces(tables.rates, plan.horizon, end)
+    if 8 * total < pages.POPULATE_FROM:  # one compiled call
+        drawn = philox.profile(expected, starts, lengths, tables.count, tables.travellers,
+                               _ZERO, *key, tables.edges, tables.prevalence, tables.cls_like)
+    else:  # the same draws, the arrival times' pages taken at once (pages.empty)
+        counts = philox.counts_of(expected, tables.count, _ZERO, *key)
+        drawn = _travellers(tables, key, 0, counts, starts, lengths, None,
+                            pages.empty(int(counts.sum())))
     groups = [_draw_group(scenario, plan, seed, replication, key, 0, "", drawn)]
     if not scenario.events:
         return groups[0]
@@ -365,30 +370,31 @@ def sample(
 
 @lru_cache(maxsize=256)
 def _pieces(rates: tuple[float, ...], horizon: float, end: float
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Start, length (minutes) and expected arrivals of each piece: the clock hours of
-    ``[0, horizon)`` (always all of them), then those of ``[horizon, end)`` (kept: every
-    replication of a run asks for the same)."""
+    ``[0, horizon)`` (always all of them), then those of ``[horizon, end)``, and the
+    expected arrivals of all (kept: every replication of a run asks for the same)."""
     s0, e0 = hourly_segments(list(rates), horizon)
     s1, e1 = hourly_segments(list(rates), end, start=horizon)
     starts, expected = np.concatenate([s0, s1]), np.concatenate([e0, e1])
     lengths = np.append(starts[1:], max(end, horizon))[:len(starts)] - starts
     for a in (starts, lengths, expected):
         a.flags.writeable = False
-    return starts, lengths, expected
+    return starts, lengths, expected, float(expected.sum())
 
 
 _ZERO = np.uint64(0)
 
 
 def _travellers(tables: _Tables, key: tuple, group: int, counts: np.ndarray,
-                starts: np.ndarray, lengths: np.ndarray, fixed_class: int | None
+                starts: np.ndarray, lengths: np.ndarray, fixed_class: int | None,
+                arrival: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Arrival times (sorted), classes and threats of ``counts[p]`` travellers in each
     piece ``[starts[p], starts[p] + lengths[p])`` (stream ``travellers``; ``tables``:
-    the scenario's :func:`_tables`)."""
+    the scenario's :func:`_tables`), the times written to ``arrival`` if given."""
     n = int(counts.sum())
-    arrival = np.empty(n)
+    arrival = np.empty(n) if arrival is None else arrival
     cls = np.empty(n, dtype=class_dtype(len(tables.prevalence)))
     threat = np.empty(n, dtype=bool)
     philox.travellers(counts.astype(np.int64, copy=False),
@@ -414,8 +420,8 @@ def _draw_group(
     decision = scenario.targeting.decide(ctx) if scenario.targeting else no_referrals(ctx)
     refer = np.asarray(decision.refer, dtype=bool)
     tables = _tables(scenario)
-    service = np.empty((plan.n_lanes, n))
-    caught = np.empty((plan.n_stages, n), dtype=bool)
+    service = pages.empty((plan.n_lanes, n))
+    caught = pages.empty((plan.n_stages, n), dtype=bool)
     # one compiled call for every lane and stage; a queue-aware rule may refer anyone
     # when they reach the stage (``everyone``)
     philox.fill_group(tables.kinds, tables.params, tables.sizes, tables.sids, np.uint64(group),

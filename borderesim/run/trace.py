@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import pages
+
 NOT_VISITED = -1
 """``lane`` code: the traveller did not visit (or has not yet reached) the stage."""
 FLUSHED = -2
@@ -102,11 +104,11 @@ class Trace:
         engine that writes every slot; ``threshold`` is :func:`no_threshold` unless
         ``dynamic``. C-contiguous, so flat views share memory with the arrays."""
         return cls(
-            lane=np.empty((n_stages, n), dtype=lane_dtype(n_lanes)),
-            entry=np.empty((n_stages, n)),
-            start=np.empty((n_stages, n)),
-            end=np.empty((n_stages, n)),
-            exit=np.empty(n),
+            lane=pages.empty((n_stages, n), dtype=lane_dtype(n_lanes)),
+            entry=pages.empty((n_stages, n)),
+            start=pages.empty((n_stages, n)),
+            end=pages.empty((n_stages, n)),
+            exit=pages.empty(n),
             referred=np.array(refer, dtype=bool),
             threshold=np.empty(n) if dynamic else no_threshold(n),
             reserve_minutes=np.empty(n_stages),
