@@ -512,8 +512,9 @@ def fill_stage(kinds: np.ndarray, pars: np.ndarray, sizes: np.ndarray, sid: np.u
     when every traveller is drawn, :func:`blocks_from`, else :func:`blocks_at`), the
     normals (:func:`_normals`) if a lane is lognormal, then each lane's times: every
     drawn one when the lane admits all of them, else those it admits, listed without
-    branching. A lognormal time is ``exp(mu + sigma z)`` (``math.exp``, the C library's
-    ``exp``), for the times drawn only; ``GAMMA`` lanes draw their blocks one by one."""
+    branching. A lognormal time is ``exp(mu + sigma z)`` (:func:`vexp.exp_into`, a
+    lane's times at once), for the times drawn only; ``GAMMA`` lanes draw their blocks
+    one by one."""
     n_lanes, n_classes = admits.shape
     union = np.zeros(n_classes, dtype=np.bool_)
     for r in range(n_lanes):
