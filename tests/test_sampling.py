@@ -123,9 +123,8 @@ def test_only_what_can_be_used_is_drawn(demo):
 def test_a_stages_lanes_share_each_travellers_draw(demo):
     """Since 0.3.0 a stage's lanes draw from one stream (``service.<stage>``): a
     traveller two lanes admit gets the same time in lanes of the same distribution and
-    the same normal in lognormal lanes (comonotone: slow in one, slow in the other), so
-    which lane a roster sends them to changes only the lane's law. A gamma lane draws
-    from ``service.<stage>.gamma``, apart. Each lane keeps its own law."""
+    the same normal in lognormal lanes (slow in one, slow in the other). A gamma lane
+    draws from ``service.<stage>.gamma``, apart. Each lane keeps its own law."""
     lognormal = {"distribution": "lognormal", "mean": 1, "cv": 0.5}
     demo["stages"]["primary"] = {"lanes": {
         "a": {"servers": 4, "service": lognormal},
