@@ -12,9 +12,11 @@ streams, and one stream a lane (``service.<stage>.<lane>``, as 0.2.x named them,
 giving each lane its own stream id in the sampler's tables). For each change it prints
 the mean paired difference of a KPI across replications and the standard deviation of
 those differences, and their ratio: how many times the replications one stream a lane
-needs for the same interval width (variance ratio). Measured in this run.
+needs for the same interval width (variance ratio; with 1000 replications the ratio of
+two independent estimates of equal variances falls within 0.88-1.13, 95 %). Measured in
+this run; about a minute.
 
-Usage: .venv/bin/python experiments/crn_lanes.py [--replications 40]
+Usage: .venv/bin/python experiments/crn_lanes.py [--replications 1000]
 """
 
 from __future__ import annotations
@@ -33,9 +35,9 @@ from borderesim.run import philox, sampling
 ROOT = Path(__file__).resolve().parent.parent / "scenarios"
 CHANGES = [  # scenario, the roster change, the KPI compared
     ("airport_arrivals.yaml", "stages.passport.lanes.egate.servers=3", "passport.wait_mean"),
-    ("airport_arrivals.yaml", "stages.passport.lanes.eu_desk.servers=1", "passport.wait_mean"),
     ("land_crossing.yaml", "stages.primary.lanes.ready.servers=1", "primary.wait_mean"),
     ("land_crossing.yaml", "stages.primary.lanes.general.servers=5", "primary.wait_mean"),
+    ("land_crossing.yaml", "stages.primary.lanes.ready.servers=3", "primary.wait_mean"),
 ]
 """Roster changes that move travellers between lanes of a stage (e-gates and EU desks
 both take EU passengers; the Ready lane's travellers may use the general lanes)."""
@@ -68,7 +70,7 @@ def paired(path: str, change: str, kpi: str, replications: int, lanes_apart: boo
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--replications", type=int, default=40)
+    ap.add_argument("--replications", type=int, default=1000)
     args = ap.parse_args()
     print(f"{args.replications} replications, seed 7, fast engine; paired difference of "
           "the KPI, changed roster minus the scenario's own (minutes)")

@@ -24,8 +24,9 @@ rejection attempts (0 otherwise). The streams, per group:
   distribution give the traveller the same time, lognormal lanes the same normal. A
   gamma lane draws from ``service.<stage>.gamma`` (block ``i``, one a rejection
   attempt). The model is unchanged (each lane's law is, and a lane's choice never
-  depends on the times drawn); roster comparisons on one seed pair as closely as with
-  one stream a lane (``experiments/crn_lanes.py``).
+  depends on the times drawn); roster comparisons on one seed pair about as closely as
+  with one stream a lane (``experiments/crn_lanes.py``: the paired differences'
+  variance within about 10 % either way, no gain).
 * ``detect.<stage>``: whether threat ``i`` is caught if checked there, word ``i % 4``
   of block ``i // 4``.
 
