@@ -53,11 +53,13 @@ when the user set glibc's own ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOL
 more (a year's arrival times, service times, trace and KPI buffer) is still fresh memory
 for every replication. :func:`empty` asks the kernel for all its pages at once
 (``madvise(MADV_POPULATE_WRITE)``, Linux 5.14 and later) instead of taking one page
-fault each as the array is first written: writing a fresh GiB took 0.42-0.49 s of
-system time so against 0.54-0.89 s by faults on this workplace's machine (small pages;
-three rounds each in one process and a fresh one). In three alternating pairs of
-``python experiments/year_memory.py`` runs the year's replication in a fresh process took
-3.41-3.79 s with it against 3.95-3.99 s without (trace and service times populated).
+fault each as the array is first written: ``python experiments/page_touch.py`` wrote a
+fresh GiB in 0.46-0.57 s that way against 0.66-0.78 s by faults (small pages, three
+rounds in each of two fresh processes, this workplace's machine). In three alternating
+pairs of ``python experiments/year_memory.py`` runs the year's replication in a fresh
+process took 3.41-3.79 s with it against 3.95-3.99 s without (trace and service times
+populated then; the arrival times and the KPI buffer since). A process that has freed
+memory of that size may serve it from its heap without any fault (above).
 Nowhere else than Linux, or with ``BORDERESIM_KEEP_MEMORY=0``, it is ``np.empty``.
 """
 
