@@ -50,8 +50,8 @@ when the user set glibc's own ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOL
 ``GLIBC_TUNABLES``, or with ``BORDERESIM_KEEP_MEMORY=0``.
 
 **A big array's pages in one call** (:func:`empty`, since 0.3.0). An array of 32 MB or
-more (a year's arrival times, service times, trace and KPI buffer) is still fresh memory
-for every replication. :func:`empty` asks the kernel for all its pages at once
+more (a year's arrival times, service times, trace and KPI buffer) is above the mmap
+threshold, so mostly fresh memory for every replication. :func:`empty` asks the kernel for all its pages at once
 (``madvise(MADV_POPULATE_WRITE)``, Linux 5.14 and later) instead of taking one page
 fault each as the array is first written: ``python experiments/page_touch.py`` wrote a
 fresh GiB in 0.46-0.57 s that way against 0.66-0.78 s by faults (small pages, three
