@@ -36,23 +36,23 @@ serves a block over its *mmap threshold* with fresh pages from the kernel and gi
 them back when it is freed, and trims the top of its heap once more than its *trim
 threshold* is free there; both thresholds start at 128 kB and rise by themselves only
 partly. So each replication of the airport example (72 h, arrays of a few hundred kB
-to 1 MB) took about 1 580 fresh pages (6 MB) from the kernel, one page fault each,
-which on this workplace's virtual machines cost 0-6 ms of a 13-ms replication
-(``python experiments/year_memory.py`` counts them; alternating runs of the airport's
-72 hours with and without: 1 577 faults and 13.5-18.7 ms against none and 12.5-13.2
-ms). The first :func:`sampling.sample <borderesim.run.sampling.sample>` of a process
-sets the mmap threshold to glibc's largest (32 MB) and the trim threshold to
-:data:`TRIM` (``mallopt``), so blocks up to 32 MB come from the heap and up to
-:data:`TRIM` of freed heap stays with the process for the next replication instead of
-going back to the kernel: a process's memory stays near its peak while it runs (larger
-arrays, a year's, are still returned at once). Not done when ``malloc`` is not glibc's,
-when the user set glibc's own ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or
-``GLIBC_TUNABLES``, or with ``BORDERESIM_KEEP_MEMORY=0``.
+to 1 MB) took several hundred to 1 600 fresh pages from the kernel, one page fault each:
+``python experiments/freed_memory.py`` measured 736 faults and 15.96 ms a replication
+(median) against none and 12.95 ms with freed memory kept. The first
+:func:`sampling.sample <borderesim.run.sampling.sample>` of a process sets the mmap
+threshold to glibc's largest (32 MB) and the trim threshold to :data:`TRIM`
+(``mallopt``), so blocks up to 32 MB come from the heap and up to :data:`TRIM` of freed
+heap stays with the process for the next replication instead of going back to the
+kernel: a process's memory stays near its peak while it runs (a larger array is mapped
+fresh unless the kept heap has room for it, and given back when freed). Not done when
+``malloc`` is not glibc's, when the user set glibc's own ``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES``, or with ``BORDERESIM_KEEP_MEMORY=0``.
 
 **A big array's pages in one call** (:func:`empty`, since 0.3.0). An array of 32 MB or
 more (a year's arrival times, service times, trace and KPI buffer) is above the mmap
-threshold, so mostly fresh memory for every replication. :func:`empty` asks the kernel for all its pages at once
-(``madvise(MADV_POPULATE_WRITE)``, Linux 5.14 and later) instead of taking one page
+threshold, so mostly fresh memory for every replication. :func:`empty` asks the kernel
+for all its pages at once (``madvise(MADV_POPULATE_WRITE)``, Linux 5.14 and later) instead
+of taking one page
 fault each as the array is first written: ``python experiments/page_touch.py`` wrote a
 fresh GiB in 0.46-0.57 s that way against 0.66-0.78 s by faults (small pages, three
 rounds in each of two fresh processes, this workplace's machine). In three alternating
@@ -69,6 +69,7 @@ import ctypes
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 import numpy as np
 
@@ -126,12 +127,19 @@ def keep_freed_memory() -> bool:
     return _kept
 
 
+@lru_cache(maxsize=1)
+def _libc() -> ctypes.CDLL | None:
+    """The process's own symbols (the C library it runs on); None where there are none."""
+    try:
+        return ctypes.CDLL(None)
+    except OSError:  # pragma: no cover - no dynamic loader
+        return None
+
+
 def _mallopt(param: int, value: int) -> bool:
     """glibc's ``mallopt(param, value)``; False where there is no such function."""
-    try:  # the process's own symbols: the C library it runs on
-        return bool(ctypes.CDLL(None).mallopt(ctypes.c_int(param), ctypes.c_int(value)))
-    except (OSError, AttributeError):  # pragma: no cover - not glibc
-        return False
+    fn = getattr(_libc(), "mallopt", None)
+    return fn is not None and bool(fn(ctypes.c_int(param), ctypes.c_int(value)))
 
 
 MADV_POPULATE_WRITE = 23  # Linux >= 5.14
@@ -164,9 +172,8 @@ def _can_populate() -> bool:
 
 def _madvise(start: int, length: int) -> int:
     """``madvise(start, length, MADV_POPULATE_WRITE)``; -1 where it fails or is missing."""
-    try:
-        fn = ctypes.CDLL(None).madvise
-        fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        return int(fn(start, length, MADV_POPULATE_WRITE))
-    except (OSError, AttributeError):  # pragma: no cover - no madvise
+    fn = getattr(_libc(), "madvise", None)
+    if fn is None:  # pragma: no cover - no madvise
         return -1
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return int(fn(start, length, MADV_POPULATE_WRITE))
