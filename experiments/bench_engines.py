@@ -183,6 +183,14 @@ def engines_on_land(replications: int, simpy_repeats: int) -> dict:
             "simpy_per_s": n / simpy, "fast_per_s": n / fast_t, "ratio": simpy / fast_t}
 
 
+def in_fresh_process(code: str, env: dict | None = None):
+    """Run Python ``code`` in a fresh interpreter (from the repository root) and return the
+    JSON its last printed line holds."""
+    run = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
 LOOP_RUN = """
 import json, sys
 sys.path.insert(0, {here!r})
@@ -197,12 +205,7 @@ def loop_in_processes(processes: int, replications: int) -> list[float]:
     shared virtual machine a process may run its whole life slower than the next."""
     code = LOOP_RUN.format(here=str(Path(__file__).resolve().parent),
                            replications=replications)
-    rates = []
-    for _ in range(processes):
-        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                             text=True, check=True)
-        rates.append(json.loads(run.stdout.strip().splitlines()[-1])[1])
-    return rates
+    return [in_fresh_process(code)[1] for _ in range(processes)]
 
 
 def workshop_update(repeats: int) -> dict:
@@ -262,11 +265,7 @@ def compile_and_load() -> dict:
     cache = Path(tempfile.mkdtemp(prefix="numba-cache-"))
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
     try:
-        out = []
-        for _ in range(2):
-            run = subprocess.run([sys.executable, "-c", COMPILE.format(land=str(LAND))],
-                                 env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-            out.append(json.loads(run.stdout.strip().splitlines()[-1]))
+        out = [in_fresh_process(COMPILE.format(land=str(LAND)), env) for _ in range(2)]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     return {"cold_compile_s": out[0]["first_run_s"] + out[0]["first_kpis_s"],
@@ -299,9 +298,7 @@ def year(days: int) -> dict:
     code = YEAR_RUN.format(land=str(LAND), overrides=[*YEAR, f"duration={days}d"],
                            day=[*YEAR, "duration=1d"],
                            here=str(Path(__file__).resolve().parent))
-    run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                         text=True, check=True)
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return in_fresh_process(code)
 
 
 def second_cli_run() -> dict:

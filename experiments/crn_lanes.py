@@ -46,10 +46,11 @@ both take EU passengers; the Ready lane's travellers may use the general lanes).
 def per_lane(path: str, overrides: list[str]):
     """The scenario, its sampler's tables giving each lane its own stream
     (``service.<stage>.<lane>``, as before 0.3.0; kept per scenario object)."""
-    tables = sampling._tables(load_scenario(ROOT / path, overrides))
-    names = [name for name, _ in sampling._lane_services(load_scenario(ROOT / path, overrides))]
-    own = replace(tables, sids=np.array([philox.stream_id(n) for n in names], dtype=np.uint64))
-    scenario = load_scenario(ROOT / path, overrides)
+    base = load_scenario(ROOT / path, overrides)  # its own tables, as 0.3.0 makes them
+    names = [name for name, _ in sampling._lane_services(base)]
+    own = replace(sampling._tables(base),
+                  sids=np.array([philox.stream_id(n) for n in names], dtype=np.uint64))
+    scenario = load_scenario(ROOT / path, overrides)  # another object: its tables are own
     per_object(scenario, "sampling.tables", lambda: own)  # what sampling._tables finds
     return scenario
 
