@@ -37,8 +37,8 @@ them back when it is freed, and trims the top of its heap once more than its *tr
 threshold* is free there; both thresholds start at 128 kB and rise by themselves only
 partly. So each replication of the airport example (72 h, arrays of a few hundred kB
 to 1 MB) took several hundred to 1 600 fresh pages from the kernel, one page fault each:
-``python experiments/freed_memory.py`` measured 736 faults and 15.96 ms a replication
-(median) against none and 12.95 ms with freed memory kept. The first
+``python experiments/freed_memory.py`` measured 736 faults and 11.29 ms a replication
+(median) against none and 8.86 ms with freed memory kept. The first
 :func:`sampling.sample <borderesim.run.sampling.sample>` of a process sets the mmap
 threshold to glibc's largest (32 MB) and the trim threshold to :data:`TRIM`
 (``mallopt``), so blocks up to 32 MB come from the heap and up to :data:`TRIM` of freed
@@ -52,14 +52,14 @@ fresh unless the kept heap has room for it, and given back when freed). Not done
 more (a year's arrival times, service times, trace and KPI buffer) is above the mmap
 threshold, so mostly fresh memory for every replication. :func:`empty` asks the kernel
 for all its pages at once (``madvise(MADV_POPULATE_WRITE)``, Linux 5.14 and later) instead
-of taking one page
-fault each as the array is first written: ``python experiments/page_touch.py`` wrote a
-fresh GiB in 0.46-0.57 s that way against 0.66-0.78 s by faults (small pages, three
-rounds in each of two fresh processes, this workplace's machine). In three alternating
-pairs of ``python experiments/year_memory.py`` runs the year's replication in a fresh
-process took 3.41-3.79 s with it against 3.95-3.99 s without (trace and service times
-populated then; the arrival times and the KPI buffer since). A process that has freed
-memory of that size may serve it from its heap without any fault (above).
+of taking one page fault each as the array is first written: ``python
+experiments/page_touch.py`` wrote a fresh GiB in 0.44-0.54 s that way against 0.57-0.67 s
+by faults (small pages, three rounds in each of two fresh processes, this workplace's
+machine; the README's run). In three alternating pairs of ``python
+experiments/year_memory.py`` runs the year's replication in a fresh process took
+3.41-3.79 s with it against 3.95-3.99 s without (trace and service times populated then;
+the arrival times and the KPI buffer since). A process that has freed memory of that size
+may serve it from its heap without any fault (above).
 Nowhere else than Linux, or with ``BORDERESIM_KEEP_MEMORY=0``, it is ``np.empty``.
 """
 
@@ -129,11 +129,15 @@ def keep_freed_memory() -> bool:
 
 @lru_cache(maxsize=1)
 def _libc() -> ctypes.CDLL | None:
-    """The process's own symbols (the C library it runs on); None where there are none."""
+    """The process's own symbols (the C library it runs on), ``madvise``'s argument types
+    set once; None where there are none."""
     try:
-        return ctypes.CDLL(None)
+        lib = ctypes.CDLL(None)
     except OSError:  # pragma: no cover - no dynamic loader
         return None
+    if hasattr(lib, "madvise"):
+        lib.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return lib
 
 
 def _mallopt(param: int, value: int) -> bool:
@@ -175,5 +179,4 @@ def _madvise(start: int, length: int) -> int:
     fn = getattr(_libc(), "madvise", None)
     if fn is None:  # pragma: no cover - no madvise
         return -1
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
     return int(fn(start, length, MADV_POPULATE_WRITE))
